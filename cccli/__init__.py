@@ -1,0 +1,1 @@
+"""cc: the thin command line over the cc daemon."""

@@ -1,0 +1,49 @@
+"""The one table of `cc` commands. Each group lives in a module of its own."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from daemon.profile import ConfigError
+from daemon.wire import Exit, WireError, exit_code_table
+
+from . import agent, calls, config, daemonctl, emulatorctl, log
+
+app = typer.Typer(
+    name="cc",
+    help="The Infinity contact-centre agent's command line. `cccli` is the same program "
+         "(`cc` may be shadowed by the C compiler).",
+    epilog="Exit codes:\n\n" + exit_code_table().replace("\n", "\n\n"),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+for name, handler in (
+    ("login", agent.login), ("logout", agent.logout), ("state", agent.state),
+    ("status", agent.status), ("dial", calls.dial), ("answer", calls.answer),
+    ("hangup", calls.hangup), ("hold", calls.hold), ("unhold", calls.unhold),
+    ("log", log.log),
+):
+    app.command(name)(handler)
+
+app.add_typer(config.app, name="config")
+app.add_typer(daemonctl.app, name="daemon")
+app.add_typer(emulatorctl.app, name="emulator")
+
+
+def main() -> None:
+    try:
+        app()
+    except WireError as exc:
+        sys.stderr.write(f"cc: {exc.message}\n")
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        sys.stderr.write(f"cc: {exc}\n")
+        sys.exit(int(Exit.CONFIG))
+    except KeyboardInterrupt:
+        sys.stderr.write("cc: interrupted\n")
+        sys.exit(130)

@@ -1,0 +1,53 @@
+"""The ZeroMQ client of the daemon: one request, one reply, with a deadline."""
+
+from __future__ import annotations
+
+import os
+
+from daemon import profile, wire
+from daemon.wire import WireError
+
+NOT_RUNNING = "the cc daemon is not running for this profile (start it with `cc daemon start`)"
+
+
+def daemon_holds_lock(lock_file) -> bool:
+    """True while a daemon holds the profile's lock (a socket left by a killed one is stale)."""
+    import fcntl
+
+    try:
+        fd = os.open(lock_file, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def request(cmd: str, timeout: float = 10.0, **args):
+    """Send one request to the daemon and return its result, or raise WireError."""
+    paths = profile.paths()
+    path = paths.socket(wire.REQUEST_SOCKET)
+    if not path.exists() or not daemon_holds_lock(paths.lock_file):
+        raise WireError("not_running", NOT_RUNNING)
+    import zmq
+
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        sock.connect(f"ipc://{path}")
+        sock.send(wire.request(cmd, **args))
+        if not sock.poll(int(timeout * 1000)):
+            raise WireError("not_running", f"the cc daemon did not answer within {timeout:g} s "
+                            f"(is it stuck? see `cc daemon status`; socket {path})")
+        return wire.parse_reply(sock.recv())
+    finally:
+        sock.close()
+
+
+def env_password() -> str | None:
+    return os.environ.get("CC_PASSWORD") or None

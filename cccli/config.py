@@ -1,0 +1,66 @@
+"""`cc config path|get|set`: the profile's settings, edited in place (comments kept)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from daemon import profile
+
+from . import render
+from .options import Json
+
+app = typer.Typer(help="Show and change settings (F11).", no_args_is_help=True)
+
+
+@app.command()
+def path(json: Json = False) -> None:
+    """Where this profile keeps its config, data, journal and sockets."""
+    p = profile.paths()
+    places = {"config": str(p.config_file), "database": str(p.database),
+              "journal": str(p.journal), "sockets": str(p.run_dir), "log": str(p.daemon_log)}
+    if json:
+        render.emit_json(places)
+    else:
+        print(places["config"])
+
+
+@app.command()
+def get(key: Annotated[Optional[str], typer.Argument(help="A setting, e.g. server.host; "
+                                                      "without it, all of them.")] = None,
+        json: Json = False) -> None:
+    """Show one setting or all (secrets show as ***)."""
+    values = profile.load()
+    if key is not None:
+        profile.setting(key)
+        value = profile.shown(key, values[key])
+        if json:
+            render.emit_json({key: value})
+        else:
+            print(render_value(value))
+        return
+    shown = {k: profile.shown(k, v) for k, v in values.items()}
+    if json:
+        render.emit_json(shown)
+    else:
+        for k, v in shown.items():
+            print(f"{k} = {render_value(v)}")
+
+
+@app.command("set")
+def set_(key: Annotated[str, typer.Argument(help="A setting, e.g. server.port.")],
+         value: Annotated[str, typer.Argument(help="Its new value.")],
+         json: Json = False) -> None:
+    """Change a setting in the config file; comments and layout are kept."""
+    stored = profile.set_value(key, value)
+    if json:
+        render.emit_json({key: profile.shown(key, stored)})
+    else:
+        print(f"{key} = {render_value(profile.shown(key, stored))}")
+
+
+def render_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,133 @@
+"""`cc daemon run|start|stop|status`: the background daemon that keeps the session."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import typer
+
+from daemon import profile
+from daemon.wire import WireError
+
+from . import client, render
+from .options import Json
+
+app = typer.Typer(help="Run, start, stop and check the daemon.", no_args_is_help=True)
+
+
+@app.command()
+def run() -> None:
+    """Run the daemon in the foreground (logs on stderr; Ctrl-C stops it)."""
+    from daemon.service import run_foreground
+
+    raise typer.Exit(run_foreground())
+
+
+def _ping() -> dict | None:
+    try:
+        return client.request("ping", timeout=2.0)
+    except WireError as exc:
+        if exc.code == "not_running":
+            return None
+        raise
+
+
+def _wait(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@app.command()
+def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daemon."),
+          json: Json = False) -> None:
+    """Start the daemon in the background, if it is not running."""
+    running = _ping()
+    if running is None:
+        paths = profile.paths()
+        paths.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(paths.daemon_log, "ab") as logfile:
+            child = subprocess.Popen([sys.executable, "-m", "daemon"], stdin=subprocess.DEVNULL,
+                                     stdout=logfile, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        up = _wait(lambda: child.poll() is not None or _ping() is not None, timeout)
+        if child.poll() is not None:
+            render.fail(f"the daemon exited at start: {_last_line(paths.daemon_log)}",
+                        child.returncode or 1)
+        if not up:
+            render.fail(f"the daemon did not answer within {timeout:g} s; see "
+                        f"{paths.daemon_log}", 1)
+        running = _ping()
+        started = True
+    else:
+        started = False
+    view = client.request("status")
+    if view["session"] == "logging in":
+        view = client.request("state")
+    if json:
+        render.emit_json({"pid": running["pid"], "started": started, **view})
+        return
+    print(f"daemon {'started' if started else 'already running'} (pid {running['pid']})")
+    print(render.agent_line(view) + (f"; {view['last_error']}" if view.get("last_error")
+                                     else ""))
+
+
+def _last_line(path) -> str:
+    try:
+        lines = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no output"
+
+
+@app.command()
+def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to stop."),
+         json: Json = False) -> None:
+    """Stop the daemon (it finishes writing the call log first)."""
+    running = _ping()
+    if running is None:
+        render.fail(client.NOT_RUNNING, 3)
+    pid = running["pid"]
+    client.request("shutdown")
+    if not _wait(lambda: not _alive(pid), timeout):
+        os.kill(pid, signal.SIGTERM)
+        if not _wait(lambda: not _alive(pid), timeout):
+            render.fail(f"the daemon (pid {pid}) did not stop; kill it with `kill -9 {pid}`", 1)
+    if json:
+        render.emit_json({"pid": pid, "stopped": True})
+    else:
+        print(f"daemon stopped (pid {pid})")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of ours counts as stopped.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+@app.command()
+def status(json: Json = False) -> None:
+    """Whether the daemon runs, and its pid."""
+    running = _ping()
+    if running is None:
+        if json:
+            render.emit_json({"running": False})
+        render.fail(client.NOT_RUNNING, 3)
+    if json:
+        render.emit_json({"running": True, **running})
+    else:
+        print(f"daemon running (pid {running['pid']}, up {running['uptime']:.0f} s)")

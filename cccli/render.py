@@ -1,0 +1,73 @@
+"""Output: JSON for scripts, aligned text and tables for people, CSV for spreadsheets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+
+import typer
+
+
+def emit_json(value) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def fail(message: str, code: int) -> None:
+    """One line on stderr and a non-zero exit: the shape of every error of `cc`."""
+    sys.stderr.write(f"cc: {message}\n")
+    raise typer.Exit(code)
+
+
+def duration(seconds) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(float(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def local_time(iso: str | None) -> str:
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def call_line(call: dict) -> str:
+    arrow = "->" if call["direction"] == "out" else "<-"
+    hold = f", hold {duration(call['hold_seconds'])}" if call.get("hold_seconds") else ""
+    talk = f" talk {duration(call['talk_seconds'])}" if call.get("connected_at") else ""
+    return (f"call {call['call_id']} {arrow} {call['number']}  {call['state_name']}"
+            f"{talk}{hold}")
+
+
+def agent_line(view: dict) -> str:
+    state = view["agent_state"]["title"]
+    who = view.get("login") or "(no login set)"
+    ext = f" (ext {view['extension']})" if view.get("extension") else ""
+    return f"agent {who}{ext}: {state}"
+
+
+def log_table(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for col in ("id", "start", "dir", "number", "outcome", "wait", "talk", "hold", "agent"):
+        table.add_column(col, justify="right" if col in ("id", "wait", "talk", "hold") else
+                         "left")
+    for r in rows:
+        table.add_row(str(r["id"]), local_time(r["started_at"]), r["direction"], r["number"],
+                      r["outcome"], duration(r["wait_seconds"]), duration(r["talk_seconds"]),
+                      duration(r["hold_seconds"]), r["agent"] or "")
+    Console(no_color=not sys.stdout.isatty()).print(table)
+
+
+def log_csv(rows: list[dict], columns) -> None:
+    import csv
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)

@@ -1,0 +1,183 @@
+"""The call tracker: line states, times and durations of the agent's calls.
+
+Fed by push events and by polling alike (PROTOCOL.md "Robustness"): whichever
+reports a call first creates it, duplicates and late events change nothing, and a
+call that vanished from the server's active list is ended. Every change is saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .states import DIRECTIONS, ENDED, HELD, TALKING, LineState, line_name
+
+log = logging.getLogger("cc.calls")
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Call:
+    call_id: str
+    direction: str                  # "in" or "out"
+    number: str
+    state: int = LineState.UNKNOWN
+    started_at: float = field(default_factory=time.time)
+    connected_at: float | None = None
+    ended_at: float | None = None
+    hold_since: float | None = None
+    held_seconds: float = 0.0       # closed hold intervals
+    log_id: int | None = None
+    dropped_by_agent: bool = False
+    durations_from: str = "local"
+    server_figures: dict | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_at is not None
+
+    def hold_seconds(self, now: float | None = None) -> float:
+        open_hold = 0.0
+        if self.hold_since is not None:
+            open_hold = (self.ended_at or now or time.time()) - self.hold_since
+        return self.held_seconds + open_hold
+
+    def figures(self, now: float | None = None) -> dict:
+        """Time to connect, talk and hold, in seconds: the server's when it gave them."""
+        if self.server_figures:
+            return dict(self.server_figures)
+        now = self.ended_at or now or time.time()
+        wait_end = self.connected_at or now
+        talk = 0.0
+        if self.connected_at is not None:
+            talk = max(0.0, now - self.connected_at - self.hold_seconds(now))
+        return {"wait_seconds": round(wait_end - self.started_at, 3),
+                "talk_seconds": round(talk, 3),
+                "hold_seconds": round(self.hold_seconds(now), 3)}
+
+    @property
+    def outcome(self) -> str:
+        if not self.ended:
+            return "active"
+        if self.connected_at is not None:
+            return "answered"
+        if self.direction == "in":
+            return "missed"
+        return "cancelled" if self.dropped_by_agent else "not-answered"
+
+    def view(self) -> dict:
+        """The call as the CLI sees it."""
+        return {"call_id": self.call_id, "direction": self.direction, "number": self.number,
+                "state": int(self.state), "state_name": line_name(self.state),
+                "started_at": iso(self.started_at), "connected_at": iso(self.connected_at),
+                "ended_at": iso(self.ended_at), "outcome": self.outcome,
+                "log_id": self.log_id, **self.figures()}
+
+
+class CallTracker:
+    def __init__(self, store, agent: str, extension: str, publish=None):
+        self.store = store
+        self.agent = agent
+        self.extension = extension
+        self.publish = publish or (lambda kind, payload: None)
+        self.calls: dict[str, Call] = {}
+        self.on_ended = None    # callback(call) to fetch the server's figures
+
+    # -- queries
+    def active(self) -> list[Call]:
+        return [c for c in self.calls.values() if not c.ended]
+
+    def current(self) -> Call | None:
+        active = self.active()
+        return max(active, key=lambda c: c.started_at) if active else None
+
+    # -- changes
+    def seen(self, call_id: str, direction: int | str | None = None, number: str = "",
+             state: int | None = None) -> Call:
+        """Record that the server reports this call (created, or in a poll)."""
+        call = self.calls.get(call_id)
+        if call is None:
+            call = self._adopt(call_id, direction, number)
+        elif number and not call.number:
+            call.number = number
+        if state is not None:
+            self.change(call, state)
+        return call
+
+    def _adopt(self, call_id: str, direction, number: str) -> Call:
+        if isinstance(direction, int) or (isinstance(direction, str) and direction.isdigit()):
+            direction = DIRECTIONS.get(int(direction), "out")
+        call = Call(call_id, direction or "out", number or "")
+        # A daemon restarted mid-call picks up the record it wrote before.
+        row = self.store.open_row(call_id)
+        if row and not row.get("ended_at"):
+            call.log_id = row["id"]
+            call.started_at = datetime.fromisoformat(row["started_at"]).timestamp()
+            if row.get("connected_at"):
+                call.connected_at = datetime.fromisoformat(row["connected_at"]).timestamp()
+            call.held_seconds = row.get("hold_seconds") or 0.0
+            call.number = call.number or row.get("number") or ""
+        self.calls[call_id] = call
+        self._save(call)
+        self.publish("call", call.view())
+        return call
+
+    def change(self, call: Call, state: int, now: float | None = None) -> None:
+        if call.ended or state == call.state:
+            return
+        now = now or time.time()
+        old = call.state
+        call.state = state
+        if state in TALKING and call.connected_at is None:
+            call.connected_at = now
+        if state in HELD and call.hold_since is None:
+            call.hold_since = now
+        elif state not in HELD and call.hold_since is not None:
+            call.held_seconds += now - call.hold_since
+            call.hold_since = None
+        if state in ENDED:
+            call.ended_at = now
+            if call.hold_since is not None:
+                call.held_seconds += now - call.hold_since
+                call.hold_since = None
+        log.info("call %s: %s -> %s", call.call_id, line_name(old), line_name(state))
+        self._save(call)
+        self.publish("call", call.view())
+        if call.ended and self.on_ended:
+            self.on_ended(call)
+
+    def vanished(self, present: set[str]) -> None:
+        """End the calls the server no longer lists (their end event never came)."""
+        for call in self.active():
+            if call.call_id not in present:
+                self.change(call, LineState.FINISHED)
+
+    def apply_server_figures(self, call: Call, figures: dict) -> None:
+        call.server_figures = {k: round(v, 3) for k, v in figures.items()}
+        call.durations_from = "server"
+        self._save(call)
+        self.publish("call", call.view())
+
+    def forget_finished(self, keep_seconds: float = 600) -> None:
+        cutoff = time.time() - keep_seconds
+        for call_id, call in list(self.calls.items()):
+            if call.ended and call.ended_at < cutoff:
+                del self.calls[call_id]
+
+    def _save(self, call: Call) -> None:
+        row = {"id": call.log_id, "call_id": call.call_id, "direction": call.direction,
+               "number": call.number, "agent": self.agent, "extension": self.extension,
+               "started_at": iso(call.started_at), "connected_at": iso(call.connected_at),
+               "ended_at": iso(call.ended_at), "outcome": call.outcome,
+               "line_state": line_name(call.state), "durations_from": call.durations_from,
+               "updated_at": iso(time.time()), **call.figures()}
+        row_id = self.store.save(row)
+        if row_id is not None:
+            call.log_id = row_id

@@ -1,0 +1,81 @@
+"""Parsing what an Infinity server answers, into plain Python values.
+
+Real servers pretty-print with CR/LF/TAB and leave Windows paths' backslashes
+unescaped; every known client strips the former and turns `\\` into `/`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+OLE_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)
+_STRIP = str.maketrans("", "", "\r\n\t")
+
+
+class InfinityError(Exception):
+    """The server refused a request (HTTP 406 and the like)."""
+
+    def __init__(self, message: str, status: int | None = None, logon_result: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.logon_result = logon_result
+
+
+class BadResponse(InfinityError):
+    """The server answered something we cannot read; we say so and never guess."""
+
+
+class Unreachable(InfinityError):
+    """No answer at all: connection refused or dropped, or a timeout."""
+
+
+def parse_body(text: str, path: str) -> dict:
+    """The `result` object of an answer body."""
+    cleaned = text.translate(_STRIP)
+    try:
+        doc = json.loads(cleaned)
+    except ValueError:
+        try:
+            doc = json.loads(cleaned.replace("\\", "/"))
+        except ValueError:
+            snippet = cleaned[:60]
+            raise BadResponse(f"the server's answer to {path} is not valid JSON: {snippet!r}") \
+                from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("result"), dict):
+        raise BadResponse(f"the server's answer to {path} has no \"result\" object")
+    return doc["result"]
+
+
+def need(result: dict, field: str, path: str):
+    if field not in result:
+        raise BadResponse(f"the server's answer to {path} lacks \"{field}\"")
+    return result[field]
+
+
+def as_int(value, field: str, path: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise BadResponse(f"the server's answer to {path}: {field} is not a number: {value!r}") \
+            from None
+
+
+def day_fraction_seconds(value) -> float:
+    """`"0,0034722"` (a fraction of a day, comma decimal) -> 300.0 seconds."""
+    text = str(value).strip().replace(",", ".")
+    if not text or text == "null":
+        return 0.0
+    return float(text) * 86400.0
+
+
+def ole_datetime(value) -> datetime | None:
+    """An OLE automation date (days since 1899-12-30, comma decimal) as UTC."""
+    text = str(value).strip().replace(",", ".")
+    if not text or text == "null":
+        return None
+    return OLE_EPOCH + timedelta(days=float(text))
+
+
+def wav_or_none(value) -> str | None:
+    return None if value in (None, "", "null") else str(value)

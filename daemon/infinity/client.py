@@ -1,0 +1,171 @@
+"""The daemon's HTTP client of the Infinity integration module (PROTOCOL.md "Methods")."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import aiohttp
+
+from .answers import (BadResponse, InfinityError, Unreachable, as_int, day_fraction_seconds,
+                      need, ole_datetime, parse_body, wav_or_none)
+
+
+@dataclass(frozen=True)
+class ActiveCall:
+    """A row of call/getactivecalls, parsed."""
+
+    id: str
+    state: int
+    direction: int
+    number: str
+    raw: dict
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """The server's own figures for a call (stat/connectionsbycall AllInfo=1)."""
+
+    id: str
+    started_at: object
+    full_seconds: float
+    wait_seconds: float
+    talk_seconds: float
+    hold_seconds: float
+
+
+class InfinityClient:
+    def __init__(self, host: str, port: int, timeout: float, journal=None):
+        self.base = f"http://{host}:{port}"
+        self.timeout = timeout
+        self.journal = journal
+        self._http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(limit=16, force_close=False))
+        return self._http
+
+    async def _fetch(self, path: str, params: dict) -> tuple[int, bytes]:
+        params = {k: str(v) for k, v in params.items() if v is not None}
+        if self.journal:
+            self.journal.sent(path, params)
+        began = time.monotonic()
+        try:
+            async with self._session().get(self.base + path, params=params) as resp:
+                body = await resp.read()
+                status = resp.status
+        except asyncio.TimeoutError:
+            self._journal_failure(path, began, "timeout")
+            raise Unreachable(f"the server did not answer {path} within {self.timeout:g} s") \
+                from None
+        except aiohttp.ClientError as exc:
+            self._journal_failure(path, began, type(exc).__name__)
+            raise Unreachable(f"cannot reach the server at {self.base}: {exc}") from None
+        if self.journal:
+            self.journal.received(path, status, (time.monotonic() - began) * 1000, body)
+        return status, body
+
+    def _journal_failure(self, path: str, began: float, what: str) -> None:
+        if self.journal:
+            self.journal.failed(path, (time.monotonic() - began) * 1000, what)
+
+    async def call(self, path: str, **params) -> dict:
+        """GET a method and return its `result` object; raise on 406 and bad answers."""
+        status, body = await self._fetch(path, params)
+        text = body.decode("utf-8", errors="replace")
+        if status == 200:
+            return parse_body(text, path)
+        try:
+            result = parse_body(text, path)
+        except BadResponse:
+            raise InfinityError(f"the server answered {path} with HTTP {status}", status) from None
+        message = result.get("ErrorMessage") or f"HTTP {status}"
+        logon = result.get("LogonResult")
+        raise InfinityError(str(message), status, int(logon) if str(logon).isdigit() else None)
+
+    # Users
+    async def logon(self, login: str, password: str, role: int, hostname: str) -> tuple[int, str]:
+        path = "/user/logon/"
+        result = await self.call(path, Login=login, Password=password, IDRole=role,
+                                 HostHame=hostname)
+        logon_result = as_int(result.get("LogonResult", 1), "LogonResult", path)
+        if logon_result != 1:
+            raise InfinityError(f"log-on refused (LogonResult {logon_result})",
+                                logon_result=logon_result)
+        id_user = as_int(need(result, "IDUser", path), "IDUser", path)
+        return id_user, str(result.get("Extension", ""))
+
+    async def logoff(self, id_user: int) -> None:
+        await self.call("/user/logoff/", IDUser=id_user)
+
+    async def get_state(self, id_user: int) -> int:
+        path = "/user/getstate/"
+        result = await self.call(path, IDUser=id_user)
+        return as_int(need(result, "IDUserState", path), "IDUserState", path)
+
+    async def set_state(self, id_user: int, state_id: int) -> None:
+        await self.call("/user/setstate/", IDUser=id_user, IDUserState=state_id)
+
+    # Calls
+    async def make_call(self, id_user: int, number: str) -> str:
+        path = "/call/make/"
+        result = await self.call(path, IDUser=id_user, Number=number)
+        return str(as_int(need(result, "IDCall", path), "IDCall", path))
+
+    async def call_action(self, action: str, id_user: int, call_id: str) -> None:
+        await self.call(f"/call/{action}/", IDUser=id_user, IDCall=call_id)
+
+    async def active_calls(self, id_user: int) -> list[ActiveCall]:
+        path = "/call/getactivecalls/"
+        result = await self.call(path, IDUser=id_user)
+        rows = need(result, "Data", path)
+        if not isinstance(rows, list):
+            raise BadResponse(f"the server's answer to {path}: Data is not a list")
+        calls = []
+        for row in rows:
+            if not isinstance(row, dict) or "ID" not in row:
+                raise BadResponse(f"the server's answer to {path} has a row without ID")
+            direction = as_int(row.get("Direction", 0) or 0, "Direction", path)
+            # The far end is B on an outgoing call and A on an incoming one.
+            number = row.get("BNumber") if direction == 2 else row.get("ANumber")
+            number = number or row.get("Number") or row.get("AbonentNumber") or ""
+            calls.append(ActiveCall(str(row["ID"]), as_int(row.get("State", 0), "State", path),
+                                    direction, str(number), row))
+        return calls
+
+    async def connections(self, call_id: str) -> list[ConnectionRecord]:
+        path = "/stat/connectionsbycall/"
+        result = await self.call(path, IDCall=call_id, AllInfo=1)
+        rows = need(result, "Data", path)
+        if not isinstance(rows, list):
+            raise BadResponse(f"the server's answer to {path}: Data is not a list")
+        records = []
+        for row in rows:
+            try:
+                records.append(ConnectionRecord(
+                    str(row.get("ID", "")), ole_datetime(row.get("TimeStart")),
+                    day_fraction_seconds(row.get("DurationFull")),
+                    day_fraction_seconds(row.get("DurationWait")),
+                    day_fraction_seconds(row.get("DurationTalk")),
+                    day_fraction_seconds(row.get("DurationHold"))))
+            except (ValueError, AttributeError):
+                raise BadResponse(f"the server's answer to {path} has unreadable durations") \
+                    from None
+        return records
+
+    async def subscribe(self, url: str) -> None:
+        """Ask the emulator to push events to `url` (real servers are set up by their admin)."""
+        await self.call("/_emulator/subscribe/", URL=url)
+
+
+__all__ = ["InfinityClient", "InfinityError", "BadResponse", "Unreachable", "ActiveCall",
+           "ConnectionRecord", "wav_or_none"]

@@ -1,0 +1,260 @@
+"""The agent's profile: where config, data, journal and sockets live, and the settings.
+
+Shared by the CLI and the daemon, so it imports nothing heavy at module level.
+`CC_HOME=DIR` moves everything under DIR, so several agents (and tests) never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+APP = "cc"
+
+
+class ConfigError(Exception):
+    """A settings problem, worded as one line that names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: object
+    help: str
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+
+# The one list of settings: defaults, types and the comments of a new config file.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("server.host", "127.0.0.1", "Infinity server host (F1)"),
+    Setting("server.port", 10080, "Infinity integration port (10080 on most sites)"),
+    Setting("server.login", "", "your Infinity login (F2)"),
+    Setting("server.password", "", "password here only if the file is private (chmod 600); "
+            "prefer CC_PASSWORD or password_command"),
+    Setting("server.password_command", "", "a command that prints the password, "
+            "e.g. \"pass show infinity\""),
+    Setting("server.role_id", 0, "IDRole sent at log-on"),
+    Setting("server.hostname", "", "HostHame sent at log-on (empty: this machine's name)"),
+    Setting("server.timeout", 5.0, "seconds to wait for an answer from the server"),
+    Setting("server.poll_interval", 2.0, "seconds between polls of state and active calls"),
+    Setting("session.auto_login", True, "log in when the daemon starts (F3)"),
+    Setting("session.reconnect", True, "reconnect after a network failure (F4)"),
+    Setting("session.backoff_initial", 1.0, "first reconnect delay, seconds"),
+    Setting("session.backoff_cap", 60.0, "longest reconnect delay, seconds"),
+    Setting("session.logout_on_stop", False, "log out when the daemon stops"),
+    Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),
+    Setting("events.listen_port", 0, "port of the event listener (0: any free port)"),
+    Setting("events.public_url", "", "URL the server pushes events to "
+            "(empty: http://listen_host:port)"),
+    Setting("events.register", True, "ask the server to push events here "
+            "(the emulator's /_emulator/subscribe; real servers are set up by their admin)"),
+    Setting("journal.enabled", True, "journal every message exchanged with the server (F10)"),
+    Setting("journal.max_bytes", 10_485_760, "rotate the journal at this size"),
+    Setting("journal.backups", 5, "rotated journals to keep"),
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+SECRET_KEYS = {"server.password"}
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_file: Path
+    data_dir: Path
+    run_dir: Path
+    log_dir: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "calls.db"
+
+    @property
+    def journal(self) -> Path:
+        return self.log_dir / "journal.xml"
+
+    @property
+    def daemon_log(self) -> Path:
+        return self.log_dir / "daemon.log"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.run_dir / "daemon.lock"
+
+    def socket(self, name: str) -> Path:
+        return self.run_dir / name
+
+
+def paths() -> Paths:
+    home = os.environ.get("CC_HOME")
+    if home:
+        base = Path(home).expanduser().resolve()
+        return Paths(base / "config.toml", base / "data", base / "run", base / "log")
+    import platformdirs
+    import warnings
+
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR platformdirs falls back to /tmp/runtime-UID, which we
+        # then require to be private (see the daemon's socket directory check).
+        warnings.simplefilter("ignore")
+        runtime = platformdirs.user_runtime_dir(APP)
+    return Paths(
+        Path(platformdirs.user_config_dir(APP)) / "config.toml",
+        Path(platformdirs.user_data_dir(APP)),
+        Path(runtime),
+        Path(platformdirs.user_log_dir(APP)),
+    )
+
+
+def default_config_text() -> str:
+    lines = ["# cc settings. Edit with `cc config set KEY VALUE`; comments are kept.", ""]
+    section = None
+    for s in SETTINGS:
+        sec, name = s.key.split(".", 1)
+        if sec != section:
+            if section is not None:
+                lines.append("")
+            lines.append(f"[{sec}]")
+            section = sec
+        lines.append(f"# {s.help}")
+        lines.append(f"{name} = {_toml_literal(s.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def setting(key: str) -> Setting:
+    if key not in BY_KEY:
+        known = ", ".join(sorted(BY_KEY))
+        raise ConfigError(f"unknown setting '{key}' (known settings: {known})")
+    return BY_KEY[key]
+
+
+def coerce(key: str, raw) -> object:
+    """Turn a value typed by a user (or read from the file) into the setting's type."""
+    kind = setting(key).kind
+    if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
+        return raw
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            if kind is bool:
+                if text.lower() in ("true", "yes", "on", "1"):
+                    return True
+                if text.lower() in ("false", "no", "off", "0"):
+                    return False
+                raise ValueError
+            if kind is int:
+                return int(text)
+            if kind is float:
+                return float(text)
+        except ValueError:
+            pass
+        if kind is str:
+            return raw
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+    raise ConfigError(f"setting {key} must be {names[kind]}, not {raw!r}")
+
+
+def load(path: Path | None = None) -> dict[str, object]:
+    """Every setting's effective value: the file's where given, the default elsewhere."""
+    import tomllib
+
+    path = path or paths().config_file
+    values = {s.key: s.default for s in SETTINGS}
+    if not path.exists():
+        return values
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc} (fix the file or move it away for defaults)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc}") from None
+    for section, table in doc.items():
+        if not isinstance(table, dict):
+            continue
+        for name, raw in table.items():
+            key = f"{section}.{name}"
+            if key in BY_KEY:
+                try:
+                    values[key] = coerce(key, raw)
+                except ConfigError as exc:
+                    raise ConfigError(f"{path}: {exc}") from None
+    return values
+
+
+def set_value(key: str, raw: str, path: Path | None = None) -> object:
+    """Set one setting in the file with tomlkit, keeping comments and layout."""
+    import tomlkit
+
+    value = coerce(key, raw)
+    path = path or paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else default_config_text()
+    try:
+        doc = tomlkit.parse(text)
+    except Exception as exc:  # tomlkit raises several parse error types
+        raise ConfigError(f"{path}: {exc} (fix the file before setting values)") from None
+    section, name = key.split(".", 1)
+    if section not in doc:
+        doc[section] = tomlkit.table()
+    doc[section][name] = value
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    if key in SECRET_KEYS or (path.exists() and path.stat().st_mode & 0o077 == 0):
+        os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return value
+
+
+def shown(key: str, value) -> object:
+    """A value as `cc config get` may show it: secrets are never printed."""
+    if key in SECRET_KEYS and value:
+        return "***"
+    return value
+
+
+def check_private(settings: dict, path: Path | None = None) -> None:
+    """Refuse a config file that holds a password and that others can read."""
+    path = path or paths().config_file
+    if settings.get("server.password") and path.exists():
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"{path} holds a password but others can read it: "
+                              f"run `chmod 600 {path}`")
+
+
+def resolve_password(settings: dict, path: Path | None = None) -> str:
+    """The password, from CC_PASSWORD, server.password_command, or the (private) file."""
+    env = os.environ.get("CC_PASSWORD")
+    if env:
+        return env
+    command = settings.get("server.password_command") or ""
+    if command:
+        try:
+            done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            raise ConfigError(f"server.password_command took over 30 s: {command}") from None
+        if done.returncode != 0 or not done.stdout.strip():
+            raise ConfigError(f"server.password_command failed (exit {done.returncode}); "
+                              "run it by hand to see why")
+        return done.stdout.strip()
+    password = settings.get("server.password") or ""
+    if password:
+        check_private(settings, path)
+        return password
+    raise ConfigError("no password: set CC_PASSWORD, server.password_command, "
+                      "or server.password (in a file only you can read)")

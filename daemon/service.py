@@ -1,0 +1,326 @@
+"""The daemon: wires session, call tracker, store, journal, event listener and sockets.
+
+One asyncio loop. CLI requests arrive on a ZeroMQ ROUTER socket and are each handled
+in a task of their own; every change is published, with a sequence number, on a PUB
+socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import signal
+import stat
+import time
+
+import zmq
+import zmq.asyncio
+
+from . import profile, wire
+from .calls import CallTracker
+from .infinity.answers import InfinityError
+from .infinity.client import InfinityClient
+from .infinity.events import Event, EventListener
+from .journal import Journal
+from .states import HELD, LineState, line_name
+from .store import Store
+from .wire import WireError
+
+log = logging.getLogger("cc.daemon")
+MAX_IPC_PATH = 100   # sun_path holds 108 bytes on Linux
+
+
+class DaemonError(Exception):
+    """The daemon cannot start; the message says why and how to fix it."""
+
+
+def prepare_run_dir(path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise DaemonError(f"{path} is open to other users (mode {mode:o}): run "
+                          f"`chmod 700 {path}` so only you can reach the daemon")
+
+
+class Daemon:
+    def __init__(self, paths: profile.Paths, settings: dict):
+        self.paths = paths
+        self.settings = settings
+        self.seq = 0
+        self.started = time.time()
+        self._stop = asyncio.Event()
+        self._lock_fd: int | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- start and stop
+    def _take_lock(self) -> None:
+        fd = os.open(self.paths.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(fd, 32).decode().strip() or "?"
+            os.close(fd)
+            raise DaemonError(f"another cc daemon (pid {other}) already runs for this profile "
+                              f"({self.paths.run_dir}); stop it with `cc daemon stop`") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    async def run(self) -> None:
+        prepare_run_dir(self.paths.run_dir)
+        self._take_lock()
+        for name in (wire.REQUEST_SOCKET, wire.EVENTS_SOCKET):
+            sock_path = self.paths.socket(name)
+            if len(str(sock_path)) > MAX_IPC_PATH:
+                raise DaemonError(f"socket path too long for the system ({sock_path}); "
+                                  "use a shorter CC_HOME")
+            sock_path.unlink(missing_ok=True)   # left by a daemon that died; we hold the lock
+        s = self.settings
+        self.journal = Journal(self.paths.journal, s["journal.max_bytes"], s["journal.backups"],
+                               s["journal.enabled"])
+        self.store = Store(self.paths.database)
+        self.client = InfinityClient(s["server.host"], s["server.port"], s["server.timeout"],
+                                     self.journal)
+        self.tracker = CallTracker(self.store, s["server.login"], "", self.publish)
+        self.listener = EventListener(s["events.listen_host"], s["events.listen_port"],
+                                      self.on_event, self.journal)
+        try:
+            port = await self.listener.start()
+        except OSError as exc:
+            raise DaemonError(f"cannot listen for server events on {s['events.listen_host']}:"
+                              f"{s['events.listen_port']}: {exc.strerror}; change "
+                              "events.listen_port") from None
+        events_url = s["events.public_url"] or f"http://{s['events.listen_host']}:{port}"
+        from .session import Session
+
+        self.session = Session(s, self.client, self.tracker, self.publish, events_url)
+        self.ctx = zmq.asyncio.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.bind(f"ipc://{self.paths.socket(wire.REQUEST_SOCKET)}")
+        self.pub = self.ctx.socket(zmq.PUB)
+        self.pub.setsockopt(zmq.LINGER, 0)
+        self.pub.bind(f"ipc://{self.paths.socket(wire.EVENTS_SOCKET)}")
+        for name in (wire.REQUEST_SOCKET, wire.EVENTS_SOCKET):
+            os.chmod(self.paths.socket(name), 0o600)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        log.info("daemon %d ready: requests on %s, events from the server at %s", os.getpid(),
+                 self.paths.socket(wire.REQUEST_SOCKET), events_url)
+        serving = asyncio.create_task(self._serve())
+        if s["session.auto_login"] and s["server.login"]:
+            self._spawn(self._auto_login())
+        await self._stop.wait()
+        serving.cancel()
+        await self._shutdown()
+
+    async def _auto_login(self) -> None:
+        try:
+            await self.session.login()
+        except WireError as exc:
+            log.error("automatic log-in failed: %s", exc.message)
+            self.session.last_error = exc.message
+            if exc.code == "server" and self.settings["session.reconnect"]:
+                self.session._lost(exc.message)
+
+    async def _shutdown(self) -> None:
+        log.info("stopping")
+        await self.session.close()
+        await self.listener.stop()
+        await self.client.close()
+        self.store.flush()
+        self.store.close()
+        self.journal.close()
+        self.router.close()
+        self.pub.close()
+        self.ctx.term()
+        for name in (wire.REQUEST_SOCKET, wire.EVENTS_SOCKET):
+            self.paths.socket(name).unlink(missing_ok=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- events from the server, and to the CLI
+    def publish(self, kind: str, payload) -> None:
+        self.seq += 1
+        msg = {"seq": self.seq, "kind": kind, "at": time.time(), "data": payload}
+        try:
+            self.pub.send(json.dumps(msg, ensure_ascii=False).encode(), zmq.NOBLOCK)
+        except (zmq.ZMQError, AttributeError):
+            pass   # no socket yet, or a slow subscriber: the event is dropped for it
+
+    def on_event(self, event: Event) -> None:
+        session = self.session
+        if session.id_user is None:
+            return
+        mine = (event.int("IDUser") == session.id_user
+                or (session.extension and event.params.get("Extension") == session.extension))
+        if not mine:
+            return
+        call_id = event.params.get("IDCall", "")
+        if event.kind == "state":
+            code = event.int("IDUserState")
+            if code is not None:
+                session.state_changed(code)
+        elif event.kind == "call_created" and call_id:
+            self.tracker.seen(call_id, event.params.get("Direction"),
+                              event.params.get("Number", ""))
+        elif event.kind == "call_state" and call_id:
+            state = event.int("State")
+            if state is not None:
+                self.tracker.seen(call_id, state=state)
+        elif event.kind == "call_deleted" and call_id in self.tracker.calls:
+            self.tracker.change(self.tracker.calls[call_id], LineState.FINISHED)
+
+    # -- requests from the CLI
+    async def _serve(self) -> None:
+        while True:
+            frames = await self.router.recv_multipart()
+            self._spawn(self._answer(frames))
+
+    async def _answer(self, frames: list[bytes]) -> None:
+        envelope, body = frames[:-1], frames[-1]
+        try:
+            msg = json.loads(body)
+            cmd, args = msg["cmd"], msg.get("args") or {}
+            handler = getattr(self, f"do_{cmd}", None)
+            if handler is None or cmd not in wire.COMMANDS:
+                raise WireError("unknown_command", f"the daemon does not know '{cmd}'; "
+                                "is cc newer than the running daemon? (`cc daemon stop`)")
+            reply = wire.reply_ok(await handler(**args))
+        except WireError as exc:
+            reply = wire.reply_error(exc.code, exc.message)
+        except (ValueError, KeyError, TypeError) as exc:
+            reply = wire.reply_error("bad_input", f"malformed request: {exc}")
+        except InfinityError as exc:
+            reply = wire.reply_error("server", f"the server refused: {exc}")
+        except Exception as exc:   # a bug must not take the daemon down
+            log.exception("request failed")
+            reply = wire.reply_error("failed", f"internal error: {type(exc).__name__}: {exc}")
+        await self.router.send_multipart([*envelope, reply])
+
+    async def do_ping(self) -> dict:
+        return {"pid": os.getpid(), "uptime": round(time.time() - self.started, 1)}
+
+    async def do_status(self) -> dict:
+        return {**self.session.view(), "calls": [c.view() for c in self.tracker.active()],
+                "pid": os.getpid(), "unsaved_calls": len(self.store.pending),
+                "store_error": self.store.last_error, "seq": self.seq}
+
+    async def do_login(self, password: str | None = None) -> dict:
+        return await self.session.login(password)
+
+    async def do_logout(self) -> dict:
+        return await self.session.logout()
+
+    async def do_state(self, name: str | None = None) -> dict:
+        if name is None:
+            return self.session.view()
+        return await self.session.set_state(name)
+
+    async def do_dial(self, number: str) -> dict:
+        id_user = await self.session.ready()
+        try:
+            call_id = await self.client.make_call(id_user, number)
+        except InfinityError as exc:
+            raise WireError("server", f"the server refused the call to {number}: {exc}") \
+                from None
+        return self.tracker.seen(call_id, 2, number).view()
+
+    def _pick(self, call_id: str | None, wanted=None, verb: str = "") -> "object":
+        if call_id:
+            call = self.tracker.calls.get(str(call_id))
+            if call is None or call.ended:
+                raise WireError("no_such_call", f"no active call {call_id} (see `cc status`)")
+            return call
+        active = self.tracker.active()
+        if wanted:
+            matching = [c for c in active if c.state in wanted]
+            if len(matching) == 1:
+                return matching[0]
+        if not active:
+            raise WireError("no_such_call", f"no call to {verb}: the line is idle")
+        if len(active) > 1:
+            ids = ", ".join(c.call_id for c in active)
+            raise WireError("bad_input", f"several calls ({ids}): name one with --call")
+        return active[0]
+
+    async def _act(self, action: str, call) -> dict:
+        try:
+            await self.client.call_action(action, self.session.id_user, call.call_id)
+        except InfinityError as exc:
+            raise WireError("server", f"the server refused to {action} call {call.call_id}: "
+                            f"{exc}") from None
+        return call.view()
+
+    @staticmethod
+    def _forbid(call, verb: str, needs: str) -> WireError:
+        return WireError("state_forbids", f"call {call.call_id} is {line_name(call.state)}: "
+                         f"{verb} needs {needs}")
+
+    async def do_answer(self, call_id: str | None = None) -> dict:
+        await self.session.ready()
+        ringing = {LineState.RINGING, LineState.REMINDER}
+        call = self._pick(call_id, ringing, "answer")
+        if call.state not in ringing:
+            raise self._forbid(call, "answer", "a ringing call")
+        return await self._act("accept", call)
+
+    async def do_hangup(self, call_id: str | None = None) -> dict:
+        await self.session.ready()
+        call = self._pick(call_id, verb="hang up")
+        call.dropped_by_agent = True
+        return await self._act("drop", call)
+
+    async def do_hold(self, call_id: str | None = None) -> dict:
+        """A toggle: hold a connected call, resume a held one."""
+        await self.session.ready()
+        call = self._pick(call_id, verb="hold")
+        if call.state in HELD:
+            return await self._act("unhold", call)
+        if call.state != LineState.CONNECTED:
+            raise self._forbid(call, "hold", "a connected call")
+        return await self._act("hold", call)
+
+    async def do_unhold(self, call_id: str | None = None) -> dict:
+        await self.session.ready()
+        call = self._pick(call_id, HELD, "resume")
+        if call.state not in HELD:
+            raise self._forbid(call, "unhold", "a call on hold")
+        return await self._act("unhold", call)
+
+    async def do_log(self, limit: int = 20) -> list[dict]:
+        if not 1 <= int(limit) <= 100_000:
+            raise WireError("bad_input", f"--limit {limit} is out of range: use 1 to 100000")
+        self.store.flush()
+        return self.store.recent(int(limit))
+
+    async def do_shutdown(self) -> dict:
+        asyncio.get_running_loop().call_soon(self._stop.set)
+        return {"pid": os.getpid(), "stopping": True}
+
+
+def run_foreground() -> int:
+    """`cc daemon run`: serve until SIGTERM/SIGINT or `cc daemon stop`."""
+    import sys
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        paths = profile.paths()
+        settings = profile.load(paths.config_file)
+        profile.check_private(settings, paths.config_file)
+        asyncio.run(Daemon(paths, settings).run())
+    except (DaemonError, profile.ConfigError) as exc:
+        print(f"cc daemon: {exc}", file=sys.stderr)
+        return int(wire.Exit.CONFIG)
+    return 0
+

@@ -1,0 +1,274 @@
+"""The Infinity session: log-on, the agent's state, polling, reconnect with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import time
+
+from .calls import CallTracker
+from .infinity.answers import BadResponse, InfinityError, Unreachable
+from .infinity.client import InfinityClient
+from .profile import ConfigError, resolve_password
+from .states import AGENT_IDS, AVAILABLE, OFFLINE, agent_state
+from .wire import WireError
+
+log = logging.getLogger("cc.session")
+
+LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING = (
+    "logged out", "logging in", "logged in", "reconnecting")
+
+
+class Session:
+    def __init__(self, settings: dict, client: InfinityClient, tracker: CallTracker,
+                 publish, events_url: str | None = None):
+        self.settings = settings
+        self.client = client
+        self.tracker = tracker
+        self.publish = publish
+        self.events_url = events_url
+        self.status = LOGGED_OUT
+        self.id_user: int | None = None
+        self.extension = ""
+        self.agent_state: int | None = None
+        self.wanted_state: int | None = None   # what the agent chose; restored after reconnect
+        self.last_error: str | None = None
+        self.next_try_at: float | None = None
+        self._password: str | None = None
+        self._poller: asyncio.Task | None = None
+        self._reconnector: asyncio.Task | None = None
+        self._figures_tasks: set[asyncio.Task] = set()
+        self._settled = asyncio.Event()
+        self._settled.set()
+        tracker.on_ended = self._fetch_figures
+
+    # -- what the CLI sees
+    def view(self) -> dict:
+        view = {"session": self.status, "login": self.settings["server.login"],
+                "id_user": self.id_user, "extension": self.extension,
+                "agent_state": agent_state(self.agent_state if self.status == LOGGED_IN
+                                           else OFFLINE),
+                "server": self.client.base, "events_url": self.events_url,
+                "last_error": self.last_error}
+        if self.status == RECONNECTING and self.next_try_at:
+            view["next_try_in"] = max(0.0, round(self.next_try_at - time.time(), 1))
+        return view
+
+    async def ready(self) -> int:
+        """The agent's IDUser once logged in; waits for a log-on in progress."""
+        if not self._settled.is_set():
+            try:
+                await asyncio.wait_for(self._settled.wait(), self.settings["server.timeout"] * 2)
+            except asyncio.TimeoutError:
+                pass
+        return self.require_login()
+
+    def require_login(self) -> int:
+        if self.status == LOGGING_IN:
+            raise WireError("server", "still logging in to the server; try again in a moment")
+        if self.status == RECONNECTING:
+            wait = self.view().get("next_try_in", 0)
+            raise WireError("server", f"reconnecting to the server, next try in {wait:.0f} s "
+                            f"({self.last_error})")
+        if self.status != LOGGED_IN or self.id_user is None:
+            raise WireError("not_logged_in", "not logged in (run `cc login`)")
+        return self.id_user
+
+    # -- log-on and log-off
+    async def login(self, password: str | None = None) -> dict:
+        was = self.status
+        self.status = LOGGING_IN
+        self._settled.clear()
+        try:
+            return await self._login(password)
+        finally:
+            if self.status == LOGGING_IN:
+                self.status = was if was != LOGGED_IN else LOGGED_OUT
+            self._settled.set()
+
+    async def _login(self, password: str | None) -> dict:
+        login = self.settings["server.login"]
+        if not login:
+            raise WireError("config", "no user name: set it with `cc config set server.login "
+                            "NAME` (F2); nothing was sent to the server")
+        if password is None and self._password is None:
+            try:
+                self._password = resolve_password(self.settings)
+            except ConfigError as exc:
+                raise WireError("config", str(exc)) from None
+        elif password is not None:
+            self._password = password
+        hostname = self.settings["server.hostname"] or socket.gethostname()
+        try:
+            self.id_user, self.extension = await self.client.logon(
+                login, self._password, self.settings["server.role_id"], hostname)
+        except Unreachable as exc:
+            self.last_error = str(exc)
+            raise WireError("server", str(exc)) from None
+        except BadResponse as exc:
+            self.last_error = str(exc)
+            raise WireError("server", str(exc)) from None
+        except InfinityError as exc:
+            self._password = None
+            self.last_error = f"log-on refused: {exc}"
+            code = f" (LogonResult {exc.logon_result})" if exc.logon_result else ""
+            raise WireError("auth", f"log-on refused by the server: {exc}{code}; check "
+                            "server.login and the password") from None
+        self.status = LOGGED_IN
+        self.last_error = None
+        self.tracker.agent, self.tracker.extension = login, self.extension
+        log.info("logged in as %s (IDUser %s, extension %s)", login, self.id_user,
+                 self.extension)
+        if self.events_url and self.settings["events.register"]:
+            try:
+                await self.client.subscribe(self.events_url)
+            except InfinityError as exc:
+                log.warning("the server takes no event subscription (%s); relying on polling "
+                            "unless its administrator points eventsURL at %s", exc,
+                            self.events_url)
+        try:
+            await self._refresh_state()
+            if self.wanted_state not in (None, AVAILABLE, self.agent_state):
+                await self.client.set_state(self.id_user, self.wanted_state)
+                await self._refresh_state()
+            await self.poll_once()
+        except InfinityError as exc:
+            self.status = LOGGED_OUT
+            self.last_error = str(exc)
+            raise WireError("server", f"logged on, but the server then failed: {exc}") from None
+        self._start_poller()
+        self.publish("session", self.view())
+        return self.view()
+
+    async def logout(self) -> dict:
+        id_user = await self.ready()
+        try:
+            await self.client.logoff(id_user)
+        except InfinityError as exc:
+            raise WireError("server", f"log-off failed: {exc}") from None
+        self._stop_tasks()
+        self.status, self.agent_state, self.wanted_state = LOGGED_OUT, OFFLINE, None
+        self.publish("session", self.view())
+        return self.view()
+
+    async def set_state(self, name: str) -> dict:
+        id_user = await self.ready()
+        if name not in AGENT_IDS or name not in ("available", "break", "away"):
+            raise WireError("bad_input", f"unknown state '{name}': choose available, break "
+                            "or away")
+        code = AGENT_IDS[name]
+        try:
+            await self.client.set_state(id_user, code)
+        except InfinityError as exc:
+            raise WireError("server", f"the server refused the state change: {exc}") from None
+        self.wanted_state = code
+        await self._refresh_state()
+        return self.view()
+
+    async def _refresh_state(self) -> None:
+        code = await self.client.get_state(self.id_user)
+        self.state_changed(code)
+
+    def state_changed(self, code: int) -> None:
+        if code != self.agent_state:
+            self.agent_state = code
+            log.info("agent state: %s", agent_state(code)["title"])
+            self.publish("agent_state", agent_state(code))
+
+    # -- polling: the source of truth when push events are late or lost
+    def _start_poller(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll_loop())
+
+    def _stop_tasks(self) -> None:
+        for task in (self._poller, self._reconnector):
+            if task and not task.done():
+                task.cancel()
+        self._poller = self._reconnector = None
+
+    async def _poll_loop(self) -> None:
+        interval = self.settings["server.poll_interval"]
+        while self.status == LOGGED_IN:
+            await asyncio.sleep(interval)
+            try:
+                await self.poll_once()
+            except Unreachable as exc:
+                self._lost(str(exc))
+                return
+            except InfinityError as exc:
+                if exc.status == 406:     # the server forgot us (restart): log on again
+                    self._lost(f"the server no longer knows the session: {exc}")
+                    return
+                log.warning("poll failed: %s", exc)
+
+    async def poll_once(self) -> None:
+        code = await self.client.get_state(self.id_user)
+        if code == OFFLINE:
+            raise InfinityError("the server shows the agent logged off", status=406)
+        self.state_changed(code)
+        active = await self.client.active_calls(self.id_user)
+        for row in active:
+            self.tracker.seen(row.id, row.direction, row.number, row.state)
+        self.tracker.vanished({row.id for row in active})
+        self.tracker.forget_finished()
+
+    # -- reconnect
+    def _lost(self, why: str) -> None:
+        log.warning("connection lost: %s", why)
+        self.last_error = why
+        self.status = RECONNECTING
+        self.publish("session", self.view())
+        if self.settings["session.reconnect"]:
+            self._reconnector = asyncio.create_task(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        delay = self.settings["session.backoff_initial"]
+        cap = self.settings["session.backoff_cap"]
+        while self.status == RECONNECTING:
+            pause = random.uniform(0.5, 1.0) * delay     # jitter spreads a site's agents out
+            self.next_try_at = time.time() + pause
+            await asyncio.sleep(pause)
+            try:
+                await self.login()
+                log.info("reconnected")
+                return
+            except WireError as exc:
+                self.status = RECONNECTING
+                self.last_error = exc.message
+                if exc.code in ("auth", "config"):
+                    self.status = LOGGED_OUT
+                    self.publish("session", self.view())
+                    return
+            delay = min(cap, delay * 2)
+
+    # -- the server's own figures for a finished call
+    def _fetch_figures(self, call) -> None:
+        task = asyncio.get_running_loop().create_task(self._figures(call))
+        self._figures_tasks.add(task)
+        task.add_done_callback(self._figures_tasks.discard)
+
+    async def _figures(self, call) -> None:
+        try:
+            records = await self.client.connections(call.call_id)
+        except InfinityError as exc:
+            log.warning("no server figures for call %s (%s); keeping local ones",
+                        call.call_id, exc)
+            return
+        if not records:
+            return
+        self.tracker.apply_server_figures(call, {
+            "wait_seconds": min(r.wait_seconds for r in records),
+            "talk_seconds": sum(r.talk_seconds for r in records),
+            "hold_seconds": sum(r.hold_seconds for r in records)})
+
+    async def close(self) -> None:
+        self._stop_tasks()
+        for task in list(self._figures_tasks):
+            await asyncio.wait([task], timeout=self.settings["server.timeout"])
+        if self.status == LOGGED_IN and self.settings["session.logout_on_stop"]:
+            try:
+                await self.client.logoff(self.id_user)
+            except InfinityError as exc:
+                log.warning("log-off at stop failed: %s", exc)

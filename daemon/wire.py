@@ -1,0 +1,114 @@
+"""The contract between `cc` and its daemon: socket names, messages, errors, exit codes.
+
+The CLI imports this module and `daemon.profile` only, so keep both free of heavy imports.
+
+A request is one JSON object `{"cmd": NAME, "args": {...}}` sent on the daemon's
+request socket (ZeroMQ REQ -> ROUTER). The reply is `{"ok": true, "result": ...}` or
+`{"ok": false, "error": {"code": CODE, "message": ONE_LINE}}`.
+Events are published on the events socket as JSON `{"seq": N, "kind": ..., ...}`.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import IntEnum
+
+REQUEST_SOCKET = "cli.sock"
+EVENTS_SOCKET = "events.sock"
+
+# Every command the daemon answers; the CLI's command table maps onto these.
+COMMANDS = (
+    "ping", "status", "login", "logout", "state", "dial", "answer", "hangup",
+    "hold", "unhold", "log", "shutdown",
+)
+
+# Columns of the call log, in order: stable names for CSV and JSON exports.
+LOG_COLUMNS = (
+    "id", "call_id", "direction", "number", "agent", "extension", "started_at",
+    "connected_at", "ended_at", "wait_seconds", "talk_seconds", "hold_seconds",
+    "outcome", "line_state", "durations_from",
+)
+
+
+class Exit(IntEnum):
+    """Exit codes of `cc`: one per kind of failure, so scripts can branch on them."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    DAEMON_NOT_RUNNING = 3
+    NOT_LOGGED_IN = 4
+    NO_SUCH_CALL = 5
+    STATE_FORBIDS = 6
+    SERVER = 7
+    CONFIG = 8
+    BAD_INPUT = 9
+    AUTH = 10
+
+
+EXIT_MEANINGS = {
+    Exit.OK: "success",
+    Exit.FAILED: "the command failed for another reason (the message says why)",
+    Exit.USAGE: "wrong usage: unknown command or option",
+    Exit.DAEMON_NOT_RUNNING: "the daemon is not running (start it with `cc daemon start`)",
+    Exit.NOT_LOGGED_IN: "not logged in to the Infinity server (`cc login`)",
+    Exit.NO_SUCH_CALL: "no such call",
+    Exit.STATE_FORBIDS: "the line or agent state forbids the command (the message names the state)",
+    Exit.SERVER: "the Infinity server refused, failed or could not be reached",
+    Exit.CONFIG: "configuration problem (settings file, password source, permissions)",
+    Exit.BAD_INPUT: "bad input: a number, value or option the command cannot use",
+    Exit.AUTH: "log-on refused: wrong login or password, or no licence",
+}
+
+# Error codes carried in replies, and the exit code each one maps to.
+ERROR_EXIT = {
+    "failed": Exit.FAILED,
+    "not_running": Exit.DAEMON_NOT_RUNNING,
+    "not_logged_in": Exit.NOT_LOGGED_IN,
+    "no_such_call": Exit.NO_SUCH_CALL,
+    "state_forbids": Exit.STATE_FORBIDS,
+    "server": Exit.SERVER,
+    "config": Exit.CONFIG,
+    "bad_input": Exit.BAD_INPUT,
+    "auth": Exit.AUTH,
+    "unknown_command": Exit.USAGE,
+}
+
+
+class WireError(Exception):
+    """A failure that travels to the CLI as one line and an error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def exit_code(self) -> int:
+        return int(ERROR_EXIT.get(self.code, Exit.FAILED))
+
+
+def request(cmd: str, **args) -> bytes:
+    return json.dumps({"cmd": cmd, "args": args}).encode()
+
+
+def reply_ok(result) -> bytes:
+    return json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+
+
+def reply_error(code: str, message: str) -> bytes:
+    return json.dumps({"ok": False, "error": {"code": code, "message": message}},
+                      ensure_ascii=False).encode()
+
+
+def parse_reply(raw: bytes):
+    """Return the result of a reply, or raise WireError with the daemon's message."""
+    msg = json.loads(raw)
+    if msg.get("ok"):
+        return msg.get("result")
+    err = msg.get("error") or {}
+    raise WireError(err.get("code", "failed"), err.get("message", "the daemon gave no reason"))
+
+
+def exit_code_table() -> str:
+    return "\n".join(f"{int(code):>3}  {text}" for code, text in EXIT_MEANINGS.items())

@@ -1,0 +1,114 @@
+"""One real call, end to end: emulator + daemon + `cc`, as separate processes."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import wait_until
+
+ANSWERS_AFTER_2S = "+380441110001"
+NEVER_ANSWERS = "+380441110003"
+# Rounding of the server's day fractions (9 decimals) and of our 3-decimal columns.
+SAME_FIGURE = 0.01
+
+
+def test_outgoing_call_with_hold_lands_in_the_log_with_emulated_durations(emulator, agent):
+    call = agent.json("dial", ANSWERS_AFTER_2S)
+    assert call["direction"] == "out" and call["number"] == ANSWERS_AFTER_2S
+    agent.wait_call_state("Connected")
+
+    agent.cc("hold")
+    agent.wait_call_state("On hold")
+    held_at = emulator.call(call["call_id"])
+    hold_began = time.monotonic()
+    started = emulator.now()
+    wait_until(lambda: emulator.now() >= started + 3.0, 10, "3 s of emulated time on hold")
+    agent.cc("unhold")
+    # Upper bound: 3 s plus everything between reading the clock and the unhold landing.
+    slack = (time.monotonic() - hold_began) * emulator_scale(emulator) + 0.1
+    agent.wait_call_state("Connected")
+    agent.cc("hangup")
+
+    row = agent.log_row(call["call_id"], durations_from="server")
+    truth = emulator.call(call["call_id"])
+    assert held_at["State"] == 41
+    assert row["direction"] == "out"
+    assert row["number"] == ANSWERS_AFTER_2S
+    assert row["outcome"] == "answered"
+    assert row["agent"] == "ivanova" and row["extension"] == "101"
+    assert 3.0 <= row["hold_seconds"] <= 3.0 + slack
+    assert abs(row["hold_seconds"] - truth["HoldSeconds"]) < SAME_FIGURE
+    assert abs(row["talk_seconds"] - truth["TalkSeconds"]) < SAME_FIGURE
+    assert abs(row["wait_seconds"] - truth["WaitSeconds"]) < SAME_FIGURE
+    assert 2.0 <= row["wait_seconds"] < 3.0
+    assert row["started_at"] <= row["connected_at"] <= row["ended_at"]
+
+
+def emulator_scale(emulator) -> float:
+    return emulator.admin("clock")["TimeScale"]
+
+
+def test_incoming_call_answered_with_cc_answer_is_logged_as_incoming(emulator, agent):
+    done = agent.cc("emulator", "call-in", "--from", "+380509998877", "--to", "101",
+                    "--url", emulator.url, "--json")
+    call_id = str(__import__("json").loads(done.stdout)["IDCall"])
+    ringing = agent.wait_call_state("Ringing")
+    assert ringing["call_id"] == call_id and ringing["direction"] == "in"
+    agent.cc("answer")
+    agent.wait_call_state("Connected")
+    agent.cc("hangup")
+    row = agent.log_row(call_id, durations_from="server")
+    assert row["direction"] == "in"
+    assert row["number"] == "+380509998877"
+    assert row["outcome"] == "answered"
+    assert row["connected_at"] is not None
+
+
+def test_incoming_call_nobody_answers_is_logged_as_missed(emulator, agent):
+    result = emulator.admin("call-in", From="+380671112233", To="101")
+    agent.wait_call_state("Ringing")
+    row = agent.log_row(result["IDCall"], outcome="missed", durations_from="server")
+    assert row["direction"] == "in"
+    assert row["connected_at"] is None
+    assert row["talk_seconds"] == 0
+    # The caller gives up after the scenario's ring_timeout of 10 emulated seconds.
+    assert abs(row["wait_seconds"] - 10.0) < 0.5
+
+
+def test_log_lists_newest_first_in_every_format(emulator, agent):
+    first = agent.json("dial", NEVER_ANSWERS)
+    agent.cc("hangup")
+    agent.log_row(first["call_id"], outcome="cancelled")
+    second = agent.json("dial", NEVER_ANSWERS)
+    agent.cc("hangup")
+    agent.log_row(second["call_id"], outcome="cancelled")
+
+    rows = agent.json("log")
+    assert [r["call_id"] for r in rows[:2]] == [second["call_id"], first["call_id"]]
+    csv_lines = agent.cc("log", "--format", "csv").stdout.splitlines()
+    assert csv_lines[0].startswith("id,call_id,direction,number,agent")
+    assert second["call_id"] in csv_lines[1]
+    table = agent.cc("log").stdout
+    assert NEVER_ANSWERS in table and "cancelled" in table
+
+
+def test_call_is_tracked_by_polling_when_no_event_arrives(emulator, agent_factory):
+    agent = agent_factory(emulator, **{"events.register": False}).start()
+    agent.wait_logged_in()
+    call = agent.json("dial", ANSWERS_AFTER_2S)
+    agent.wait_call_state("Connected")
+    agent.cc("hangup")
+    row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
+    assert abs(row["wait_seconds"] - emulator.call(call["call_id"])["WaitSeconds"]) < SAME_FIGURE
+    # Exactly one record although the call was seen in several polls.
+    assert [r["call_id"] for r in agent.json("log")].count(call["call_id"]) == 1
+
+
+def test_raw_windows_style_answers_are_understood(emulator_factory, agent_factory):
+    emulator = emulator_factory(raw=True)
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    call = agent.json("dial", ANSWERS_AFTER_2S)
+    agent.wait_call_state("Connected")
+    agent.cc("hangup")
+    agent.log_row(call["call_id"], outcome="answered", durations_from="server")
