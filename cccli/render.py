@@ -55,13 +55,14 @@ def log_table(rows: list[dict]) -> None:
 
     table = Table(box=None, header_style="bold")
     for col in ("id", "start", "dir", "number", "outcome", "wait", "talk", "hold", "agent"):
-        table.add_column(col, justify="right" if col in ("id", "wait", "talk", "hold") else
-                         "left")
+        table.add_column(col, no_wrap=True,
+                         justify="right" if col in ("id", "wait", "talk", "hold") else "left")
     for r in rows:
         table.add_row(str(r["id"]), local_time(r["started_at"]), r["direction"], r["number"],
                       r["outcome"], duration(r["wait_seconds"]), duration(r["talk_seconds"]),
                       duration(r["hold_seconds"]), r["agent"] or "")
-    Console(no_color=not sys.stdout.isatty()).print(table)
+    tty = sys.stdout.isatty()
+    Console(no_color=not tty, width=None if tty else 200).print(table)
 
 
 def log_csv(rows: list[dict], columns) -> None:

@@ -7,6 +7,7 @@ call that vanished from the server's active list is ended. Every change is saved
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ class CallTracker:
         self.publish = publish or (lambda kind, payload: None)
         self.calls: dict[str, Call] = {}
         self.on_ended = None    # callback(call) to fetch the server's figures
+        self._waiters: list[tuple[Call, object, asyncio.Future]] = []
 
     # -- queries
     def active(self) -> list[Call]:
@@ -97,6 +99,25 @@ class CallTracker:
     def current(self) -> Call | None:
         active = self.active()
         return max(active, key=lambda c: c.started_at) if active else None
+
+    async def wait_for(self, call: Call, predicate, timeout: float) -> bool:
+        """Wait until `predicate(call)` holds (an event or a poll changed the call)."""
+        if predicate(call):
+            return True
+        waiter = (call, predicate, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter[2], timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self._waiters.remove(waiter)
+
+    def _wake(self, call: Call) -> None:
+        for waiting_call, predicate, future in self._waiters:
+            if waiting_call is call and not future.done() and predicate(call):
+                future.set_result(True)
 
     # -- changes
     def seen(self, call_id: str, direction: int | str | None = None, number: str = "",
@@ -150,6 +171,7 @@ class CallTracker:
         log.info("call %s: %s -> %s", call.call_id, line_name(old), line_name(state))
         self._save(call)
         self.publish("call", call.view())
+        self._wake(call)
         if call.ended and self.on_ended:
             self.on_ended(call)
 
@@ -159,9 +181,14 @@ class CallTracker:
             if call.call_id not in present:
                 self.change(call, LineState.FINISHED)
 
-    def apply_server_figures(self, call: Call, figures: dict) -> None:
-        call.server_figures = {k: round(v, 3) for k, v in figures.items()}
-        call.durations_from = "server"
+    def apply_server_figures(self, call: Call, figures: dict, final: bool = True) -> None:
+        """Take the server's own durations; a live call's are refreshed at each poll."""
+        figures = {k: round(v, 3) for k, v in figures.items()}
+        if figures == call.server_figures and not final:
+            return
+        call.server_figures = figures
+        if final:
+            call.durations_from = "server"
         self._save(call)
         self.publish("call", call.view())
 

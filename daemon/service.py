@@ -21,11 +21,11 @@ import zmq.asyncio
 
 from . import profile, wire
 from .calls import CallTracker
-from .infinity.answers import InfinityError
+from .infinity.answers import BadResponse, InfinityError
 from .infinity.client import InfinityClient
 from .infinity.events import Event, EventListener
 from .journal import Journal
-from .states import HELD, LineState, line_name
+from .states import HELD, TALKING, LineState, line_name
 from .store import Store
 from .wire import WireError
 
@@ -230,10 +230,16 @@ class Daemon:
         id_user = await self.session.ready()
         try:
             call_id = await self.client.make_call(id_user, number)
+        except BadResponse as exc:
+            raise WireError("server", f"{exc}; the call may have been placed anyway: "
+                            "see `cc status` before dialling again") from None
         except InfinityError as exc:
             raise WireError("server", f"the server refused the call to {number}: {exc}") \
                 from None
-        return self.tracker.seen(call_id, 2, number).view()
+        call = self.tracker.seen(call_id, 2, number)
+        if call.state == LineState.UNKNOWN:
+            self.tracker.change(call, LineState.DIAL_NUMBER)   # until the server says more
+        return call.view()
 
     def _pick(self, call_id: str | None, wanted=None, verb: str = "") -> "object":
         if call_id:
@@ -253,12 +259,14 @@ class Daemon:
             raise WireError("bad_input", f"several calls ({ids}): name one with --call")
         return active[0]
 
-    async def _act(self, action: str, call) -> dict:
+    async def _act(self, action: str, call, done) -> dict:
+        """Ask the server, then wait (briefly) until the call shows the result."""
         try:
             await self.client.call_action(action, self.session.id_user, call.call_id)
         except InfinityError as exc:
             raise WireError("server", f"the server refused to {action} call {call.call_id}: "
                             f"{exc}") from None
+        await self.tracker.wait_for(call, done, self.settings["server.poll_interval"] + 1)
         return call.view()
 
     @staticmethod
@@ -272,30 +280,30 @@ class Daemon:
         call = self._pick(call_id, ringing, "answer")
         if call.state not in ringing:
             raise self._forbid(call, "answer", "a ringing call")
-        return await self._act("accept", call)
+        return await self._act("accept", call, lambda c: c.state in TALKING or c.ended)
 
     async def do_hangup(self, call_id: str | None = None) -> dict:
         await self.session.ready()
         call = self._pick(call_id, verb="hang up")
         call.dropped_by_agent = True
-        return await self._act("drop", call)
+        return await self._act("drop", call, lambda c: c.ended)
 
     async def do_hold(self, call_id: str | None = None) -> dict:
         """A toggle: hold a connected call, resume a held one."""
         await self.session.ready()
         call = self._pick(call_id, verb="hold")
         if call.state in HELD:
-            return await self._act("unhold", call)
+            return await self._act("unhold", call, _resumed)
         if call.state != LineState.CONNECTED:
             raise self._forbid(call, "hold", "a connected call")
-        return await self._act("hold", call)
+        return await self._act("hold", call, lambda c: c.state in HELD or c.ended)
 
     async def do_unhold(self, call_id: str | None = None) -> dict:
         await self.session.ready()
         call = self._pick(call_id, HELD, "resume")
         if call.state not in HELD:
             raise self._forbid(call, "unhold", "a call on hold")
-        return await self._act("unhold", call)
+        return await self._act("unhold", call, _resumed)
 
     async def do_log(self, limit: int = 20) -> list[dict]:
         if not 1 <= int(limit) <= 100_000:
@@ -306,6 +314,10 @@ class Daemon:
     async def do_shutdown(self) -> dict:
         asyncio.get_running_loop().call_soon(self._stop.set)
         return {"pid": os.getpid(), "stopping": True}
+
+
+def _resumed(call) -> bool:
+    return call.state not in HELD
 
 
 def run_foreground() -> int:

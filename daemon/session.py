@@ -213,6 +213,9 @@ class Session:
             self.tracker.seen(row.id, row.direction, row.number, row.state)
         self.tracker.vanished({row.id for row in active})
         self.tracker.forget_finished()
+        for call in self.tracker.active():
+            if call.connected_at is not None:
+                await self._figures(call, final=False)
 
     # -- reconnect
     def _lost(self, why: str) -> None:
@@ -249,19 +252,20 @@ class Session:
         self._figures_tasks.add(task)
         task.add_done_callback(self._figures_tasks.discard)
 
-    async def _figures(self, call) -> None:
+    async def _figures(self, call, final: bool = True) -> None:
         try:
             records = await self.client.connections(call.call_id)
         except InfinityError as exc:
-            log.warning("no server figures for call %s (%s); keeping local ones",
-                        call.call_id, exc)
+            if final:
+                log.warning("no server figures for call %s (%s); keeping local ones",
+                            call.call_id, exc)
             return
         if not records:
             return
         self.tracker.apply_server_figures(call, {
             "wait_seconds": min(r.wait_seconds for r in records),
             "talk_seconds": sum(r.talk_seconds for r in records),
-            "hold_seconds": sum(r.hold_seconds for r in records)})
+            "hold_seconds": sum(r.hold_seconds for r in records)}, final)
 
     async def close(self) -> None:
         self._stop_tasks()

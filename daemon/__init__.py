@@ -1,0 +1,1 @@
+"""cc daemon: keeps the Infinity session, tracks calls, records the call log."""
