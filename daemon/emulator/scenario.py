@@ -1,0 +1,239 @@
+"""Scenario files: the users, remote numbers and timings the emulated server knows.
+
+A scenario is a TOML file; `demo.toml` in this package is the built-in one and
+documents every key. Loading is strict (unknown keys are errors) so that a typo in a
+test scenario fails loudly instead of silently using a default.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DEMO_RESOURCE = "demo.toml"
+
+SERVER_DEFAULTS: dict[str, Any] = {
+    "time_scale": 1.0,
+    "ring_timeout": 30.0,
+    "finished_linger": 30.0,
+    "raw_answers": False,
+}
+USER_REQUIRED = ("login", "password", "id", "extension")
+USER_OPTIONAL = ("name", "position", "department")
+NUMBER_DEFAULTS: dict[str, Any] = {
+    "answer_after": 3.0,
+    "hangup_after": 0.0,
+    "busy": False,
+    "never_answer": False,
+}
+
+# Characters people put in phone numbers for readability; they never matter.
+_NUMBER_NOISE = re.compile(r"[\s\-.()]")
+_NUMBER_CHARS = re.compile(r"\+?[0-9*#]+")
+
+
+class ScenarioError(Exception):
+    """A scenario is missing or invalid. The message is one line: file, problem, fix."""
+
+
+def normalize_number(text: str) -> str:
+    """The number as the server compares it: without spaces, dashes, dots, parentheses."""
+    return _NUMBER_NOISE.sub("", text)
+
+
+def is_valid_number(number: str) -> bool:
+    """True for a normalised number the emulator can dial: digits, * and #, optional leading +."""
+    return bool(_NUMBER_CHARS.fullmatch(number))
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    login: str
+    password: str
+    id: int
+    extension: str
+    name: str = ""
+    position: str = ""
+    department: str = ""
+
+
+@dataclass(frozen=True)
+class NumberRule:
+    match: str
+    answer_after: float = 3.0
+    hangup_after: float = 0.0
+    busy: bool = False
+    never_answer: bool = False
+
+    def matches(self, number: str) -> bool:
+        if self.match.endswith("*"):
+            return number.startswith(self.match[:-1])
+        return number == self.match
+
+
+@dataclass(frozen=True)
+class Scenario:
+    source: str
+    time_scale: float
+    ring_timeout: float
+    finished_linger: float
+    raw_answers: bool
+    users: tuple[UserSpec, ...]
+    numbers: tuple[NumberRule, ...]
+
+    def rule_for(self, number: str) -> NumberRule | None:
+        """The first rule matching a (normalised) number, or None."""
+        for rule in self.numbers:
+            if rule.matches(number):
+                return rule
+        return None
+
+
+def demo_text() -> str:
+    """The text of the built-in demo scenario."""
+    return resources.files(__package__).joinpath(DEMO_RESOURCE).read_text(encoding="utf-8")
+
+
+def load(path: str | None) -> Scenario:
+    """Load and validate a scenario file, or the built-in demo when path is None."""
+    if path is None:
+        return parse(demo_text(), "demo.toml (built-in)")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(
+            f"scenario {path}: file not found (give an existing file, or omit --scenario "
+            "to use the built-in demo)"
+        ) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"scenario {path}: not UTF-8 text (save the file as UTF-8)") from None
+    except OSError as exc:
+        raise ScenarioError(f"scenario {path}: cannot be read: {exc.strerror} (check the path and permissions)") from None
+    return parse(text, path)
+
+
+def parse(text: str, source: str) -> Scenario:
+    """Validate scenario TOML text; `source` names the file in error messages."""
+
+    def fail(problem: str, fix: str) -> ScenarioError:
+        return ScenarioError(f"scenario {source}: {problem} ({fix})")
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise fail(f"not valid TOML: {exc}", "fix the syntax at that place") from None
+
+    _check_keys(data, ("server", "users", "numbers"), "the top level", fail)
+
+    server = data.get("server", {})
+    if not isinstance(server, dict):
+        raise fail("'server' is not a table", "write it as a [server] section")
+    _check_keys(server, tuple(SERVER_DEFAULTS), "[server]", fail)
+    time_scale = _number(server, "time_scale", SERVER_DEFAULTS["time_scale"], "[server]", fail, positive=True)
+    ring_timeout = _number(server, "ring_timeout", SERVER_DEFAULTS["ring_timeout"], "[server]", fail, positive=True)
+    finished_linger = _number(server, "finished_linger", SERVER_DEFAULTS["finished_linger"], "[server]", fail)
+    raw_answers = _bool(server, "raw_answers", SERVER_DEFAULTS["raw_answers"], "[server]", fail)
+
+    users_data = data.get("users")
+    if not isinstance(users_data, list) or not users_data:
+        raise fail("no users", "add at least one [[users]] section with login, password, id, extension")
+    users = tuple(_user(entry, i, fail) for i, entry in enumerate(users_data))
+    for attr in ("login", "id", "extension"):
+        seen: set[Any] = set()
+        for i, user in enumerate(users):
+            value = getattr(user, attr)
+            if value in seen:
+                raise fail(f"users[{i}] repeats {attr} {value!r}", f"every user needs a distinct {attr}")
+            seen.add(value)
+
+    numbers_data = data.get("numbers", [])
+    if not isinstance(numbers_data, list):
+        raise fail("'numbers' is not an array of tables", "write each rule as a [[numbers]] section")
+    numbers = tuple(_rule(entry, i, fail) for i, entry in enumerate(numbers_data))
+
+    return Scenario(
+        source=source,
+        time_scale=time_scale,
+        ring_timeout=ring_timeout,
+        finished_linger=finished_linger,
+        raw_answers=raw_answers,
+        users=users,
+        numbers=numbers,
+    )
+
+
+def _check_keys(table: dict, known: tuple[str, ...], where: str, fail) -> None:
+    for key in table:
+        if key not in known:
+            raise fail(f"unknown key {key!r} in {where}", f"known keys: {', '.join(known)}")
+
+
+def _number(table: dict, key: str, default: float, where: str, fail, positive: bool = False) -> float:
+    value = table.get(key, default)
+    # bool is an int subclass in Python; `true` is never a valid duration.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail(f"{where} {key} is {value!r}, not a number", f"write a number, e.g. {key} = {default:g}")
+    if value < 0 or (positive and value == 0):
+        bound = "greater than 0" if positive else "0 or more"
+        raise fail(f"{where} {key} is {value!r}", f"it must be {bound}")
+    return float(value)
+
+
+def _bool(table: dict, key: str, default: bool, where: str, fail) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise fail(f"{where} {key} is {value!r}, not true or false", f"write {key} = true or {key} = false")
+    return value
+
+
+def _user(entry: Any, i: int, fail) -> UserSpec:
+    where = f"users[{i}]"
+    if not isinstance(entry, dict):
+        raise fail(f"{where} is not a table", "write each user as a [[users]] section")
+    _check_keys(entry, USER_REQUIRED + USER_OPTIONAL, where, fail)
+    for key in USER_REQUIRED:
+        if key not in entry:
+            raise fail(f"{where} has no {key!r}", "every user needs login, password, id, extension")
+    for key in ("login", "password") + USER_OPTIONAL:
+        if key in entry and not isinstance(entry[key], str):
+            raise fail(f"{where} {key} is {entry[key]!r}, not a string", f'quote it, e.g. {key} = "text"')
+    if not entry["login"]:
+        raise fail(f"{where} has an empty login", "give every user a login")
+    user_id = entry["id"]
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
+        raise fail(f"{where} id is {user_id!r}, not a positive integer", "write the IDUser unquoted, e.g. id = 5001790109")
+    extension = entry["extension"]
+    if not isinstance(extension, str) or not extension.isdigit():
+        raise fail(f"{where} extension is {extension!r}", 'write it as a quoted string of digits, e.g. extension = "101"')
+    return UserSpec(
+        login=entry["login"],
+        password=entry["password"],
+        id=user_id,
+        extension=extension,
+        **{key: entry.get(key, "") for key in USER_OPTIONAL},
+    )
+
+
+def _rule(entry: Any, i: int, fail) -> NumberRule:
+    where = f"numbers[{i}]"
+    if not isinstance(entry, dict):
+        raise fail(f"{where} is not a table", "write each rule as a [[numbers]] section")
+    _check_keys(entry, ("match",) + tuple(NUMBER_DEFAULTS), where, fail)
+    if "match" not in entry:
+        raise fail(f"{where} has no 'match'", 'give a number, a prefix ending in "*", or "*" alone')
+    raw = entry["match"]
+    match = normalize_number(raw) if isinstance(raw, str) else None
+    body = match[:-1] if match and match.endswith("*") else match
+    if match is None or not (match == "*" or (body and is_valid_number(body))):
+        raise fail(f"{where} match is {raw!r}", 'give a number, a prefix ending in "*", or "*" alone, as a quoted string')
+    answer_after = _number(entry, "answer_after", NUMBER_DEFAULTS["answer_after"], where, fail)
+    hangup_after = _number(entry, "hangup_after", NUMBER_DEFAULTS["hangup_after"], where, fail)
+    busy = _bool(entry, "busy", NUMBER_DEFAULTS["busy"], where, fail)
+    never_answer = _bool(entry, "never_answer", NUMBER_DEFAULTS["never_answer"], where, fail)
+    if busy and never_answer:
+        raise fail(f"{where} is both busy and never_answer", "set at most one of them to true")
+    return NumberRule(match, answer_after, hangup_after, busy, never_answer)

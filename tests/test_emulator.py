@@ -1,0 +1,619 @@
+"""Tests of the reference Infinity emulator (daemon/emulator), run as a real process.
+
+The emulator runs at a high time scale so that emulated timers (ring timeout, hold
+rule, linger) pass in fractions of a real second. Tests never sleep for luck: they
+wait for a condition (an event, a port file, a clock reading) with a deadline.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import wave
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALE = 100          # emulated seconds per real second
+RING_TIMEOUT = 20
+LINGER = 60
+DEADLINE = 10.0      # real seconds any single wait may take before the test fails
+
+IVANOVA = 5001790109
+PETRENKO = 5001790117
+SHEVCHENKO = 5001790125
+
+SCENARIO = f"""
+[server]
+time_scale = 1.0
+ring_timeout = {RING_TIMEOUT}
+finished_linger = {LINGER}
+raw_answers = false
+
+[[users]]
+login = "ivanova"
+password = "demo"
+id = {IVANOVA}
+extension = "101"
+
+[[users]]
+login = "petrenko"
+password = "demo"
+id = {PETRENKO}
+extension = "102"
+
+[[users]]
+login = "shevchenko"
+password = "demo"
+id = {SHEVCHENKO}
+extension = "103"
+
+[[numbers]]
+match = "+380441110001"
+answer_after = 2
+
+[[numbers]]
+match = "+380441110002"
+busy = true
+
+[[numbers]]
+match = "+380441110003"
+never_answer = true
+
+[[numbers]]
+match = "*"
+answer_after = 3
+"""
+
+
+# ----- helpers -------------------------------------------------------------------
+
+
+def wait_until(predicate, what: str, timeout: float = DEADLINE):
+    """Poll predicate until it returns something truthy; fail naming `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class Emulator:
+    """A running emulator process and a small urllib client for it."""
+
+    def __init__(self, tmp: Path, scenario_text: str, scale: float = SCALE):
+        self.scenario = tmp / "scenario.toml"
+        self.scenario.write_text(scenario_text, encoding="utf-8")
+        port_file = tmp / "port"
+        # Output goes to files, not pipes: a full pipe would block the emulator.
+        self.stdout_path, self.stderr_path = tmp / "stdout", tmp / "stderr"
+        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "daemon.emulator", "run", "--port", "0", "--port-file", str(port_file),
+                 "--scenario", str(self.scenario), "--time-scale", str(scale)],
+                cwd=ROOT, stdout=out, stderr=err,
+            )
+
+        def port_ready():
+            if self.proc.poll() is not None:
+                pytest.fail(f"emulator exited early: {self.stderr()}")
+            return port_file.exists() and port_file.read_text()
+
+        self.port = int(wait_until(port_ready, "the emulator's port file"))
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text()
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def stop(self) -> int:
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=DEADLINE)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+    def get(self, path: str, **params) -> tuple[int, bytes, str]:
+        """(status, body, content type) of a GET; HTTP errors are answers too."""
+        url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        try:
+            with urllib.request.urlopen(url, timeout=DEADLINE) as resp:
+                return resp.status, resp.read(), resp.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as err:
+            with err:
+                return err.code, err.read(), err.headers.get("Content-Type", "")
+
+    def json(self, path: str, expect: int = 200, **params) -> dict:
+        status, body, ctype = self.get(path, **params)
+        assert status == expect, (path, params, status, body)
+        assert ctype.startswith("application/json"), ctype
+        return json.loads(body)["result"]
+
+    def admin(self, name: str, **params) -> dict:
+        return self.json(f"/_emulator/{name}/", **params)
+
+    def now(self) -> float:
+        return self.admin("clock")["Now"]
+
+    def call(self, call_id: int) -> dict:
+        return next(c for c in self.admin("calls")["Calls"] if c["IDCall"] == call_id)
+
+    def logon(self, login: str) -> int:
+        return self.json("/user/logon/", Login=login, Password="demo", IDRole=1)["IDUser"]
+
+
+class Listener:
+    """The daemon's side of events: a tiny HTTP server recording every GET it gets."""
+
+    def __init__(self):
+        self.events: list[dict] = []
+        self.cond = threading.Condition()
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                params = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+                with listener.cond:
+                    listener.events.append({"path": url.path, **params})
+                    listener.cond.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def mark(self) -> int:
+        with self.cond:
+            return len(self.events)
+
+    def wait_for(self, predicate, what: str, since: int = 0) -> dict:
+        deadline = time.monotonic() + DEADLINE
+        with self.cond:
+            while True:
+                for event in self.events[since:]:
+                    if predicate(event):
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    pytest.fail(f"timed out waiting for event: {what}; got {self.events[since:]}")
+                self.cond.wait(left)
+
+    def call_events(self, call_id: int) -> list[dict]:
+        with self.cond:
+            return [e for e in self.events if e.get("IDCall") == str(call_id)]
+
+    def wait_call_state(self, call_id: int, state: int) -> dict:
+        return self.wait_for(
+            lambda e: e["path"] == "/call/OnCallStateChanged/" and e["IDCall"] == str(call_id) and e["State"] == str(state),
+            f"call {call_id} state {state}",
+        )
+
+    def wait_user_state(self, user_id: int, state: int, since: int) -> dict:
+        return self.wait_for(
+            lambda e: e["path"] == "/user/OnStateChanged/" and e["IDUser"] == str(user_id) and e["IDUserState"] == str(state),
+            f"user {user_id} state {state}", since,
+        )
+
+
+def seconds_of(day_fraction: str) -> float:
+    """A stat duration ("0,003472222") in seconds, as clients read it."""
+    return float(day_fraction.replace(",", ".")) * 86400
+
+
+def dial(emu: Emulator, number: str, user_id: int = IVANOVA) -> int:
+    return emu.json("/call/make/", IDUser=user_id, Number=number)["IDCall"]
+
+
+# ----- fixtures ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory):
+    emulator = Emulator(tmp_path_factory.mktemp("emu"), SCENARIO)
+    yield emulator
+    assert emulator.stop() == 0
+    assert "Traceback" not in emulator.stderr(), emulator.stderr()
+
+
+@pytest.fixture(scope="module")
+def events(emu):
+    listener = Listener()
+    assert emu.admin("subscribe", URL=listener.url) == {"Subscribed": listener.url}
+    yield listener
+    listener.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh(request):
+    """Every test that uses the shared emulator starts from a restarted server."""
+    if "emu" in request.fixturenames:
+        emu = request.getfixturevalue("emu")
+        emu.admin("fault", Kind="none")
+        emu.admin("network", Down=0)
+        emu.admin("restart")
+    yield
+
+
+# ----- tests ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/user/getstate/", "/user/getstate", "/_emulator/clock", "/_emulator/clock/"])
+def test_paths_with_and_without_trailing_slash(emu, path):
+    status, body, _ = emu.get(path, IDUser=IVANOVA)
+    assert status == 200
+    assert "result" in json.loads(body)
+
+
+def test_logon_outcomes(emu):
+    good = emu.json("/user/logon/", Login="ivanova", Password="demo", IDRole=1, HostHame="pc-7")
+    assert good == {"IDUser": IVANOVA, "Extension": "101", "LogonResult": 1}
+    assert emu.json("/user/getstate/", IDUser=IVANOVA) == {"IDUserState": 300}
+
+    # Logging on again is accepted and keeps the agent's state.
+    assert emu.json("/user/setstate/", IDUser=IVANOVA, IDUserState=301) == {}
+    assert emu.json("/user/logon", IDUser=IVANOVA, Password="demo", IDRole=1) == good
+    assert emu.json("/user/getstate/", IDUser=IVANOVA) == {"IDUserState": 301}
+
+    bad = emu.json("/user/logon/", expect=406, Login="ivanova", Password="nope", IDRole=1)
+    assert bad == {"ErrorMessage": "Invalid login or password", "LogonResult": 3}
+    assert emu.json("/user/logon/", expect=406, Login="nobody", Password="demo", IDRole=1)["LogonResult"] == 3
+    no_role = emu.json("/user/logon/", expect=406, Login="petrenko", Password="demo")
+    assert no_role["LogonResult"] == 2 and "IDRole" in no_role["ErrorMessage"]
+    assert emu.json("/user/getstate/", IDUser=PETRENKO) == {"IDUserState": 399}
+
+    assert emu.json("/user/logoff/", IDUser=IVANOVA) == {}
+    assert emu.json("/user/getstate/", IDUser=IVANOVA) == {"IDUserState": 399}
+
+
+def test_error_answers(emu):
+    assert emu.json("/user/getstate/", expect=406, IDUser=1) == {"ErrorMessage": "User not found"}
+    assert emu.json("/user/getstate/", expect=406) == {"ErrorMessage": "Missing parameter IDUser"}
+    assert "Malformed parameter IDUser" in emu.json("/user/getstate/", expect=406, IDUser="x1")["ErrorMessage"]
+    assert emu.json("/user/setstate/", expect=406, IDUser=IVANOVA, IDUserState=301) == {
+        "ErrorMessage": "User is not logged on"}
+    emu.logon("ivanova")
+    assert "399" in emu.json("/user/setstate/", expect=406, IDUser=IVANOVA, IDUserState=399)["ErrorMessage"]
+    assert emu.json("/call/make/", expect=406, IDUser=IVANOVA) == {"ErrorMessage": "Missing parameter Number"}
+    assert emu.json("/call/make/", expect=406, Number="+380441110001")["ErrorMessage"] == (
+        "Missing parameter IDUser or Extension")
+    assert emu.json("/call/drop/", expect=406, Extension="101", IDCall=42) == {"ErrorMessage": "Call not found"}
+    assert emu.json("/call/drop/", expect=406, Extension="999", IDCall=42)["ErrorMessage"] == "Extension 999 not found"
+    assert emu.json("/stat/connectionsbycall/", expect=406, IDCall=42) == {"ErrorMessage": "Call not found"}
+    assert emu.json("/data/getdata/", expect=406, ProviderName="Other")["ErrorMessage"].startswith("Unknown provider")
+    assert emu.json("/_emulator/subscribe/", expect=406, URL="ftp://x")["ErrorMessage"].startswith("Malformed parameter URL")
+    status, _, _ = emu.get("/user/nothing/")
+    assert status == 404
+
+
+def test_extension_instead_of_iduser_and_optional_tag(emu, events):
+    emu.logon("ivanova")
+    tagged = emu.json("/call/make/", Extension="101", Number="+38 (044) 111-00-03", Tag="order-77")["IDCall"]
+    plain = emu.json("/call/make", IDUser=IVANOVA, Number="+380441110003")["IDCall"]
+    rows = emu.json("/call/getactivecalls/", Extension="101")["Data"]
+    assert [r["ID"] for r in rows] == [str(tagged), str(plain)]
+    assert rows[0]["BNumber"] == "+380441110003"     # spaces, dashes, parentheses removed
+    assert emu.call(tagged)["Tag"] == "order-77" and emu.call(plain)["Tag"] == ""
+    assert emu.json("/call/drop", Extension="101", IDCall=tagged) == {}
+    assert emu.json("/call/drop/", IDUser=IVANOVA, IDCall=plain) == {}
+    for call_id in (tagged, plain):
+        events.wait_call_state(call_id, 100)
+    # Another agent cannot touch this agent's calls.
+    emu.logon("petrenko")
+    assert "not a call of extension 102" in emu.json("/call/hold/", expect=406, Extension="102", IDCall=plain)["ErrorMessage"]
+
+
+def test_outgoing_call_events_and_rows(emu, events):
+    emu.logon("ivanova")
+    call_id = dial(emu, "+380441110001")
+    events.wait_call_state(call_id, 21)
+    row = emu.json("/call/getactivecalls/", IDUser=IVANOVA)["Data"][0]
+    assert all(isinstance(v, str) for v in row.values())
+    assert row["ID"] == str(call_id) and row["State"] == "21" and row["Direction"] == "2"
+    assert row["ANumber"] == "101" and row["BNumber"] == "+380441110001"
+    assert row["AWavFile"].startswith("C:\\Records\\") and row["AWavFile"].endswith(f"{call_id}_a.wav")
+    assert row["Extension"] == "101" and row["IDUser"] == str(IVANOVA)
+
+    rejected = emu.json("/call/accept/", expect=406, IDUser=IVANOVA, IDCall=call_id)
+    assert rejected == {"ErrorMessage": f"Call {call_id} is Connected (21), not Ringing"}
+    emu.json("/call/hold/", IDUser=IVANOVA, IDCall=call_id)
+    assert emu.json("/call/getactivecalls/", IDUser=IVANOVA)["Data"][0]["State"] == "41"
+    emu.json("/call/unhold/", IDUser=IVANOVA, IDCall=call_id)
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=call_id)
+    events.wait_call_state(call_id, 100)
+
+    seq = events.call_events(call_id)
+    assert seq[0]["path"] == "/call/OnCallCreated/"
+    assert {k: seq[0][k] for k in ("Extension", "IDUser", "Number", "Direction")} == {
+        "Extension": "101", "IDUser": str(IVANOVA), "Number": "+380441110001", "Direction": "2"}
+    changes = [(e["OldState"], e["State"]) for e in seq[1:]]
+    assert changes == [("0", "13"), ("13", "21"), ("21", "41"), ("41", "21"), ("21", "99"), ("99", "100")]
+
+    # A finished call lingers in the list as 100, then is deleted with an event.
+    assert emu.json("/call/getactivecalls/", IDUser=IVANOVA)["Data"][0]["State"] == "100"
+    events.wait_for(lambda e: e["path"] == "/call/OnCallDeleted/" and e["IDCall"] == str(call_id), "OnCallDeleted")
+    assert emu.json("/call/getactivecalls/", IDUser=IVANOVA)["Data"] == []
+    # The statistics still know it.
+    assert emu.json("/stat/connectionsbycall/", IDCall=call_id)["Connections"] == [emu.call(call_id)["IDConnection"]]
+
+
+def test_durations_are_comma_day_fractions_matching_the_emulator(emu, events):
+    emu.logon("ivanova")
+    call_id = dial(emu, "+380441110001")
+    events.wait_call_state(call_id, 21)
+    before_hold = emu.now()
+    emu.json("/call/hold/", IDUser=IVANOVA, IDCall=call_id)
+    after_hold = emu.now()
+    wait_until(lambda: emu.now() > after_hold + 5, "5 emulated seconds on hold")
+    before_unhold = emu.now()
+    emu.json("/call/unhold/", IDUser=IVANOVA, IDCall=call_id)
+    after_unhold = emu.now()
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=call_id)
+    events.wait_call_state(call_id, 100)
+
+    exact = emu.call(call_id)
+    assert before_unhold - after_hold <= exact["HoldSeconds"] <= after_unhold - before_hold
+    assert exact["WaitSeconds"] == pytest.approx(2, abs=1.5)     # answer_after = 2
+    row = emu.json("/stat/connectionsbycall/", IDCall=call_id, AllInfo=1)["Data"][0]
+    assert all(isinstance(v, str) for v in row.values())
+    for field, key in (("DurationWait", "WaitSeconds"), ("DurationTalk", "TalkSeconds"), ("DurationHold", "HoldSeconds")):
+        text = row[field]
+        assert "," in text and "." not in text and len(text.split(",")[1]) == 9, text
+        assert seconds_of(text) == pytest.approx(exact[key], abs=0.001)
+    full = exact["Ended"] - exact["Created"]
+    assert seconds_of(row["DurationFull"]) == pytest.approx(full, abs=0.001)
+    assert row["DurationConference"] == "0,000000000"
+    assert row["ConnectionDirection"] == "2" and row["ANumber"] == "101" and row["BNumber"] == "+380441110001"
+    assert row["ID"] == str(exact["IDConnection"]) and row["IDSeance"] == str(exact["IDSeance"])
+    local_epoch = exact["Created"] + time.localtime(exact["Created"]).tm_gmtoff
+    assert float(row["TimeStart"].replace(",", ".")) == pytest.approx(local_epoch / 86400 + 25569, abs=1e-8)
+    assert row["TimeStartDate"] == time.strftime("%d.%m.%Y", time.localtime(exact["Created"]))
+    assert row["TimeStartTime"] == time.strftime("%H:%M:%S", time.localtime(exact["Created"]))
+
+    status, body, ctype = emu.get("/stat/getrecordedfile/", IDConnection=exact["IDConnection"], codec="pcm")
+    assert status == 200 and ctype == "audio/wav"
+    with wave.open(io.BytesIO(body)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        assert wav.getnframes() == int(min(exact["TalkSeconds"], 5) * 8000)
+    assert emu.get("/stat/getrecordedfile/", IDSeance=exact["IDSeance"], codec="pcm")[0] == 200
+    assert emu.json("/stat/getrecordedfile/", expect=406, IDConnection=exact["IDConnection"], codec="gsm") == {
+        "ErrorMessage": "Codec gsm is not available"}
+    assert emu.json("/stat/getrecordedfile/", expect=406, IDConnection=1, codec="pcm") == {
+        "ErrorMessage": "Connection not found"}
+
+
+def test_incoming_call_rings_out_unanswered(emu, events):
+    assert "not logged on" in emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="102")["ErrorMessage"]
+    assert "not found" in emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="555")["ErrorMessage"]
+    emu.logon("petrenko")
+    call_id = emu.admin("call-in", From="+38 050 123 45 67", To="102")["IDCall"]
+    created = events.wait_for(lambda e: e["path"] == "/call/OnCallCreated/" and e["IDCall"] == str(call_id), "created")
+    assert created["Direction"] == "1" and created["Number"] == "+380501234567" and created["Extension"] == "102"
+    events.wait_call_state(call_id, 100)
+    assert [e["State"] for e in events.call_events(call_id)[1:]] == ["1", "99", "100"]
+    exact = emu.call(call_id)
+    assert exact["Connected"] is None and exact["TalkSeconds"] == 0
+    assert exact["WaitSeconds"] == pytest.approx(RING_TIMEOUT, abs=2)
+    row = emu.json("/stat/connectionsbycall/", IDCall=call_id, AllInfo=1)["Data"][0]
+    assert row["ConnectionDirection"] == "1" and row["BIDUser"] == str(PETRENKO) and row["DurationTalk"] == "0,000000000"
+    assert emu.json("/stat/getrecordedfile/", expect=406, IDConnection=row["ID"], codec="pcm") == {
+        "ErrorMessage": "Record not found"}
+
+
+def test_incoming_call_accepted_then_far_end_hangs_up(emu, events):
+    emu.logon("petrenko")
+    call_id = emu.admin("call-in", From="+380501234567", To="102")["IDCall"]
+    events.wait_call_state(call_id, 1)
+    assert emu.json("/call/accept/", Extension="102", IDCall=call_id) == {}
+    emu.admin("hangup", IDCall=call_id)
+    events.wait_call_state(call_id, 100)
+    assert [e["State"] for e in events.call_events(call_id)[1:]] == ["1", "21", "99", "100"]
+    monitoring = emu.json("/data/getdata/", ProviderName="Monitoring.Calls")["Data"]
+    assert {"ID": str(call_id), "Extension": "102", "AbonentNumber": "+380501234567", "CallState": "100"} in monitoring
+
+
+def test_busy_number_fails(emu, events):
+    emu.logon("ivanova")
+    call_id = dial(emu, "+380441110002")
+    events.wait_call_state(call_id, 100)
+    assert [e["State"] for e in events.call_events(call_id)[1:]] == ["13", "99", "100"]
+    assert emu.call(call_id)["Connected"] is None
+
+
+def test_transfers_and_digits(emu, events):
+    emu.logon("ivanova")
+    emu.logon("shevchenko")
+    call_id = dial(emu, "+380441110001")
+    events.wait_call_state(call_id, 21)
+    assert emu.json("/call/senddigits/", IDUser=IVANOVA, IDCall=call_id, Digits="12*#") == {}
+    assert "Digits" in emu.json("/call/senddigits/", expect=406, IDUser=IVANOVA, IDCall=call_id, Digits="12a")["ErrorMessage"]
+
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=call_id, Number="+380441110009")["IDCall"]
+    events.wait_call_state(call_id, 41)
+    events.wait_call_state(leg, 13)
+    assert emu.json("/call/finishtransfer/", IDUser=IVANOVA, IDCall=call_id) == {}
+    events.wait_call_state(call_id, 100)
+    events.wait_call_state(leg, 100)
+
+    second = dial(emu, "+380441110001")
+    events.wait_call_state(second, 21)
+    assert emu.json("/call/quicktransfer/", IDUser=IVANOVA, IDCall=second, Number="103") == {}
+    events.wait_call_state(second, 100)
+    ringing = events.wait_for(
+        lambda e: e["path"] == "/call/OnCallCreated/" and e["Extension"] == "103", "the transferred call at 103")
+    assert ringing["Number"] == "+380441110001" and ringing["Direction"] == "1"
+
+
+def test_raw_answers_mode(tmp_path):
+    raw = Emulator(tmp_path, SCENARIO.replace("raw_answers = false", "raw_answers = true"))
+    try:
+        raw.json("/user/logon/", Login="ivanova", Password="demo", IDRole=1)
+        raw.json("/call/make/", IDUser=IVANOVA, Number="+380441110001")
+
+        def connected_body():
+            status, body, _ = raw.get("/call/getactivecalls/", IDUser=IVANOVA)
+            return status == 200 and b'"21"' in body and body
+
+        body = wait_until(connected_body, "the call to connect")
+        assert b"\r\n" in body and b"\t" in body
+        assert b"C:\\Records\\" in body and b"C:\\\\Records" not in body
+        with pytest.raises(ValueError):
+            json.loads(body)
+        # What every known client does: strip CR/LF/TAB, turn backslashes into slashes.
+        cleaned = body.decode().replace("\r", "").replace("\n", "").replace("\t", "").replace("\\", "/")
+        row = json.loads(cleaned)["result"]["Data"][0]
+        assert row["AWavFile"].startswith("C:/Records/")
+    finally:
+        assert raw.stop() == 0      # SIGTERM ends it cleanly
+    assert raw.stdout() == f"emulator listening on http://127.0.0.1:{raw.port} (time scale {SCALE})\n"
+    assert raw.stderr() == ""
+
+
+@pytest.mark.parametrize("kind", ["http500", "malformed", "truncated", "slow", "unknown-state", "extra-fields"])
+def test_faults(emu, kind):
+    emu.logon("ivanova")
+    good_state = emu.get("/user/getstate/", IDUser=IVANOVA)[1]
+    emu.admin("fault", Kind=kind, Count=2, Path="/user/getstate", Delay=0.2)
+    # Faults hit only their path, and never the admin endpoints.
+    assert emu.json("/call/getactivecalls/", IDUser=IVANOVA) == {"Data": []}
+    assert "Now" in emu.admin("clock")
+    for _ in range(2):
+        started = time.monotonic()
+        status, body, ctype = emu.get("/user/getstate/", IDUser=IVANOVA)
+        if kind == "http500":
+            assert status == 500 and ctype.startswith("text/html") and b"<html>" in body
+        elif kind == "malformed":
+            assert status == 200 and body == b'{"result": {"IDUserState": 300,,}'
+        elif kind == "truncated":
+            assert status == 200 and body == good_state[: len(good_state) // 2]
+        elif kind == "slow":
+            assert status == 200 and body == good_state and time.monotonic() - started >= 0.2
+        elif kind == "unknown-state":
+            assert status == 200 and json.loads(body) == {"result": {"IDUserState": 777}}
+        else:
+            result = json.loads(body)["result"]
+            assert result["IDUserState"] == 300 and len(result) > 1
+    assert emu.get("/user/getstate/", IDUser=IVANOVA)[1] == good_state
+
+
+def test_extra_fields_reach_data_rows(emu, events):
+    emu.logon("ivanova")
+    dial(emu, "+380441110003")
+    emu.admin("fault", Kind="extra-fields")
+    result = emu.json("/call/getactivecalls/", IDUser=IVANOVA)
+    assert set(result) > {"Data"}
+    assert set(result["Data"][0]) > {"ID", "State", "Direction", "AWavFile", "BWavFile"}
+
+
+def test_network_drop(emu, events):
+    emu.logon("ivanova")
+    emu.admin("network", Down=1000)
+    with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+        urllib.request.urlopen(f"{emu.base}/user/getstate/?IDUser={IVANOVA}", timeout=DEADLINE)
+    # The admin side still answers; events produced meanwhile are lost.
+    lost = emu.admin("call-in", From="+380501234567", To="101")["IDCall"]
+    emu.admin("network", Down=0)
+    mark = events.mark()
+    assert emu.json("/user/setstate/", IDUser=IVANOVA, IDUserState=302) == {}
+    events.wait_user_state(IVANOVA, 302, since=mark)
+    # Each subscriber gets events in order, so the lost ones would have come first.
+    assert not [e for e in events.call_events(lost) if e["path"] == "/call/OnCallCreated/" or e.get("State") == "1"]
+
+    # A drop ends by itself after its emulated seconds.
+    emu.admin("network", Down=5)
+
+    def answers():
+        try:
+            return emu.get("/user/getstate/", IDUser=IVANOVA)[0] == 200
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            return False
+
+    wait_until(answers, "the network to come back")
+
+
+def test_hold_rule_moves_the_agent_and_unhold_restores(emu, events):
+    emu.logon("shevchenko")
+    call_id = dial(emu, "+380441110001", user_id=SHEVCHENKO)
+    events.wait_call_state(call_id, 21)
+    mark = events.mark()
+    held_at = emu.now()
+    emu.json("/call/hold/", IDUser=SHEVCHENKO, IDCall=call_id)
+    events.wait_user_state(SHEVCHENKO, 304, since=mark)
+    assert emu.now() >= held_at + 30
+    events.wait_user_state(SHEVCHENKO, 303, since=mark)
+    assert emu.now() >= held_at + 60
+    assert emu.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 303}
+    refused = emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="103")
+    assert refused == {"ErrorMessage": "Extension 103 is not available (state 303)"}
+    mark = events.mark()
+    emu.json("/call/unhold/", IDUser=SHEVCHENKO, IDCall=call_id)
+    events.wait_user_state(SHEVCHENKO, 300, since=mark)
+    assert emu.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 300}
+    assert {u["IDUser"]: u["IDUserState"] for u in emu.admin("users")["Users"]}[SHEVCHENKO] == 300
+
+
+def test_bad_scenario_is_one_clear_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SCENARIO.replace('extension = "102"\n', ""), encoding="utf-8")
+    for scenario, words in ((bad, ["bad.toml", "users[1]", "'extension'"]), (tmp_path / "missing.toml", ["missing.toml", "not found"])):
+        done = subprocess.run(
+            [sys.executable, "-m", "daemon.emulator", "run", "--port", "0", "--scenario", str(scenario)],
+            cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE,
+        )
+        assert done.returncode == 2
+        assert done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert all(word in lines[0] for word in words), lines[0]
+
+
+def test_demo_scenario_is_complete():
+    import tomllib
+
+    from daemon.emulator import ScenarioError, demo_scenario_text
+    from daemon.emulator.scenario import parse
+
+    text = demo_scenario_text()
+    demo = parse(text, "demo.toml")
+    assert [u.extension for u in demo.users] == ["101", "102", "103"]
+    assert len({u.id for u in demo.users}) == 3
+    data = tomllib.loads(text)
+    assert set(data["server"]) == {"time_scale", "ring_timeout", "finished_linger", "raw_answers"}
+    assert set(data["numbers"][0]) == {"match", "answer_after", "hangup_after", "busy", "never_answer"}
+    assert demo.rule_for("+380441110002").busy and demo.rule_for("+380999").match == "*"
+    with pytest.raises(ScenarioError, match=r"scenario x.toml: unknown key 'servr'"):
+        parse("[servr]\n", "x.toml")
+
+
+def test_package_import_stays_light():
+    code = "import sys, daemon.emulator; print('aiohttp' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE)
+    assert done.stdout.strip() == "False", done.stderr
