@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
+
+from daemon.wire import WireError
 
 from . import client, render
 from .options import Json
@@ -42,6 +45,53 @@ def state(name: Annotated[Optional[StateName], typer.Argument(
         _show(client.request("state"), json)
     else:
         _show(client.request("state", name=name.value), json)
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, None: 60}
+
+
+def parse_duration(text: str) -> float:
+    """`30m`, `1h`, `90s`, or plain minutes."""
+    match = _DURATION.match(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise WireError("bad_input", f"--for '{text}' is not a duration: use e.g. 30m, 1h "
+                        "or 90s")
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+For = Annotated[Optional[str], typer.Option("--for", help="Return to Available by itself "
+                                            "after this long (30m, 1h, 90s).")]
+AfterCall = Annotated[bool, typer.Option("--after-call", help="Start when the current call "
+                                         "ends.")]
+
+
+def _set(name: str, json: bool, for_: str | None = None, after_call: bool = False,
+         **extra) -> None:
+    seconds = parse_duration(for_) if for_ else None
+    _show(client.request("state", name=name, for_seconds=seconds, after_call=after_call,
+                         **extra), json)
+
+
+def available(json: Json = False) -> None:
+    """Become Available: calls reach you (F17)."""
+    _set("available", json)
+
+
+def away(for_: For = None, after_call: AfterCall = False, json: Json = False) -> None:
+    """Become Away: no call reaches you (F17)."""
+    _set("away", json, for_, after_call)
+
+
+def break_(reason: Annotated[Optional[str], typer.Argument(
+               help="A regulated reason (see states.break_reasons).")] = None,
+           other: Annotated[Optional[str], typer.Option(
+               "--other", help="A reason of your own, in words.")] = None,
+           for_: For = None, after_call: AfterCall = False, json: Json = False) -> None:
+    """Take a break (F15): outgoing calls allowed, no incoming."""
+    if reason and other:
+        raise WireError("bad_input", "give a regulated REASON or --other TEXT, not both")
+    _set("break", json, for_, after_call, reason=reason, other=other)
 
 
 def status(json: Json = False) -> None:

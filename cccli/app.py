@@ -9,7 +9,7 @@ import typer
 from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
-from . import agent, calls, config, daemonctl, emulatorctl, log
+from . import agent, calls, config, daemonctl, emulatorctl, log, watch
 
 app = typer.Typer(
     name="cc",
@@ -24,9 +24,11 @@ app = typer.Typer(
 
 for name, handler in (
     ("login", agent.login), ("logout", agent.logout), ("state", agent.state),
-    ("status", agent.status), ("dial", calls.dial), ("answer", calls.answer),
+    ("available", agent.available), ("away", agent.away), ("break", agent.break_),
+    ("status", agent.status), ("dial", calls.dial), ("redial", calls.redial),
+    ("calls", calls.calls), ("answer", calls.answer), ("reject", calls.reject),
     ("hangup", calls.hangup), ("hold", calls.hold), ("unhold", calls.unhold),
-    ("log", log.log),
+    ("dtmf", calls.dtmf), ("watch", watch.watch), ("log", log.log),
 ):
     app.command(name)(handler)
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import WireError
+from daemon.wire import OUTCOME_EXIT, Exit, WireError
 
 from . import client, render
 from .options import CallId, Json
 
 _SEPARATORS = re.compile(r"[\s\-().]")
 _NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+_DTMF = re.compile(r"^[0-9*#]{1,64}$")
 
 
 def normalise_number(raw: str) -> str:
@@ -32,10 +33,71 @@ def _show(call: dict, as_json: bool) -> None:
         print(render.call_line(call))
 
 
+Wait = Annotated[bool, typer.Option("--wait", help="Block until the call connects, is busy, "
+                                     "unanswered or fails; the exit code says which.")]
+Timeout = Annotated[float, typer.Option("--timeout", min=1, max=3600, help="With --wait: "
+                                        "seconds before giving up and hanging up.")]
+WAIT_MESSAGES = {
+    "busy": "{number} is busy",
+    "not-answered": "{number} did not answer",
+    "timed-out": "{number} did not answer within {timeout:g} s; the call was hung up",
+    "rejected": "{number} rejected the call",
+    "failed": "the call to {number} failed",
+}
+
+
+def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
+    if not wait:
+        _show(client.request(cmd, **args), json)
+        return
+    call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
+    _show(call, json)
+    outcome = "answered" if call["connected_at"] else call["outcome"]
+    if call.get("timed_out"):
+        outcome = "timed-out"
+    code = OUTCOME_EXIT.get(outcome, Exit.CALL_FAILED)
+    if code != Exit.OK:
+        render.fail(WAIT_MESSAGES.get(outcome, "the call to {number} ended: "
+                                      + outcome).format(timeout=timeout, **call),
+                    int(code))
+
+
 def dial(number: Annotated[str, typer.Argument(help="The number to call.")],
-         json: Json = False) -> None:
+         wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
     """Call a number (F12)."""
-    _show(client.request("dial", number=normalise_number(number)), json)
+    _placed("dial", wait, timeout, json, number=normalise_number(number))
+
+
+def redial(log_id: Annotated[Optional[int], typer.Argument(
+               help="A call log id (see `cc log`); default: the last call.")] = None,
+           wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
+    """Call the number of the last call, or of a logged one, again (F21)."""
+    _placed("redial", wait, timeout, json, log_id=log_id)
+
+
+def calls(json: Json = False) -> None:
+    """The active calls, oldest first, with their ids."""
+    active = client.request("calls")
+    if json:
+        render.emit_json(active)
+    elif not active:
+        print("line idle")
+    else:
+        for call in active:
+            print(render.call_line(call))
+
+
+def reject(call: CallId = None, json: Json = False) -> None:
+    """Reject the ringing incoming call."""
+    _show(client.request("reject", call_id=call), json)
+
+
+def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #.")],
+         call: CallId = None, json: Json = False) -> None:
+    """Send touch-tone digits on the connected call (e.g. to an IVR menu)."""
+    if not _DTMF.match(digits):
+        raise WireError("bad_input", f"'{digits}' cannot be sent as tones: use 0-9, * and #")
+    _show(client.request("dtmf", digits=digits, call_id=call), json)
 
 
 def answer(call: CallId = None, json: Json = False) -> None:

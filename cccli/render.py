@@ -44,6 +44,12 @@ def call_line(call: dict) -> str:
 
 def agent_line(view: dict) -> str:
     state = view["agent_state"]["title"]
+    if view.get("state_reason"):
+        state += f" ({view['state_reason']})"
+    if view.get("state_until"):
+        state += f" until {datetime.fromtimestamp(view['state_until']).strftime('%H:%M:%S')}"
+    if view.get("pending_state"):
+        state += f"; {view['pending_state']} after the call"
     who = view.get("login") or "(no login set)"
     ext = f" (ext {view['extension']})" if view.get("extension") else ""
     return f"agent {who}{ext}: {state}"

@@ -37,6 +37,7 @@ class Call:
     held_seconds: float = 0.0       # closed hold intervals
     log_id: int | None = None
     dropped_by_agent: bool = False
+    end_reason: str = ""            # the server's reason for the end, when it gives one
     durations_from: str = "local"
     server_figures: dict | None = None
 
@@ -69,9 +70,14 @@ class Call:
             return "active"
         if self.connected_at is not None:
             return "answered"
+        reason = self.end_reason.lower()
+        if reason in ("busy", "failed"):
+            return reason
         if self.direction == "in":
-            return "missed"
-        return "cancelled" if self.dropped_by_agent else "not-answered"
+            return "rejected" if self.dropped_by_agent else "missed"
+        if self.dropped_by_agent:
+            return "cancelled"
+        return "rejected" if reason == "rejected" else "not-answered"
 
     def view(self) -> dict:
         """The call as the CLI sees it."""
@@ -121,13 +127,15 @@ class CallTracker:
 
     # -- changes
     def seen(self, call_id: str, direction: int | str | None = None, number: str = "",
-             state: int | None = None) -> Call:
+             state: int | None = None, reason: str = "") -> Call:
         """Record that the server reports this call (created, or in a poll)."""
         call = self.calls.get(call_id)
         if call is None:
             call = self._adopt(call_id, direction, number)
         elif number and not call.number:
             call.number = number
+        if reason and not call.ended:
+            call.end_reason = reason
         if state is not None:
             self.change(call, state)
         return call

@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session.backoff_initial", 1.0, "first reconnect delay, seconds"),
     Setting("session.backoff_cap", 60.0, "longest reconnect delay, seconds"),
     Setting("session.logout_on_stop", False, "log out when the daemon stops"),
+    Setting("states.break_reasons", "lunch,training,meeting,technical",
+            "regulated break reasons (F15), comma-separated; reason=ID gives one its own "
+            "IDUserState"),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),
     Setting("events.listen_port", 0, "port of the event listener (0: any free port)"),
     Setting("events.public_url", "", "URL the server pushes events to "

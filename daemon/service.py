@@ -8,6 +8,7 @@ socket.
 from __future__ import annotations
 
 import asyncio
+import collections
 import fcntl
 import json
 import logging
@@ -31,6 +32,7 @@ from .wire import WireError
 
 log = logging.getLogger("cc.daemon")
 MAX_IPC_PATH = 100   # sun_path holds 108 bytes on Linux
+HISTORY = 2000       # published events kept for `cc watch --since`
 
 
 class DaemonError(Exception):
@@ -50,6 +52,7 @@ class Daemon:
         self.paths = paths
         self.settings = settings
         self.seq = 0
+        self.history: collections.deque = collections.deque(maxlen=HISTORY)
         self.started = time.time()
         self._stop = asyncio.Event()
         self._lock_fd: int | None = None
@@ -152,6 +155,7 @@ class Daemon:
     def publish(self, kind: str, payload) -> None:
         self.seq += 1
         msg = {"seq": self.seq, "kind": kind, "at": time.time(), "data": payload}
+        self.history.append(msg)
         try:
             self.pub.send(json.dumps(msg, ensure_ascii=False).encode(), zmq.NOBLOCK)
         except (zmq.ZMQError, AttributeError):
@@ -176,7 +180,7 @@ class Daemon:
         elif event.kind == "call_state" and call_id:
             state = event.int("State")
             if state is not None:
-                self.tracker.seen(call_id, state=state)
+                self.tracker.seen(call_id, state=state, reason=event.params.get("Reason", ""))
         elif event.kind == "call_deleted" and call_id in self.tracker.calls:
             self.tracker.change(self.tracker.calls[call_id], LineState.FINISHED)
 
@@ -221,12 +225,50 @@ class Daemon:
     async def do_logout(self) -> dict:
         return await self.session.logout()
 
-    async def do_state(self, name: str | None = None) -> dict:
+    async def do_state(self, name: str | None = None, reason: str | None = None,
+                       other: str | None = None, for_seconds: float | None = None,
+                       after_call: bool = False) -> dict:
         if name is None:
             return self.session.view()
-        return await self.session.set_state(name)
+        return await self.session.set_state(name, reason, other, for_seconds, after_call)
 
-    async def do_dial(self, number: str) -> dict:
+    async def do_events_since(self, seq: int) -> dict:
+        """Events after `seq` still kept, or `complete: false` when some are gone (a gap)."""
+        seq = int(seq)
+        kept = [m for m in self.history if m["seq"] > seq]
+        oldest = self.history[0]["seq"] if self.history else self.seq + 1
+        return {"seq": self.seq, "complete": seq >= oldest - 1 and seq <= self.seq,
+                "events": kept}
+
+    async def do_calls(self) -> list[dict]:
+        return [c.view() for c in sorted(self.tracker.active(), key=lambda c: c.started_at)]
+
+    async def do_dial(self, number: str, wait: float | None = None) -> dict:
+        call = await self._dial(number)
+        if wait is None:
+            return call.view()
+        settled = await self.tracker.wait_for(
+            call, lambda c: c.ended or c.connected_at is not None, float(wait))
+        if not settled:
+            call.dropped_by_agent = True
+            try:
+                await self.client.call_action("drop", self.session.id_user, call.call_id)
+            except InfinityError as exc:
+                log.warning("could not hang up call %s after --timeout: %s", call.call_id, exc)
+            await self.tracker.wait_for(call, lambda c: c.ended,
+                                        self.settings["server.poll_interval"] + 1)
+        return {**call.view(), "timed_out": not settled}
+
+    async def do_redial(self, log_id: int | None = None, wait: float | None = None) -> dict:
+        row = self.store.get(int(log_id)) if log_id is not None else self.store.last()
+        if row is None:
+            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)"
+                            if log_id is not None else "the call log is empty: nothing to redial")
+        if not row.get("number"):
+            raise WireError("bad_input", f"call {row['id']} has no number to redial")
+        return await self.do_dial(row["number"], wait)
+
+    async def _dial(self, number: str):
         id_user = await self.session.ready()
         try:
             call_id = await self.client.make_call(id_user, number)
@@ -239,7 +281,7 @@ class Daemon:
         call = self.tracker.seen(call_id, 2, number)
         if call.state == LineState.UNKNOWN:
             self.tracker.change(call, LineState.DIAL_NUMBER)   # until the server says more
-        return call.view()
+        return call
 
     def _pick(self, call_id: str | None, wanted=None, verb: str = "") -> "object":
         if call_id:
@@ -281,6 +323,27 @@ class Daemon:
         if call.state not in ringing:
             raise self._forbid(call, "answer", "a ringing call")
         return await self._act("accept", call, lambda c: c.state in TALKING or c.ended)
+
+    async def do_reject(self, call_id: str | None = None) -> dict:
+        await self.session.ready()
+        ringing = {LineState.RINGING, LineState.REMINDER}
+        call = self._pick(call_id, ringing, "reject")
+        if call.state not in ringing or call.direction != "in":
+            raise self._forbid(call, "reject", "a ringing incoming call")
+        call.dropped_by_agent = True
+        return await self._act("drop", call, lambda c: c.ended)
+
+    async def do_dtmf(self, digits: str, call_id: str | None = None) -> dict:
+        id_user = await self.session.ready()
+        call = self._pick(call_id, {LineState.CONNECTED}, "send digits to")
+        if call.state != LineState.CONNECTED:
+            raise self._forbid(call, "dtmf", "a connected call")
+        try:
+            await self.client.call("/call/senddigits/", IDUser=id_user, IDCall=call.call_id,
+                                   Digits=digits)
+        except InfinityError as exc:
+            raise WireError("server", f"the server refused the digits: {exc}") from None
+        return {**call.view(), "digits": digits}
 
     async def do_hangup(self, call_id: str | None = None) -> dict:
         await self.session.ready()

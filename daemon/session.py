@@ -12,7 +12,7 @@ from .calls import CallTracker
 from .infinity.answers import BadResponse, InfinityError, Unreachable
 from .infinity.client import InfinityClient
 from .profile import ConfigError, resolve_password
-from .states import AGENT_IDS, AVAILABLE, OFFLINE, agent_state
+from .states import AGENT_IDS, AVAILABLE, OFFLINE, SETTABLE, agent_state
 from .wire import WireError
 
 log = logging.getLogger("cc.session")
@@ -42,7 +42,11 @@ class Session:
         self._figures_tasks: set[asyncio.Task] = set()
         self._settled = asyncio.Event()
         self._settled.set()
-        tracker.on_ended = self._fetch_figures
+        self.pending_state: tuple | None = None     # a break asked for --after-call
+        self.state_reason: str | None = None
+        self.state_until: float | None = None
+        self._return_timer: asyncio.Task | None = None
+        tracker.on_ended = self.call_ended
 
     # -- what the CLI sees
     def view(self) -> dict:
@@ -52,6 +56,12 @@ class Session:
                                            else OFFLINE),
                 "server": self.client.base, "events_url": self.events_url,
                 "last_error": self.last_error}
+        if self.state_reason:
+            view["state_reason"] = self.state_reason
+        if self.state_until:
+            view["state_until"] = self.state_until
+        if self.pending_state:
+            view["pending_state"] = self.pending_state[0]
         if self.status == RECONNECTING and self.next_try_at:
             view["next_try_in"] = max(0.0, round(self.next_try_at - time.time(), 1))
         return view
@@ -153,19 +163,66 @@ class Session:
         self.publish("session", self.view())
         return self.view()
 
-    async def set_state(self, name: str) -> dict:
+    def break_reasons(self) -> dict[str, int]:
+        """The regulated break reasons and the IDUserState each one sets."""
+        reasons = {}
+        for item in str(self.settings["states.break_reasons"]).split(","):
+            name, _, code = item.strip().partition("=")
+            if name:
+                reasons[name] = int(code) if code.strip().isdigit() else AGENT_IDS["break"]
+        return reasons
+
+    async def set_state(self, name: str, reason: str | None = None, other: str | None = None,
+                        for_seconds: float | None = None, after_call: bool = False) -> dict:
         id_user = await self.ready()
-        if name not in AGENT_IDS or name not in ("available", "break", "away"):
-            raise WireError("bad_input", f"unknown state '{name}': choose available, break "
-                            "or away")
+        if name not in SETTABLE:
+            raise WireError("bad_input", f"unknown state '{name}': choose "
+                            f"{', '.join(SETTABLE)}")
         code = AGENT_IDS[name]
+        if name == "break" and reason:
+            reasons = self.break_reasons()
+            if reason not in reasons:
+                raise WireError("bad_input", f"'{reason}' is not a break reason (reasons: "
+                                f"{', '.join(reasons)}; or --other TEXT)")
+            code = reasons[reason]
+        if after_call and self.tracker.active():
+            self.pending_state = (name, reason, other, for_seconds)
+            self.publish("session", self.view())
+            return self.view()
         try:
             await self.client.set_state(id_user, code)
         except InfinityError as exc:
             raise WireError("server", f"the server refused the state change: {exc}") from None
-        self.wanted_state = code
+        self.wanted_state, self.pending_state = code, None
+        self.state_reason = (reason or other) if name == "break" else None
+        self.state_until = time.time() + for_seconds if for_seconds else None
+        if self._return_timer:
+            self._return_timer.cancel()
+            self._return_timer = None
+        if for_seconds:
+            self._return_timer = asyncio.create_task(self._back_after(for_seconds, code))
         await self._refresh_state()
         return self.view()
+
+    async def _back_after(self, seconds: float, code: int) -> None:
+        await asyncio.sleep(seconds)
+        self._return_timer = None
+        if self.status == LOGGED_IN and self.wanted_state == code:
+            try:
+                await self.set_state("available")
+            except WireError as exc:
+                log.warning("could not return to Available: %s", exc.message)
+
+    def call_ended(self, call) -> None:
+        """After a call: fetch the server's figures; start a break asked for --after-call."""
+        self._fetch_figures(call)
+        if self.pending_state and not self.tracker.active():
+            name, reason, other, for_seconds = self.pending_state
+            self.pending_state = None
+            task = asyncio.get_running_loop().create_task(
+                self.set_state(name, reason, other, for_seconds))
+            self._figures_tasks.add(task)
+            task.add_done_callback(self._figures_tasks.discard)
 
     async def _refresh_state(self) -> None:
         code = await self.client.get_state(self.id_user)
@@ -183,10 +240,10 @@ class Session:
             self._poller = asyncio.create_task(self._poll_loop())
 
     def _stop_tasks(self) -> None:
-        for task in (self._poller, self._reconnector):
+        for task in (self._poller, self._reconnector, self._return_timer):
             if task and not task.done():
                 task.cancel()
-        self._poller = self._reconnector = None
+        self._poller = self._reconnector = self._return_timer = None
 
     async def _poll_loop(self) -> None:
         interval = self.settings["server.poll_interval"]
@@ -210,7 +267,8 @@ class Session:
         self.state_changed(code)
         active = await self.client.active_calls(self.id_user)
         for row in active:
-            self.tracker.seen(row.id, row.direction, row.number, row.state)
+            self.tracker.seen(row.id, row.direction, row.number, row.state,
+                              str(row.raw.get("Reason", "")))
         self.tracker.vanished({row.id for row in active})
         self.tracker.forget_finished()
         for call in self.tracker.active():

@@ -96,6 +96,14 @@ class Store:
             written[key] = row_id
         return written
 
+    def get(self, row_id: int) -> dict | None:
+        rows = list(self.db["calls"].rows_where("id = ?", [row_id], select=", ".join(COLUMNS)))
+        return rows[0] if rows else None
+
+    def last(self) -> dict | None:
+        rows = self.recent(1)
+        return rows[0] if rows else None
+
     def recent(self, limit: int = 20) -> list[dict]:
         return list(self.db["calls"].rows_where(order_by="started_at desc, id desc",
                                                 limit=limit, select=", ".join(COLUMNS)))

@@ -18,8 +18,8 @@ EVENTS_SOCKET = "events.sock"
 
 # Every command the daemon answers; the CLI's command table maps onto these.
 COMMANDS = (
-    "ping", "status", "login", "logout", "state", "dial", "answer", "hangup",
-    "hold", "unhold", "log", "shutdown",
+    "ping", "status", "login", "logout", "state", "dial", "answer", "reject", "hangup",
+    "hold", "unhold", "dtmf", "redial", "calls", "log", "events_since", "shutdown",
 )
 
 # Columns of the call log, in order: stable names for CSV and JSON exports.
@@ -44,6 +44,9 @@ class Exit(IntEnum):
     CONFIG = 8
     BAD_INPUT = 9
     AUTH = 10
+    BUSY = 11
+    NO_ANSWER = 12
+    CALL_FAILED = 13
 
 
 EXIT_MEANINGS = {
@@ -58,6 +61,9 @@ EXIT_MEANINGS = {
     Exit.CONFIG: "configuration problem (settings file, password source, permissions)",
     Exit.BAD_INPUT: "bad input: a number, value or option the command cannot use",
     Exit.AUTH: "log-on refused: wrong login or password, or no licence",
+    Exit.BUSY: "`cc dial --wait`: the number was busy",
+    Exit.NO_ANSWER: "`cc dial --wait`: nobody answered (or --timeout passed; the call was hung up)",
+    Exit.CALL_FAILED: "`cc dial --wait`: the call failed or was rejected",
 }
 
 # Error codes carried in replies, and the exit code each one maps to.
@@ -108,6 +114,18 @@ def parse_reply(raw: bytes):
         return msg.get("result")
     err = msg.get("error") or {}
     raise WireError(err.get("code", "failed"), err.get("message", "the daemon gave no reason"))
+
+
+# How `cc dial --wait` ends, by the call's outcome.
+OUTCOME_EXIT = {
+    "answered": Exit.OK,
+    "busy": Exit.BUSY,
+    "not-answered": Exit.NO_ANSWER,
+    "cancelled": Exit.NO_ANSWER,
+    "timed-out": Exit.NO_ANSWER,
+    "rejected": Exit.CALL_FAILED,
+    "failed": Exit.CALL_FAILED,
+}
 
 
 def exit_code_table() -> str:

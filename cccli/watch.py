@@ -1,0 +1,106 @@
+"""`cc watch`: a snapshot, then every change, one line each (the ZeroMQ guide's Clone).
+
+Subscribe first, then take the snapshot with its sequence number, then print updates
+newer than it. A hole in the sequence is filled from the daemon's history; a hole the
+daemon can no longer fill is reported as such and followed by a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from daemon import wire
+
+from . import client, render
+from .options import Json
+
+
+def _line(msg: dict, as_json: bool) -> str:
+    if as_json:
+        return jsonlib.dumps(msg, ensure_ascii=False)
+    kind, data, seq = msg["kind"], msg.get("data") or {}, msg["seq"]
+    if kind == "snapshot":
+        lines = [f"[{seq}] {render.agent_line(data)}, {data['session']}"]
+        lines += [f"[{seq}] {render.call_line(c)}" for c in data["calls"]] or \
+            [f"[{seq}] line idle"]
+        return "\n".join(lines)
+    if kind == "gap":
+        return f"[{seq}] gap: {data['message']}"
+    if kind == "call":
+        return f"[{seq}] {render.call_line(data)}" + (
+            f" ({data['outcome']})" if data.get("ended_at") else "")
+    if kind == "agent_state":
+        return f"[{seq}] agent state: {data['title']}"
+    if kind == "session":
+        return f"[{seq}] session: {data['session']}" + (
+            f" ({data['last_error']})" if data.get("last_error") else "")
+    return f"[{seq}] {kind}: {jsonlib.dumps(data, ensure_ascii=False)}"
+
+
+def watch(since: Annotated[Optional[int], typer.Option(
+              "--since", help="Resume after this sequence number, without a gap.")] = None,
+          count: Annotated[Optional[int], typer.Option(
+              "--count", min=1, help="Stop after this many changes.")] = None,
+          json: Json = False) -> None:
+    """Print the current state, then every change as it happens (Ctrl-C stops)."""
+    import zmq
+
+    paths = client.profile.paths()
+    client.request("ping", timeout=3)     # fails clearly when no daemon runs
+    sub = zmq.Context.instance().socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(f"ipc://{paths.socket(wire.EVENTS_SOCKET)}")
+
+    printed = 0
+
+    def out(msg: dict, counts: bool = True) -> bool:
+        nonlocal printed
+        print(_line(msg, json), flush=True)
+        if counts:
+            printed += 1
+        return count is not None and printed >= count
+
+    def snapshot() -> int:
+        status = client.request("status")
+        out({"seq": status["seq"], "kind": "snapshot", "data": status}, counts=False)
+        return status["seq"]
+
+    def catch_up(after: int) -> tuple[int, bool]:
+        """Print what the daemon kept after `after`; on a gap, a fresh snapshot."""
+        kept = client.request("events_since", seq=after)
+        if not kept["complete"]:
+            out({"seq": kept["seq"], "kind": "gap", "data": {
+                "message": f"events after {after} are no longer kept; a fresh snapshot "
+                           "follows", "since": after}}, counts=False)
+            return snapshot(), False
+        for msg in kept["events"]:
+            if out(msg):
+                return msg["seq"], True
+        return (kept["events"][-1]["seq"] if kept["events"] else after), False
+
+    try:
+        if since is None:
+            last, done = snapshot(), False
+        else:
+            last, done = catch_up(since)
+        while not done:
+            if not sub.poll(1000):
+                continue
+            msg = jsonlib.loads(sub.recv())
+            if msg["seq"] <= last:
+                continue
+            if msg["seq"] > last + 1:
+                last, done = catch_up(last)
+                continue
+            last = msg["seq"]
+            done = out(msg)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sub.close()
+        sys.stdout.flush()

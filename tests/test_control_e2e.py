@@ -1,0 +1,154 @@
+"""Call operations and agent states of the user guide, through `cc` against the emulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from conftest import CC, wait_until
+
+ANSWERS = "+380441110001"
+BUSY = "+380441110002"
+NEVER_ANSWERS = "+380441110003"
+
+
+def agent_state(agent) -> str:
+    return agent.status()["agent_state"]["name"]
+
+
+def test_dial_wait_exits_with_a_code_for_each_outcome(emulator_factory, agent_factory):
+    emulator = emulator_factory(scale=1)     # ring_timeout (10 s) must outlast --timeout
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    done = agent.cc("dial", ANSWERS, "--wait", "--json")
+    assert json.loads(done.stdout)["state_name"] == "Connected"
+    agent.cc("hangup")
+
+    done = agent.cc("dial", BUSY, "--wait", check=False)
+    assert done.returncode == 11 and "busy" in done.stderr
+
+    done = agent.cc("dial", NEVER_ANSWERS, "--wait", "--timeout", "1", "--json", check=False)
+    assert done.returncode == 12 and "did not answer within 1 s" in done.stderr
+    call = json.loads(done.stdout)
+    assert call["timed_out"] and call["ended_at"]
+    agent.log_row(call["call_id"], outcome="cancelled")
+    assert agent.json("calls") == []
+
+
+def test_reject_an_incoming_call(emulator, agent):
+    call_id = emulator.admin("call-in", From="+380671112233", To="101")["IDCall"]
+    agent.wait_call_state("Ringing")
+    agent.cc("reject")
+    agent.log_row(call_id, outcome="rejected", direction="in")
+
+
+def test_several_calls_are_listed_and_named_by_id(emulator_factory, agent_factory):
+    emulator = emulator_factory(scale=1)       # the calls must ring longer than the test runs
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    first = str(emulator.admin("call-in", From="+380671110001", To="101")["IDCall"])
+    second = str(emulator.admin("call-in", From="+380671110002", To="101")["IDCall"])
+    wait_until(lambda: len(agent.json("calls")) == 2, 10, "two ringing calls")
+    listed = agent.cc("calls").stdout
+    assert first in listed and second in listed
+    done = agent.cc("answer", check=False)
+    assert done.returncode == 9 and first in done.stderr and "--call" in done.stderr
+    agent.cc("answer", "--call", second)
+    answered = {c["call_id"]: c["state_name"] for c in agent.json("calls")}
+    assert answered == {first: "Ringing", second: "Connected"}
+    agent.cc("hangup", "--call", second)
+    agent.cc("reject", "--call", first)
+    agent.log_row(first, outcome="rejected")
+    agent.log_row(second, outcome="answered")
+
+
+def test_break_with_a_regulated_reason_returns_to_available_by_itself(agent):
+    shown = agent.cc("break", "lunch", "--for", "1s").stdout
+    assert "Break (lunch) until" in shown
+    assert agent_state(agent) == "break"
+    wait_until(lambda: agent_state(agent) == "available", 10, "the break to end by itself")
+
+
+def test_break_reasons_are_checked_and_other_takes_free_text(agent):
+    done = agent.cc("break", "nap", check=False)
+    assert done.returncode == 9 and "lunch" in done.stderr and "--other" in done.stderr
+    assert "Break (dentist)" in agent.cc("break", "--other", "dentist").stdout
+    agent.cc("away")
+    assert agent_state(agent) == "away"
+    agent.cc("available")
+    assert agent_state(agent) == "available"
+    done = agent.cc("away", "--for", "soon", check=False)
+    assert done.returncode == 9 and "not a duration" in done.stderr
+
+
+def test_break_after_call_starts_when_the_call_ends(agent):
+    agent.cc("dial", ANSWERS, "--wait")
+    assert "break after the call" in agent.cc("break", "training", "--after-call").stdout
+    assert agent_state(agent) == "available"
+    agent.cc("hangup")
+    wait_until(lambda: agent_state(agent) == "break", 10, "the break after the call")
+    assert agent.status()["state_reason"] == "training"
+
+
+def test_hold_over_30s_makes_agent_busy_then_no_phone(emulator_factory, agent_factory):
+    emulator = emulator_factory(scale=40)
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    agent.cc("dial", ANSWERS, "--wait")
+    agent.cc("hold")
+    wait_until(lambda: agent_state(agent) == "busy", 10, "Busy after 30 s on hold")
+    wait_until(lambda: agent_state(agent) == "no-phone", 10, "No phone after 60 s on hold")
+    assert "No phone" in agent.cc("status").stdout
+    agent.cc("unhold")
+    wait_until(lambda: agent_state(agent) == "available", 10, "Available after resuming")
+
+
+def test_dtmf_and_redial(agent):
+    call = agent.json("dial", ANSWERS, "--wait")
+    assert agent.json("dtmf", "12*#")["digits"] == "12*#"
+    done = agent.cc("dtmf", "12x", check=False)
+    assert done.returncode == 9 and "0-9" in done.stderr
+    agent.cc("hangup")
+    agent.log_row(call["call_id"], outcome="answered")
+    again = agent.json("redial")
+    assert again["number"] == ANSWERS and again["call_id"] != call["call_id"]
+    agent.cc("hangup")
+    done = agent.cc("redial", "9999", check=False)
+    assert done.returncode == 5 and "9999" in done.stderr
+
+
+def read_lines(proc, n: int) -> list[dict]:
+    return [json.loads(proc.stdout.readline()) for _ in range(n)]
+
+
+def test_watch_prints_a_snapshot_then_every_change_and_resumes_without_a_gap(agent):
+    proc = subprocess.Popen([CC, "watch", "--json", "--count", "3"], env=agent.env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        snapshot = json.loads(proc.stdout.readline())
+        assert snapshot["kind"] == "snapshot"
+        assert snapshot["data"]["agent_state"]["name"] == "available"
+        call = agent.json("dial", NEVER_ANSWERS)
+        changes = read_lines(proc, 3)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    seqs = [c["seq"] for c in changes]
+    assert seqs == list(range(snapshot["seq"] + 1, snapshot["seq"] + 4))
+    assert all(c["kind"] == "call" and c["data"]["call_id"] == call["call_id"]
+               for c in changes)
+
+    agent.cc("hangup")
+    resumed = agent.cc("watch", "--json", "--since", str(seqs[-1]), "--count", "1",
+                       timeout=15).stdout
+    first = json.loads(resumed.splitlines()[0])
+    assert first["seq"] == seqs[-1] + 1
+
+    proc = subprocess.Popen([CC, "watch", "--since", "999999"], env=agent.env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        gap, fresh = proc.stdout.readline(), proc.stdout.readline()
+    finally:
+        proc.kill()
+    assert "gap: events after 999999 are no longer kept" in gap
+    assert "agent ivanova (ext 101): Available" in fresh
