@@ -12,6 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .states import AGENT_STATES, setting_key
+
 APP = "cc"
 
 
@@ -51,6 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("states.break_reasons", "lunch,training,meeting,technical",
             "regulated break reasons (F15), comma-separated; reason=ID gives one its own "
             "IDUserState"),
+    *(Setting(setting_key(short), code, f"IDUserState of {title}")
+      for code, (short, title) in AGENT_STATES.items()),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),
     Setting("events.listen_port", 0, "port of the event listener (0: any free port)"),
     Setting("events.public_url", "", "URL the server pushes events to "

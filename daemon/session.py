@@ -12,7 +12,7 @@ from .calls import CallTracker
 from .infinity.answers import BadResponse, InfinityError, Unreachable
 from .infinity.client import InfinityClient
 from .profile import ConfigError, resolve_password
-from .states import AGENT_IDS, AVAILABLE, OFFLINE, SETTABLE, agent_state
+from .states import SETTABLE, StateMap
 from .wire import WireError
 
 log = logging.getLogger("cc.session")
@@ -32,6 +32,7 @@ class Session:
         self.status = LOGGED_OUT
         self.id_user: int | None = None
         self.extension = ""
+        self.states = StateMap(settings)
         self.agent_state: int | None = None
         self.wanted_state: int | None = None   # what the agent chose; restored after reconnect
         self.last_error: str | None = None
@@ -52,8 +53,8 @@ class Session:
     def view(self) -> dict:
         view = {"session": self.status, "login": self.settings["server.login"],
                 "id_user": self.id_user, "extension": self.extension,
-                "agent_state": agent_state(self.agent_state if self.status == LOGGED_IN
-                                           else OFFLINE),
+                "agent_state": self.states.view(self.agent_state if self.status == LOGGED_IN
+                                                else self.states.id("offline")),
                 "server": self.client.base, "events_url": self.events_url,
                 "last_error": self.last_error}
         if self.state_reason:
@@ -140,7 +141,7 @@ class Session:
                             self.events_url)
         try:
             await self._refresh_state()
-            if self.wanted_state not in (None, AVAILABLE, self.agent_state):
+            if self.wanted_state not in (None, self.states.id("available"), self.agent_state):
                 await self.client.set_state(self.id_user, self.wanted_state)
                 await self._refresh_state()
             await self.poll_once()
@@ -159,18 +160,10 @@ class Session:
         except InfinityError as exc:
             raise WireError("server", f"log-off failed: {exc}") from None
         self._stop_tasks()
-        self.status, self.agent_state, self.wanted_state = LOGGED_OUT, OFFLINE, None
+        self.status, self.wanted_state = LOGGED_OUT, None
+        self.agent_state = self.states.id("offline")
         self.publish("session", self.view())
         return self.view()
-
-    def break_reasons(self) -> dict[str, int]:
-        """The regulated break reasons and the IDUserState each one sets."""
-        reasons = {}
-        for item in str(self.settings["states.break_reasons"]).split(","):
-            name, _, code = item.strip().partition("=")
-            if name:
-                reasons[name] = int(code) if code.strip().isdigit() else AGENT_IDS["break"]
-        return reasons
 
     async def set_state(self, name: str, reason: str | None = None, other: str | None = None,
                         for_seconds: float | None = None, after_call: bool = False) -> dict:
@@ -178,9 +171,9 @@ class Session:
         if name not in SETTABLE:
             raise WireError("bad_input", f"unknown state '{name}': choose "
                             f"{', '.join(SETTABLE)}")
-        code = AGENT_IDS[name]
+        code = self.states.id(name)
         if name == "break" and reason:
-            reasons = self.break_reasons()
+            reasons = self.states.reasons
             if reason not in reasons:
                 raise WireError("bad_input", f"'{reason}' is not a break reason (reasons: "
                                 f"{', '.join(reasons)}; or --other TEXT)")
@@ -231,8 +224,8 @@ class Session:
     def state_changed(self, code: int) -> None:
         if code != self.agent_state:
             self.agent_state = code
-            log.info("agent state: %s", agent_state(code)["title"])
-            self.publish("agent_state", agent_state(code))
+            log.info("agent state: %s", self.states.view(code)["title"])
+            self.publish("agent_state", self.states.view(code))
 
     # -- polling: the source of truth when push events are late or lost
     def _start_poller(self) -> None:
@@ -262,7 +255,7 @@ class Session:
 
     async def poll_once(self) -> None:
         code = await self.client.get_state(self.id_user)
-        if code == OFFLINE:
+        if code == self.states.id("offline"):
             raise InfinityError("the server shows the agent logged off", status=406)
         self.state_changed(code)
         active = await self.client.active_calls(self.id_user)

@@ -46,7 +46,7 @@ def line_name(code: int) -> str:
 DIRECTIONS = {1: "in", 2: "out"}
 
 # Agent states (F17): IDUserState -> (short name used by `cc state`, display name).
-# Sites add their own IDs; the mapping is meant to become a setting.
+# These are PROTOCOL.md's defaults; sites change them with the states.*_id settings.
 AGENT_STATES = {
     300: ("available", "Available"),
     301: ("break", "Break"),
@@ -56,15 +56,35 @@ AGENT_STATES = {
     305: ("reserved", "Reserved"),
     399: ("offline", "Not authorised"),
 }
-AGENT_IDS = {short: code for code, (short, _) in AGENT_STATES.items()}
 # States an agent may choose; the rest are set by the server.
 SETTABLE = ("available", "break", "away")
-OFFLINE = 399
-AVAILABLE = 300
 
 
-def agent_state(code: int | None) -> dict:
-    if code is None:
-        return {"id": None, "name": "unknown", "title": "Unknown"}
-    short, title = AGENT_STATES.get(code, (f"state-{code}", f"state {code}"))
-    return {"id": code, "name": short, "title": title}
+def setting_key(short: str) -> str:
+    return f"states.{short.replace('-', '_')}_id"
+
+
+class StateMap:
+    """IDUserState <-> name, from the settings; a break reason may have an ID of its own."""
+
+    def __init__(self, settings: dict):
+        self.ids = {short: int(settings.get(setting_key(short), code))
+                    for code, (short, _) in AGENT_STATES.items()}
+        titles = {short: title for short, title in AGENT_STATES.values()}
+        self.names = {code: (short, titles[short]) for short, code in self.ids.items()}
+        self.reasons: dict[str, int] = {}
+        for item in str(settings.get("states.break_reasons", "")).split(","):
+            name, _, code = item.strip().partition("=")
+            if name:
+                self.reasons[name] = int(code) if code.strip().isdigit() else self.ids["break"]
+        for reason, code in self.reasons.items():
+            self.names.setdefault(code, ("break", f"Break ({reason})"))
+
+    def id(self, short: str) -> int:
+        return self.ids[short]
+
+    def view(self, code: int | None) -> dict:
+        if code is None:
+            return {"id": None, "name": "unknown", "title": "Unknown"}
+        short, title = self.names.get(code, (f"state-{code}", f"state {code}"))
+        return {"id": code, "name": short, "title": title}

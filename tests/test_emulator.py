@@ -290,8 +290,10 @@ def test_logon_outcomes(emu):
     assert no_role["LogonResult"] == 2 and "IDRole" in no_role["ErrorMessage"]
     assert emu.json("/user/getstate/", IDUser=PETRENKO) == {"IDUserState": 399}
 
+    call_id = dial(emu, "+380441110003")
     assert emu.json("/user/logoff/", IDUser=IVANOVA) == {}
     assert emu.json("/user/getstate/", IDUser=IVANOVA) == {"IDUserState": 399}
+    assert emu.call(call_id)["State"] == 100        # logging off drops the agent's calls
 
 
 def test_error_answers(emu):
@@ -470,6 +472,22 @@ def test_transfers_and_digits(emu, events):
     ringing = events.wait_for(
         lambda e: e["path"] == "/call/OnCallCreated/" and e["Extension"] == "103", "the transferred call at 103")
     assert ringing["Number"] == "+380441110001" and ringing["Direction"] == "1"
+
+
+def test_restart_forgets_sessions_silently(emu, events):
+    emu.logon("ivanova")
+    call_id = dial(emu, "+380441110003")
+    events.wait_call_state(call_id, 13)
+    mark = events.mark()
+    assert emu.admin("restart") == {}
+    assert emu.json("/user/getstate/", IDUser=IVANOVA) == {"IDUserState": 399}
+    assert emu.json("/call/getactivecalls/", IDUser=IVANOVA) == {"Data": []}
+    assert emu.json("/call/drop/", expect=406, IDUser=IVANOVA, IDCall=call_id) == {"ErrorMessage": "User is not logged on"}
+    assert emu.json("/stat/connectionsbycall/", IDCall=call_id)["Connections"]
+    emu.logon("ivanova")
+    events.wait_user_state(IVANOVA, 300, since=mark)
+    # Events arrive in order: anything the restart had pushed would be here already.
+    assert events.events[mark]["path"] == "/user/OnStateChanged/"
 
 
 def test_raw_answers_mode(tmp_path):
