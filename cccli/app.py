@@ -9,7 +9,7 @@ import typer
 from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
-from . import agent, calls, config, daemonctl, emulatorctl, log, watch
+from . import agent, calls, config, daemonctl, emulatorctl, log, watch, who
 
 app = typer.Typer(
     name="cc",
@@ -28,7 +28,7 @@ for name, handler in (
     ("status", agent.status), ("dial", calls.dial), ("redial", calls.redial),
     ("calls", calls.calls), ("answer", calls.answer), ("reject", calls.reject),
     ("hangup", calls.hangup), ("hold", calls.hold), ("unhold", calls.unhold),
-    ("dtmf", calls.dtmf), ("watch", watch.watch), ("log", log.log),
+    ("dtmf", calls.dtmf), ("watch", watch.watch), ("who", who.who), ("log", log.log),
 ):
     app.command(name)(handler)
 

@@ -78,3 +78,17 @@ def log_csv(rows: list[dict], columns) -> None:
                             lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+def colleagues(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for col in ("name", "position", "department", "phones", "state"):
+        table.add_column(col, no_wrap=col != "position")
+    for r in rows:
+        table.add_row(r["name"], r["position"], r["department"], ", ".join(r["phones"]),
+                      r["state"]["title"] if r["state"] else "unknown")
+    tty = sys.stdout.isatty()
+    Console(no_color=not tty, width=None if tty else 200).print(table)

@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.hostname", "", "HostHame sent at log-on (empty: this machine's name)"),
     Setting("server.timeout", 5.0, "seconds to wait for an answer from the server"),
     Setting("server.poll_interval", 2.0, "seconds between polls of state and active calls"),
+    Setting("directory.poll_interval", 30.0, "seconds between polls of colleagues' states"),
     Setting("session.auto_login", True, "log in when the daemon starts (F3)"),
     Setting("session.reconnect", True, "reconnect after a network failure (F4)"),
     Setting("session.backoff_initial", 1.0, "first reconnect delay, seconds"),

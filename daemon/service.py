@@ -22,6 +22,7 @@ import zmq.asyncio
 
 from . import profile, wire
 from .calls import CallTracker
+from .directory import Directory
 from .infinity.answers import BadResponse, InfinityError
 from .infinity.client import InfinityClient
 from .infinity.events import Event, EventListener
@@ -100,6 +101,7 @@ class Daemon:
         from .session import Session
 
         self.session = Session(s, self.client, self.tracker, self.publish, events_url)
+        self.directory = Directory(self.store, self.session.states)
         self.ctx = zmq.asyncio.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
@@ -115,6 +117,7 @@ class Daemon:
         log.info("daemon %d ready: requests on %s, events from the server at %s", os.getpid(),
                  self.paths.socket(wire.REQUEST_SOCKET), events_url)
         serving = asyncio.create_task(self._serve())
+        self._spawn(self._poll_colleagues())
         if s["session.auto_login"] and s["server.login"]:
             self._spawn(self._auto_login())
         await self._stop.wait()
@@ -129,6 +132,34 @@ class Daemon:
             self.session.last_error = exc.message
             if exc.code == "server" and self.settings["session.reconnect"]:
                 self.session._lost(exc.message)
+
+    async def _poll_colleagues(self) -> None:
+        """Colleagues' states from the server, for those whose events we may have missed."""
+        while True:
+            if self.session.status == "logged in":
+                await self.refresh_colleagues()
+            await asyncio.sleep(self.settings["directory.poll_interval"])
+
+    async def refresh_colleagues(self) -> None:
+        limit = asyncio.Semaphore(8)
+
+        async def one(id_user: int) -> None:
+            async with limit:
+                try:
+                    self.directory.state_seen(id_user, await self.client.get_state(id_user))
+                except InfinityError:
+                    pass     # unknown to the server, or a failed poll: events still count
+
+        await asyncio.gather(*(one(i) for i in self.directory.ids()))
+
+    async def do_who(self, query: str = "") -> list[dict]:
+        return self.directory.search(query)
+
+    async def do_who_import(self, path: str) -> dict:
+        count = self.directory.import_csv(path)
+        if self.session.status == "logged in":
+            await self.refresh_colleagues()
+        return {"imported": count}
 
     async def _shutdown(self) -> None:
         log.info("stopping")
@@ -163,6 +194,9 @@ class Daemon:
 
     def on_event(self, event: Event) -> None:
         session = self.session
+        if event.kind == "state" and event.int("IDUser") is not None \
+                and event.int("IDUserState") is not None:
+            self.directory.state_seen(event.int("IDUser"), event.int("IDUserState"))
         if session.id_user is None:
             return
         mine = (event.int("IDUser") == session.id_user

@@ -29,8 +29,24 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["calls"].create_index(["call_id"])
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Transfers, end reasons, wrap-up times, dial mode, group; the colleagues' directory."""
+    calls = db["calls"]
+    for column, kind in (("end_reason", str), ("transfer_from", str), ("transfer_to", str),
+                         ("transfer_number", str), ("processing_started_at", str),
+                         ("processing_ended_at", str), ("processing_seconds", float),
+                         ("dial_mode", str), ("group_number", str)):
+        calls.add_column(column, kind)
+    db["colleagues"].create({
+        "id": int, "id_user": int, "name": str, "position": str, "department": str,
+        "extension": str, "phones": str,
+    }, pk="id", not_null={"name"})
+    db["colleagues"].create_index(["id_user"])
+    db["colleagues"].create_index(["extension"])
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1,)
+MIGRATIONS = (_v1, _v2)
 
 
 class Store:

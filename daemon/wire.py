@@ -20,13 +20,16 @@ EVENTS_SOCKET = "events.sock"
 COMMANDS = (
     "ping", "status", "login", "logout", "state", "dial", "answer", "reject", "hangup",
     "hold", "unhold", "dtmf", "redial", "calls", "log", "events_since", "shutdown",
+    "who", "who_import", "transfer", "wrapup",
 )
 
 # Columns of the call log, in order: stable names for CSV and JSON exports.
 LOG_COLUMNS = (
     "id", "call_id", "direction", "number", "agent", "extension", "started_at",
     "connected_at", "ended_at", "wait_seconds", "talk_seconds", "hold_seconds",
-    "outcome", "line_state", "durations_from",
+    "outcome", "line_state", "durations_from", "end_reason", "transfer_from", "transfer_to",
+    "transfer_number", "processing_started_at", "processing_ended_at", "processing_seconds",
+    "dial_mode", "group_number",
 )
 
 

@@ -1,0 +1,41 @@
+"""`cc who [QUERY]` and `cc who import FILE`: colleagues with numbers and live states (F16)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from daemon.wire import WireError
+
+from . import client, render
+from .options import Json
+
+
+def who(words: Annotated[Optional[list[str]], typer.Argument(
+            metavar="[QUERY | import FILE]",
+            help="Part of a name or of a number; or `import FILE` to replace the directory "
+                 "with a CSV file (header: name, position, department, extension, id_user, "
+                 "phones separated by ;).")] = None,
+        json: Json = False) -> None:
+    """Colleagues: name, position, department, numbers (internal first), live state."""
+    words = words or []
+    if words[:1] == ["import"]:
+        if len(words) != 2:
+            raise WireError("bad_input", "usage: cc who import FILE")
+        result = client.request("who_import", path=os.path.abspath(words[1]))
+        if json:
+            render.emit_json(result)
+        else:
+            print(f"imported {result['imported']} colleagues")
+        return
+    query = " ".join(words)
+    found = client.request("who", query=query)
+    if json:
+        render.emit_json(found)
+    elif not found:
+        render.fail(f"no colleague matches '{query}'" if query else
+                    "the directory is empty: import one with `cc who import FILE`", 1)
+    else:
+        render.colleagues(found)

@@ -1,0 +1,104 @@
+"""The colleagues' directory (F16, F18): imported from CSV, states live from the server."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+from .wire import WireError
+
+_NOT_DIGITS = re.compile(r"\D")
+_PHONE_SPLIT = re.compile(r"[;|]")
+HEADERS = {"name", "position", "department", "extension", "id_user", "phones"}
+
+
+def digits(text: str) -> str:
+    return _NOT_DIGITS.sub("", text or "")
+
+
+class Directory:
+    def __init__(self, store, states):
+        self.db = store.db
+        self.states = states                 # a StateMap, for names of state IDs
+        self.live: dict[int, int] = {}       # IDUser -> IDUserState, from events and polls
+        self.by_extension: dict[str, int] = {}   # learnt from events that carry both
+
+    def import_csv(self, path: str) -> int:
+        """Replace the directory with a CSV file's rows; refuse the file whole on an error."""
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WireError("bad_input", f"cannot read {file}: {exc}") from None
+        reader = csv.DictReader(text.splitlines())
+        fields = {(f or "").strip().lower() for f in reader.fieldnames or ()}
+        if "name" not in fields:
+            raise WireError("bad_input", f"{file}: the first line must name the columns, with "
+                            f"at least 'name' (known: {', '.join(sorted(HEADERS))})")
+        rows = []
+        for lineno, raw in enumerate(reader, 2):
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+            if not row.get("name"):
+                raise WireError("bad_input", f"{file}:{lineno}: the name is empty")
+            id_user = row.get("id_user") or ""
+            if id_user and not id_user.isdigit():
+                raise WireError("bad_input", f"{file}:{lineno}: id_user '{id_user}' is not a "
+                                "number")
+            phones = [p.strip() for p in _PHONE_SPLIT.split(row.get("phones", "")) if p.strip()]
+            extension = row.get("extension", "")
+            # Internal numbers first (F16).
+            ordered = ([extension] if extension else []) + [p for p in phones if p != extension]
+            rows.append({"id_user": int(id_user) if id_user else None, "name": row["name"],
+                         "position": row.get("position", ""),
+                         "department": row.get("department", ""), "extension": extension,
+                         "phones": json.dumps(ordered, ensure_ascii=False)})
+        with self.db.conn:
+            self.db["colleagues"].delete_where()
+            self.db["colleagues"].insert_all(rows)
+        return len(rows)
+
+    def state_seen(self, id_user: int, code: int, extension: str = "") -> None:
+        self.live[id_user] = code
+        if extension:
+            self.by_extension[extension] = id_user
+
+    def ids(self) -> list[int]:
+        return [r["id_user"] for r in self.db.query(
+            "select id_user from colleagues where id_user is not null")]
+
+    def search(self, query: str = "") -> list[dict]:
+        """By any part of the name, or any part of a number; name order."""
+        found = []
+        q = query.strip().lower()
+        q_digits = digits(query) if re.fullmatch(r"[\d\s+()\-.]+", query.strip() or "x") else ""
+        for row in self.db["colleagues"].rows_where(order_by="name"):
+            phones = json.loads(row["phones"] or "[]")
+            if q and q not in row["name"].lower() and not (
+                    q_digits and any(q_digits in digits(p) for p in phones)):
+                continue
+            id_user = row["id_user"] or self.by_extension.get(row["extension"])
+            code = self.live.get(id_user) if id_user else None
+            found.append({"name": row["name"], "position": row["position"],
+                          "department": row["department"], "extension": row["extension"],
+                          "phones": phones, "id_user": id_user,
+                          "state": self.states.view(code) if code is not None else None})
+        return found
+
+    def resolve(self, target: str) -> tuple[str, str]:
+        """A transfer target -> (number, who): a number as it is, or one colleague's name."""
+        if re.fullmatch(r"\+?[\d\s\-().]{2,30}", target.strip()):
+            return re.sub(r"[\s\-().]", "", target), target.strip()
+        found = self.search(target)
+        if not found:
+            raise WireError("bad_input", f"no colleague matches '{target}' (see `cc who`)")
+        exact = [c for c in found if c["name"].lower() == target.strip().lower()]
+        if len(found) > 1 and len(exact) != 1:
+            names = "; ".join(c["name"] for c in found[:8])
+            raise WireError("bad_input", f"'{target}' matches {len(found)} colleagues ({names}): "
+                            "be more precise")
+        colleague = exact[0] if exact else found[0]
+        if not colleague["phones"]:
+            raise WireError("bad_input", f"{colleague['name']} has no phone number")
+        return colleague["phones"][0], colleague["name"]
