@@ -118,3 +118,22 @@ def hold(call: CallId = None, json: Json = False) -> None:
 def unhold(call: CallId = None, json: Json = False) -> None:
     """Resume a call on hold."""
     _show(client.request("unhold", call_id=call), json)
+
+
+def wrapup(what: Annotated[Optional[str], typer.Argument(
+               metavar="[done]", help="`done` closes wrap-up; without it, show it.")] = None,
+           json: Json = False) -> None:
+    """Wrap-up after a connected call (F7): you stay Busy until `cc wrapup done`."""
+    if what not in (None, "done"):
+        raise WireError("bad_input", f"unknown wrap-up action '{what}': use `cc wrapup done`")
+    call = client.request("wrapup", done=what == "done")
+    if json:
+        render.emit_json(call)
+    elif not call:
+        print("no call in wrap-up")
+    elif what == "done":
+        print(f"wrap-up of call {call['call_id']} closed after "
+              f"{render.duration(call['processing_seconds'])}")
+    else:
+        print(f"wrap-up of call {call['call_id']} ({call['number']}) since "
+              f"{render.local_time(call['processing_started_at'])}")

@@ -33,6 +33,8 @@ def run(port: Annotated[int, typer.Option(help="Port to listen on (0: any free p
                      port_file=port_file)
     except emulator.ScenarioError as exc:
         render.fail(str(exc), 2)
+    except OSError as exc:
+        render.fail(f"the emulator cannot start: {exc} (choose another --port)", 8)
 
 
 @app.command()

@@ -39,6 +39,14 @@ class Call:
     dropped_by_agent: bool = False
     end_reason: str = ""            # the server's reason for the end, when it gives one
     durations_from: str = "local"
+    processing_started_at: float | None = None    # wrap-up (F7, F30)
+    processing_ended_at: float | None = None
+    transfer_from: str = ""
+    transfer_to: str = ""
+    transfer_number: str = ""
+    dial_mode: str = ""
+    group_number: str = ""
+    transfer_leg: str = ""          # consult transfer: the leg to the target
     server_figures: dict | None = None
 
     @property
@@ -85,7 +93,20 @@ class Call:
                 "state": int(self.state), "state_name": line_name(self.state),
                 "started_at": iso(self.started_at), "connected_at": iso(self.connected_at),
                 "ended_at": iso(self.ended_at), "outcome": self.outcome,
-                "log_id": self.log_id, **self.figures()}
+                "log_id": self.log_id, **self.figures(), **self.extras()}
+
+    def processing_seconds(self) -> float | None:
+        if self.processing_started_at is None or self.processing_ended_at is None:
+            return None
+        return round(self.processing_ended_at - self.processing_started_at, 3)
+
+    def extras(self) -> dict:
+        return {"end_reason": self.end_reason, "transfer_from": self.transfer_from,
+                "transfer_to": self.transfer_to, "transfer_number": self.transfer_number,
+                "processing_started_at": iso(self.processing_started_at),
+                "processing_ended_at": iso(self.processing_ended_at),
+                "processing_seconds": self.processing_seconds(), "dial_mode": self.dial_mode,
+                "group_number": self.group_number}
 
 
 class CallTracker:
@@ -200,6 +221,11 @@ class CallTracker:
         self._save(call)
         self.publish("call", call.view())
 
+    def save(self, call: Call) -> None:
+        """Write a change made outside the line states (wrap-up, transfer details)."""
+        self._save(call)
+        self.publish("call", call.view())
+
     def forget_finished(self, keep_seconds: float = 600) -> None:
         cutoff = time.time() - keep_seconds
         for call_id, call in list(self.calls.items()):
@@ -212,7 +238,7 @@ class CallTracker:
                "started_at": iso(call.started_at), "connected_at": iso(call.connected_at),
                "ended_at": iso(call.ended_at), "outcome": call.outcome,
                "line_state": line_name(call.state), "durations_from": call.durations_from,
-               "updated_at": iso(time.time()), **call.figures()}
+               "updated_at": iso(time.time()), **call.figures(), **call.extras()}
         row_id = self.store.save(row)
         if row_id is not None:
             call.log_id = row_id

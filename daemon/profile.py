@@ -56,6 +56,9 @@ SETTINGS: tuple[Setting, ...] = (
             "IDUserState"),
     *(Setting(setting_key(short), code, f"IDUserState of {title}")
       for code, (short, title) in AGENT_STATES.items()),
+    Setting("wrapup.enabled", False, "stay Busy after a connected call until `cc wrapup done` "
+            "(F7)"),
+    Setting("wrapup.timeout", 0.0, "seconds after which wrap-up closes by itself (0: never)"),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),
     Setting("events.listen_port", 0, "port of the event listener (0: any free port)"),
     Setting("events.public_url", "", "URL the server pushes events to "

@@ -152,6 +152,13 @@ class Daemon:
 
         await asyncio.gather(*(one(i) for i in self.directory.ids()))
 
+    async def do_wrapup(self, done: bool = False) -> dict:
+        await self.session.ready()
+        if done:
+            return await self.session.finish_wrapup()
+        call = self.session.wrapup_call
+        return call.view() if call else {}
+
     async def do_who(self, query: str = "") -> list[dict]:
         return self.directory.search(query)
 

@@ -40,13 +40,16 @@ class Session:
         self._password: str | None = None
         self._poller: asyncio.Task | None = None
         self._reconnector: asyncio.Task | None = None
-        self._figures_tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()
         self._settled = asyncio.Event()
         self._settled.set()
         self.pending_state: tuple | None = None     # a break asked for --after-call
         self.state_reason: str | None = None
         self.state_until: float | None = None
         self._return_timer: asyncio.Task | None = None
+        self.wrapup_call = None                     # the call being processed (F7)
+        self.state_before_wrapup: int | None = None
+        self._wrapup_timer: asyncio.Task | None = None
         tracker.on_ended = self.call_ended
 
     # -- what the CLI sees
@@ -63,6 +66,9 @@ class Session:
             view["state_until"] = self.state_until
         if self.pending_state:
             view["pending_state"] = self.pending_state[0]
+        if self.wrapup_call is not None:
+            view["wrapup"] = {"call_id": self.wrapup_call.call_id,
+                              "since": self.wrapup_call.processing_started_at}
         if self.status == RECONNECTING and self.next_try_at:
             view["next_try_in"] = max(0.0, round(self.next_try_at - time.time(), 1))
         return view
@@ -178,7 +184,7 @@ class Session:
                 raise WireError("bad_input", f"'{reason}' is not a break reason (reasons: "
                                 f"{', '.join(reasons)}; or --other TEXT)")
             code = reasons[reason]
-        if after_call and self.tracker.active():
+        if after_call and (self.tracker.active() or self.wrapup_call is not None):
             self.pending_state = (name, reason, other, for_seconds)
             self.publish("session", self.view())
             return self.view()
@@ -207,15 +213,70 @@ class Session:
                 log.warning("could not return to Available: %s", exc.message)
 
     def call_ended(self, call) -> None:
-        """After a call: fetch the server's figures; start a break asked for --after-call."""
-        self._fetch_figures(call)
-        if self.pending_state and not self.tracker.active():
+        """After a call: the server's figures; wrap-up (F7); a break asked for --after-call."""
+        self._background(self._figures(call))
+        if self.settings["wrapup.enabled"] and call.connected_at is not None \
+                and self.status == LOGGED_IN:
+            self._background(self._start_wrapup(call))
+        elif not self.tracker.active() and self.wrapup_call is None:
+            self._apply_pending()
+
+    def _background(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _apply_pending(self) -> None:
+        if self.pending_state:
             name, reason, other, for_seconds = self.pending_state
             self.pending_state = None
-            task = asyncio.get_running_loop().create_task(
-                self.set_state(name, reason, other, for_seconds))
-            self._figures_tasks.add(task)
-            task.add_done_callback(self._figures_tasks.discard)
+            self._background(self.set_state(name, reason, other, for_seconds))
+
+    async def _start_wrapup(self, call) -> None:
+        if self.wrapup_call is not None:
+            await self.finish_wrapup()
+        call.processing_started_at = time.time()
+        self.wrapup_call = call
+        self.tracker.save(call)
+        self.state_before_wrapup = self.wanted_state or self.states.id("available")
+        try:
+            await self.client.set_state(self.id_user, self.states.id("busy"))
+            await self._refresh_state()
+        except InfinityError as exc:
+            log.warning("could not show Busy for wrap-up: %s", exc)
+        timeout = self.settings["wrapup.timeout"]
+        if timeout > 0:
+            self._wrapup_timer = asyncio.create_task(self._wrapup_timeout(call, timeout))
+        self.publish("session", self.view())
+
+    async def _wrapup_timeout(self, call, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._wrapup_timer = None
+        if self.wrapup_call is call:
+            log.info("wrap-up of call %s closed by its timeout", call.call_id)
+            await self.finish_wrapup()
+
+    async def finish_wrapup(self) -> dict:
+        """`cc wrapup done`: processing ends; the agent's state before wrap-up returns."""
+        call = self.wrapup_call
+        if call is None:
+            raise WireError("state_forbids", "no call is in wrap-up")
+        if self._wrapup_timer and self._wrapup_timer is not asyncio.current_task():
+            self._wrapup_timer.cancel()
+        self._wrapup_timer = None
+        call.processing_ended_at = time.time()
+        self.wrapup_call = None
+        self.tracker.save(call)
+        if self.pending_state and not self.tracker.active():
+            self._apply_pending()
+        elif self.status == LOGGED_IN:
+            try:
+                await self.client.set_state(self.id_user, self.state_before_wrapup)
+                await self._refresh_state()
+            except InfinityError as exc:
+                log.warning("could not leave Busy after wrap-up: %s", exc)
+        self.publish("session", self.view())
+        return call.view()
 
     async def _refresh_state(self) -> None:
         code = await self.client.get_state(self.id_user)
@@ -298,11 +359,6 @@ class Session:
             delay = min(cap, delay * 2)
 
     # -- the server's own figures for a finished call
-    def _fetch_figures(self, call) -> None:
-        task = asyncio.get_running_loop().create_task(self._figures(call))
-        self._figures_tasks.add(task)
-        task.add_done_callback(self._figures_tasks.discard)
-
     async def _figures(self, call, final: bool = True) -> None:
         try:
             records = await self.client.connections(call.call_id)
@@ -320,7 +376,7 @@ class Session:
 
     async def close(self) -> None:
         self._stop_tasks()
-        for task in list(self._figures_tasks):
+        for task in list(self._tasks):
             await asyncio.wait([task], timeout=self.settings["server.timeout"])
         if self.status == LOGGED_IN and self.settings["session.logout_on_stop"]:
             try:

@@ -152,3 +152,32 @@ def test_watch_prints_a_snapshot_then_every_change_and_resumes_without_a_gap(age
         proc.kill()
     assert "gap: events after 999999 are no longer kept" in gap
     assert "agent ivanova (ext 101): Available" in fresh
+
+
+def test_wrapup_keeps_the_agent_busy_until_done_and_records_processing_time(
+        emulator, agent_factory):
+    agent = agent_factory(emulator, **{"wrapup.enabled": True}).start()
+    agent.wait_logged_in()
+    call = agent.json("dial", ANSWERS, "--wait")
+    agent.cc("break", "lunch", "--after-call")
+    agent.cc("hangup")
+    wait_until(lambda: agent_state(agent) == "busy", 10, "Busy during wrap-up")
+    assert call["call_id"] in agent.cc("wrapup").stdout
+    assert "closed after" in agent.cc("wrapup", "done").stdout
+    # The break asked for --after-call starts when wrap-up ends.
+    wait_until(lambda: agent_state(agent) == "break", 10, "the break after wrap-up")
+    row = agent.log_row(call["call_id"], durations_from="server")
+    assert row["processing_seconds"] is not None and row["processing_seconds"] >= 0
+    assert row["processing_started_at"] <= row["processing_ended_at"]
+    done = agent.cc("wrapup", "done", check=False)
+    assert done.returncode == 6 and "no call is in wrap-up" in done.stderr
+
+
+def test_wrapup_closes_by_itself_after_its_timeout(emulator, agent_factory):
+    agent = agent_factory(emulator, **{"wrapup.enabled": True, "wrapup.timeout": 0.5}).start()
+    agent.wait_logged_in()
+    call = agent.json("dial", ANSWERS, "--wait")
+    agent.cc("hangup")
+    wait_until(lambda: agent.log_row(call["call_id"])["processing_ended_at"], 10,
+               "wrap-up to close by its timeout")
+    wait_until(lambda: agent_state(agent) == "available", 10, "Available after wrap-up")
