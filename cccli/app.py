@@ -28,7 +28,7 @@ for name, handler in (
     ("status", agent.status), ("dial", calls.dial), ("redial", calls.redial),
     ("calls", calls.calls), ("answer", calls.answer), ("reject", calls.reject),
     ("hangup", calls.hangup), ("hold", calls.hold), ("unhold", calls.unhold),
-    ("dtmf", calls.dtmf), ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who), ("log", log.log),
+    ("transfer", calls.transfer), ("dtmf", calls.dtmf), ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who), ("log", log.log),
 ):
     app.command(name)(handler)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -12,6 +13,7 @@ from daemon.wire import OUTCOME_EXIT, Exit, WireError
 from . import client, render
 from .options import CallId, Json
 
+RINGBACK = 2        # LineState.REMINDER: callback mode rings the agent back
 _SEPARATORS = re.compile(r"[\s\-().]")
 _NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 _DTMF = re.compile(r"^[0-9*#]{1,64}$")
@@ -52,7 +54,8 @@ def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
         return
     call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
     _show(call, json)
-    outcome = "answered" if call["connected_at"] else call["outcome"]
+    outcome = "answered" if call["connected_at"] or call["state"] == RINGBACK else \
+        call["outcome"]
     if call.get("timed_out"):
         outcome = "timed-out"
     code = OUTCOME_EXIT.get(outcome, Exit.CALL_FAILED)
@@ -62,10 +65,20 @@ def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
                     int(code))
 
 
+class DialMode(str, Enum):
+    offhook = "offhook"
+    callback = "callback"
+
+
 def dial(number: Annotated[str, typer.Argument(help="The number to call.")],
+         mode: Annotated[Optional[DialMode], typer.Option(
+             "--mode", help="offhook: connects when the far end answers; callback: the "
+                            "server rings the number, then your phone (default: dial.mode)")]
+         = None,
          wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
-    """Call a number (F12)."""
-    _placed("dial", wait, timeout, json, number=normalise_number(number))
+    """Call a number (F12, F27, F28)."""
+    _placed("dial", wait, timeout, json, number=normalise_number(number),
+            mode=mode.value if mode else None)
 
 
 def redial(log_id: Annotated[Optional[int], typer.Argument(
@@ -137,3 +150,50 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
     else:
         print(f"wrap-up of call {call['call_id']} ({call['number']}) since "
               f"{render.local_time(call['processing_started_at'])}")
+
+
+TRANSFER_ACTIONS = ("complete", "cancel")
+
+
+def transfer(target: Annotated[Optional[str], typer.Argument(
+                 metavar="[TARGET | complete | cancel]",
+                 help="A number or a colleague's name; `complete` joins the caller and the "
+                      "target, `cancel` hangs up on the target and resumes the caller. "
+                      "Without it, at a terminal: pick a colleague.")] = None,
+             blind: Annotated[bool, typer.Option(
+                 "--blind", help="Transfer at once, without talking to the target first.")]
+             = False,
+             call: CallId = None, json: Json = False) -> None:
+    """Transfer the call (F35): consult by default (the caller waits on hold), or --blind."""
+    if target in TRANSFER_ACTIONS:
+        result = client.request("transfer", action=target, call_id=call)
+    else:
+        if target is None:
+            target = _pick_colleague()
+        result = client.request("transfer", target=target, blind=blind, call_id=call)
+    if json:
+        render.emit_json(result)
+        return
+    print(render.call_line(result))
+    if result.get("transfer_leg"):
+        print(render.call_line(result["transfer_leg"]) + "  (consult: `cc transfer complete` "
+              "or `cc transfer cancel`)")
+
+
+def _pick_colleague() -> str:
+    from . import picker
+
+    if not picker.at_terminal():
+        raise WireError("bad_input", "cc transfer needs a TARGET (a number or a colleague's "
+                        "name) when not run at a terminal")
+    people = client.request("who", query="")
+    if not people:
+        raise WireError("bad_input", "the directory is empty: give a number, or import "
+                        "colleagues with `cc who import FILE`")
+    items = [(f"{p['name']}  {', '.join(p['phones'])}  "
+              f"{p['state']['title'] if p['state'] else ''}", p["phones"][0])
+             for p in people if p["phones"]]
+    chosen = picker.pick(items, "transfer to: ")
+    if chosen is None:
+        raise WireError("failed", "transfer cancelled: nobody was chosen")
+    return chosen

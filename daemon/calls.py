@@ -81,6 +81,8 @@ class Call:
         reason = self.end_reason.lower()
         if reason in ("busy", "failed"):
             return reason
+        if reason == "answeredelsewhere":
+            return "answered-elsewhere"
         if self.direction == "in":
             return "rejected" if self.dropped_by_agent else "missed"
         if self.dropped_by_agent:

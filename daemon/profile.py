@@ -56,6 +56,11 @@ SETTINGS: tuple[Setting, ...] = (
             "IDUserState"),
     *(Setting(setting_key(short), code, f"IDUserState of {title}")
       for code, (short, title) in AGENT_STATES.items()),
+    Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers (F28); "
+            "callback: the server rings the number, then your phone, and `cc answer` "
+            "connects (F27)"),
+    Setting("transfer.timeout", 30.0, "seconds a consult transfer's target may ring before "
+            "the caller is taken back"),
     Setting("wrapup.enabled", False, "stay Busy after a connected call until `cc wrapup done` "
             "(F7)"),
     Setting("wrapup.timeout", 0.0, "seconds after which wrap-up closes by itself (0: never)"),

@@ -34,6 +34,7 @@ from .wire import WireError
 log = logging.getLogger("cc.daemon")
 MAX_IPC_PATH = 100   # sun_path holds 108 bytes on Linux
 HISTORY = 2000       # published events kept for `cc watch --since`
+DIAL_MODES = ("offhook", "callback")
 
 
 class DaemonError(Exception):
@@ -216,8 +217,9 @@ class Daemon:
             if code is not None:
                 session.state_changed(code)
         elif event.kind == "call_created" and call_id:
-            self.tracker.seen(call_id, event.params.get("Direction"),
-                              event.params.get("Number", ""))
+            call = self.tracker.seen(call_id, event.params.get("Direction"),
+                                     event.params.get("Number", ""))
+            self._call_details(call, event.params)
         elif event.kind == "call_state" and call_id:
             state = event.int("State")
             if state is not None:
@@ -273,6 +275,108 @@ class Daemon:
             return self.session.view()
         return await self.session.set_state(name, reason, other, for_seconds, after_call)
 
+    def _call_details(self, call, params: dict) -> None:
+        """What OnCallCreated tells beyond the basics: transfers and groups ([ours])."""
+        changed = False
+        if params.get("TransferFrom") and not call.transfer_from:
+            ext = params["TransferFrom"]
+            found = [c for c in self.directory.search(ext) if c["extension"] == ext]
+            call.transfer_from = f"{found[0]['name']} ({ext})" if found else ext
+            call.transfer_to = self.settings["server.login"]
+            call.transfer_number = self.session.extension
+            changed = True
+        if params.get("Group") and not call.group_number:
+            call.group_number = params["Group"]
+            changed = True
+        if changed:
+            self.tracker.save(call)
+
+    # -- transfers (F35)
+    async def do_transfer(self, target: str | None = None, blind: bool = False,
+                          action: str | None = None, call_id: str | None = None) -> dict:
+        id_user = await self.session.ready()
+        if action == "complete":
+            first = self._consulting(call_id)
+            leg = self.tracker.calls[first.transfer_leg]
+            if leg.state != LineState.CONNECTED:
+                raise self._forbid(leg, "transfer complete", "the target to have answered")
+            try:
+                await self.client.call("/call/finishtransfer/", IDUser=id_user,
+                                       IDCall=first.call_id)
+            except InfinityError as exc:
+                raise WireError("server", f"the server refused to complete the transfer: "
+                                f"{exc}") from None
+            await self.tracker.wait_for(first, lambda c: c.ended,
+                                        self.settings["server.poll_interval"] + 1)
+            return first.view()
+        if action == "cancel":
+            first = self._consulting(call_id)
+            return await self._take_back(first)
+        if not target:
+            raise WireError("bad_input", "name a transfer target: a number or a colleague")
+        call = self._pick(call_id, {LineState.CONNECTED}, "transfer")
+        if call.state not in (LineState.CONNECTED, *HELD):
+            raise self._forbid(call, "transfer", "a connected call")
+        number, who = self.directory.resolve(target)
+        call.transfer_from = self.settings["server.login"]
+        call.transfer_to, call.transfer_number = who, number
+        try:
+            if blind:
+                await self.client.quick_transfer(id_user, call.call_id, number)
+            else:
+                leg_id = await self.client.start_transfer(id_user, call.call_id, number)
+        except InfinityError as exc:
+            call.transfer_from = call.transfer_to = call.transfer_number = ""
+            raise WireError("server", f"the server refused the transfer to {who}: {exc}") \
+                from None
+        self.tracker.save(call)
+        if blind:
+            await self.tracker.wait_for(call, lambda c: c.ended,
+                                        self.settings["server.poll_interval"] + 1)
+            return call.view()
+        leg = self.tracker.seen(leg_id, 2, number)
+        call.transfer_leg = leg.call_id
+        self._spawn(self._consult_timeout(call, leg))
+        return {**call.view(), "transfer_leg": leg.view()}
+
+    def _consulting(self, call_id: str | None):
+        """The call whose consult transfer is in progress."""
+        for call in self.tracker.active():
+            if call.transfer_leg and (call_id in (None, call.call_id, call.transfer_leg)):
+                leg = self.tracker.calls.get(call.transfer_leg)
+                if leg is not None and not leg.ended:
+                    return call
+        raise WireError("no_such_call", "no consult transfer in progress "
+                        "(start one with `cc transfer TARGET`)")
+
+    async def _take_back(self, first) -> dict:
+        """Hang up on the consult target and resume the caller."""
+        leg = self.tracker.calls[first.transfer_leg]
+        if not leg.ended:
+            leg.dropped_by_agent = True
+            await self._act("drop", leg, lambda c: c.ended)
+        first.transfer_leg = ""
+        first.transfer_to = first.transfer_number = first.transfer_from = ""
+        self.tracker.save(first)
+        if first.state in HELD:
+            await self._act("unhold", first, _resumed)
+        return first.view()
+
+    async def _consult_timeout(self, first, leg) -> None:
+        answered = await self.tracker.wait_for(
+            leg, lambda c: c.connected_at is not None or c.ended,
+            self.settings["transfer.timeout"])
+        if first.ended or first.transfer_leg != leg.call_id:
+            return
+        if not answered or leg.ended:
+            log.info("consult target of call %s did not answer; taking the caller back",
+                     first.call_id)
+            try:
+                await self._take_back(first)
+            except WireError as exc:
+                log.warning("could not take the caller back: %s", exc.message)
+            self.publish("transfer", {"call_id": first.call_id, "returned": True})
+
     async def do_events_since(self, seq: int) -> dict:
         """Events after `seq` still kept, or `complete: false` when some are gone (a gap)."""
         seq = int(seq)
@@ -284,12 +388,15 @@ class Daemon:
     async def do_calls(self) -> list[dict]:
         return [c.view() for c in sorted(self.tracker.active(), key=lambda c: c.started_at)]
 
-    async def do_dial(self, number: str, wait: float | None = None) -> dict:
-        call = await self._dial(number)
+    async def do_dial(self, number: str, wait: float | None = None,
+                      mode: str | None = None) -> dict:
+        call = await self._dial(number, mode)
         if wait is None:
             return call.view()
+        # In callback mode the far end's answer rings the agent's phone back (Reminder).
         settled = await self.tracker.wait_for(
-            call, lambda c: c.ended or c.connected_at is not None, float(wait))
+            call, lambda c: c.ended or c.connected_at is not None
+            or c.state == LineState.REMINDER, float(wait))
         if not settled:
             call.dropped_by_agent = True
             try:
@@ -309,10 +416,14 @@ class Daemon:
             raise WireError("bad_input", f"call {row['id']} has no number to redial")
         return await self.do_dial(row["number"], wait)
 
-    async def _dial(self, number: str):
+    async def _dial(self, number: str, mode: str | None = None):
         id_user = await self.session.ready()
+        mode = mode or self.settings["dial.mode"]
+        if mode not in DIAL_MODES:
+            raise WireError("bad_input", f"unknown dial mode '{mode}': use "
+                            f"{' or '.join(DIAL_MODES)}")
         try:
-            call_id = await self.client.make_call(id_user, number)
+            call_id = await self.client.make_call(id_user, number, mode)
         except BadResponse as exc:
             raise WireError("server", f"{exc}; the call may have been placed anyway: "
                             "see `cc status` before dialling again") from None
@@ -320,8 +431,11 @@ class Daemon:
             raise WireError("server", f"the server refused the call to {number}: {exc}") \
                 from None
         call = self.tracker.seen(call_id, 2, number)
+        call.dial_mode = mode
         if call.state == LineState.UNKNOWN:
             self.tracker.change(call, LineState.DIAL_NUMBER)   # until the server says more
+        else:
+            self.tracker.save(call)
         return call
 
     def _pick(self, call_id: str | None, wanted=None, verb: str = "") -> "object":

@@ -23,7 +23,7 @@ class LineState(IntEnum):
 
 
 LINE_NAMES = {
-    LineState.UNKNOWN: "Unknown", LineState.RINGING: "Ringing", LineState.REMINDER: "Reminder",
+    LineState.UNKNOWN: "Unknown", LineState.RINGING: "Ringing", LineState.REMINDER: "Ringing back",
     LineState.DIALTONE: "Dial tone", LineState.DIAL_NUMBER: "Dialling",
     LineState.ALERTING: "Alerting", LineState.CONNECTED: "Connected",
     LineState.CONFERENCE: "Conference", LineState.IN_CONFERENCE: "In conference",

@@ -116,10 +116,18 @@ class InfinityClient:
         await self.call("/user/setstate/", IDUser=id_user, IDUserState=state_id)
 
     # Calls
-    async def make_call(self, id_user: int, number: str) -> str:
+    async def make_call(self, id_user: int, number: str, mode: str | None = None) -> str:
         path = "/call/make/"
-        result = await self.call(path, IDUser=id_user, Number=number)
+        result = await self.call(path, IDUser=id_user, Number=number, Mode=mode)
         return str(as_int(need(result, "IDCall", path), "IDCall", path))
+
+    async def start_transfer(self, id_user: int, call_id: str, number: str) -> str:
+        path = "/call/starttransfer/"
+        result = await self.call(path, IDUser=id_user, IDCall=call_id, Number=number)
+        return str(as_int(need(result, "IDCall", path), "IDCall", path))
+
+    async def quick_transfer(self, id_user: int, call_id: str, number: str) -> None:
+        await self.call("/call/quicktransfer/", IDUser=id_user, IDCall=call_id, Number=number)
 
     async def call_action(self, action: str, id_user: int, call_id: str) -> None:
         await self.call(f"/call/{action}/", IDUser=id_user, IDCall=call_id)
