@@ -63,6 +63,20 @@ hangup_after = 5
 [[numbers]]
 match = "*"
 answer_after = 3
+
+[[groups]]
+number = "500"
+name = "Sales line"
+order = "ring-all"
+extensions = ["101", "102"]
+hunt_timeout = 5
+
+[[groups]]
+number = "501"
+name = "Support line"
+order = "hunt"
+extensions = ["102", "101"]
+hunt_timeout = 5
 """
 
 

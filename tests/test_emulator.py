@@ -27,6 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 100          # emulated seconds per real second
 RING_TIMEOUT = 20
+HUNT_TIMEOUT = 10
 LINGER = 60
 DEADLINE = 10.0      # real seconds any single wait may take before the test fails
 
@@ -58,6 +59,18 @@ login = "shevchenko"
 password = "demo"
 id = {SHEVCHENKO}
 extension = "103"
+
+[[groups]]
+number = "500"
+name = "Sales line"
+order = "ring-all"
+extensions = ["101", "102"]
+
+[[groups]]
+number = "501"
+order = "hunt"
+extensions = ["102", "103"]
+hunt_timeout = {HUNT_TIMEOUT}
 
 [[numbers]]
 match = "+380441110001"
@@ -229,8 +242,29 @@ def seconds_of(day_fraction: str) -> float:
     return float(day_fraction.replace(",", ".")) * 86400
 
 
-def dial(emu: Emulator, number: str, user_id: int = IVANOVA) -> int:
-    return emu.json("/call/make/", IDUser=user_id, Number=number)["IDCall"]
+def dial(emu: Emulator, number: str, user_id: int = IVANOVA, **params) -> int:
+    return emu.json("/call/make/", IDUser=user_id, Number=number, **params)["IDCall"]
+
+
+def live_calls(emu: Emulator, user_id: int) -> list[int]:
+    """The user's calls that have not ended, as call/getactivecalls lists them."""
+    rows = emu.json("/call/getactivecalls/", IDUser=user_id)["Data"]
+    return [int(r["ID"]) for r in rows if r["State"] not in ("99", "100")]
+
+
+def ended_reason(events: Listener, call_id: int) -> str:
+    """The Reason its Disconnected event carried, once the call has finished."""
+    events.wait_call_state(call_id, 100)
+    return events.wait_call_state(call_id, 99)["Reason"]
+
+
+def created_event(events: Listener, call_id: int) -> dict:
+    return events.wait_for(
+        lambda e: e["path"] == "/call/OnCallCreated/" and e["IDCall"] == str(call_id), f"call {call_id} created")
+
+
+def states_of(events: Listener, call_id: int) -> list[str]:
+    return [e["State"] for e in events.call_events(call_id) if e["path"] == "/call/OnCallStateChanged/"]
 
 
 # ----- fixtures ------------------------------------------------------------------
@@ -345,7 +379,7 @@ def test_outgoing_call_events_and_rows(emu, events):
     assert row["Extension"] == "101" and row["IDUser"] == str(IVANOVA)
 
     rejected = emu.json("/call/accept/", expect=406, IDUser=IVANOVA, IDCall=call_id)
-    assert rejected == {"ErrorMessage": f"Call {call_id} is Connected (21), not Ringing"}
+    assert rejected == {"ErrorMessage": f"Call {call_id} is Connected (21), not Ringing or Reminder"}
     emu.json("/call/hold/", IDUser=IVANOVA, IDCall=call_id)
     assert emu.json("/call/getactivecalls/", IDUser=IVANOVA)["Data"][0]["State"] == "41"
     emu.json("/call/unhold/", IDUser=IVANOVA, IDCall=call_id)
@@ -458,9 +492,9 @@ def test_transfers_and_digits(emu, events):
     assert emu.json("/call/senddigits/", IDUser=IVANOVA, IDCall=call_id, Digits="12*#") == {}
     assert "Digits" in emu.json("/call/senddigits/", expect=406, IDUser=IVANOVA, IDCall=call_id, Digits="12a")["ErrorMessage"]
 
-    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=call_id, Number="+380441110009")["IDCall"]
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=call_id, Number="+380441110001")["IDCall"]
     events.wait_call_state(call_id, 41)
-    events.wait_call_state(leg, 13)
+    events.wait_call_state(leg, 21)
     assert emu.json("/call/finishtransfer/", IDUser=IVANOVA, IDCall=call_id) == {}
     events.wait_call_state(call_id, 100)
     events.wait_call_state(leg, 100)
@@ -472,6 +506,336 @@ def test_transfers_and_digits(emu, events):
     ringing = events.wait_for(
         lambda e: e["path"] == "/call/OnCallCreated/" and e["Extension"] == "103", "the transferred call at 103")
     assert ringing["Number"] == "+380441110001" and ringing["Direction"] == "1"
+
+
+# ----- internal calls ------------------------------------------------------------
+
+
+def test_internal_call_rings_the_colleague_and_connects_both_legs(emu, events):
+    emu.logon("ivanova")
+    emu.logon("petrenko")
+    caller = dial(emu, "102")
+    [callee] = live_calls(emu, PETRENKO)
+    assert emu.json("/call/accept/", IDUser=PETRENKO, IDCall=callee) == {}
+    created = created_event(events, callee)
+    assert {k: created[k] for k in ("Extension", "Number", "Direction")} == {
+        "Extension": "102", "Number": "101", "Direction": "1"}
+    events.wait_call_state(caller, 21)
+    events.wait_call_state(callee, 21)
+    # Hold on one leg changes that leg only.
+    emu.json("/call/hold/", IDUser=IVANOVA, IDCall=caller)
+    events.wait_call_state(caller, 41)
+    assert emu.json("/call/getactivecalls/", IDUser=PETRENKO)["Data"][0]["State"] == "21"
+    emu.json("/call/unhold/", IDUser=IVANOVA, IDCall=caller)
+
+    emu.json("/call/drop/", IDUser=PETRENKO, IDCall=callee)
+    assert ended_reason(events, caller) == "Normal" and ended_reason(events, callee) == "Normal"
+    assert states_of(events, caller) == ["13", "21", "41", "21", "99", "100"]
+    assert states_of(events, callee) == ["1", "21", "99", "100"]
+    rows = {c["IDCall"]: c for c in emu.admin("calls")["Calls"]}
+    assert rows[caller]["Peer"] == callee and rows[callee]["Peer"] == caller
+    assert rows[caller]["Mode"] == "offhook" and rows[callee]["Mode"] == ""
+    assert rows[caller]["Reason"] == rows[callee]["Reason"] == "Normal"
+    stat = emu.json("/stat/connectionsbycall/", IDCall=caller, AllInfo=1)["Data"][0]
+    assert (stat["ANumber"], stat["BNumber"], stat["BIDUser"]) == ("101", "102", str(PETRENKO))
+    assert stat["AAbonentType"] == stat["BAbonentType"] == "1"
+
+
+def test_internal_call_dropped_by_either_side(emu, events):
+    emu.logon("ivanova")
+    emu.logon("petrenko")
+    # The colleague refuses while it rings: both legs end Rejected.
+    caller = dial(emu, "102")
+    [callee] = live_calls(emu, PETRENKO)
+    emu.json("/call/drop/", IDUser=PETRENKO, IDCall=callee)
+    assert ended_reason(events, caller) == "Rejected" and ended_reason(events, callee) == "Rejected"
+    # The caller gives up while it rings: both end Normal.
+    caller = dial(emu, "102")
+    [callee] = live_calls(emu, PETRENKO)
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=caller)
+    assert ended_reason(events, caller) == "Normal" and ended_reason(events, callee) == "Normal"
+    # Connected, the caller hangs up: both end Normal.
+    caller = dial(emu, "102")
+    [callee] = live_calls(emu, PETRENKO)
+    emu.json("/call/accept/", IDUser=PETRENKO, IDCall=callee)
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=caller)
+    assert ended_reason(events, caller) == "Normal" and ended_reason(events, callee) == "Normal"
+    assert states_of(events, callee) == ["1", "21", "99", "100"]
+
+
+def test_internal_call_nobody_answers(emu, events):
+    emu.logon("ivanova")
+    emu.logon("petrenko")
+    caller = dial(emu, "102")
+    [callee] = live_calls(emu, PETRENKO)
+    assert ended_reason(events, caller) == "NoAnswer" and ended_reason(events, callee) == "NoAnswer"
+    assert emu.call(callee)["WaitSeconds"] == pytest.approx(RING_TIMEOUT, abs=2)
+
+
+@pytest.mark.parametrize("colleague", ["logged off", "on a break", "on another call"])
+def test_internal_call_to_an_unavailable_colleague_fails_busy(emu, events, colleague):
+    emu.logon("ivanova")
+    if colleague != "logged off":
+        emu.logon("petrenko")
+    if colleague == "on a break":
+        emu.json("/user/setstate/", IDUser=PETRENKO, IDUserState=301)
+    if colleague == "on another call":
+        events.wait_call_state(dial(emu, "+380441110003", user_id=PETRENKO), 13)
+    mark = events.mark()
+    caller = dial(emu, "102")
+    assert ended_reason(events, caller) == "Busy"
+    assert states_of(events, caller) == ["13", "99", "100"]
+    assert emu.call(caller)["WaitSeconds"] == pytest.approx(1, abs=0.5)
+    # Events arrive in order: a call rung at 102 would have been announced by now.
+    assert not [e for e in events.events[mark:] if e["path"] == "/call/OnCallCreated/" and e["Extension"] == "102"]
+
+
+def test_calling_your_own_extension_is_refused(emu):
+    emu.logon("ivanova")
+    refused = emu.json("/call/make/", expect=406, IDUser=IVANOVA, Number="101")
+    assert refused == {"ErrorMessage": "Number 101 is the extension of the caller itself"}
+    assert live_calls(emu, IVANOVA) == []
+
+
+# ----- dial mode -----------------------------------------------------------------
+
+
+def test_callback_mode_rings_the_agent_back_when_the_far_end_answers(emu, events):
+    emu.logon("ivanova")
+    call_id = dial(emu, "+380441110001", Mode="callback")
+    events.wait_call_state(call_id, 2)
+    assert emu.call(call_id)["Connected"] is None
+    assert emu.json("/call/accept/", IDUser=IVANOVA, IDCall=call_id) == {}
+    events.wait_call_state(call_id, 21)
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=call_id)
+    assert ended_reason(events, call_id) == "Normal"
+    assert states_of(events, call_id) == ["13", "2", "21", "99", "100"]
+    row = emu.call(call_id)
+    assert row["Mode"] == "callback" and row["Connected"] is not None
+    assert row["WaitSeconds"] >= 2
+
+
+def test_callback_not_picked_up_ends_unanswered(emu, events):
+    emu.logon("ivanova")
+    call_id = dial(emu, "+380441110001", Mode="callback")
+    assert ended_reason(events, call_id) == "NoAnswer"
+    assert states_of(events, call_id) == ["13", "2", "99", "100"]
+    row = emu.call(call_id)
+    assert row["Connected"] is None
+    # The far end answers after 2 s, then the agent's phone rings for ring_timeout.
+    assert row["WaitSeconds"] == pytest.approx(2 + RING_TIMEOUT, abs=2)
+
+
+def test_dial_mode_defaults_to_offhook_and_is_checked(emu, events):
+    emu.logon("ivanova")
+    call_id = dial(emu, "+380441110001", Mode="offhook")
+    events.wait_call_state(call_id, 21)
+    assert emu.call(call_id)["Mode"] == "offhook"
+    assert emu.call(dial(emu, "+380441110003"))["Mode"] == "offhook"
+    refused = emu.json("/call/make/", expect=406, IDUser=IVANOVA, Number="+380441110001", Mode="later")
+    assert refused == {"ErrorMessage": "Malformed parameter Mode: 'later' (offhook or callback)"}
+
+
+# ----- groups --------------------------------------------------------------------
+
+
+def test_ring_all_group_rings_everyone_and_the_first_answer_wins(emu, events):
+    emu.logon("ivanova")
+    emu.logon("petrenko")
+    answer = emu.admin("call-in", From="+380501234567", To="500")
+    first, second = answer["IDCalls"]
+    assert answer["IDCall"] == first
+    assert emu.json("/call/accept/", IDUser=PETRENKO, IDCall=second) == {}
+    for call_id, extension in ((first, "101"), (second, "102")):
+        created = created_event(events, call_id)
+        assert (created["Extension"], created["Number"], created["Direction"], created["Group"]) == (
+            extension, "+380501234567", "1", "500")
+    events.wait_call_state(second, 21)
+    assert ended_reason(events, first) == "AnsweredElsewhere"
+    assert emu.call(second)["Group"] == "500" and emu.call(first)["Group"] == "500"
+
+    # Busy agents are skipped: 102 is on the call, so only 101 rings.
+    again = emu.admin("call-in", From="+380501234568", To="500")
+    assert len(again["IDCalls"]) == 1 and emu.call(again["IDCall"])["Extension"] == "101"
+
+
+def test_ring_all_group_nobody_answers(emu, events):
+    assert emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="500") == {
+        "ErrorMessage": "No agent of group 500 is available"}
+    emu.logon("ivanova")
+    emu.logon("petrenko")
+    ids = emu.admin("call-in", From="+380501234567", To="500")["IDCalls"]
+    assert len(ids) == 2
+    assert [ended_reason(events, call_id) for call_id in ids] == ["NoAnswer", "NoAnswer"]
+    for call_id in ids:
+        assert emu.call(call_id)["WaitSeconds"] == pytest.approx(RING_TIMEOUT, abs=2)
+
+
+def group_calls_since(emu: Emulator, first: int, group: str = "501") -> list[int]:
+    """The calls a group has rung, from this one on (IDs only grow)."""
+    return [c["IDCall"] for c in emu.admin("calls")["Calls"] if c["Group"] == group and c["IDCall"] >= first]
+
+
+def test_hunt_group_rings_one_agent_after_another_then_gives_up(emu, events):
+    emu.logon("petrenko")
+    emu.logon("shevchenko")
+    answer = emu.admin("call-in", From="+380501234567", To="501")
+    first = answer["IDCall"]
+    assert answer["IDCalls"] == [first] and emu.call(first)["Extension"] == "102"
+    assert ended_reason(events, first) == "NoAnswer"
+    nxt = events.wait_for(lambda e: e["path"] == "/call/OnCallCreated/" and e.get("Group") == "501"
+                          and e["Extension"] == "103", "the hunt to reach 103")
+    second = int(nxt["IDCall"])
+    assert ended_reason(events, second) == "NoAnswer"
+    rows = {c["IDCall"]: c for c in emu.admin("calls")["Calls"]}
+    assert rows[first]["WaitSeconds"] == pytest.approx(HUNT_TIMEOUT, abs=1)
+    assert rows[second]["Created"] == pytest.approx(rows[first]["Ended"], abs=1)
+    assert rows[second]["WaitSeconds"] == pytest.approx(HUNT_TIMEOUT, abs=1)
+    # After the last agent the caller gives up: nobody else rings, 102 is not tried again.
+    settled = emu.now()
+    wait_until(lambda: emu.now() > settled + 2 * HUNT_TIMEOUT, "two more hunt timeouts")
+    assert group_calls_since(emu, first) == [first, second]
+
+
+def test_hunt_group_skips_busy_agents_and_stops_when_answered(emu, events):
+    emu.logon("petrenko")
+    emu.logon("shevchenko")
+    emu.json("/user/setstate/", IDUser=PETRENKO, IDUserState=301)
+    call_id = emu.admin("call-in", From="+380501234567", To="501")["IDCall"]
+    assert emu.call(call_id)["Extension"] == "103"
+    emu.json("/call/accept/", IDUser=SHEVCHENKO, IDCall=call_id)
+    events.wait_call_state(call_id, 21)
+    emu.json("/user/setstate/", IDUser=PETRENKO, IDUserState=300)
+    answered_at = emu.now()
+    wait_until(lambda: emu.now() > answered_at + 2 * HUNT_TIMEOUT, "two hunt timeouts")
+    assert group_calls_since(emu, call_id) == [call_id]
+    assert emu.call(call_id)["State"] == 21
+
+
+def test_hunt_group_moves_on_when_an_agent_rejects(emu, events):
+    emu.logon("petrenko")
+    emu.logon("shevchenko")
+    first = emu.admin("call-in", From="+380501234567", To="501")["IDCall"]
+    emu.json("/call/drop/", IDUser=PETRENKO, IDCall=first)
+    [second] = live_calls(emu, SHEVCHENKO)
+    # The caller hangs up: the hunt stops.
+    emu.admin("hangup", IDCall=second)
+    assert ended_reason(events, first) == "Rejected"
+    assert ended_reason(events, second) == "Normal"
+    assert emu.call(second)["Created"] == pytest.approx(emu.call(first)["Ended"], abs=0.5)
+    assert group_calls_since(emu, first) == [first, second]
+
+
+# ----- transfers -----------------------------------------------------------------
+
+
+def connected_outside_call(emu: Emulator, events: Listener, user_id: int = IVANOVA) -> int:
+    call_id = dial(emu, "+380441110001", user_id=user_id)
+    events.wait_call_state(call_id, 21)
+    return call_id
+
+
+def test_blind_transfer_to_a_colleague(emu, events):
+    emu.logon("ivanova")
+    emu.logon("shevchenko")
+    call_id = connected_outside_call(emu, events)
+    # An unavailable target is refused and the call stays as it was.
+    refused = emu.json("/call/quicktransfer/", expect=406, IDUser=IVANOVA, IDCall=call_id, Number="102")
+    assert refused == {"ErrorMessage": "Extension 102 is not available (not logged on)"}
+    assert emu.call(call_id)["State"] == 21
+
+    assert emu.json("/call/quicktransfer/", IDUser=IVANOVA, IDCall=call_id, Number="103") == {}
+    assert ended_reason(events, call_id) == "Transferred"
+    [target] = live_calls(emu, SHEVCHENKO)
+    created = created_event(events, target)
+    assert (created["Number"], created["Direction"], created["TransferFrom"]) == ("+380441110001", "1", "101")
+    events.wait_call_state(target, 1)
+    assert emu.call(call_id)["TransferTo"] == "103" and emu.call(call_id)["TransferFrom"] == ""
+    assert emu.call(target)["TransferFrom"] == "101" and emu.call(target)["TransferTo"] == ""
+
+
+def test_blind_transfer_to_an_outside_number(emu, events):
+    emu.logon("ivanova")
+    call_id = connected_outside_call(emu, events)
+    before = {c["IDCall"] for c in emu.admin("calls")["Calls"]}
+    emu.json("/call/quicktransfer/", IDUser=IVANOVA, IDCall=call_id, Number="+380441110009")
+    assert ended_reason(events, call_id) == "Transferred"
+    assert emu.call(call_id)["TransferTo"] == "+380441110009"
+    assert {c["IDCall"] for c in emu.admin("calls")["Calls"]} == before
+
+
+def test_consult_transfer_to_a_colleague(emu, events):
+    emu.logon("ivanova")
+    emu.logon("shevchenko")
+    first = connected_outside_call(emu, events)
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first, Number="103")["IDCall"]
+    [consult] = live_calls(emu, SHEVCHENKO)
+    refused = emu.json("/call/finishtransfer/", expect=406, IDUser=IVANOVA, IDCall=first)
+    assert refused["ErrorMessage"] == f"Call {leg} is Alerting (13), not Connected: the transfer cannot be finished"
+    emu.json("/call/accept/", IDUser=SHEVCHENKO, IDCall=consult)
+    events.wait_call_state(first, 41)
+    assert created_event(events, leg)["TransferFor"] == str(first)
+    assert created_event(events, consult)["Number"] == "101"
+    assert states_of(events, leg)[:1] == ["13"]
+    events.wait_call_state(leg, 21)
+    mark = events.mark()
+    assert emu.json("/call/finishtransfer/", IDUser=IVANOVA, IDCall=leg) == {}
+    for call_id in (first, leg, consult):
+        assert ended_reason(events, call_id) == "Transferred"
+    created = events.wait_for(lambda e: e["path"] == "/call/OnCallCreated/" and e["Extension"] == "103", "the joined call", mark)
+    joined = int(created["IDCall"])
+    assert (created["Number"], created["Direction"], created["TransferFrom"]) == ("+380441110001", "1", "101")
+    events.wait_call_state(joined, 21)
+    assert states_of(events, joined) == ["21"]
+    row = emu.call(joined)
+    assert row["Connected"] == row["Created"] and row["WaitSeconds"] == 0 and row["HoldSeconds"] == 0
+    assert emu.call(first)["TransferTo"] == "103"
+    assert emu.call(leg)["TransferFor"] == first
+
+
+def test_consult_transfer_to_an_outside_number(emu, events):
+    emu.logon("ivanova")
+    first = connected_outside_call(emu, events)
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first, Number="+380441110004")["IDCall"]
+    events.wait_call_state(leg, 21)
+    before = {c["IDCall"] for c in emu.admin("calls")["Calls"]}
+    assert emu.json("/call/finishtransfer/", IDUser=IVANOVA, IDCall=first) == {}
+    assert ended_reason(events, first) == "Transferred" and ended_reason(events, leg) == "Transferred"
+    assert emu.call(first)["TransferTo"] == "+380441110004"
+    assert {c["IDCall"] for c in emu.admin("calls")["Calls"]} == before
+
+
+def test_cancelled_consult_returns_to_the_first_call(emu, events):
+    emu.logon("ivanova")
+    emu.logon("shevchenko")
+    first = connected_outside_call(emu, events)
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first, Number="103")["IDCall"]
+    [consult] = live_calls(emu, SHEVCHENKO)
+    emu.json("/call/accept/", IDUser=SHEVCHENKO, IDCall=consult)
+    events.wait_call_state(leg, 21)
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=leg)
+    assert ended_reason(events, leg) == "Normal" and ended_reason(events, consult) == "Normal"
+    assert emu.json("/call/unhold/", IDUser=IVANOVA, IDCall=first) == {}
+    events.wait_for(lambda e: e.get("IDCall") == str(first) and e.get("OldState") == "41" and e["State"] == "21",
+                    "the first call back from hold")
+    assert "not Connected" in emu.json("/call/finishtransfer/", expect=406, IDUser=IVANOVA, IDCall=first)["ErrorMessage"]
+    # A new consult may start from the same call.
+    again = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first, Number="+380441110003")["IDCall"]
+    assert created_event(events, again)["TransferFor"] == str(first)
+    assert emu.call(first)["Reason"] == ""
+
+
+def test_internal_calls_are_not_transferred(emu, events):
+    emu.logon("ivanova")
+    emu.logon("petrenko")
+    caller = dial(emu, "102")
+    [callee] = live_calls(emu, PETRENKO)
+    emu.json("/call/accept/", IDUser=PETRENKO, IDCall=callee)
+    events.wait_call_state(caller, 21)
+    for method in ("quicktransfer", "starttransfer"):
+        refused = emu.json(f"/call/{method}/", expect=406, IDUser=IVANOVA, IDCall=caller, Number="+380441110001")
+        assert "internal call with extension 102" in refused["ErrorMessage"]
+    assert emu.call(caller)["State"] == 21
 
 
 def test_restart_forgets_sessions_silently(emu, events):
@@ -542,7 +906,7 @@ def test_faults(emu, kind):
     assert emu.get("/user/getstate/", IDUser=IVANOVA)[1] == good_state
 
 
-def test_extra_fields_reach_data_rows(emu, events):
+def test_extra_fields_reach_data_rows(emu):
     emu.logon("ivanova")
     dial(emu, "+380441110003")
     emu.admin("fault", Kind="extra-fields")
@@ -627,8 +991,43 @@ def test_demo_scenario_is_complete():
     assert set(data["server"]) == {"time_scale", "ring_timeout", "finished_linger", "raw_answers"}
     assert set(data["numbers"][0]) == {"match", "answer_after", "hangup_after", "busy", "never_answer"}
     assert demo.rule_for("+380441110002").busy and demo.rule_for("+380999").match == "*"
+    assert set(data["groups"][0]) == {"number", "name", "order", "extensions", "hunt_timeout"}
+    assert [(g.number, g.order, g.extensions) for g in demo.groups] == [
+        ("500", "ring-all", ("101", "102")), ("501", "hunt", ("102", "103"))]
     with pytest.raises(ScenarioError, match=r"scenario x.toml: unknown key 'servr'"):
         parse("[servr]\n", "x.toml")
+
+
+GROUP_OK = '[[groups]]\nnumber = "500"\nextensions = ["101", "102"]\n'
+
+
+@pytest.mark.parametrize("group, words", [
+    ('[[groups]]\nextensions = ["101"]\n', ["groups[0] has no 'number'", 'number = "500"']),
+    ('[[groups]]\nnumber = 500\nextensions = ["101"]\n', ["groups[0] number is 500", "quoted string of digits"]),
+    ('[[groups]]\nnumber = "101"\nextensions = ["102"]\n', ["groups[0] number '101' is the extension of users[0]"]),
+    (GROUP_OK + GROUP_OK, ["groups[1] repeats number '500'", "distinct number"]),
+    ('[[groups]]\nnumber = "500"\n', ["groups[0] has no extensions", 'extensions = ["101", "102"]']),
+    ('[[groups]]\nnumber = "500"\nextensions = ["101", "109"]\n',
+     ["groups[0] extensions names '109', which is no user's extension", "101, 102, 103"]),
+    ('[[groups]]\nnumber = "500"\nextensions = ["101", "101"]\n', ["groups[0] lists extension '101' twice"]),
+    (GROUP_OK + 'order = "random"\n', ["groups[0] order is 'random'", '"ring-all"', '"hunt"']),
+    (GROUP_OK + "hunt_timeout = 0\n", ["groups[0] hunt_timeout is 0", "greater than 0"]),
+    (GROUP_OK + "name = 5\n", ["groups[0] name is 5, not a string"]),
+    (GROUP_OK + "members = []\n", ["unknown key 'members' in groups[0]", "known keys: number, extensions"]),
+    ("groups = 1\n", ["'groups' is not an array of tables"]),
+])
+def test_bad_groups_are_one_clear_line(group, words):
+    from daemon.emulator import ScenarioError
+    from daemon.emulator.scenario import parse
+
+    base = SCENARIO.split("[[groups]]")[0]
+    if group.startswith("groups ="):
+        base, group = group + base, ""
+    with pytest.raises(ScenarioError) as caught:
+        parse(base + group, "team.toml")
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("scenario team.toml: ")
+    assert all(word in message for word in words), message
 
 
 def test_package_import_stays_light():

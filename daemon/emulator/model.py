@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .scenario import NumberRule, Scenario, UserSpec
+from .scenario import HUNT, GroupSpec, NumberRule, Scenario, UserSpec
 
 # Call states [com].
 RINGING = 1
+REMINDER = 2
 ALERTING = 13
 CONNECTED = 21
 HOLD = 41
@@ -31,6 +32,12 @@ CALL_STATE_NAMES = {
 # Directions [com].
 IN = 1
 OUT = 2
+
+# [ours] Dial modes of call/make: offhook dials from the agent's phone; callback rings
+# the number first and then rings the agent's phone back (F27).
+OFFHOOK = "offhook"
+CALLBACK = "callback"
+DIAL_MODES = (OFFHOOK, CALLBACK)
 
 # User states [client]; 305 Reserved is [ours].
 READY = 300
@@ -93,7 +100,7 @@ class User:
         return self.state != OFFLINE
 
 
-@dataclass
+@dataclass(eq=False)      # calls point at each other (peer, ring): compare by identity
 class Call:
     id: int
     user: User
@@ -111,8 +118,21 @@ class Call:
     active: bool = True         # still listed by call/getactivecalls
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     transfer_leg: int | None = None     # the consult leg started from this call
+    transfer_for: int | None = None     # on a consult leg: the call it transfers
+    transfer_from: str = ""             # the extension that transferred this call here
+    transfer_to: str = ""               # on a transferred call: the number it went to
     hold_stage: int = 0                 # how far the hold rule has gone (0, 1, 2)
-    end_reason: str = ""                # [ours] why it ended: Normal, Busy, NoAnswer, Rejected
+    # [ours] why it ended: Normal, Busy, NoAnswer, Rejected, AnsweredElsewhere, Transferred
+    end_reason: str = ""
+    mode: str = ""                      # dial mode of a call the agent made; "" for incoming
+    group: str = ""                     # the group number an incoming call came through
+    # An internal call is two calls, one per user; each is the other's peer.
+    peer: Call | None = field(default=None, repr=False)
+    ring: GroupRing | None = field(default=None, repr=False)
+
+    @property
+    def internal(self) -> bool:
+        return self.peer is not None
 
     @property
     def a_number(self) -> str:
@@ -144,6 +164,17 @@ class Call:
         if self.connected is None:
             return 0.0
         return self._end_or(now) - self.connected - self.hold_seconds(now)
+
+
+@dataclass(eq=False)
+class GroupRing:
+    """One outside call to a group (F33): the calls it rang, and who is still to try."""
+
+    spec: GroupSpec
+    caller: str
+    pending: list[User] = field(default_factory=list)   # hunt: members not tried yet
+    calls: list[Call] = field(default_factory=list)
+    over: bool = False      # answered, or the caller gave up: ring nobody else
 
 
 def state_text(call: Call) -> str:
@@ -245,18 +276,48 @@ class Model:
         if user.state in UNAVAILABLE_STATES:
             raise ApiError(f"Extension {user.extension} is not available (state {user.state})")
 
+    def _why_unavailable(self, user: User) -> str | None:
+        """Why a colleague or group member cannot be rung now, or None if they can."""
+        if not user.logged_on:
+            return "not logged on"
+        if user.state != READY:
+            return f"state {user.state}"
+        live = next((c for c in self.active_calls(user) if not c.finished), None)
+        if live is not None:
+            return f"on call {live.id}"
+        return None
+
+    def _colleague(self, user: User, number: str) -> User | None:
+        """The user whose extension a dialled number is, if any; refuses what cannot be dialled."""
+        if number == user.extension:
+            raise ApiError(f"Number {number} is the extension of the caller itself")
+        group = self.scenario.group_for(number)
+        if group is not None:
+            # [ours] The emulator routes a group only for calls from outside.
+            raise ApiError(f"Number {number} is a group: the emulator rings groups only "
+                           "for incoming calls (/_emulator/call-in/)")
+        return next((u for u in self.users if u.extension == number), None)
+
     # ----- creating calls ----------------------------------------------------------
 
-    def make_call(self, user: User, number: str, tag: str = "") -> Call:
+    def make_call(self, user: User, number: str, tag: str = "", mode: str = OFFHOOK) -> Call:
         self._require_logged_on(user)
-        return self._dial(user, number, tag)
+        if mode not in DIAL_MODES:
+            raise ApiError(f"Malformed parameter Mode: {mode!r} (offhook or callback)")
+        return self._dial(user, number, tag, mode, self._colleague(user, number))
 
-    def call_in(self, from_number: str, extension: str) -> Call:
-        user = self.user_by_extension(extension)
+    def call_in(self, from_number: str, to: str) -> list[Call]:
+        """An outside call to an extension or a group; the calls it rang."""
+        group = self.scenario.group_for(to)
+        if group is not None:
+            return self._ring_group(group, from_number)
+        user = self.user_by_extension(to)
         self._require_available(user)
-        return self._ring(user, from_number)
+        return [self._ring(user, from_number)]
 
-    def _new_call(self, user: User, direction: int, number: str, tag: str) -> Call:
+    def _new_call(self, user: User, direction: int, number: str, tag: str = "", *, internal: bool = False,
+                  mode: str = "", group: str = "", transfer_from: str = "",
+                  transfer_for: int | None = None) -> Call:
         call = Call(
             id=next(self._ids),
             user=user,
@@ -265,19 +326,37 @@ class Model:
             created=self.clock.now(),
             connection_id=next(self._ids),
             seance_id=next(self._ids),
-            rule=self.scenario.rule_for(number),
+            # [ours] Number rules describe outside numbers; a colleague answers by hand.
+            rule=None if internal else self.scenario.rule_for(number),
             tag=tag,
+            mode=mode,
+            group=group,
+            transfer_from=transfer_from,
+            transfer_for=transfer_for,
         )
         self.calls[call.id] = call
-        self.emit("/call/OnCallCreated/", {
+        params = {
             "IDCall": call.id, "Extension": user.extension, "IDUser": user.id,
             "Number": number, "Direction": direction,
-        })
+        }
+        # [ours] where the call comes from, only when it says something
+        if group:
+            params["Group"] = group
+        if transfer_from:
+            params["TransferFrom"] = transfer_from
+        if transfer_for is not None:
+            params["TransferFor"] = transfer_for
+        self.emit("/call/OnCallCreated/", params)
         return call
 
-    def _dial(self, user: User, number: str, tag: str) -> Call:
-        call = self._new_call(user, OUT, number, tag)
+    def _dial(self, user: User, number: str, tag: str, mode: str, colleague: User | None,
+              transfer_for: int | None = None) -> Call:
+        call = self._new_call(user, OUT, number, tag, internal=colleague is not None, mode=mode,
+                              transfer_for=transfer_for)
         self._set_call_state(call, ALERTING)
+        if colleague is not None:
+            self._ring_colleague(call, colleague)
+            return call
         rule = call.rule
         if rule is not None and rule.busy:
             self._later(call, "busy", BUSY_FAILS_AFTER, self._end, call, "Busy")
@@ -288,11 +367,59 @@ class Model:
             self._later(call, "answer", rule.answer_after, self._far_end_answers, call)
         return call
 
-    def _ring(self, user: User, from_number: str) -> Call:
-        call = self._new_call(user, IN, from_number, "")
-        self._set_call_state(call, RINGING)
+    def _ring_colleague(self, call: Call, colleague: User) -> None:
+        """An internal call: the colleague's own call rings, or ours fails as busy."""
+        if self._why_unavailable(colleague) is not None:
+            # The colleague sees nothing, as with a busy outside number.
+            self._later(call, "busy", BUSY_FAILS_AFTER, self._end, call, "Busy")
+            return
+        leg = self._new_call(colleague, IN, call.user.extension, internal=True)
+        call.peer, leg.peer = leg, call
+        self._set_call_state(leg, RINGING)
         self._later(call, "ring", self.scenario.ring_timeout, self._end, call, "NoAnswer")
+        self._later(leg, "ring", self.scenario.ring_timeout, self._end, leg, "NoAnswer")
+
+    def _ring(self, user: User, from_number: str, seconds: float | None = None, **marks) -> Call:
+        call = self._new_call(user, IN, from_number, **marks)
+        self._set_call_state(call, RINGING)
+        timeout = self.scenario.ring_timeout if seconds is None else seconds
+        self._later(call, "ring", timeout, self._end, call, "NoAnswer")
         return call
+
+    # Groups (F33): ring-all rings every available member at once, hunt one after
+    # another; a member is available when logged on, Ready and without a live call.
+
+    def _ring_group(self, group: GroupSpec, from_number: str) -> list[Call]:
+        members = [self.user_by_extension(ext) for ext in group.extensions]
+        available = [u for u in members if self._why_unavailable(u) is None]
+        if not available:
+            raise ApiError(f"No agent of group {group.number} is available")
+        ring = GroupRing(group, from_number)
+        if group.order == HUNT:
+            ring.pending = members[members.index(available[0]) + 1:]
+            self._ring_member(ring, available[0])
+        else:
+            for user in available:
+                self._ring_member(ring, user)
+        return list(ring.calls)
+
+    def _ring_member(self, ring: GroupRing, user: User) -> None:
+        # [ours] A hunted agent rings hunt_timeout instead of ring_timeout.
+        seconds = ring.spec.hunt_timeout if ring.spec.order == HUNT else None
+        call = self._ring(user, ring.caller, seconds, group=ring.spec.number)
+        call.ring = ring
+        ring.calls.append(call)
+
+    def _group_call_ended(self, ring: GroupRing) -> None:
+        if ring.over or any(not c.finished for c in ring.calls):
+            return
+        # Hunt: the next available member in order; busy ones are skipped for good.
+        while ring.spec.order == HUNT and ring.pending:
+            user = ring.pending.pop(0)
+            if self._why_unavailable(user) is None:
+                self._ring_member(ring, user)
+                return
+        ring.over = True        # nobody left: the caller gives up
 
     # ----- what the agent does -----------------------------------------------------
 
@@ -300,13 +427,25 @@ class Model:
         call = self._agent_call(user, call_id)
         if call.finished:
             raise ApiError(f"Call {call.id} is {state_text(call)}, already ended")
-        self._end(call, "Rejected" if call.state == RINGING else "Normal")
+        # [ours] Refusing a callback's ring-back is a rejection too.
+        self._end(call, "Rejected" if call.state in (RINGING, REMINDER) else "Normal")
 
     def accept(self, user: User, call_id: int) -> None:
         call = self._agent_call(user, call_id)
+        if call.state == REMINDER:
+            self._connect(call)
+            return
         if call.state != RINGING or call.direction != IN:
-            raise ApiError(f"Call {call.id} is {state_text(call)}, not Ringing")
+            raise ApiError(f"Call {call.id} is {state_text(call)}, not Ringing or Reminder")
+        ring = call.ring
+        if ring is not None:
+            ring.over = True
+            for other in ring.calls:
+                if other is not call:
+                    self._end(other, "AnsweredElsewhere")
         self._connect(call)
+        if call.peer is not None:
+            self._far_end_answers(call.peer)
 
     def hold(self, user: User, call_id: int) -> None:
         call = self._agent_call(user, call_id)
@@ -318,27 +457,36 @@ class Model:
         self._expect(call, HOLD)
         self._set_call_state(call, CONNECTED)
 
+    # Transfers (F35). The transferred party is the call's outside number; the call
+    # that reaches a colleague carries TransferFrom, the agent's call TransferTo.
+
     def quick_transfer(self, user: User, call_id: int, number: str) -> None:
         call = self._agent_call(user, call_id)
         self._expect(call, CONNECTED, HOLD)
-        target = next((u for u in self.users if u.extension == number), None)
-        if target is user:
+        self._require_transferable(call)
+        if number == user.extension:
             raise ApiError(f"Call {call.id} cannot be transferred to its own extension {number}")
+        target = self._colleague(user, number)
         if target is not None:
-            self._require_available(target)
-        self._end(call)
+            why = self._why_unavailable(target)
+            if why is not None:
+                raise ApiError(f"Extension {number} is not available ({why})")
+        call.transfer_to = number
+        self._end(call, "Transferred")
         if target is not None:
-            self._ring(target, call.number)
+            self._ring(target, call.number, transfer_from=user.extension)
 
     def start_transfer(self, user: User, call_id: int, number: str) -> Call:
         call = self._agent_call(user, call_id)
         self._expect(call, CONNECTED, HOLD)
+        self._require_transferable(call)
         leg = self.calls.get(call.transfer_leg) if call.transfer_leg else None
         if leg is not None and not leg.finished:
             raise ApiError(f"Call {call.id} already has a transfer in progress (call {leg.id})")
+        colleague = self._colleague(user, number)
         if call.state == CONNECTED:
             self._hold(call)
-        leg = self._dial(user, number, "")
+        leg = self._dial(user, number, "", OFFHOOK, colleague, transfer_for=call.id)
         call.transfer_leg = leg.id
         return leg
 
@@ -347,15 +495,28 @@ class Model:
         first = call
         if call.transfer_leg is None:
             # The agent may name the consult leg instead of the first one.
-            first = next((c for c in self.active_calls(user) if c.transfer_leg == call.id), None)
-            if first is None:
+            first = self.calls.get(call.transfer_for) if call.transfer_for is not None else None
+            if first is None or first.transfer_leg != call.id:
                 raise ApiError(f"Call {call.id} has no transfer in progress")
         leg = self.calls[first.transfer_leg]
-        for part in (first, leg):
-            if part.finished:
-                raise ApiError(f"Call {part.id} is {state_text(part)}, the transfer cannot be finished")
-        self._end(first)
-        self._end(leg)
+        if first.finished:
+            raise ApiError(f"Call {first.id} is {state_text(first)}, the transfer cannot be finished")
+        if leg.state != CONNECTED:
+            raise ApiError(f"Call {leg.id} is {state_text(leg)}, not Connected: the transfer cannot be finished")
+        target = leg.peer.user if leg.peer is not None else None
+        first.transfer_to = leg.number
+        self._end(first, "Transferred")
+        self._end(leg, "Transferred")       # an internal leg ends the colleague's consult call too
+        if target is not None:
+            joined = self._new_call(target, IN, first.number, transfer_from=user.extension)
+            joined.connected = joined.created       # straight to Connected: no wait at all
+            self._connect(joined)
+
+    def _require_transferable(self, call: Call) -> None:
+        # [ours] Re-pairing the two legs of an internal call is beyond the emulator.
+        if call.internal:
+            raise ApiError(f"Call {call.id} is an internal call with extension {call.peer.user.extension}: "
+                           "the emulator transfers only calls with an outside number")
 
     def send_digits(self, user: User, call_id: int) -> None:
         call = self._agent_call(user, call_id)
@@ -379,7 +540,14 @@ class Model:
             raise ApiError("Call not found")
         if call.finished:
             raise ApiError(f"Call {call.id} is {state_text(call)}, already ended")
-        self._end(call)
+        ring = call.ring
+        if ring is not None and not ring.over:
+            # The caller of a group hangs up: every call still ringing stops.
+            ring.over = True
+            for leg in ring.calls:
+                self._end(leg)
+        else:
+            self._end(call)
         return call
 
     def restart(self) -> None:
@@ -423,7 +591,14 @@ class Model:
         self.emit("/call/OnCallStateChanged/", params)
 
     def _far_end_answers(self, call: Call) -> None:
-        if call.state == ALERTING:
+        if call.state != ALERTING:
+            return
+        if call.mode == CALLBACK:
+            # The agent's own phone rings back; not picked up in time, the call ends.
+            self._cancel(call, "ring")
+            self._set_call_state(call, REMINDER)
+            self._later(call, "ring", self.scenario.ring_timeout, self._end, call, "NoAnswer")
+        else:
             self._connect(call)
 
     def _connect(self, call: Call) -> None:
@@ -438,7 +613,11 @@ class Model:
         self._later(call, "hold2", 2 * HOLD_RULE_SECONDS, self._hold_rule_fire, call, 2, NO_PHONE)
 
     def _end(self, call: Call, reason: str = "Normal") -> None:
-        """Any live state -> 99 Disconnected -> 100 Finished; the call lingers, then is deleted."""
+        """Any live state -> 99 Disconnected -> 100 Finished; the call lingers, then is deleted.
+
+        The other leg of an internal call ends with it, for the same reason; a group's
+        call ending unanswered lets the group ring on.
+        """
         if call.finished:
             return
         call.end_reason = reason
@@ -446,6 +625,10 @@ class Model:
         self._set_call_state(call, DISCONNECTED)
         self._set_call_state(call, FINISHED)
         self._later(call, "linger", self.scenario.finished_linger, self._delete, call)
+        if call.peer is not None:
+            self._end(call.peer, reason)
+        if call.ring is not None:
+            self._group_call_ended(call.ring)
 
     def _delete(self, call: Call) -> None:
         call.active = False

@@ -1,4 +1,4 @@
-"""Scenario files: the users, remote numbers and timings the emulated server knows.
+"""Scenario files: the users, groups, remote numbers and timings the emulated server knows.
 
 A scenario is a TOML file; `demo.toml` in this package is the built-in one and
 documents every key. Loading is strict (unknown keys are errors) so that a typo in a
@@ -30,6 +30,15 @@ NUMBER_DEFAULTS: dict[str, Any] = {
     "busy": False,
     "never_answer": False,
 }
+GROUP_REQUIRED = ("number", "extensions")
+GROUP_DEFAULTS: dict[str, Any] = {      # [ours] the defaults of a [[groups]] table
+    "name": "",
+    "order": "ring-all",
+    "hunt_timeout": 10.0,
+}
+RING_ALL = "ring-all"
+HUNT = "hunt"
+GROUP_ORDERS = (RING_ALL, HUNT)
 
 # Characters people put in phone numbers for readability; they never matter.
 _NUMBER_NOISE = re.compile(r"[\s\-.()]")
@@ -76,6 +85,17 @@ class NumberRule:
 
 
 @dataclass(frozen=True)
+class GroupSpec:
+    """A group number (F33): calls to it ring its member extensions, all at once or in turn."""
+
+    number: str
+    extensions: tuple[str, ...]
+    name: str = ""
+    order: str = RING_ALL
+    hunt_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     source: str
     time_scale: float
@@ -84,12 +104,19 @@ class Scenario:
     raw_answers: bool
     users: tuple[UserSpec, ...]
     numbers: tuple[NumberRule, ...]
+    groups: tuple[GroupSpec, ...] = ()
 
     def rule_for(self, number: str) -> NumberRule | None:
         """The first rule matching a (normalised) number, or None."""
         for rule in self.numbers:
             if rule.matches(number):
                 return rule
+        return None
+
+    def group_for(self, number: str) -> GroupSpec | None:
+        for group in self.groups:
+            if group.number == number:
+                return group
         return None
 
 
@@ -127,7 +154,7 @@ def parse(text: str, source: str) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise fail(f"not valid TOML: {exc}", "fix the syntax at that place") from None
 
-    _check_keys(data, ("server", "users", "numbers"), "the top level", fail)
+    _check_keys(data, ("server", "users", "numbers", "groups"), "the top level", fail)
 
     server = data.get("server", {})
     if not isinstance(server, dict):
@@ -155,6 +182,16 @@ def parse(text: str, source: str) -> Scenario:
         raise fail("'numbers' is not an array of tables", "write each rule as a [[numbers]] section")
     numbers = tuple(_rule(entry, i, fail) for i, entry in enumerate(numbers_data))
 
+    groups_data = data.get("groups", [])
+    if not isinstance(groups_data, list):
+        raise fail("'groups' is not an array of tables", "write each group as a [[groups]] section")
+    groups = tuple(_group(entry, i, users, fail) for i, entry in enumerate(groups_data))
+    seen_numbers: set[str] = set()
+    for i, group in enumerate(groups):
+        if group.number in seen_numbers:
+            raise fail(f"groups[{i}] repeats number {group.number!r}", "every group needs a distinct number")
+        seen_numbers.add(group.number)
+
     return Scenario(
         source=source,
         time_scale=time_scale,
@@ -163,6 +200,7 @@ def parse(text: str, source: str) -> Scenario:
         raw_answers=raw_answers,
         users=users,
         numbers=numbers,
+        groups=groups,
     )
 
 
@@ -237,3 +275,37 @@ def _rule(entry: Any, i: int, fail) -> NumberRule:
     if busy and never_answer:
         raise fail(f"{where} is both busy and never_answer", "set at most one of them to true")
     return NumberRule(match, answer_after, hangup_after, busy, never_answer)
+
+
+def _group(entry: Any, i: int, users: tuple[UserSpec, ...], fail) -> GroupSpec:
+    where = f"groups[{i}]"
+    if not isinstance(entry, dict):
+        raise fail(f"{where} is not a table", "write each group as a [[groups]] section")
+    _check_keys(entry, GROUP_REQUIRED + tuple(GROUP_DEFAULTS), where, fail)
+    if "number" not in entry:
+        raise fail(f"{where} has no 'number'", 'give the group a number as a quoted string of digits, e.g. number = "500"')
+    number = entry["number"]
+    if not isinstance(number, str) or not number.isdigit():
+        raise fail(f"{where} number is {number!r}", 'write it as a quoted string of digits, e.g. number = "500"')
+    owner = next((j for j, user in enumerate(users) if user.extension == number), None)
+    if owner is not None:
+        raise fail(f"{where} number {number!r} is the extension of users[{owner}]", "give the group a number no user has")
+    name = entry.get("name", GROUP_DEFAULTS["name"])
+    if not isinstance(name, str):
+        raise fail(f"{where} name is {name!r}, not a string", 'quote it, e.g. name = "Sales line"')
+    order = entry.get("order", GROUP_DEFAULTS["order"])
+    if order not in GROUP_ORDERS:
+        raise fail(f"{where} order is {order!r}", 'write order = "ring-all" (all at once) or order = "hunt" (one after another)')
+    known = [user.extension for user in users]
+    extensions = entry.get("extensions")
+    if not isinstance(extensions, list) or not extensions:
+        raise fail(f"{where} has no extensions", 'list the members as quoted extensions, e.g. extensions = ["101", "102"]')
+    for extension in extensions:
+        if extension not in known:
+            raise fail(f"{where} extensions names {extension!r}, which is no user's extension",
+                       f"list only users' extensions, as quoted strings: {', '.join(known)}")
+    for extension in extensions:
+        if extensions.count(extension) > 1:
+            raise fail(f"{where} lists extension {extension!r} twice", "name each member once")
+    hunt_timeout = _number(entry, "hunt_timeout", GROUP_DEFAULTS["hunt_timeout"], where, fail, positive=True)
+    return GroupSpec(number, tuple(extensions), name, order, hunt_timeout)

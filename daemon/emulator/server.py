@@ -446,7 +446,9 @@ class Emulator:
     def call_make(self, q) -> dict:
         user = self.call_user(q)
         number = number_param(q, "Number")
-        call = self.model.make_call(user, number, q.get("Tag", ""))
+        # [ours] Mode: offhook (the default) or callback (F27).
+        mode = (q.get("Mode") or "").strip() or m.OFFHOOK
+        call = self.model.make_call(user, number, q.get("Tag", ""), mode)
         return {"IDCall": call.id}
 
     def call_drop(self, q) -> dict:
@@ -521,12 +523,18 @@ class Emulator:
     def connection_row(call: Call, now: float) -> dict:
         started = datetime.fromtimestamp(call.created)
         outgoing = call.direction == m.OUT
+        # BIDUser is the user on the B side; an external party has none.
+        if not outgoing:
+            b_user = call.user
+        else:
+            b_user = call.peer.user if call.internal else None
+        # Abonent types [ours]: 1 an internal user, 2 an external number.
+        remote_type = "1" if call.internal else "2"
         return {
             "ID": str(call.connection_id),
             "ANumber": call.a_number,
             "BNumber": call.b_number,
-            # BIDUser is the user on the B side; an external party has none.
-            "BIDUser": "0" if outgoing else str(call.user.id),
+            "BIDUser": str(b_user.id) if b_user is not None else "0",
             "TimeStart": ole_date(call.created),
             "TimeStartDate": f"{started:%d.%m.%Y}",
             "TimeStartTime": f"{started:%H:%M:%S}",
@@ -536,9 +544,8 @@ class Emulator:
             "DurationHold": day_fraction(call.hold_seconds(now)),
             "DurationConference": day_fraction(0.0),
             "IDSeance": str(call.seance_id),
-            # Abonent types [ours]: 1 an internal user, 2 an external number.
-            "AAbonentType": "1" if outgoing else "2",
-            "BAbonentType": "2" if outgoing else "1",
+            "AAbonentType": "1" if outgoing else remote_type,
+            "BAbonentType": remote_type if outgoing else "1",
             "ConnectionDirection": str(call.direction),
         }
 
@@ -600,8 +607,10 @@ class Emulator:
 
     def admin_call_in(self, q) -> dict:
         number = number_param(q, "From")
-        call = self.model.call_in(number, param(q, "To"))
-        return {"IDCall": call.id}
+        calls = self.model.call_in(number, param(q, "To"))
+        # IDCalls lists every call rung so far: a ring-all group rings several at once;
+        # [ours] a call to one extension answers IDCalls too, with its one call.
+        return {"IDCall": calls[0].id, "IDCalls": [call.id for call in calls]}
 
     def admin_hangup(self, q) -> dict:
         call = self.model.far_end_hangup(int_param(q, "IDCall"))
@@ -662,6 +671,14 @@ class Emulator:
                 "IDSeance": call.seance_id,
                 "Active": call.active,
                 "Tag": call.tag,
+                "Reason": call.end_reason,
+                "Mode": call.mode,
+                "Group": call.group,
+                "TransferFrom": call.transfer_from,
+                "TransferTo": call.transfer_to,
+                # [ours] the consult leg's first call, and the other leg of an internal call
+                "TransferFor": call.transfer_for,
+                "Peer": call.peer.id if call.peer is not None else None,
             }
             for call in self.model.calls.values()
         ]}
