@@ -54,6 +54,8 @@ def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
         return
     call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
     _show(call, json)
+    if call["state"] == RINGBACK and not json:
+        print("the far end answered: your phone rings, pick up with `cc answer`")
     outcome = "answered" if call["connected_at"] or call["state"] == RINGBACK else \
         call["outcome"]
     if call.get("timed_out"):

@@ -1,36 +1,223 @@
-"""The call log: newest first, as a table, JSON or CSV."""
+"""`cc log`: the call log, filtered, sorted, exported; `cc log show ID`; saved filters."""
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import LOG_COLUMNS
+from daemon import profile
+from daemon.wire import LOG_COLUMNS, WireError
 
-from . import client, render
+from . import client, export, render
 from .options import Json
 
-
-class LogFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+PAGE = 5000
 
 
-def log(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100_000,
-                                           help="How many calls to show.")] = 20,
-        format: Annotated[LogFormat, typer.Option("--format", "-f",
-                                                  help="Output format.")] = LogFormat.table,
+class Direction(str, Enum):
+    in_ = "in"
+    out = "out"
+
+
+class Sort(str, Enum):
+    start = "start"
+    talk = "talk"
+    hold = "hold"
+    wait = "wait"
+    processing = "processing"
+
+
+FILTER_KEYS = ("period", "agent", "direction", "result", "missed", "number", "sort", "desc")
+
+
+def log(words: Annotated[Optional[list[str]], typer.Argument(
+            metavar="[NAME | show ID | save NAME]",
+            help="A saved filter's NAME; `show ID` for one call's full record (F36); "
+                 "`save NAME` to keep the filters given as NAME (F43).")] = None,
+        period: Annotated[Optional[str], typer.Option(
+            "--period", "-p", help="today, yesterday, this-week, last-week, this-month, "
+                                   "last-month, or FROM..TO (YYYY-MM-DD).")] = None,
+        agent: Annotated[Optional[str], typer.Option(help="Only this agent's calls.")] = None,
+        direction: Annotated[Optional[Direction], typer.Option(
+            help="Incoming or outgoing calls.")] = None,
+        result: Annotated[Optional[str], typer.Option(
+            help="Only calls with this outcome (answered, missed, busy, ...).")] = None,
+        missed: Annotated[Optional[bool], typer.Option(
+            "--missed", help="Only missed calls (F19).")] = None,
+        number: Annotated[Optional[str], typer.Option(
+            help="Calls whose number contains this.")] = None,
+        sort: Annotated[Optional[Sort], typer.Option(help="Sort by this time.")] = None,
+        desc: Annotated[Optional[bool], typer.Option(
+            "--desc/--asc", help="Largest or newest first (default), or the reverse.")] = None,
+        columns: Annotated[Optional[str], typer.Option(
+            help="Comma-separated columns for json, ndjson and csv.")] = None,
+        limit: Annotated[Optional[int], typer.Option(
+            "--limit", "-n", min=1, help="At most this many calls (default: 20 in a table, "
+                                         "all in other formats).")] = None,
+        format: Annotated[str, typer.Option(
+            "--format", "-f", help="table, json, ndjson, csv, asterisk-csv, or a template "
+                                   "such as '{start} {number} {outcome}'.")] = "table",
+        output: Annotated[Optional[str], typer.Option(
+            "--output", "-o", help="Write to this file instead of standard output.")] = None,
         json: Json = False) -> None:
-    """The call log, newest first (F19)."""
-    rows = client.request("log", limit=limit)
-    if json or format is LogFormat.json:
-        render.emit_json(rows)
-    elif format is LogFormat.csv:
-        render.log_csv(rows, LOG_COLUMNS)
-    elif not rows:
-        print("the call log is empty")
-    else:
-        render.log_table(rows)
+    """The call log, newest first (F19, F42, F48)."""
+    words = words or []
+    given = {"period": period, "agent": agent,
+             "direction": direction.value if direction else None, "result": result,
+             "missed": missed, "number": number, "sort": sort.value if sort else None,
+             "desc": desc}
+    if words[:1] == ["show"]:
+        if len(words) != 2 or not words[1].isdigit():
+            raise WireError("bad_input", "usage: cc log show ID (an id from `cc log`)")
+        _show(client.request("log_show", log_id=int(words[1])), json)
+        return
+    if words[:1] == ["save"]:
+        if len(words) != 2:
+            raise WireError("bad_input", "usage: cc log save NAME --period ... (the filters)")
+        saved = {k: v for k, v in given.items() if v is not None}
+        if not saved:
+            raise WireError("bad_input", "nothing to save: give the filters, e.g. "
+                            f"cc log save {words[1]} --period last-week --missed")
+        save_filter(words[1], saved)
+        print(f"saved filter '{words[1]}': " +
+              " ".join(f"--{k} {v}" for k, v in saved.items()))
+        return
+    if len(words) > 1:
+        raise WireError("bad_input", f"unexpected '{words[1]}': cc log [NAME] [options]")
+    filters = load_filter(words[0]) if words else {}
+    filters.update({k: v for k, v in given.items() if v is not None})
+    fmt = "json" if json else format
+    if fmt not in export.FORMATS:
+        if "{" not in fmt:
+            raise WireError("bad_input", f"unknown format '{fmt}': use "
+                            f"{', '.join(export.FORMATS)} or a template like '{{start}} "
+                            "{number}'")
+        _checked(export.check_template, fmt)
+    cols = _columns(columns)
+    if limit is None and fmt == "table":
+        limit = 20
+    _run(filters, fmt, cols, limit, output)
+
+
+def _checked(check, value):
+    try:
+        return check(value)
+    except export.FormatError as exc:
+        raise WireError("bad_input", str(exc)) from None
+
+
+def _columns(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return LOG_COLUMNS
+    cols = tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in cols if c not in LOG_COLUMNS]
+    if unknown or not cols:
+        raise WireError("bad_input", f"unknown column '{unknown[0] if unknown else text}': "
+                        f"use {', '.join(LOG_COLUMNS)}")
+    return cols
+
+
+def pages(filters: dict, limit: int | None):
+    """Every matching row, page by page (keyset cursors from the daemon)."""
+    args = {("outcome" if k == "result" else k): v for k, v in filters.items()}
+    cursor, sent = None, 0
+    while True:
+        size = PAGE if limit is None else min(PAGE, limit - sent)
+        page = client.request("log", limit=size, after=cursor, timeout=60, **args)
+        for row in page["rows"]:
+            yield row
+        sent += len(page["rows"])
+        cursor = page["next"]
+        if cursor is None or (limit is not None and sent >= limit):
+            return
+
+
+def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -> None:
+    if fmt == "table":
+        rows = list(pages(filters, limit))
+        if output:
+            raise WireError("bad_input", "--output needs a file format: --format csv, json, "
+                            "ndjson or asterisk-csv")
+        if rows:
+            render.log_table(rows)
+        else:
+            print("no calls match" if filters else "the call log is empty")
+        return
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        writer = export.Writer(out, fmt, cols)
+        progress = _progress(output)
+        for row in pages(filters, limit):
+            writer.write(row)
+            if progress:
+                progress(writer.count)
+        writer.close()
+    finally:
+        if output:
+            out.close()
+    if output:
+        print(f"wrote {writer.count} calls to {output}", file=sys.stderr)
+
+
+def _progress(output: str | None):
+    """A live count on a terminal while writing a file; nothing in a pipe or with NO_COLOR."""
+    import os
+
+    if not output or not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def tick(count: int) -> None:
+        if count % 1000 == 0:
+            console.print(f"exported {count} calls", end="\r")
+    return tick
+
+
+def _show(row: dict, as_json: bool) -> None:
+    if as_json:
+        render.emit_json(row)
+        return
+    width = max(len(k) for k in row)
+    for key, value in row.items():
+        if key.endswith("_at"):
+            value = render.local_time(value)
+        elif key.endswith("_seconds") and value is not None:
+            value = f"{render.duration(value)} ({value:.1f} s)"
+        print(f"{key:<{width}}  {'' if value is None else value}")
+
+
+def _filters_file():
+    return profile.paths().config_file.with_name("filters.toml")
+
+
+def save_filter(name: str, filters: dict) -> None:
+    import tomlkit
+
+    path = _filters_file()
+    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else \
+        tomlkit.document()
+    doc[name] = filters
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
+def load_filter(name: str) -> dict:
+    import tomllib
+
+    path = _filters_file()
+    saved = {}
+    if path.exists():
+        try:
+            saved = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise WireError("config", f"{path}: {exc}") from None
+    if name not in saved:
+        known = ", ".join(saved) or "none yet"
+        raise WireError("bad_input", f"no saved filter '{name}' (saved: {known}; "
+                        "save one with `cc log save NAME --period ...`)")
+    return {k: v for k, v in saved[name].items() if k in FILTER_KEYS}

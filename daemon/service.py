@@ -20,7 +20,7 @@ import time
 import zmq
 import zmq.asyncio
 
-from . import profile, wire
+from . import periods, profile, wire
 from .calls import CallTracker
 from .directory import Directory
 from .infinity.answers import BadResponse, InfinityError
@@ -28,13 +28,14 @@ from .infinity.client import InfinityClient
 from .infinity.events import Event, EventListener
 from .journal import Journal
 from .states import HELD, TALKING, LineState, line_name
-from .store import Store
+from .store import SORT_COLUMNS, Store
 from .wire import WireError
 
 log = logging.getLogger("cc.daemon")
 MAX_IPC_PATH = 100   # sun_path holds 108 bytes on Linux
 HISTORY = 2000       # published events kept for `cc watch --since`
 DIAL_MODES = ("offhook", "callback")
+LOG_PAGE = 5000      # rows per `log` reply; the CLI pages through bigger results
 
 
 class DaemonError(Exception):
@@ -337,6 +338,9 @@ class Daemon:
         leg = self.tracker.seen(leg_id, 2, number)
         call.transfer_leg = leg.call_id
         self._spawn(self._consult_timeout(call, leg))
+        settle = self.settings["server.poll_interval"] + 1
+        await self.tracker.wait_for(call, lambda c: c.state in HELD or c.ended, settle)
+        await self.tracker.wait_for(leg, lambda c: c.state != LineState.UNKNOWN, settle)
         return {**call.view(), "transfer_leg": leg.view()}
 
     def _consulting(self, call_id: str | None):
@@ -352,11 +356,11 @@ class Daemon:
     async def _take_back(self, first) -> dict:
         """Hang up on the consult target and resume the caller."""
         leg = self.tracker.calls[first.transfer_leg]
+        first.transfer_leg = ""      # tells the consult timer that this transfer is over
+        first.transfer_to = first.transfer_number = first.transfer_from = ""
         if not leg.ended:
             leg.dropped_by_agent = True
             await self._act("drop", leg, lambda c: c.ended)
-        first.transfer_leg = ""
-        first.transfer_to = first.transfer_number = first.transfer_from = ""
         self.tracker.save(first)
         if first.state in HELD:
             await self._act("unhold", first, _resumed)
@@ -523,11 +527,32 @@ class Daemon:
             raise self._forbid(call, "unhold", "a call on hold")
         return await self._act("unhold", call, _resumed)
 
-    async def do_log(self, limit: int = 20) -> list[dict]:
-        if not 1 <= int(limit) <= 100_000:
-            raise WireError("bad_input", f"--limit {limit} is out of range: use 1 to 100000")
+    async def do_log(self, limit: int = 20, after: list | None = None, **filters) -> dict:
+        """One page of the call log; `next` is the cursor of the following page, if any."""
+        if not 1 <= int(limit) <= LOG_PAGE:
+            raise WireError("bad_input", f"page size {limit} is out of range: 1 to {LOG_PAGE}")
+        sort = filters.get("sort", "start")
+        if sort not in SORT_COLUMNS:
+            raise WireError("bad_input", f"cannot sort by '{sort}': use "
+                            f"{', '.join(SORT_COLUMNS)}")
+        if filters.get("direction") not in (None, "in", "out"):
+            raise WireError("bad_input", f"direction '{filters['direction']}': use in or out")
         self.store.flush()
-        return self.store.recent(int(limit))
+        try:
+            rows = self.store.find(limit=int(limit) + 1, after=after, **filters)
+        except periods.PeriodError as exc:
+            raise WireError("bad_input", str(exc)) from None
+        more = len(rows) > int(limit)
+        rows = rows[:int(limit)]
+        column = SORT_COLUMNS[sort]
+        cursor = [rows[-1][column], rows[-1]["id"]] if more else None
+        return {"rows": rows, "next": cursor}
+
+    async def do_log_show(self, log_id: int) -> dict:
+        row = self.store.get(int(log_id))
+        if row is None:
+            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)")
+        return row
 
     async def do_shutdown(self) -> dict:
         asyncio.get_running_loop().call_soon(self._stop.set)

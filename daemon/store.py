@@ -15,7 +15,11 @@ import sqlite_utils
 
 log = logging.getLogger("cc.store")
 
+from . import periods
 from .wire import LOG_COLUMNS as COLUMNS
+
+SORT_COLUMNS = {"start": "started_at", "talk": "talk_seconds", "hold": "hold_seconds",
+                "wait": "wait_seconds", "processing": "processing_seconds"}
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -45,8 +49,16 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["colleagues"].create_index(["extension"])
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    """Indices for the log's filters, so a filtered page stays fast on a big log."""
+    for columns in (["direction", "started_at"], ["agent", "started_at"],
+                    ["outcome", "started_at"], ["talk_seconds"], ["hold_seconds"],
+                    ["wait_seconds"], ["processing_seconds"]):
+        db["calls"].create_index(columns, if_not_exists=True)
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2)
+MIGRATIONS = (_v1, _v2, _v3)
 
 
 class Store:
@@ -121,5 +133,46 @@ class Store:
         return rows[0] if rows else None
 
     def recent(self, limit: int = 20) -> list[dict]:
-        return list(self.db["calls"].rows_where(order_by="started_at desc, id desc",
-                                                limit=limit, select=", ".join(COLUMNS)))
+        return self.find(limit=limit)
+
+    def find(self, *, period: str | None = None, agent: str | None = None,
+             direction: str | None = None, outcome: str | None = None,
+             missed: bool = False, number: str | None = None, sort: str = "start",
+             desc: bool = True, limit: int | None = 20, after: list | None = None) -> list[dict]:
+        """Calls matching the filters (F42), sorted; `after` is the last row's cursor of the
+        previous page (keyset paging, so a page costs the same at any depth)."""
+        column = SORT_COLUMNS[sort]
+        where, args = [], []
+        if period:
+            start, end = periods.bounds(period)
+            if start:
+                where.append("started_at >= ?")
+                args.append(start)
+            if end:
+                where.append("started_at < ?")
+                args.append(end)
+        for name, value in (("agent", agent), ("direction", direction),
+                            ("outcome", outcome)):
+            if value:
+                where.append(f"{name} = ?")
+                args.append(value)
+        if missed:
+            where.append("outcome = 'missed'")
+        if number:
+            where.append("number like ?")
+            args.append(f"%{number}%")
+        order = "desc" if desc else "asc"
+        if after is not None:
+            key, row_id = after
+            cmp = "<" if desc else ">"
+            where.append(f"(coalesce({column}, -1e18), id) {cmp} (coalesce(?, -1e18), ?)"
+                         if column != "started_at" else f"(started_at, id) {cmp} (?, ?)")
+            args += [key, row_id]
+        sql = f"select {', '.join(COLUMNS)} from calls"
+        if where:
+            sql += " where " + " and ".join(where)
+        key_expr = column if column == "started_at" else f"coalesce({column}, -1e18)"
+        sql += f" order by {key_expr} {order}, id {order}"
+        if limit:
+            sql += f" limit {int(limit)}"
+        return [dict(row) for row in self.db.query(sql, args)]

@@ -20,7 +20,7 @@ EVENTS_SOCKET = "events.sock"
 COMMANDS = (
     "ping", "status", "login", "logout", "state", "dial", "answer", "reject", "hangup",
     "hold", "unhold", "dtmf", "redial", "calls", "log", "events_since", "shutdown",
-    "who", "who_import", "transfer", "wrapup",
+    "who", "who_import", "transfer", "wrapup", "log_show",
 )
 
 # Columns of the call log, in order: stable names for CSV and JSON exports.

@@ -1,0 +1,95 @@
+"""Writers for the call log's output formats: stable column names, one row at a time."""
+
+from __future__ import annotations
+
+import csv
+import json
+import string
+from datetime import datetime
+
+from daemon.wire import LOG_COLUMNS
+
+FORMATS = ("table", "json", "ndjson", "csv", "asterisk-csv")
+# Asterisk's cdr_csv Master.csv columns, in its order, so existing CDR tools read ours.
+ASTERISK_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel",
+                    "lastapp", "lastdata", "start", "answer", "end", "duration", "billsec",
+                    "disposition", "amaflags", "uniqueid", "userfield")
+DISPOSITION = {"answered": "ANSWERED", "busy": "BUSY", "failed": "FAILED"}
+
+
+class FormatError(ValueError):
+    pass
+
+
+def check_template(template: str) -> None:
+    """A `--format '{start} {number}'` template may name only known fields."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    except ValueError as exc:
+        raise FormatError(f"bad --format template: {exc}") from None
+    unknown = [f for f in fields if f not in TEMPLATE_FIELDS]
+    if unknown:
+        raise FormatError(f"unknown field {{{unknown[0]}}} in --format: use "
+                          f"{', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
+
+
+TEMPLATE_FIELDS = LOG_COLUMNS + ("start",)
+
+
+def _asterisk_time(iso: str | None) -> str:
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def asterisk_row(row: dict) -> list:
+    """One call as Asterisk would have written it: duration = whole call,
+    billsec = from the answer on."""
+    wait, talk, hold = (row.get(k) or 0 for k in ("wait_seconds", "talk_seconds",
+                                                   "hold_seconds"))
+    answered = bool(row.get("connected_at"))
+    ext, number = row.get("extension") or "", row.get("number") or ""
+    src, dst = (ext, number) if row["direction"] == "out" else (number, ext)
+    return [row.get("agent") or "", src, dst, "from-internal" if row["direction"] == "out"
+            else "from-external", f'"{src}" <{src}>', f"Infinity/{ext}", "", "Dial", dst,
+            _asterisk_time(row.get("started_at")), _asterisk_time(row.get("connected_at")),
+            _asterisk_time(row.get("ended_at")), round(wait + talk + hold),
+            round(talk + hold) if answered else 0,
+            DISPOSITION.get(row.get("outcome"), "NO ANSWER"), "DOCUMENTATION",
+            row.get("call_id") or "", row.get("outcome") or ""]
+
+
+class Writer:
+    """Streams rows to `out` in one format; `close()` finishes the document."""
+
+    def __init__(self, out, fmt: str, columns: tuple[str, ...]):
+        self.out, self.fmt, self.columns = out, fmt, columns
+        self.count = 0
+        if fmt == "csv":
+            self.csv = csv.writer(out, lineterminator="\n")
+            self.csv.writerow(columns)
+        elif fmt == "asterisk-csv":
+            self.csv = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        elif fmt == "json":
+            out.write("[")
+
+    def write(self, row: dict) -> None:
+        picked = {c: row.get(c) for c in self.columns}
+        if self.fmt == "csv":
+            self.csv.writerow(["" if v is None else v for v in picked.values()])
+        elif self.fmt == "asterisk-csv":
+            self.csv.writerow(asterisk_row(row))
+        elif self.fmt == "json":
+            self.out.write(("," if self.count else "") + "\n  " +
+                           json.dumps(picked, ensure_ascii=False))
+        elif self.fmt == "ndjson":
+            self.out.write(json.dumps(picked, ensure_ascii=False) + "\n")
+        else:   # a template
+            values = {k: ("" if v is None else v) for k, v in row.items()}
+            values["start"] = _asterisk_time(row.get("started_at"))
+            self.out.write(self.fmt.format(**values) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.out.write("\n]\n" if self.count else "]\n")
