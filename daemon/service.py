@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import stat
 import time
 
@@ -87,7 +88,11 @@ class Daemon:
         s = self.settings
         self.journal = Journal(self.paths.journal, s["journal.max_bytes"], s["journal.backups"],
                                s["journal.enabled"])
-        self.store = Store(self.paths.database)
+        try:
+            self.store = Store(self.paths.database)
+        except (RuntimeError, sqlite3.DatabaseError) as exc:
+            raise DaemonError(f"cannot open the call log {self.paths.database}: {exc}") \
+                from None
         self.client = InfinityClient(s["server.host"], s["server.port"], s["server.timeout"],
                                      self.journal)
         self.tracker = CallTracker(self.store, s["server.login"], "", self.publish)

@@ -1,0 +1,70 @@
+"""The call log store on its own: migrations, keyset paging, period bounds."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import pytest
+
+from daemon import periods
+from daemon.store import MIGRATIONS, Store
+
+
+def row(n: int, talk: float | None) -> dict:
+    return {"id": None, "call_id": str(5000 + n), "direction": "out" if n % 2 else "in",
+            "number": f"+38044{n:07}", "agent": "ivanova",
+            "started_at": f"2026-11-{1 + n % 20:02}T10:00:{n % 60:02}.000+00:00",
+            "talk_seconds": talk, "outcome": "answered"}
+
+
+def test_pages_cover_every_call_once_in_order(tmp_path):
+    store = Store(tmp_path / "calls.db")
+    for n in range(23):
+        store.save(row(n, None if n % 5 == 0 else float(n % 7)))
+    for sort in ("start", "talk"):
+        seen, cursor = [], None
+        while True:
+            page = store.find(sort=sort, limit=5, after=cursor)
+            seen += page
+            if len(page) < 5:
+                break
+            key = "started_at" if sort == "start" else "talk_seconds"
+            cursor = [page[-1][key], page[-1]["id"]]
+        assert sorted(r["id"] for r in seen) == list(range(1, 24))
+        assert seen == store.find(sort=sort, limit=None)
+
+
+def test_an_old_database_opens_in_the_new_version_without_loss(tmp_path):
+    path = tmp_path / "calls.db"
+    import sqlite_utils
+
+    db = sqlite_utils.Database(path)
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db["calls"].insert({"call_id": "7", "direction": "in", "started_at": "2026-11-01T00:00:00",
+                        "number": "+380441110001"})
+    db.close()
+    store = Store(path)
+    assert store.version == len(MIGRATIONS)
+    assert store.get(1)["number"] == "+380441110001"
+    assert store.get(1)["transfer_from"] is None
+
+
+def test_a_database_from_a_newer_cc_is_refused(tmp_path):
+    path = tmp_path / "calls.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(RuntimeError, match="newer cc"):
+        Store(path)
+
+
+def test_named_periods():
+    wednesday = date(2026, 11, 25)
+    assert periods.days("this-week", wednesday) == (date(2026, 11, 23), date(2026, 11, 29))
+    assert periods.days("last-week", wednesday) == (date(2026, 11, 16), date(2026, 11, 22))
+    assert periods.days("last-month", wednesday) == (date(2026, 10, 1), date(2026, 10, 31))
+    assert periods.days("this-month", date(2026, 12, 31)) == (date(2026, 12, 1),
+                                                              date(2026, 12, 31))
+    assert periods.days("2026-11-01..", wednesday) == (date(2026, 11, 1), None)
+    with pytest.raises(periods.PeriodError):
+        periods.days("2026-11-05..2026-11-01")
