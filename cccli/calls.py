@@ -112,7 +112,11 @@ def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #."
     """Send touch-tone digits on the connected call (e.g. to an IVR menu)."""
     if not _DTMF.match(digits):
         raise WireError("bad_input", f"'{digits}' cannot be sent as tones: use 0-9, * and #")
-    _show(client.request("dtmf", digits=digits, call_id=call), json)
+    result = client.request("dtmf", digits=digits, call_id=call)
+    if json:
+        render.emit_json(result)
+    else:
+        print(f"sent {digits} on call {result['call_id']}")
 
 
 def answer(call: CallId = None, json: Json = False) -> None:

@@ -38,8 +38,9 @@ def call_line(call: dict) -> str:
     arrow = "->" if call["direction"] == "out" else "<-"
     hold = f", hold {duration(call['hold_seconds'])}" if call.get("hold_seconds") else ""
     talk = f" talk {duration(call['talk_seconds'])}" if call.get("connected_at") else ""
+    ended = f" ({call['outcome']})" if call.get("ended_at") else ""
     return (f"call {call['call_id']} {arrow} {call['number']}  {call['state_name']}"
-            f"{talk}{hold}")
+            f"{talk}{hold}{ended}")
 
 
 def agent_line(view: dict) -> str:

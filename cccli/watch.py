@@ -31,8 +31,7 @@ def _line(msg: dict, as_json: bool) -> str:
     if kind == "gap":
         return f"[{seq}] gap: {data['message']}"
     if kind == "call":
-        return f"[{seq}] {render.call_line(data)}" + (
-            f" ({data['outcome']})" if data.get("ended_at") else "")
+        return f"[{seq}] {render.call_line(data)}"
     if kind == "agent_state":
         return f"[{seq}] agent state: {data['title']}"
     if kind == "session":

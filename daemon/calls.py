@@ -150,17 +150,23 @@ class CallTracker:
 
     # -- changes
     def seen(self, call_id: str, direction: int | str | None = None, number: str = "",
-             state: int | None = None, reason: str = "") -> Call:
-        """Record that the server reports this call (created, or in a poll)."""
+             state: int | None = None, reason: str = "", **details) -> Call:
+        """Record that the server reports this call (created, or in a poll); `details`
+        (dial_mode, ...) are set before the change is saved and published."""
         call = self.calls.get(call_id)
-        if call is None:
+        new = call is None
+        if new:
             call = self._adopt(call_id, direction, number)
         elif number and not call.number:
             call.number = number
+        for name, value in details.items():
+            setattr(call, name, value)
         if reason and not call.ended:
             call.end_reason = reason
-        if state is not None:
+        if state is not None and state != call.state:
             self.change(call, state)
+        elif new or details:
+            self.save(call)
         return call
 
     def _adopt(self, call_id: str, direction, number: str) -> Call:
@@ -177,8 +183,6 @@ class CallTracker:
             call.held_seconds = row.get("hold_seconds") or 0.0
             call.number = call.number or row.get("number") or ""
         self.calls[call_id] = call
-        self._save(call)
-        self.publish("call", call.view())
         return call
 
     def change(self, call: Call, state: int, now: float | None = None) -> None:

@@ -439,13 +439,10 @@ class Daemon:
         except InfinityError as exc:
             raise WireError("server", f"the server refused the call to {number}: {exc}") \
                 from None
-        call = self.tracker.seen(call_id, 2, number)
-        call.dial_mode = mode
-        if call.state == LineState.UNKNOWN:
-            self.tracker.change(call, LineState.DIAL_NUMBER)   # until the server says more
-        else:
-            self.tracker.save(call)
-        return call
+        # Dialling until the server says more (its events may have come first).
+        known = call_id in self.tracker.calls
+        return self.tracker.seen(call_id, 2, number, None if known else LineState.DIAL_NUMBER,
+                                 dial_mode=mode)
 
     def _pick(self, call_id: str | None, wanted=None, verb: str = "") -> "object":
         if call_id:
