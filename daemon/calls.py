@@ -216,6 +216,15 @@ class CallTracker:
             if call.call_id not in present:
                 self.change(call, LineState.FINISHED)
 
+    def finish_orphans(self, present: set[str]) -> None:
+        """Complete the records of calls that ended while no daemon was watching."""
+        for row in self.store.unfinished(self.agent):
+            if row["call_id"] not in present and row["call_id"] not in self.calls:
+                log.info("call %s ended while the daemon was away; completing its record",
+                         row["call_id"])
+                call = self._adopt(row["call_id"], row["direction"], row["number"])
+                self.change(call, LineState.FINISHED)
+
     def apply_server_figures(self, call: Call, figures: dict, final: bool = True) -> None:
         """Take the server's own durations; a live call's are refreshed at each poll."""
         figures = {k: round(v, 3) for k, v in figures.items()}

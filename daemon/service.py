@@ -24,7 +24,7 @@ import zmq.asyncio
 from . import periods, profile, wire
 from .calls import CallTracker
 from .directory import Directory
-from .infinity.answers import BadResponse, InfinityError
+from .infinity.answers import AnswerTimeout, BadResponse, InfinityError
 from .infinity.client import InfinityClient
 from .infinity.events import Event, EventListener
 from .journal import Journal
@@ -433,7 +433,7 @@ class Daemon:
                             f"{' or '.join(DIAL_MODES)}")
         try:
             call_id = await self.client.make_call(id_user, number, mode)
-        except BadResponse as exc:
+        except (BadResponse, AnswerTimeout) as exc:
             raise WireError("server", f"{exc}; the call may have been placed anyway: "
                             "see `cc status` before dialling again") from None
         except InfinityError as exc:

@@ -47,6 +47,7 @@ class Session:
         self.state_reason: str | None = None
         self.state_until: float | None = None
         self._return_timer: asyncio.Task | None = None
+        self._orphans_done = False
         self.wrapup_call = None                     # the call being processed (F7)
         self.state_before_wrapup: int | None = None
         self._wrapup_timer: asyncio.Task | None = None
@@ -324,6 +325,9 @@ class Session:
             self.tracker.seen(row.id, row.direction, row.number, row.state,
                               str(row.raw.get("Reason", "")))
         self.tracker.vanished({row.id for row in active})
+        if not self._orphans_done:
+            self._orphans_done = True
+            self.tracker.finish_orphans({row.id for row in active})
         self.tracker.forget_finished()
         for call in self.tracker.active():
             if call.connected_at is not None:

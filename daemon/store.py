@@ -124,6 +124,11 @@ class Store:
             written[key] = row_id
         return written
 
+    def unfinished(self, agent: str) -> list[dict]:
+        """Calls of this agent whose end was never recorded (the daemon stopped mid-call)."""
+        return list(self.db["calls"].rows_where("ended_at is null and agent = ?", [agent],
+                                                select=", ".join(COLUMNS)))
+
     def get(self, row_id: int) -> dict | None:
         rows = list(self.db["calls"].rows_where("id = ?", [row_id], select=", ".join(COLUMNS)))
         return rows[0] if rows else None

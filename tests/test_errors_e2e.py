@@ -133,3 +133,23 @@ def test_killed_daemon_restarted_mid_call_completes_the_same_record(emulator, ag
     row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
     rows = [r for r in agent.json("log") if r["call_id"] == call["call_id"]]
     assert len(rows) == 1 and rows[0]["id"] == row["id"]
+
+
+def test_a_call_that_ended_while_the_daemon_was_dead_is_completed(emulator, agent):
+    call = agent.json("dial", "+380441110004", "--wait")       # far end hangs up after 5 s
+    pid = agent.json("daemon", "status")["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: emulator.call(call["call_id"])["Ended"], 15, "the call to end")
+    agent.start()
+    row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
+    assert abs(row["talk_seconds"] - 5.0) < 0.05 and row["ended_at"]
+    import sqlite3
+    db = sqlite3.connect(agent.home / "data" / "calls.db")
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_logout_then_login(agent):
+    assert agent.json("logout")["agent_state"]["name"] == "offline"
+    done = agent.cc("dial", "+380441110001", check=False)
+    assert done.returncode == 4 and "cc login" in done.stderr
+    assert agent.json("login")["agent_state"]["name"] == "available"

@@ -30,6 +30,10 @@ class Unreachable(InfinityError):
     """No answer at all: connection refused or dropped, or a timeout."""
 
 
+class AnswerTimeout(Unreachable):
+    """The request went out but no answer came in time: it may have been carried out."""
+
+
 def parse_body(text: str, path: str) -> dict:
     """The `result` object of an answer body."""
     cleaned = text.translate(_STRIP)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from .answers import (BadResponse, InfinityError, Unreachable, as_int, day_fraction_seconds,
+from .answers import (AnswerTimeout, BadResponse, InfinityError, Unreachable, as_int, day_fraction_seconds,
                       need, ole_datetime, parse_body, wav_or_none)
 
 
@@ -65,7 +65,7 @@ class InfinityClient:
                 status = resp.status
         except asyncio.TimeoutError:
             self._journal_failure(path, began, "timeout")
-            raise Unreachable(f"the server did not answer {path} within {self.timeout:g} s") \
+            raise AnswerTimeout(f"the server did not answer {path} within {self.timeout:g} s") \
                 from None
         except aiohttp.ClientError as exc:
             self._journal_failure(path, began, type(exc).__name__)

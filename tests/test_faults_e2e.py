@@ -1,0 +1,92 @@
+"""Survive the network and the server (issue "Survive the network…"): fault injection
+through the emulator's admin endpoints, the daemon and `cc` as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+from conftest import wait_until
+
+ANSWERS = "+380441110001"
+
+
+def session(agent) -> str:
+    return agent.status()["session"]
+
+
+def test_network_drop_while_idle_reconnects_and_keeps_a_break(emulator, agent):
+    agent.cc("break", "lunch")
+    emulator.admin("network", Down=30)              # 3 s of real time at scale 10
+    status = wait_until(lambda: (s := agent.status())["session"] == "reconnecting" and s,
+                        15, "the daemon to notice the drop")
+    assert "next_try_in" in status
+    assert "reconnecting, next try in" in agent.cc("status").stdout
+    done = agent.cc("dial", ANSWERS, check=False)
+    assert done.returncode == 7 and "reconnecting" in done.stderr
+    wait_until(lambda: session(agent) == "logged in", 30, "the reconnect")
+    assert agent.status()["agent_state"]["name"] == "break"
+
+
+def test_network_drop_mid_call_finishes_the_record_from_the_server(emulator, agent):
+    call = agent.json("dial", "+380441110004", "--wait")         # far end hangs up after 5 s
+    emulator.admin("network", Down=100)             # the call ends while we are away
+    wait_until(lambda: session(agent) == "reconnecting", 15, "the drop to be noticed")
+    wait_until(lambda: emulator.call(call["call_id"])["Ended"], 15, "the call to end")
+    emulator.admin("network", Down=0)
+    wait_until(lambda: session(agent) == "logged in", 30, "the reconnect")
+    row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
+    assert abs(row["talk_seconds"] - 5.0) < 0.05
+    assert agent.json("calls") == []
+
+
+def test_server_restart_forgets_the_session_and_the_daemon_logs_in_again(emulator, agent):
+    agent.cc("away")
+    emulator.admin("restart")
+    wait_until(lambda: emulator.admin("users")["Users"][0]["IDUserState"] != 399, 30,
+               "the daemon to log on again")
+    wait_until(lambda: agent.status()["agent_state"]["name"] == "away", 15,
+               "the agent's Away to be restored")
+    assert session(agent) == "logged in"
+
+
+def test_http_500_slow_and_unknown_state_answers_do_not_break_the_daemon(emulator, agent):
+    emulator.admin("fault", Kind="http500", Count=3, Path="/call/getactivecalls/")
+    emulator.admin("fault", Kind="unknown-state", Count=50, Path="/user/getstate/")
+    wait_until(lambda: agent.status()["agent_state"]["title"] == "state 777", 15,
+               "the unknown state to be shown by its number")
+    emulator.admin("fault", Kind="none")
+    wait_until(lambda: agent.status()["agent_state"]["name"] == "available", 15,
+               "the state to come back")
+    emulator.admin("fault", Kind="slow", Count=1, Path="/call/make/", Delay=5)
+    done = agent.cc("dial", ANSWERS, check=False)
+    assert done.returncode == 7 and "did not answer /call/make/ within 3 s" in done.stderr
+    assert "may have been placed anyway" in done.stderr
+    placed = wait_until(lambda: agent.json("calls"), 15, "the call the slow server placed")
+    agent.cc("hangup", "--call", placed[0]["call_id"])
+    call = agent.json("dial", ANSWERS, "--wait")
+    agent.cc("hangup")
+    agent.log_row(call["call_id"], outcome="answered")
+
+
+def test_sigterm_stops_cleanly_and_frees_the_sockets(agent):
+    pid = agent.json("daemon", "status")["pid"]
+    os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
+               open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z",
+               10, "the daemon to exit")
+    assert not (agent.home / "run" / "cli.sock").exists()
+    assert not (agent.home / "run" / "events.sock").exists()
+    assert agent.cc("status", check=False).returncode == 3
+    agent.start()
+    agent.wait_logged_in()
+
+
+def test_the_daemon_refuses_a_socket_directory_others_can_enter(emulator, agent_factory):
+    agent = agent_factory(emulator)
+    run = agent.home / "run"
+    run.mkdir(mode=0o755)
+    os.chmod(run, 0o755)
+    done = agent.cc("daemon", "start", check=False)
+    assert done.returncode == 8 and f"chmod 700 {run}" in done.stderr
