@@ -9,7 +9,8 @@ import typer
 from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
-from . import agent, calls, config, daemonctl, emulatorctl, log, watch, who
+from . import (agent, calls, config, contacts, daemonctl, doctor, emulatorctl, log, quick,
+               watch, who)
 
 app = typer.Typer(
     name="cc",
@@ -25,13 +26,15 @@ app = typer.Typer(
 for name, handler in (
     ("login", agent.login), ("logout", agent.logout), ("state", agent.state),
     ("available", agent.available), ("away", agent.away), ("break", agent.break_),
-    ("status", agent.status), ("dial", calls.dial), ("redial", calls.redial),
+    ("status", agent.status), ("dial", calls.dial), ("recent", calls.recent), ("redial", calls.redial),
     ("calls", calls.calls), ("answer", calls.answer), ("reject", calls.reject),
     ("hangup", calls.hangup), ("hold", calls.hold), ("unhold", calls.unhold),
-    ("transfer", calls.transfer), ("dtmf", calls.dtmf), ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who), ("log", log.log),
+    ("transfer", calls.transfer), ("dtmf", calls.dtmf), ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who), ("contacts", contacts.contacts), ("log", log.log),
+    ("doctor", doctor.doctor),
 ):
     app.command(name)(handler)
 
+app.add_typer(quick.app, name="quick")
 app.add_typer(config.app, name="config")
 app.add_typer(daemonctl.app, name="daemon")
 app.add_typer(emulatorctl.app, name="emulator")

@@ -72,13 +72,30 @@ class DialMode(str, Enum):
     callback = "callback"
 
 
-def dial(number: Annotated[str, typer.Argument(help="The number to call.")],
+def dial(number: Annotated[Optional[str], typer.Argument(
+             help="The number to call; @ALIAS or @N for a quick-dial entry.")] = None,
+         contact: Annotated[Optional[str], typer.Option(
+             "--contact", help="Call a contact by name (F31).")] = None,
+         pick: Annotated[Optional[int], typer.Option(
+             "--pick", help="With --contact: which of its numbers (1, 2, ...).")] = None,
          mode: Annotated[Optional[DialMode], typer.Option(
              "--mode", help="offhook: connects when the far end answers; callback: the "
                             "server rings the number, then your phone (default: dial.mode)")]
          = None,
          wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
-    """Call a number (F12, F27, F28)."""
+    """Call a number, a contact or a quick-dial entry (F12, F13, F27, F28, F31)."""
+    if contact:
+        if number:
+            raise WireError("bad_input", "give a NUMBER or --contact NAME, not both")
+        from .contacts import pick_number
+
+        number = pick_number(contact, pick)
+    elif not number:
+        raise WireError("bad_input", "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
+    elif number.startswith("@"):
+        from .quick import lookup
+
+        number = lookup(number[1:])
     _placed("dial", wait, timeout, json, number=normalise_number(number),
             mode=mode.value if mode else None)
 
@@ -203,3 +220,49 @@ def _pick_colleague() -> str:
     if chosen is None:
         raise WireError("failed", "transfer cancelled: nobody was chosen")
     return chosen
+
+
+def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you called.")]
+           = False,
+           received: Annotated[bool, typer.Option("--received", help="Calls you answered.")]
+           = False,
+           missed: Annotated[bool, typer.Option("--missed", help="Calls you missed.")]
+           = False,
+           dial_index: Annotated[Optional[int], typer.Option(
+               "--dial", min=1, help="Call the N-th number of the list.")] = None,
+           limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
+           json: Json = False) -> None:
+    """Recent numbers, newest first, each once (F13): dial one with --dial N."""
+    if dialed + received + missed > 1:
+        raise WireError("bad_input", "choose one of --dialed, --received, --missed")
+    filters = ({"direction": "out"} if dialed else
+               {"direction": "in", "outcome": "answered"} if received else
+               {"outcome": "missed"} if missed else {})
+    numbers: list[dict] = []
+    cursor = None
+    while len(numbers) < limit:
+        page = client.request("log", limit=200, after=cursor, **filters)
+        for row in page["rows"]:
+            if row["number"] and row["number"] not in {n["number"] for n in numbers}:
+                numbers.append({"number": row["number"], "direction": row["direction"],
+                                "outcome": row["outcome"], "started_at": row["started_at"],
+                                "contact": row.get("contact") or ""})
+        cursor = page["next"]
+        if cursor is None:
+            break
+    numbers = numbers[:limit]
+    if dial_index is not None:
+        if dial_index > len(numbers):
+            raise WireError("bad_input", f"--dial {dial_index}: the list has {len(numbers)} "
+                            "numbers")
+        _placed("dial", False, 60.0, json, number=numbers[dial_index - 1]["number"])
+        return
+    if json:
+        render.emit_json(numbers)
+        return
+    if not numbers:
+        print("no recent numbers")
+    for n, entry in enumerate(numbers, 1):
+        arrow = "->" if entry["direction"] == "out" else "<-"
+        print(f"{n:>3}  {arrow} {entry['number']:<16} {render.local_time(entry['started_at'])}"
+              f"  {entry['outcome']}  {entry['contact']}")

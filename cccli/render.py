@@ -39,6 +39,11 @@ def call_line(call: dict) -> str:
     hold = f", hold {duration(call['hold_seconds'])}" if call.get("hold_seconds") else ""
     talk = f" talk {duration(call['talk_seconds'])}" if call.get("connected_at") else ""
     ended = f" ({call['outcome']})" if call.get("ended_at") else ""
+    if call.get("contact"):
+        who = call["contact"] + (f", {call['account']}" if call.get("account") else "")
+        ended += f"  [{who}]"
+    elif call.get("contact_candidates"):
+        ended += f"  [one of: {'; '.join(json.loads(call['contact_candidates']))}]"
     return (f"call {call['call_id']} {arrow} {call['number']}  {call['state_name']}"
             f"{talk}{hold}{ended}")
 
@@ -93,3 +98,9 @@ def colleagues(rows: list[dict]) -> None:
                       r["state"]["title"] if r["state"] else "unknown")
     tty = sys.stdout.isatty()
     Console(no_color=not tty, width=None if tty else 200).print(table)
+
+
+def contact_line(contact: dict) -> str:
+    account = f" ({contact['account']})" if contact.get("account") else ""
+    phones = ", ".join(contact["phones"]) or "no phone number"
+    return f"{contact['name']}{account}: {phones}"

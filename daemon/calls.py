@@ -47,6 +47,10 @@ class Call:
     dial_mode: str = ""
     group_number: str = ""
     transfer_leg: str = ""          # consult transfer: the leg to the target
+    contact: str = ""               # F5: filled when exactly one contact has the number
+    account: str = ""
+    contact_candidates: str = ""    # JSON list of names when several have it
+    number_key: str = ""            # the number normalised, for matching contacts
     server_figures: dict | None = None
 
     @property
@@ -108,7 +112,8 @@ class Call:
                 "processing_started_at": iso(self.processing_started_at),
                 "processing_ended_at": iso(self.processing_ended_at),
                 "processing_seconds": self.processing_seconds(), "dial_mode": self.dial_mode,
-                "group_number": self.group_number}
+                "group_number": self.group_number, "contact": self.contact,
+                "account": self.account, "contact_candidates": self.contact_candidates}
 
 
 class CallTracker:
@@ -119,6 +124,7 @@ class CallTracker:
         self.publish = publish or (lambda kind, payload: None)
         self.calls: dict[str, Call] = {}
         self.on_ended = None    # callback(call) to fetch the server's figures
+        self.resolver = None    # number -> {contact, account, contact_candidates, number_key}
         self._waiters: list[tuple[Call, object, asyncio.Future]] = []
 
     # -- queries
@@ -159,6 +165,7 @@ class CallTracker:
             call = self._adopt(call_id, direction, number)
         elif number and not call.number:
             call.number = number
+            self._resolve(call)
         for name, value in details.items():
             setattr(call, name, value)
         if reason and not call.ended:
@@ -182,8 +189,14 @@ class CallTracker:
                 call.connected_at = datetime.fromisoformat(row["connected_at"]).timestamp()
             call.held_seconds = row.get("hold_seconds") or 0.0
             call.number = call.number or row.get("number") or ""
+        self._resolve(call)
         self.calls[call_id] = call
         return call
+
+    def _resolve(self, call: Call) -> None:
+        if self.resolver and call.number:
+            for name, value in self.resolver(call.number).items():
+                setattr(call, name, value)
 
     def change(self, call: Call, state: int, now: float | None = None) -> None:
         if call.ended or state == call.state:
@@ -253,7 +266,8 @@ class CallTracker:
                "started_at": iso(call.started_at), "connected_at": iso(call.connected_at),
                "ended_at": iso(call.ended_at), "outcome": call.outcome,
                "line_state": line_name(call.state), "durations_from": call.durations_from,
-               "updated_at": iso(time.time()), **call.figures(), **call.extras()}
+               "updated_at": iso(time.time()), "number_key": call.number_key,
+               **call.figures(), **call.extras()}
         row_id = self.store.save(row)
         if row_id is not None:
             call.log_id = row_id

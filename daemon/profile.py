@@ -56,6 +56,8 @@ SETTINGS: tuple[Setting, ...] = (
             "IDUserState"),
     *(Setting(setting_key(short), code, f"IDUserState of {title}")
       for code, (short, title) in AGENT_STATES.items()),
+    Setting("contacts.default_region", "UA", "region for numbers written without a country "
+            "code (ISO 3166 code, e.g. UA, PL, GB)"),
     Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers (F28); "
             "callback: the server rings the number, then your phone, and `cc answer` "
             "connects (F27)"),

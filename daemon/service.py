@@ -23,6 +23,7 @@ import zmq.asyncio
 
 from . import periods, profile, wire
 from .calls import CallTracker
+from .contacts import Contacts
 from .directory import Directory
 from .infinity.answers import AnswerTimeout, BadResponse, InfinityError
 from .infinity.client import InfinityClient
@@ -109,6 +110,8 @@ class Daemon:
 
         self.session = Session(s, self.client, self.tracker, self.publish, events_url)
         self.directory = Directory(self.store, self.session.states)
+        self.contacts = Contacts(self.store, s["contacts.default_region"])
+        self.tracker.resolver = self._resolve_number
         self.ctx = zmq.asyncio.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
@@ -165,6 +168,30 @@ class Daemon:
             return await self.session.finish_wrapup()
         call = self.session.wrapup_call
         return call.view() if call else {}
+
+    def _resolve_number(self, number: str) -> dict:
+        try:
+            return {**self.contacts.resolve(number), "number_key": self.contacts.key(number)}
+        except sqlite3.Error as exc:
+            log.warning("cannot look the number up in the contacts: %s", exc)
+            return {}
+
+    async def do_contacts(self, query: str = "") -> list[dict]:
+        return self.contacts.search(query)
+
+    async def do_contacts_import(self, path: str) -> dict:
+        return {"imported": self.contacts.import_file(path)}
+
+    async def do_contacts_add(self, name: str, account: str = "",
+                              phones: list | None = None) -> dict:
+        return self.contacts.add(name, account, phones)
+
+    async def do_contacts_add_number(self, contact: str, number: str) -> dict:
+        return self.contacts.add_number(contact, number)
+
+    async def do_contacts_history(self, contact: str) -> dict:
+        found, calls = self.contacts.history(contact)
+        return {"contact": found, "calls": calls}
 
     async def do_who(self, query: str = "") -> list[dict]:
         return self.directory.search(query)

@@ -57,8 +57,27 @@ def _v3(db: sqlite_utils.Database) -> None:
         db["calls"].create_index(columns, if_not_exists=True)
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    """Contacts and accounts with their numbers; each call's contact and number key."""
+    from .contacts import number_key
+
+    db["contacts"].create({"id": int, "name": str, "account": str}, pk="id",
+                          not_null={"name"})
+    db["contacts"].create_index(["name"])
+    db["contact_phones"].create({"contact_id": int, "number": str, "key": str},
+                                foreign_keys=[("contact_id", "contacts", "id")])
+    db["contact_phones"].create_index(["key"])
+    db["contact_phones"].create_index(["contact_id"])
+    for column in ("contact", "account", "contact_candidates", "number_key"):
+        db["calls"].add_column(column, str)
+    # Calls logged before keys existed: keyed without a region (E.164 or bare digits).
+    for row in list(db.query("select id, number from calls")):
+        db["calls"].update(row["id"], {"number_key": number_key(row["number"] or "", "")})
+    db["calls"].create_index(["number_key"])
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3)
+MIGRATIONS = (_v1, _v2, _v3, _v4)
 
 
 class Store:

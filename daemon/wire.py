@@ -20,7 +20,8 @@ EVENTS_SOCKET = "events.sock"
 COMMANDS = (
     "ping", "status", "login", "logout", "state", "dial", "answer", "reject", "hangup",
     "hold", "unhold", "dtmf", "redial", "calls", "log", "events_since", "shutdown",
-    "who", "who_import", "transfer", "wrapup", "log_show",
+    "who", "who_import", "transfer", "wrapup", "log_show", "contacts", "contacts_import",
+    "contacts_add", "contacts_add_number", "contacts_history",
 )
 
 # Columns of the call log, in order: stable names for CSV and JSON exports.
@@ -29,7 +30,7 @@ LOG_COLUMNS = (
     "connected_at", "ended_at", "wait_seconds", "talk_seconds", "hold_seconds",
     "outcome", "line_state", "durations_from", "end_reason", "transfer_from", "transfer_to",
     "transfer_number", "processing_started_at", "processing_ended_at", "processing_seconds",
-    "dial_mode", "group_number",
+    "dial_mode", "group_number", "contact", "account", "contact_candidates",
 )
 
 

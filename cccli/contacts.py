@@ -1,0 +1,114 @@
+"""`cc contacts`: the local directory of contacts and accounts (F5, F31, F39, F40, F45)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from daemon.wire import WireError
+
+from . import client, render
+from .options import Json
+
+USAGE = ("cc contacts [QUERY] | import FILE | add NAME [--account A] [--phone N]... | "
+         "add-number CONTACT NUMBER | history CONTACT")
+
+
+def contacts(words: Annotated[Optional[list[str]], typer.Argument(
+                 metavar="[QUERY | import FILE | add NAME | add-number CONTACT NUMBER | "
+                         "history CONTACT]",
+                 help="Search by name, account or any part of a number; or an action.")]
+             = None,
+             account: Annotated[str, typer.Option(help="With add: the contact's account.")]
+             = "",
+             phone: Annotated[Optional[list[str]], typer.Option(
+                 help="With add: a phone number (repeat for several).")] = None,
+             json: Json = False) -> None:
+    """Contacts and accounts with their phone numbers; import CSV or vCard."""
+    words = words or []
+    action, rest = (words[0], words[1:]) if words else ("", [])
+    if action == "import" and len(rest) == 1:
+        result = client.request("contacts_import", path=os.path.abspath(rest[0]))
+        _out(result, json, f"imported {result['imported']} contacts")
+    elif action == "add" and len(rest) == 1:
+        from .calls import normalise_number
+
+        numbers = [normalise_number(p) for p in phone or []]
+        found = client.request("contacts_add", name=rest[0], account=account, phones=numbers)
+        _out(found, json, render.contact_line(found))
+    elif action == "add-number" and len(rest) == 2:
+        from .calls import normalise_number
+
+        found = client.request("contacts_add_number", contact=rest[0],
+                               number=normalise_number(rest[1]))
+        _out(found, json, render.contact_line(found))
+    elif action == "history" and len(rest) == 1:
+        result = client.request("contacts_history", contact=rest[0])
+        if json:
+            render.emit_json(result)
+            return
+        print(render.contact_line(result["contact"]))
+        for call in result["calls"]:
+            arrow = "->" if call["direction"] == "out" else "<-"
+            print(f"  {call['id']:>6}  {render.local_time(call['started_at'])}  {arrow} "
+                  f"{call['number']}  {call['outcome']}  talk "
+                  f"{render.duration(call['talk_seconds'])}")
+        if not result["calls"]:
+            print("  no calls")
+    elif action in ("import", "add", "add-number", "history"):
+        raise WireError("bad_input", f"usage: {USAGE}")
+    else:
+        found = client.request("contacts", query=" ".join(words))
+        if json:
+            render.emit_json(found)
+        elif not found:
+            render.fail(f"no contact matches '{' '.join(words)}'" if words else
+                        "no contacts yet: `cc contacts import FILE` or `cc contacts add`", 1)
+        else:
+            for contact in found:
+                print(render.contact_line(contact))
+
+
+def _out(value, as_json: bool, line: str) -> None:
+    if as_json:
+        render.emit_json(value)
+    else:
+        print(line)
+
+
+def pick_number(name: str, pick: int | None) -> str:
+    """F31: a contact's number; with several, `--pick N`, or a choice at a terminal."""
+    found = client.request("contacts", query=name)
+    exact = [c for c in found if c["name"].lower() == name.lower()]
+    if len(exact) == 1:
+        found = exact
+    if not found:
+        raise WireError("bad_input", f"no contact matches '{name}' (see `cc contacts`)")
+    if len(found) > 1:
+        names = "; ".join(c["name"] for c in found[:8])
+        raise WireError("bad_input", f"'{name}' matches {len(found)} contacts ({names}): "
+                        "be more precise")
+    contact = found[0]
+    phones = contact["phones"]
+    if not phones:
+        raise WireError("bad_input", f"{contact['name']} has no phone number: add one with "
+                        f"`cc contacts add-number '{contact['name']}' NUMBER`")
+    if pick is not None:
+        if not 1 <= pick <= len(phones):
+            raise WireError("bad_input", f"--pick {pick}: {contact['name']} has "
+                            f"{len(phones)} number(s)")
+        return phones[pick - 1]
+    if len(phones) == 1:
+        return phones[0]
+    from . import picker
+
+    listed = ", ".join(f"{i}: {p}" for i, p in enumerate(phones, 1))
+    if not picker.at_terminal():
+        raise WireError("bad_input", f"{contact['name']} has {len(phones)} numbers ({listed}):"
+                        " choose one with --pick N")
+    chosen = picker.pick([(p, p) for p in phones], f"call {contact['name']} on: ")
+    if chosen is None:
+        raise WireError("failed", "nothing dialled: no number was chosen")
+    return chosen

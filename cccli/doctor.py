@@ -1,0 +1,243 @@
+"""`cc doctor`: check the profile, the daemon and the server, one line per check.
+
+Each check is ok, FAIL, or -- (not checked: with no daemon the session and the event
+listener cannot be asked; a server that tells no time leaves the clock unmeasured). The exit code is 0 when
+nothing failed, 8 (configuration) when only the configuration checks failed (config,
+password, sockets), and 1 when anything else failed. Nothing here prints the password.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import os
+import re
+import stat
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from daemon import profile
+from daemon.wire import Exit, WireError
+
+from . import client, render
+from .options import Json
+
+CONFIG_CHECKS = ("config", "password", "sockets")
+HTTP_TIMEOUT = 3.0
+SKEW_LIMIT = 5.0            # seconds: more than this and call times in the log drift
+RECENT_EVENTS = 600.0       # seconds: "recently" for the last event the server pushed
+JOURNAL_TAIL = 256 * 1024   # bytes of the journal read to find the last event
+
+
+@dataclass
+class Check:
+    check: str
+    ok: bool | None         # None: not checked
+    detail: str
+
+
+def doctor(json: Json = False) -> None:
+    """Check the settings, password source, sockets, daemon, server session, event
+    listener, clock and call log; exit non-zero if any check fails."""
+    checks = run_checks()
+    if json:
+        render.emit_json([asdict(c) for c in checks])
+    else:
+        width = max(len(c.check) for c in checks)
+        for c in checks:
+            mark = "--" if c.ok is None else "ok" if c.ok else "FAIL"
+            print(f"{mark:<4}  {c.check:<{width}}  {c.detail}")
+    failed = [c.check for c in checks if c.ok is False]
+    if failed:
+        code = Exit.CONFIG if set(failed) <= set(CONFIG_CHECKS) else Exit.FAILED
+        render.fail(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}",
+                    int(code))
+
+
+def http_get(url: str) -> tuple[int, bytes, str | None]:
+    """(status, body, Date header) of a GET; raises OSError when nothing answers."""
+    # Imported here: every `cc` run (and each Tab) imports this module, and these are slow.
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    # Like the daemon's HTTP client, ignore http_proxy: see what the daemon sees.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=HTTP_TIMEOUT) as resp:
+            return resp.status, resp.read(), resp.headers.get("Date")
+    except urllib.error.HTTPError as exc:
+        return exc.code, b"", exc.headers.get("Date")
+    except urllib.error.URLError as exc:
+        raise OSError(str(exc.reason)) from None
+    except http.client.HTTPException as exc:
+        raise OSError(f"not an HTTP answer ({type(exc).__name__})") from None
+
+
+def run_checks() -> list[Check]:
+    paths = profile.paths()
+    checks, settings = [], None
+    try:
+        settings = profile.load()
+        where = paths.config_file
+        checks.append(Check("config", True, f"{where} parses" if where.exists() else
+                            f"{where} does not exist: the defaults are in use"))
+    except profile.ConfigError as exc:
+        checks.append(Check("config", False, str(exc)))
+    checks.append(password_check(settings))
+    checks.append(sockets_check(paths.run_dir))
+    status = None
+    try:
+        pong = client.request("ping", timeout=2)
+        checks.append(Check("daemon", True, f"running (pid {pong['pid']}, up "
+                                            f"{pong['uptime']:.0f} s)"))
+        status = client.request("status", timeout=5)
+    except WireError as exc:
+        checks.append(Check("daemon", False, exc.message))
+    checks.append(session_check(status))
+    checks.append(events_check(status, paths.journal))
+    checks.append(clock_check(settings))
+    checks.append(database_check(paths.database))
+    return checks
+
+
+def password_check(settings: dict | None) -> Check:
+    if settings is None:
+        return Check("password", None, "not checked: the config file does not parse")
+    if os.environ.get("CC_PASSWORD"):
+        source = "CC_PASSWORD"
+    elif settings.get("server.password_command"):
+        source = "server.password_command"
+    else:
+        source = "server.password in the config file"
+    try:
+        profile.resolve_password(settings)
+    except profile.ConfigError as exc:
+        return Check("password", False, str(exc))
+    return Check("password", True, f"from {source}")
+
+
+def sockets_check(run_dir) -> Check:
+    try:
+        info = run_dir.stat()
+    except FileNotFoundError:
+        return Check("sockets", True, f"{run_dir} does not exist yet: the daemon makes it "
+                                      "(mode 700) when it starts")
+    except OSError as exc:
+        return Check("sockets", False, f"{run_dir}: {exc.strerror}")
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid != os.getuid():
+        return Check("sockets", False, f"{run_dir} belongs to uid {info.st_uid}, not to you: "
+                                       "set CC_HOME to a directory of your own")
+    if mode & 0o077:
+        return Check("sockets", False, f"{run_dir} is open to other users (mode {mode:o}): "
+                                       f"run `chmod 700 {run_dir}`")
+    return Check("sockets", True, f"{run_dir} is private (mode {mode:o})")
+
+
+def session_check(status: dict | None) -> Check:
+    if status is None:
+        return Check("session", None, "not checked: needs the daemon")
+    if status.get("session") == "logged in":
+        ext = f" (ext {status['extension']})" if status.get("extension") else ""
+        return Check("session", True, f"logged in as {status.get('login')}{ext} at "
+                                      f"{status.get('server')}")
+    why = f": {status['last_error']}" if status.get("last_error") else ""
+    return Check("session", False, f"{status.get('session')} at {status.get('server')}{why} "
+                                   "(log in with `cc login`)")
+
+
+def events_check(status: dict | None, journal) -> Check:
+    """The listener answers 404 to anything but an event path: that proves it is up."""
+    if status is None:
+        return Check("events", None, "not checked: needs the daemon")
+    url = status.get("events_url")
+    if not url:
+        return Check("events", False, "the daemon reports no event listener")
+    try:
+        code, _, _ = http_get(f"{url.rstrip('/')}/cc-doctor")
+    except OSError as exc:
+        return Check("events", False, f"cannot reach the listener at {url}: {exc} "
+                                      "(see the events.* settings)")
+    if code != 404:
+        return Check("events", False, f"{url} answered HTTP {code}: something else listens "
+                                      "there, not the daemon (change events.listen_port)")
+    return Check("events", True, f"listener up at {url}; {last_event(journal)}")
+
+
+_EVENT = re.compile(r'<message [^>]*\bat="([^"]+)"[^>]*\bkind="event"')
+
+
+def last_event(journal) -> str:
+    """When the server last pushed an event, from the journal's tail (cheap, no XML parse)."""
+    try:
+        with open(journal, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - JOURNAL_TAIL))
+            tail = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return "no journal to tell when the last event came"
+    found = _EVENT.findall(tail)
+    if not found:
+        return "no event from the server in the journal's tail"
+    ago = time.time() - datetime.fromisoformat(found[-1].replace("Z", "+00:00")).timestamp()
+    if ago > RECENT_EVENTS:
+        return (f"the last event came {ago / 60:.0f} min ago (is the server's eventsURL "
+                "pointed here?)")
+    return f"the last event came {ago:.0f} s ago"
+
+
+def clock_check(settings: dict | None) -> Check:
+    """Against the emulator's clock, or else the Date header of the server's answer."""
+    if settings is None:
+        return Check("clock", None, "not checked: the config file does not parse")
+    base = f"http://{settings['server.host']}:{settings['server.port']}"
+    before = time.time()
+    try:
+        _, body, date = http_get(f"{base}/_emulator/clock/")   # a real server: 404 or 406
+    except OSError as exc:
+        return Check("clock", None, f"not measurable: cannot reach {base} ({exc})")
+    here = (before + time.time()) / 2
+    try:
+        clock = jsonlib.loads(body)["result"]
+        server_now, scale = float(clock["Now"]), float(clock.get("TimeScale", 1))
+    except (ValueError, KeyError, TypeError):
+        server_now, scale = None, 1.0
+    if scale != 1:
+        return Check("clock", None, f"not measurable: the emulator runs {scale:g} times "
+                                    "faster than real time")
+    source = "the emulator's clock"
+    if server_now is None:
+        if not date:
+            return Check("clock", None, f"not measurable: {base} gives no time")
+        from email.utils import parsedate_to_datetime
+
+        try:
+            server_now = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            return Check("clock", None, f"not measurable: {base} sent Date '{date}'")
+        source, here = "the server's Date header, to 1 s", int(here)
+    skew = server_now - here
+    detail = f"the server is {abs(skew):.1f} s {'ahead' if skew >= 0 else 'behind'} ({source})"
+    if abs(skew) > SKEW_LIMIT:
+        return Check("clock", False, f"{detail}: call times will be off; synchronise this "
+                                     "machine's clock (NTP)")
+    return Check("clock", True, detail)
+
+
+def database_check(database) -> Check:
+    import sqlite3
+
+    if not database.exists():
+        return Check("database", True, f"{database} does not exist yet: the daemon makes it")
+    try:
+        conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return Check("database", False, f"{database}: {exc}")
+    if rows != ["ok"]:
+        return Check("database", False, f"{database} is damaged: {'; '.join(rows[:3])} "
+                                        "(stop the daemon and restore a copy)")
+    return Check("database", True, f"{database}: integrity ok")

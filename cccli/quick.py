@@ -1,0 +1,131 @@
+"""`cc quick`: the quick-dial list (F13), a plain TOML file people and scripts edit alike."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from daemon import profile
+from daemon.wire import WireError
+
+from . import render
+from .options import Json
+
+app = typer.Typer(help="The quick-dial list: `cc dial @ALIAS` or `cc dial @N` (F13).",
+                  no_args_is_help=False, invoke_without_command=True)
+HEADER = ("# Quick-dial list of cc: one [[entry]] per number (name, number, alias).\n"
+          "# Edit it by hand or with `cc quick add|rm`; dial with `cc dial @ALIAS` or @N.\n")
+
+
+def path():
+    return profile.paths().config_file.with_name("quick.toml")
+
+
+def entries() -> list[dict]:
+    import tomllib
+
+    file = path()
+    if not file.exists():
+        return []
+    try:
+        doc = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise WireError("config", f"{file}: {exc}") from None
+    found = doc.get("entry", [])
+    for n, entry in enumerate(found, 1):
+        if not isinstance(entry, dict) or not entry.get("number"):
+            raise WireError("config", f"{file}: entry {n} has no number")
+    return found
+
+
+def lookup(key: str) -> str:
+    """An alias, or a 1-based index into the list."""
+    listed = entries()
+    if key.isdigit():
+        if 1 <= int(key) <= len(listed):
+            return listed[int(key) - 1]["number"]
+        raise WireError("bad_input", f"@{key}: the quick-dial list has {len(listed)} entries")
+    for entry in listed:
+        if entry.get("alias") == key:
+            return entry["number"]
+    known = ", ".join("@" + e["alias"] for e in listed if e.get("alias")) or "none"
+    raise WireError("bad_input", f"no quick-dial alias @{key} (aliases: {known}; "
+                    "add one with `cc quick add NAME NUMBER --alias A`)")
+
+
+@app.callback()
+def show(ctx: typer.Context, json: Json = False) -> None:
+    """List the quick-dial entries, numbered."""
+    if ctx.invoked_subcommand is not None:
+        return
+    listed = entries()
+    if json:
+        render.emit_json(listed)
+        return
+    if not listed:
+        print(f"the quick-dial list is empty: cc quick add NAME NUMBER ({path()})")
+    for n, entry in enumerate(listed, 1):
+        alias = f"@{entry['alias']}" if entry.get("alias") else ""
+        print(f"{n:>3}  {alias:<12} {entry['number']:<16} {entry.get('name', '')}")
+
+
+def _save(doc) -> None:
+    import tomlkit
+
+    file = path()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
+def _doc():
+    import tomlkit
+
+    file = path()
+    entries()      # refuse a broken file before touching it
+    return tomlkit.parse(file.read_text(encoding="utf-8") if file.exists() else HEADER)
+
+
+@app.command()
+def add(name: Annotated[str, typer.Argument(help="Who this is.")],
+        number: Annotated[str, typer.Argument(help="The number.")],
+        alias: Annotated[Optional[str], typer.Option(help="A short name for @ALIAS.")] = None,
+        json: Json = False) -> None:
+    """Add an entry to the quick-dial list."""
+    import tomlkit
+
+    from .calls import normalise_number
+
+    number = normalise_number(number)
+    if alias and (alias.isdigit() or not alias.replace("-", "").replace("_", "").isalnum()):
+        raise WireError("bad_input", f"alias '{alias}': use letters, digits, - and _, "
+                        "not only digits")
+    if alias and any(e.get("alias") == alias for e in entries()):
+        raise WireError("bad_input", f"alias @{alias} is taken (see `cc quick`)")
+    doc = _doc()
+    if "entry" not in doc:
+        doc["entry"] = tomlkit.aot()
+    entry = {"name": name, "number": number, **({"alias": alias} if alias else {})}
+    doc["entry"].append(entry)
+    _save(doc)
+    if json:
+        render.emit_json(entry)
+    else:
+        print(f"added {len(doc['entry'])}: {name} {number}" + (f" @{alias}" if alias else ""))
+
+
+@app.command()
+def rm(key: Annotated[str, typer.Argument(help="The entry's @ALIAS (or ALIAS) or number N.")]
+       ) -> None:
+    """Remove an entry from the quick-dial list."""
+    key = key.lstrip("@")
+    doc = _doc()
+    listed = doc.get("entry", [])
+    index = int(key) - 1 if key.isdigit() else next(
+        (i for i, e in enumerate(listed) if e.get("alias") == key), None)
+    if index is None or not 0 <= index < len(listed):
+        raise WireError("bad_input", f"no quick-dial entry '{key}' (see `cc quick`)")
+    removed = listed[index]
+    del listed[index]
+    _save(doc)
+    print(f"removed {removed.get('name', '')} {removed['number']}")

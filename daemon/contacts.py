@@ -1,0 +1,188 @@
+"""Contacts and accounts with their phone numbers (F5, F18, F31, F39, F40, F45).
+
+Numbers are normalised with phonenumbers in `contacts.default_region`, so that
+`8 (044) 455-78-90`, `+380444557890` and `0444557890` are one number.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import phonenumbers
+
+from .wire import WireError
+
+_DIGITS = re.compile(r"\D")
+_SPLIT = re.compile(r"[;|]")
+
+
+def number_key(raw: str, region: str) -> str:
+    """The number in E.164 when it is a valid public number, else its digits (extensions)."""
+    text = (raw or "").strip()
+    digits = _DIGITS.sub("", text)
+    candidates = [text]
+    # The old trunk prefix "8" before a "0XX" area code, still typed in the region.
+    if digits.startswith("80") and not text.startswith("+"):
+        candidates.append(digits[1:])
+    for candidate in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, region or None)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return digits
+
+
+class Contacts:
+    def __init__(self, store, region: str):
+        self.db = store.db
+        self.region = region
+
+    def key(self, number: str) -> str:
+        return number_key(number, self.region)
+
+    # -- import and edit
+    def import_file(self, path: str) -> int:
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WireError("bad_input", f"cannot read {file}: {exc}") from None
+        if text.lstrip().upper().startswith("BEGIN:VCARD"):
+            entries = self._from_vcard(file, text)
+        else:
+            entries = self._from_csv(file, text)
+        with self.db.conn:
+            for name, account, phones in entries:
+                self._add(name, account, phones)
+        return len(entries)
+
+    @staticmethod
+    def _from_csv(file: Path, text: str) -> list:
+        reader = csv.DictReader(text.splitlines())
+        fields = {(f or "").strip().lower() for f in reader.fieldnames or ()}
+        if "name" not in fields:
+            raise WireError("bad_input", f"{file}: not a vCard, and a CSV file needs a header "
+                            "line with at least 'name' (and account, phones)")
+        entries = []
+        for lineno, raw in enumerate(reader, 2):
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+            if not row.get("name"):
+                raise WireError("bad_input", f"{file}:{lineno}: the name is empty")
+            phones = [p.strip() for p in _SPLIT.split(row.get("phones", "")) if p.strip()]
+            entries.append((row["name"], row.get("account", ""), phones))
+        return entries
+
+    @staticmethod
+    def _from_vcard(file: Path, text: str) -> list:
+        import vobject
+
+        entries = []
+        try:
+            for card in vobject.readComponents(text):
+                name = str(card.fn.value).strip() if hasattr(card, "fn") else ""
+                if not name:
+                    raise WireError("bad_input", f"{file}: a vCard has no FN (full name)")
+                account = ""
+                if hasattr(card, "org"):
+                    org = card.org.value
+                    account = (org[0] if isinstance(org, list) and org else str(org)).strip()
+                # Only telephone entries are phone numbers (F18): never EMAIL, URL, ...
+                phones = [str(tel.value).strip() for tel in card.contents.get("tel", [])]
+                entries.append((name, account, phones))
+        except WireError:
+            raise
+        except Exception as exc:   # vobject raises several parse error types
+            raise WireError("bad_input", f"{file}: not a readable vCard: {exc}") from None
+        return entries
+
+    def _add(self, name: str, account: str, phones: list[str]) -> int:
+        contact_id = self.db["contacts"].insert({"name": name, "account": account}).last_pk
+        self.db["contact_phones"].insert_all(
+            {"contact_id": contact_id, "number": p, "key": self.key(p)} for p in phones if p)
+        return contact_id
+
+    def add(self, name: str, account: str = "", phones: list[str] | None = None) -> dict:
+        with self.db.conn:
+            contact_id = self._add(name, account, phones or [])
+        return self.get(contact_id)
+
+    def add_number(self, query: str, number: str) -> dict:
+        """F39: add a call's number to a contact's numbers."""
+        contact = self.one(query)
+        if self.key(number) in {self.key(p) for p in contact["phones"]}:
+            raise WireError("bad_input", f"{contact['name']} already has {number}")
+        with self.db.conn:
+            self.db["contact_phones"].insert({"contact_id": contact["id"], "number": number,
+                                              "key": self.key(number)})
+        return self.get(contact["id"])
+
+    # -- look-ups
+    def get(self, contact_id: int) -> dict:
+        row = self.db["contacts"].get(contact_id)
+        phones = [r["number"] for r in self.db["contact_phones"].rows_where(
+            "contact_id = ?", [contact_id], order_by="rowid")]
+        return {"id": row["id"], "name": row["name"], "account": row["account"] or "",
+                "phones": phones}
+
+    def search(self, query: str = "") -> list[dict]:
+        q = query.strip()
+        if not q:
+            ids = [r["id"] for r in self.db.query("select id from contacts order by name")]
+        elif re.fullmatch(r"[\d\s+()\-.]+", q):
+            ids = [r["contact_id"] for r in self.db.query(
+                "select distinct contact_id from contact_phones where key like ? or number "
+                "like ?", [f"%{_DIGITS.sub('', q)}%", f"%{q}%"])]
+        else:
+            ids = [r["id"] for r in self.db.query(
+                "select id from contacts where name like ? or account like ? order by name",
+                [f"%{q}%", f"%{q}%"])]
+        return [self.get(i) for i in ids]
+
+    def one(self, query: str) -> dict:
+        found = self.search(query)
+        exact = [c for c in found if c["name"].lower() == query.strip().lower()]
+        if len(exact) == 1:
+            return exact[0]
+        if not found:
+            raise WireError("bad_input", f"no contact matches '{query}' (see `cc contacts`)")
+        if len(found) > 1:
+            names = "; ".join(c["name"] for c in found[:8])
+            raise WireError("bad_input", f"'{query}' matches {len(found)} contacts ({names}): "
+                            "be more precise")
+        return found[0]
+
+    def by_number(self, number: str) -> list[dict]:
+        """F5: every contact with this number, however it was written."""
+        key = self.key(number)
+        if not key:
+            return []
+        ids = [r["contact_id"] for r in self.db.query(
+            "select distinct contact_id from contact_phones where key = ?", [key])]
+        return [self.get(i) for i in ids]
+
+    def resolve(self, number: str) -> dict:
+        """Exactly one match fills contact and account; several list the candidates."""
+        found = self.by_number(number)
+        if len(found) == 1:
+            return {"contact": found[0]["name"], "account": found[0]["account"],
+                    "contact_candidates": ""}
+        return {"contact": "", "account": "",
+                "contact_candidates": json.dumps([c["name"] for c in found],
+                                                 ensure_ascii=False) if found else ""}
+
+    def history(self, query: str) -> tuple[dict, list[dict]]:
+        """F40, F45: a contact's calls, newest first."""
+        contact = self.one(query)
+        keys = sorted({self.key(p) for p in contact["phones"]})
+        if not keys:
+            return contact, []
+        marks = ", ".join("?" * len(keys))
+        rows = [dict(r) for r in self.db.query(
+            "select id, number, direction, outcome, started_at, ended_at, talk_seconds "
+            f"from calls where number_key in ({marks}) order by started_at desc", keys)]
+        return contact, rows
