@@ -9,8 +9,8 @@ import typer
 from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
-from . import (agent, calls, config, contacts, daemonctl, doctor, emulatorctl, log, quick,
-               watch, who)
+from . import (agent, calls, catalog, config, contacts, daemonctl, doctor, emulatorctl, journal, log,
+               quick, report, watch, who)
 
 app = typer.Typer(
     name="cc",
@@ -30,11 +30,14 @@ for name, handler in (
     ("calls", calls.calls), ("answer", calls.answer), ("reject", calls.reject),
     ("hangup", calls.hangup), ("hold", calls.hold), ("unhold", calls.unhold),
     ("transfer", calls.transfer), ("dtmf", calls.dtmf), ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who), ("contacts", contacts.contacts), ("log", log.log),
+    ("report", report.report),
     ("doctor", doctor.doctor),
+    ("journal", journal.journal),
 ):
     app.command(name)(handler)
 
 app.add_typer(quick.app, name="quick")
+app.add_typer(catalog.app, name="catalog")
 app.add_typer(config.app, name="config")
 app.add_typer(daemonctl.app, name="daemon")
 app.add_typer(emulatorctl.app, name="emulator")

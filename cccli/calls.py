@@ -11,7 +11,8 @@ import typer
 from daemon.wire import OUTCOME_EXIT, Exit, WireError
 
 from . import client, render
-from .options import CallId, Json
+from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
+                      Json, card_fields)
 
 RINGBACK = 2        # LineState.REMINDER: callback mode rings the agent back
 _SEPARATORS = re.compile(r"[\s\-().]")
@@ -157,22 +158,49 @@ def unhold(call: CallId = None, json: Json = False) -> None:
 
 
 def wrapup(what: Annotated[Optional[str], typer.Argument(
-               metavar="[done]", help="`done` closes wrap-up; without it, show it.")] = None,
+               metavar="[done]", help="`done` closes wrap-up; without it, fill in or show "
+                                      "the card.")] = None,
+           call_type: CardType = None, subject: CardSubject = None,
+           result: CardResult = None, link: CardLinks = None, note: CardNote = None,
+           log_id: Annotated[Optional[int], typer.Option(
+               "--id", help="A logged call to fill in (default: the call in wrap-up, else "
+                            "the last call).")] = None,
+           hangup: Annotated[Optional[bool], typer.Option(
+               "--hangup/--keep", help="With done while a call is still up: hang it up, "
+                                       "or keep it (F25).")] = None,
            json: Json = False) -> None:
-    """Wrap-up after a connected call (F7): you stay Busy until `cc wrapup done`."""
+    """Wrap-up (F7, F25, F30): fill in the call card; `done` ends processing."""
     if what not in (None, "done"):
         raise WireError("bad_input", f"unknown wrap-up action '{what}': use `cc wrapup done`")
-    call = client.request("wrapup", done=what == "done")
+    fields = card_fields(call_type, subject, result, link, note)
+    done = what == "done"
+    if done and hangup is None:
+        hangup = _ask_hangup()
+    call = client.request("wrapup", done=done, fields=fields, log_id=log_id, hangup=hangup)
     if json:
         render.emit_json(call)
     elif not call:
         print("no call in wrap-up")
-    elif what == "done":
-        print(f"wrap-up of call {call['call_id']} closed after "
+    elif done:
+        print(f"wrap-up of {call['counter_number']} ({call['number']}) closed after "
               f"{render.duration(call['processing_seconds'])}")
     else:
-        print(f"wrap-up of call {call['call_id']} ({call['number']}) since "
-              f"{render.local_time(call['processing_started_at'])}")
+        card = ", ".join(f"{k}={call[k]}" for k in ("call_type", "subject", "result")
+                         if call.get(k))
+        print(f"{call['counter_number']} {call['number']}: {card or 'card empty'}")
+
+
+def _ask_hangup() -> bool | None:
+    """At a terminal, ask whether to hang up a call that is still up (F25)."""
+    from . import picker
+
+    if not picker.at_terminal():
+        return None
+    active = client.request("calls")
+    if not active:
+        return None
+    return typer.confirm(f"Call {active[0]['call_id']} ({active[0]['number']}) is still "
+                         f"{active[0]['state_name']}: hang it up?", default=False)
 
 
 TRANSFER_ACTIONS = ("complete", "cancel")

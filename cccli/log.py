@@ -12,7 +12,7 @@ from daemon import profile
 from daemon.wire import LOG_COLUMNS, WireError
 
 from . import client, export, render
-from .options import Json
+from .options import CardLinks, CardNote, CardSubject, CardType, Json, card_fields
 
 PAGE = 5000
 
@@ -34,9 +34,10 @@ FILTER_KEYS = ("period", "agent", "direction", "result", "missed", "number", "so
 
 
 def log(words: Annotated[Optional[list[str]], typer.Argument(
-            metavar="[NAME | show ID | save NAME]",
+            metavar="[NAME | show ID | edit ID | rm ID | save NAME]",
             help="A saved filter's NAME; `show ID` for one call's full record (F36); "
-                 "`save NAME` to keep the filters given as NAME (F43).")] = None,
+                 "`edit ID` with card options; `rm ID` (or --all); `save NAME` keeps the "
+                 "filters given as NAME (F43).")] = None,
         period: Annotated[Optional[str], typer.Option(
             "--period", "-p", help="today, yesterday, this-week, last-week, this-month, "
                                    "last-month, or FROM..TO (YYYY-MM-DD).")] = None,
@@ -62,9 +63,32 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                                    "such as '{start} {number} {outcome}'.")] = "table",
         output: Annotated[Optional[str], typer.Option(
             "--output", "-o", help="Write to this file instead of standard output.")] = None,
+        call_type: CardType = None, subject: CardSubject = None, link: CardLinks = None,
+        note: CardNote = None,
+        new_number: Annotated[Optional[str], typer.Option(
+            "--set-number", help="Refused: a saved call's number never changes (F26).")]
+        = None,
+        all_: Annotated[bool, typer.Option("--all", help="With rm: every call.")] = False,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="With rm: do not ask.")]
+        = False,
         json: Json = False) -> None:
-    """The call log, newest first (F19, F42, F48)."""
+    """The call log, newest first (F19, F21, F36, F42, F43, F48)."""
     words = words or []
+    if words[:1] == ["edit"]:
+        if len(words) != 2 or not words[1].isdigit():
+            raise WireError("bad_input", "usage: cc log edit ID --type/--subject/--result/"
+                            "--link/--note")
+        fields = card_fields(call_type, subject, result, link, note)
+        if new_number is not None:
+            fields["number"] = new_number
+        if not fields:
+            raise WireError("bad_input", "nothing to change: give --type, --subject, --result,"
+                            " --link or --note")
+        _show(client.request("log_edit", log_id=int(words[1]), fields=fields), json)
+        return
+    if words[:1] == ["rm"]:
+        _remove(words[1:], all_, yes, json)
+        return
     given = {"period": period, "agent": agent,
              "direction": direction.value if direction else None, "result": result,
              "missed": missed, "number": number, "sort": sort.value if sort else None,
@@ -100,6 +124,24 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
     if limit is None and fmt == "table":
         limit = 20
     _run(filters, fmt, cols, limit, output)
+
+
+def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
+    if all_ == bool(rest) or (rest and (len(rest) != 1 or not rest[0].isdigit())):
+        raise WireError("bad_input", "usage: cc log rm ID | cc log rm --all [--yes]")
+    what = "every call in the log" if all_ else f"call {rest[0]}"
+    if not yes:
+        from . import picker
+
+        if not picker.at_terminal():
+            raise WireError("bad_input", f"removing {what} needs --yes when not at a terminal")
+        if not typer.confirm(f"Remove {what}?", default=False):
+            raise WireError("failed", "nothing removed")
+    result = client.request("log_rm", log_id=None if all_ else int(rest[0]))
+    if as_json:
+        render.emit_json(result)
+    else:
+        print(f"removed {result['removed']} call(s)")
 
 
 def _checked(check, value):
@@ -142,7 +184,11 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
             raise WireError("bad_input", "--output needs a file format: --format csv, json, "
                             "ndjson or asterisk-csv")
         if rows:
-            render.log_table(rows)
+            colours = {}
+            if render.colour_on() and any(r.get("result") for r in rows):
+                colours = {c["name"]: c["colour"] for c in client.request("catalog",
+                                                                          kind="results")}
+            render.log_table(rows, colours)
         else:
             print("no calls match" if filters else "the call log is empty")
         return

@@ -7,3 +7,27 @@ import typer
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 CallId = Annotated[Optional[str], typer.Option("--call", help="The call's id (see `cc status`); "
                                                "default: the current call.")]
+
+# The call card (F22, F30, F41), shared by `cc wrapup` and `cc log edit`.
+CardType = Annotated[Optional[str], typer.Option("--type", help="Call type (catalogue).")]
+CardSubject = Annotated[Optional[str], typer.Option("--subject", help="What the call was "
+                                                    "about.")]
+CardResult = Annotated[Optional[str], typer.Option("--result", help="Call result "
+                                                   "(catalogue).")]
+CardLinks = Annotated[Optional[list[str]], typer.Option(
+    "--link", help="KIND=VALUE with KIND task, sale, project, project_path, incident, "
+                   "campaign or survey (repeatable).")]
+CardNote = Annotated[Optional[str], typer.Option("--note", help="Add a note to the call.")]
+
+
+def card_fields(call_type, subject, result, links, note) -> dict:
+    from daemon.wire import WireError
+
+    fields = {k: v for k, v in (("call_type", call_type), ("subject", subject),
+                                ("result", result), ("note", note)) if v is not None}
+    for link in links or []:
+        kind, sep, value = link.partition("=")
+        if not sep or not kind:
+            raise WireError("bad_input", f"--link '{link}': write KIND=VALUE, e.g. task=1234")
+        fields[f"link_{kind.strip()}"] = value.strip()
+    return fields

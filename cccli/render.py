@@ -61,20 +61,32 @@ def agent_line(view: dict) -> str:
     return f"agent {who}{ext}: {state}"
 
 
-def log_table(rows: list[dict]) -> None:
+def log_table(rows: list[dict], colours: dict[str, str] | None = None) -> None:
+    """The log as a table; each result in its catalogue colour on a terminal (F20)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(box=None, header_style="bold")
-    for col in ("id", "start", "dir", "number", "outcome", "wait", "talk", "hold", "agent"):
+    tty = colour_on()
+    table = Table(box=None, header_style="bold" if tty else None)
+    show_result = any(r.get("result") for r in rows)
+    cols = ["id", "no.", "start", "dir", "number", "outcome"] + \
+        (["result"] if show_result else []) + ["wait", "talk", "hold", "agent"]
+    for col in cols:
         table.add_column(col, no_wrap=True,
                          justify="right" if col in ("id", "wait", "talk", "hold") else "left")
     for r in rows:
-        table.add_row(str(r["id"]), local_time(r["started_at"]), r["direction"], r["number"],
-                      r["outcome"], duration(r["wait_seconds"]), duration(r["talk_seconds"]),
-                      duration(r["hold_seconds"]), r["agent"] or "")
-    tty = sys.stdout.isatty()
-    Console(no_color=not tty, width=None if tty else 200).print(table)
+        result = r.get("result") or ""
+        style = (colours or {}).get(result, "")
+        cells = [str(r["id"]), r.get("counter_number") or "", local_time(r["started_at"]),
+                 r["direction"], r["number"], r["outcome"]]
+        if show_result:
+            cells.append(Text(result, style=style if tty and style != "grey" else
+                              ("bright_black" if tty and style else "")))
+        cells += [duration(r["wait_seconds"]), duration(r["talk_seconds"]),
+                  duration(r["hold_seconds"]), r["agent"] or ""]
+        table.add_row(*cells)
+    Console(no_color=not tty, highlight=False, width=None if tty else 200).print(table)
 
 
 def log_csv(rows: list[dict], columns) -> None:
@@ -104,3 +116,20 @@ def contact_line(contact: dict) -> str:
     account = f" ({contact['account']})" if contact.get("account") else ""
     phones = ", ".join(contact["phones"]) or "no phone number"
     return f"{contact['name']}{account}: {phones}"
+
+
+ANSI = {"green": 32, "yellow": 33, "red": 31, "blue": 34, "magenta": 35, "cyan": 36,
+        "grey": 90, "white": 37}
+
+
+def colour_on() -> bool:
+    import os
+
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def coloured(text: str, colour: str) -> str:
+    """Text in a catalogue colour on a terminal (F20); plain in a pipe or with NO_COLOR."""
+    if not colour or colour not in ANSI or not colour_on():
+        return text
+    return f"\x1b[{ANSI[colour]}m{text}\x1b[0m"

@@ -56,6 +56,8 @@ SETTINGS: tuple[Setting, ...] = (
             "IDUserState"),
     *(Setting(setting_key(short), code, f"IDUserState of {title}")
       for code, (short, title) in AGENT_STATES.items()),
+    Setting("log.number_mask", "CALL-{n:06}", "how calls are numbered (F22): {n} is the "
+            "counter, e.g. CALL-{n:06} or {n}"),
     Setting("contacts.default_region", "UA", "region for numbers written without a country "
             "code (ISO 3166 code, e.g. UA, PL, GB)"),
     Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers (F28); "
@@ -163,6 +165,12 @@ def setting(key: str) -> Setting:
 def coerce(key: str, raw) -> object:
     """Turn a value typed by a user (or read from the file) into the setting's type."""
     kind = setting(key).kind
+    if key == "log.number_mask":
+        try:
+            str(raw).format(n=1)
+        except (ValueError, KeyError, IndexError) as exc:
+            raise ConfigError(f"log.number_mask '{raw}' is not a mask ({exc}): use {{n}} for "
+                              "the counter, e.g. CALL-{n:06}") from None
     if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
         return raw
     if kind is float and isinstance(raw, int) and not isinstance(raw, bool):

@@ -29,14 +29,15 @@ from .infinity.answers import AnswerTimeout, BadResponse, InfinityError
 from .infinity.client import InfinityClient
 from .infinity.events import Event, EventListener
 from .journal import Journal
-from .states import HELD, TALKING, LineState, line_name
-from .store import SORT_COLUMNS, Store
+from .states import HELD, TALKING, LineState, StateMap, line_name
+from .store import LINKS, SORT_COLUMNS, Store
 from .wire import WireError
 
 log = logging.getLogger("cc.daemon")
 MAX_IPC_PATH = 100   # sun_path holds 108 bytes on Linux
 HISTORY = 2000       # published events kept for `cc watch --since`
 DIAL_MODES = ("offhook", "callback")
+COLOURS = ("green", "yellow", "red", "blue", "magenta", "cyan", "grey", "white")
 LOG_PAGE = 5000      # rows per `log` reply; the CLI pages through bigger results
 
 
@@ -90,7 +91,7 @@ class Daemon:
         self.journal = Journal(self.paths.journal, s["journal.max_bytes"], s["journal.backups"],
                                s["journal.enabled"])
         try:
-            self.store = Store(self.paths.database)
+            self.store = Store(self.paths.database, s["log.number_mask"])
         except (RuntimeError, sqlite3.DatabaseError) as exc:
             raise DaemonError(f"cannot open the call log {self.paths.database}: {exc}") \
                 from None
@@ -162,12 +163,102 @@ class Daemon:
 
         await asyncio.gather(*(one(i) for i in self.directory.ids()))
 
-    async def do_wrapup(self, done: bool = False) -> dict:
-        await self.session.ready()
-        if done:
-            return await self.session.finish_wrapup()
+    async def do_wrapup(self, done: bool = False, fields: dict | None = None,
+                        log_id: int | None = None, hangup: bool | None = None) -> dict:
+        """Fill the call card (F30) and close processing; a call still up needs a choice
+        (F25): hang it up, or keep it."""
         call = self.session.wrapup_call
-        return call.view() if call else {}
+        row = None
+        if fields:
+            row = self._edit_card(log_id, fields)
+        if done:
+            await self.session.ready()
+            active = self.tracker.active()
+            if active and hangup is None:
+                ids = ", ".join(f"{c.call_id} ({line_name(c.state)})" for c in active)
+                raise WireError("state_forbids", f"a call is still up: {ids}; close wrap-up "
+                                "with --hangup or --keep")
+            if active and hangup:
+                for other in active:
+                    other.dropped_by_agent = True
+                    await self._act("drop", other, lambda c: c.ended)
+            await self.session.finish_wrapup()
+            return self.store.get(call.log_id) if call and call.log_id else {}
+        if row is not None:
+            return row
+        return self.store.get(call.log_id) if call and call.log_id else {}
+
+    def _edit_card(self, log_id: int | None, fields: dict) -> dict:
+        wrapped = self.session.wrapup_call
+        if log_id is None:
+            log_id = wrapped.log_id if wrapped and wrapped.log_id else \
+                (self.store.last() or {}).get("id")
+        if log_id is None:
+            raise WireError("no_such_call", "no call to fill in: the call log is empty")
+        row = self.store.get(int(log_id))
+        if row is None:
+            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)")
+        if "number" in fields:
+            raise WireError("bad_input", f"the number of a saved call cannot be changed (F26): "
+                            f"call {log_id} stays {row['number']}")
+        checked = {}
+        for key, value in fields.items():
+            if key in ("call_type", "result"):
+                kind = "types" if key == "call_type" else "results"
+                known = [c["name"] for c in self.store.catalog(kind)]
+                if value and known and value not in known:
+                    raise WireError("bad_input", f"'{value}' is not in the {kind} catalogue "
+                                    f"({', '.join(known)}; add it with `cc catalog add {kind} "
+                                    f"{value}`)")
+            elif key == "note":
+                key, value = "notes", "\n".join(filter(None, [row.get("notes"), value]))
+            elif key.startswith("link_"):
+                if key[5:] not in LINKS:
+                    raise WireError("bad_input", f"unknown link '{key[5:]}': use "
+                                    f"{', '.join(LINKS)}")
+            elif key != "subject":
+                raise WireError("bad_input", f"unknown field '{key}'")
+            checked[key] = value
+        return self.store.edit(int(log_id), checked)
+
+    async def do_log_edit(self, log_id: int, fields: dict) -> dict:
+        return self._edit_card(int(log_id), fields)
+
+    async def do_log_rm(self, log_id: int | None = None) -> dict:
+        if log_id is not None and self.store.get(int(log_id)) is None:
+            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)")
+        self.store.flush()
+        return {"removed": self.store.remove(None if log_id is None else int(log_id))}
+
+    async def do_reload(self) -> dict:
+        """Take edited agent-state settings (IDs, break reasons) without a restart."""
+        fresh = profile.load(self.paths.config_file)
+        self.settings.update({k: v for k, v in fresh.items() if k.startswith("states.")})
+        self.session.states = self.directory.states = StateMap(self.settings)
+        return {"break_reasons": list(self.session.states.reasons)}
+
+    async def do_catalog(self, kind: str) -> list[dict]:
+        self._catalog_kind(kind)
+        return self.store.catalog(kind)
+
+    async def do_catalog_add(self, kind: str, name: str, colour: str = "") -> list[dict]:
+        self._catalog_kind(kind)
+        if colour and colour not in COLOURS:
+            raise WireError("bad_input", f"unknown colour '{colour}': use {', '.join(COLOURS)}")
+        self.store.catalog_add(kind, name, colour)
+        return self.store.catalog(kind)
+
+    async def do_catalog_rm(self, kind: str, name: str) -> list[dict]:
+        self._catalog_kind(kind)
+        if not self.store.catalog_rm(kind, name):
+            raise WireError("bad_input", f"'{name}' is not in the {kind} catalogue")
+        return self.store.catalog(kind)
+
+    @staticmethod
+    def _catalog_kind(kind: str) -> None:
+        if kind not in ("types", "results"):
+            raise WireError("bad_input", f"unknown catalogue '{kind}': use types or results "
+                            "(break reasons are the states.break_reasons setting)")
 
     def _resolve_number(self, number: str) -> dict:
         try:

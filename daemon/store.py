@@ -76,12 +76,35 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["calls"].create_index(["number_key"])
 
 
+WRAPUP_FIELDS = ("call_type", "subject", "result", "notes")
+LINKS = ("task", "sale", "project", "project_path", "incident", "campaign", "survey")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    """The call card (F22, F30, F41): type, subject, result, links, notes, counter number;
+    the catalogues of call types and results (F44)."""
+    for column in (*WRAPUP_FIELDS, *(f"link_{name}" for name in LINKS), "counter_number"):
+        db["calls"].add_column(column, str)
+    db["calls"].add_column("counter", int)
+    # Number the calls logged so far in the order they were made.
+    for n, row in enumerate(db.query("select id from calls order by started_at, id"), 1):
+        db["calls"].update(row["id"], {"counter": n, "counter_number": f"CALL-{n:06}"})
+    db["catalog"].create({"kind": str, "name": str, "colour": str}, pk=("kind", "name"))
+    db["catalog"].insert_all([
+        {"kind": "types", "name": name, "colour": ""}
+        for name in ("consultation", "sale", "complaint", "support")] + [
+        {"kind": "results", "name": name, "colour": colour}
+        for name, colour in (("resolved", "green"), ("callback", "yellow"),
+                             ("escalated", "red"), ("no-decision", "grey"))])
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5)
 
 
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, number_mask: str = "CALL-{n:06}"):
+        self.number_mask = number_mask
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
@@ -127,6 +150,8 @@ class Store:
                 with self.db.conn:
                     if row.get("id") is None:
                         row = {k: v for k, v in row.items() if k != "id"}
+                        row["counter"] = self._next_counter()
+                        row["counter_number"] = self.number_mask.format(n=row["counter"])
                         row_id = self.db["calls"].insert(row).last_pk
                     else:
                         row_id = row["id"]
@@ -142,6 +167,40 @@ class Store:
             del self.pending[key]
             written[key] = row_id
         return written
+
+    def _next_counter(self) -> int:
+        return (self.db.execute("select max(counter) from calls").fetchone()[0] or 0) + 1
+
+    def edit(self, row_id: int, fields: dict) -> dict | None:
+        """Change a saved call's card; its number is never changed (F26)."""
+        if self.get(row_id) is None:
+            return None
+        with self.db.conn:
+            self.db["calls"].update(row_id, fields)
+        return self.get(row_id)
+
+    def remove(self, row_id: int | None) -> int:
+        with self.db.conn:
+            if row_id is None:
+                count = self.db.execute("select count(*) from calls").fetchone()[0]
+                self.db.execute("delete from calls")
+                return count
+            return self.db.execute("delete from calls where id = ?", [row_id]).rowcount
+
+    # -- catalogues (F44)
+    def catalog(self, kind: str) -> list[dict]:
+        return [dict(r) for r in self.db["catalog"].rows_where("kind = ?", [kind],
+                                                                order_by="name")]
+
+    def catalog_add(self, kind: str, name: str, colour: str = "") -> None:
+        with self.db.conn:
+            self.db["catalog"].upsert({"kind": kind, "name": name, "colour": colour},
+                                      pk=("kind", "name"))
+
+    def catalog_rm(self, kind: str, name: str) -> int:
+        with self.db.conn:
+            return self.db.execute("delete from catalog where kind = ? and name = ?",
+                                   [kind, name]).rowcount
 
     def unfinished(self, agent: str) -> list[dict]:
         """Calls of this agent whose end was never recorded (the daemon stopped mid-call)."""

@@ -21,7 +21,8 @@ COMMANDS = (
     "ping", "status", "login", "logout", "state", "dial", "answer", "reject", "hangup",
     "hold", "unhold", "dtmf", "redial", "calls", "log", "events_since", "shutdown",
     "who", "who_import", "transfer", "wrapup", "log_show", "contacts", "contacts_import",
-    "contacts_add", "contacts_add_number", "contacts_history",
+    "contacts_add", "contacts_add_number", "contacts_history", "log_edit", "log_rm",
+    "catalog", "catalog_add", "catalog_rm", "reload",
 )
 
 # Columns of the call log, in order: stable names for CSV and JSON exports.
@@ -30,7 +31,9 @@ LOG_COLUMNS = (
     "connected_at", "ended_at", "wait_seconds", "talk_seconds", "hold_seconds",
     "outcome", "line_state", "durations_from", "end_reason", "transfer_from", "transfer_to",
     "transfer_number", "processing_started_at", "processing_ended_at", "processing_seconds",
-    "dial_mode", "group_number", "contact", "account", "contact_candidates",
+    "dial_mode", "group_number", "contact", "account", "contact_candidates", "counter_number",
+    "call_type", "subject", "result", "notes", "link_task", "link_sale", "link_project",
+    "link_project_path", "link_incident", "link_campaign", "link_survey",
 )
 
 
