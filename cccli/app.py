@@ -9,8 +9,8 @@ import typer
 from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
-from . import (agent, calls, catalog, config, contacts, daemonctl, doctor, emulatorctl, journal, log,
-               quick, report, watch, who)
+from . import (agent, calls, catalog, config, contacts, daemonctl, doctor, emulatorctl, journal,
+               log, media, quick, report, watch, who)
 
 app = typer.Typer(
     name="cc",
@@ -29,7 +29,8 @@ for name, handler in (
     ("status", agent.status), ("dial", calls.dial), ("recent", calls.recent), ("redial", calls.redial),
     ("calls", calls.calls), ("answer", calls.answer), ("reject", calls.reject),
     ("hangup", calls.hangup), ("hold", calls.hold), ("unhold", calls.unhold),
-    ("transfer", calls.transfer), ("dtmf", calls.dtmf), ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who), ("contacts", contacts.contacts), ("log", log.log),
+    ("transfer", calls.transfer), ("dtmf", calls.dtmf), ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who), ("contacts", contacts.contacts),
+    ("play", media.play), ("kb", media.kb), ("log", log.log),
     ("report", report.report),
     ("doctor", doctor.doctor),
     ("journal", journal.journal),

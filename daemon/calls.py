@@ -125,6 +125,7 @@ class CallTracker:
         self.calls: dict[str, Call] = {}
         self.on_ended = None    # callback(call) to fetch the server's figures
         self.resolver = None    # number -> {contact, account, contact_candidates, number_key}
+        self.on_change = None   # callback(call, old_state, new_state), for hooks
         self._waiters: list[tuple[Call, object, asyncio.Future]] = []
 
     # -- queries
@@ -220,6 +221,8 @@ class CallTracker:
         self._save(call)
         self.publish("call", call.view())
         self._wake(call)
+        if self.on_change:
+            self.on_change(call, old, state)
         if call.ended and self.on_ended:
             self.on_ended(call)
 

@@ -68,6 +68,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wrapup.enabled", False, "stay Busy after a connected call until `cc wrapup done` "
             "(F7)"),
     Setting("wrapup.timeout", 0.0, "seconds after which wrap-up closes by itself (0: never)"),
+    *(Setting(f"hooks.{event}", "", f"command run {when}, the call as JSON on stdin (F38)")
+      for event, when in (("on_ring", "when a call rings"), ("on_answer", "when a call "
+                          "connects"), ("on_end", "when a call ends (F9)"),
+                          ("on_wrapup_done", "when wrap-up closes"))),
+    Setting("hooks.timeout", 10.0, "seconds before a hook is killed"),
+    Setting("kb.url", "", "knowledge base search URL; {subject} is replaced (F37)"),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),
     Setting("events.listen_port", 0, "port of the event listener (0: any free port)"),
     Setting("events.public_url", "", "URL the server pushes events to "

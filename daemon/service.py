@@ -25,6 +25,7 @@ from . import periods, profile, wire
 from .calls import CallTracker
 from .contacts import Contacts
 from .directory import Directory
+from .hooks import Hooks
 from .infinity.answers import AnswerTimeout, BadResponse, InfinityError
 from .infinity.client import InfinityClient
 from .infinity.events import Event, EventListener
@@ -113,6 +114,10 @@ class Daemon:
         self.directory = Directory(self.store, self.session.states)
         self.contacts = Contacts(self.store, s["contacts.default_region"])
         self.tracker.resolver = self._resolve_number
+        self.hooks = Hooks(s)
+        self.tracker.on_change = self._call_changed
+        self.session.on_wrapup_done = lambda call: self.hooks.fire("on_wrapup_done",
+                                                                   call.view())
         self.ctx = zmq.asyncio.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
@@ -230,6 +235,34 @@ class Daemon:
         self.store.flush()
         return {"removed": self.store.remove(None if log_id is None else int(log_id))}
 
+    async def do_recordings(self, log_id: int | None = None) -> list[dict]:
+        """Fetch a logged call's recordings (F21) into the data directory."""
+        row = self.store.get(int(log_id)) if log_id is not None else self.store.last()
+        if row is None:
+            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)"
+                            if log_id is not None else "the call log is empty")
+        try:
+            connections = await self.client.connections(row["call_id"])
+        except InfinityError as exc:
+            raise WireError("server", f"the server has no record of call {row['id']}: {exc}") \
+                from None
+        folder = self.paths.data_dir / "recordings"
+        folder.mkdir(parents=True, exist_ok=True)
+        found = []
+        for conn in connections:
+            try:
+                audio = await self.client.recording(conn.id)
+            except InfinityError as exc:
+                log.info("no recording for connection %s: %s", conn.id, exc)
+                continue
+            file = folder / f"{row['counter_number'] or row['call_id']}-{conn.id}.wav"
+            file.write_bytes(audio)
+            found.append({"connection": conn.id, "path": str(file), "bytes": len(audio)})
+        if not found:
+            raise WireError("no_such_call", f"call {row['id']} ({row['number']}) has no "
+                            "recording")
+        return found
+
     async def do_reload(self) -> dict:
         """Take edited agent-state settings (IDs, break reasons) without a restart."""
         fresh = profile.load(self.paths.config_file)
@@ -259,6 +292,16 @@ class Daemon:
         if kind not in ("types", "results"):
             raise WireError("bad_input", f"unknown catalogue '{kind}': use types or results "
                             "(break reasons are the states.break_reasons setting)")
+
+    def _call_changed(self, call, old: int, new: int) -> None:
+        """Hooks on ring, answer and end (F9, F38)."""
+        if new in (LineState.RINGING, LineState.REMINDER) and old not in (
+                LineState.RINGING, LineState.REMINDER):
+            self.hooks.fire("on_ring", call.view())
+        elif new in TALKING and old not in TALKING and old not in HELD:
+            self.hooks.fire("on_answer", call.view())
+        elif call.ended and old not in (LineState.DISCONNECTED, LineState.FINISHED):
+            self.hooks.fire("on_end", call.view())
 
     def _resolve_number(self, number: str) -> dict:
         try:
@@ -296,6 +339,7 @@ class Daemon:
     async def _shutdown(self) -> None:
         log.info("stopping")
         await self.session.close()
+        await self.hooks.close()
         await self.listener.stop()
         await self.client.close()
         self.store.flush()

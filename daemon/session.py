@@ -48,6 +48,7 @@ class Session:
         self.state_until: float | None = None
         self._return_timer: asyncio.Task | None = None
         self._orphans_done = False
+        self.on_wrapup_done = None                  # callback(call), for hooks
         self.wrapup_call = None                     # the call being processed (F7)
         self.state_before_wrapup: int | None = None
         self._wrapup_timer: asyncio.Task | None = None
@@ -268,6 +269,8 @@ class Session:
         call.processing_ended_at = time.time()
         self.wrapup_call = None
         self.tracker.save(call)
+        if self.on_wrapup_done:
+            self.on_wrapup_done(call)
         if self.pending_state and not self.tracker.active():
             self._apply_pending()
         elif self.status == LOGGED_IN:

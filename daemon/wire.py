@@ -23,6 +23,7 @@ COMMANDS = (
     "who", "who_import", "transfer", "wrapup", "log_show", "contacts", "contacts_import",
     "contacts_add", "contacts_add_number", "contacts_history", "log_edit", "log_rm",
     "catalog", "catalog_add", "catalog_rm", "reload",
+    "recordings",
 )
 
 # Columns of the call log, in order: stable names for CSV and JSON exports.

@@ -54,7 +54,8 @@ class InfinityClient:
                 connector=aiohttp.TCPConnector(limit=16, force_close=False))
         return self._http
 
-    async def _fetch(self, path: str, params: dict) -> tuple[int, bytes]:
+    async def _fetch(self, path: str, params: dict,
+                     journal_body: bool = True) -> tuple[int, bytes]:
         params = {k: str(v) for k, v in params.items() if v is not None}
         if self.journal:
             self.journal.sent(path, params)
@@ -71,7 +72,8 @@ class InfinityClient:
             self._journal_failure(path, began, type(exc).__name__)
             raise Unreachable(f"cannot reach the server at {self.base}: {exc}") from None
         if self.journal:
-            self.journal.received(path, status, (time.monotonic() - began) * 1000, body)
+            shown = body if journal_body else f"<{len(body)} bytes of audio>".encode()
+            self.journal.received(path, status, (time.monotonic() - began) * 1000, shown)
         return status, body
 
     def _journal_failure(self, path: str, began: float, what: str) -> None:
@@ -169,6 +171,22 @@ class InfinityClient:
                 raise BadResponse(f"the server's answer to {path} has unreadable durations") \
                     from None
         return records
+
+    async def recording(self, connection_id: str, codec: str = "pcm") -> bytes:
+        """The raw audio of a connection (stat/getrecordedfile)."""
+        path = "/stat/getrecordedfile/"
+        status, body = await self._fetch(path, {"IDConnection": connection_id, "codec": codec},
+                                         journal_body=False)
+        if status != 200:
+            try:
+                message = parse_body(body.decode("utf-8", "replace"), path).get(
+                    "ErrorMessage") or f"HTTP {status}"
+            except BadResponse:
+                message = f"HTTP {status}"
+            raise InfinityError(str(message), status)
+        if not body or body[:1] in (b"{", b"<"):
+            raise BadResponse(f"the server's answer to {path} is not audio")
+        return body
 
     async def subscribe(self, url: str) -> None:
         """Ask the emulator to push events to `url` (real servers are set up by their admin)."""

@@ -1,0 +1,82 @@
+"""`cc play` (F21) and `cc kb` (F37): a call's recording, and the knowledge base."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Annotated, Optional
+
+import typer
+
+from daemon import profile
+from daemon.wire import WireError
+
+from . import client, render
+from .options import Json
+
+PLAYERS = (("pw-play", []), ("paplay", []), ("aplay", ["-q"]), ("ffplay", ["-nodisp",
+           "-autoexit", "-loglevel", "quiet"]), ("mpv", ["--no-video", "--really-quiet"]),
+           ("play", ["-q"]))
+
+
+def play(log_id: Annotated[Optional[int], typer.Argument(
+             help="A call log id (see `cc log`); default: the last call.")] = None,
+         pick: Annotated[Optional[int], typer.Option(
+             "--pick", help="Which recording, when the call has several (1, 2, ...).")]
+         = None,
+         no_play: Annotated[bool, typer.Option(
+             "--no-play", help="Only fetch and print the file's path.")] = False,
+         json: Json = False) -> None:
+    """Fetch a call's recording and play it with a player found here, or print its path."""
+    found = client.request("recordings", log_id=log_id, timeout=60)
+    if pick is not None:
+        if not 1 <= pick <= len(found):
+            raise WireError("bad_input", f"--pick {pick}: the call has {len(found)} "
+                            "recording(s)")
+        chosen = found[pick - 1]
+    elif len(found) == 1:
+        chosen = found[0]
+    else:
+        from . import picker
+
+        listed = ", ".join(f"{i}: {r['path']}" for i, r in enumerate(found, 1))
+        if not picker.at_terminal():
+            raise WireError("bad_input", f"the call has {len(found)} recordings ({listed}): "
+                            "choose with --pick N")
+        chosen = picker.pick([(r["path"], r) for r in found], "play: ")
+        if chosen is None:
+            raise WireError("failed", "nothing played")
+    if json:
+        render.emit_json(chosen)
+        return
+    player = None if no_play else next(
+        ((name, args) for name, args in PLAYERS if shutil.which(name)), None)
+    if player is None:
+        print(chosen["path"])
+        if not no_play:
+            render.fail(f"no audio player found (tried {', '.join(n for n, _ in PLAYERS)}); "
+                        f"the recording is at {chosen['path']}", 1)
+        return
+    print(f"playing {chosen['path']} with {player[0]}")
+    subprocess.run([player[0], *player[1], chosen["path"]], check=False)
+
+
+def kb(subject: Annotated[str, typer.Argument(help="What to look up.")],
+       json: Json = False) -> None:
+    """Look a subject up in the knowledge base (kb.url with {subject})."""
+    import urllib.parse
+    import webbrowser
+
+    template = profile.load()["kb.url"]
+    if not template:
+        raise WireError("config", "no knowledge base: cc config set kb.url "
+                        "'https://kb.example/search?q={subject}'")
+    url = template.replace("{subject}", urllib.parse.quote(subject))
+    if json:
+        render.emit_json({"url": url})
+        return
+    print(url)
+    from . import picker
+
+    if picker.at_terminal():
+        webbrowser.open(url)

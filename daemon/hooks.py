@@ -1,0 +1,59 @@
+"""Hooks (F9, F38): a user's command run on call events with the call as JSON on stdin.
+
+A hook runs in the background; one that fails or hangs is logged and killed after
+`hooks.timeout` seconds, and never blocks the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+
+log = logging.getLogger("cc.hooks")
+EVENTS = ("on_ring", "on_answer", "on_end", "on_wrapup_done")
+
+
+class Hooks:
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self._running: set[asyncio.Task] = set()
+
+    def fire(self, event: str, call: dict) -> None:
+        command = self.settings.get(f"hooks.{event}") or ""
+        if not command:
+            return
+        task = asyncio.get_running_loop().create_task(self._run(event, command, call))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, event: str, command: str, call: dict) -> None:
+        timeout = self.settings["hooks.timeout"]
+        env = {**os.environ, "CC_EVENT": event, "CC_CALL_ID": str(call.get("call_id", "")),
+               "CC_NUMBER": str(call.get("number", ""))}
+        env.pop("CC_PASSWORD", None)     # a hook never sees the password
+        try:
+            proc = await asyncio.create_subprocess_shell(
+                command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True)
+        except OSError as exc:
+            log.error("hook %s could not start: %s", event, exc)
+            return
+        payload = json.dumps({"event": event, "call": call}, ensure_ascii=False).encode()
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(payload), timeout)
+        except asyncio.TimeoutError:
+            os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            log.error("hook %s (%s) ran over %g s and was killed", event, command, timeout)
+            return
+        if proc.returncode:
+            tail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
+            log.error("hook %s (%s) failed with exit %s: %s", event, command,
+                      proc.returncode, tail[0])
+
+    async def close(self) -> None:
+        for task in list(self._running):
+            task.cancel()
