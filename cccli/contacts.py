@@ -99,16 +99,16 @@ def pick_number(name: str, pick: int | None) -> str:
         if not 1 <= pick <= len(phones):
             raise WireError("bad_input", f"--pick {pick}: {contact['name']} has "
                             f"{len(phones)} number(s)")
-        return phones[pick - 1]
+        return contact["dial"][pick - 1]
     if len(phones) == 1:
-        return phones[0]
+        return contact["dial"][0]
     from . import picker
 
     listed = ", ".join(f"{i}: {p}" for i, p in enumerate(phones, 1))
     if not picker.at_terminal():
         raise WireError("bad_input", f"{contact['name']} has {len(phones)} numbers ({listed}):"
                         " choose one with --pick N")
-    chosen = picker.pick([(p, p) for p in phones], f"call {contact['name']} on: ")
+    chosen = picker.pick(list(zip(phones, contact["dial"])), f"call {contact['name']} on: ")
     if chosen is None:
         raise WireError("failed", "nothing dialled: no number was chosen")
     return chosen

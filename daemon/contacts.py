@@ -124,10 +124,12 @@ class Contacts:
     # -- look-ups
     def get(self, contact_id: int) -> dict:
         row = self.db["contacts"].get(contact_id)
-        phones = [r["number"] for r in self.db["contact_phones"].rows_where(
-            "contact_id = ?", [contact_id], order_by="rowid")]
+        rows = list(self.db["contact_phones"].rows_where("contact_id = ?", [contact_id],
+                                                        order_by="rowid"))
         return {"id": row["id"], "name": row["name"], "account": row["account"] or "",
-                "phones": phones}
+                "phones": [r["number"] for r in rows],
+                # What to dial: E.164 where the number is a valid public one.
+                "dial": [r["key"] if r["key"].startswith("+") else r["number"] for r in rows]}
 
     def search(self, query: str = "") -> list[dict]:
         q = query.strip()

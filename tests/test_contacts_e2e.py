@@ -32,7 +32,7 @@ def test_vcard_import_keeps_only_phone_numbers(agent, tmp_path):
     agent.cc("contacts", "import", str(tmp_path / "c.vcf"))
     [roman] = agent.json("contacts", "Roman")
     assert roman == {"id": roman["id"], "name": "Roman Melnyk", "account": "Globex",
-                     "phones": ["+380441110001"]}
+                     "phones": ["+380441110001"], "dial": ["+380441110001"]}
     (tmp_path / "bad.vcf").write_text("BEGIN:VCARD\nVERSION:3.0\nTEL:1\nEND:VCARD\n")
     done = agent.cc("contacts", "import", str(tmp_path / "bad.vcf"), check=False)
     assert done.returncode == 9 and "FN" in done.stderr
@@ -72,6 +72,9 @@ def test_dial_a_contact_by_name_pick_add_number_and_history(agent, tmp_path):
     assert [c["number"] for c in history["calls"]] == ["+380441110001"]
     call = agent.json("dial", "--contact", "Olha", "--pick", "2")
     assert call["number"] == "+380501112233"
+    agent.cc("hangup")
+    call = agent.json("dial", "--contact", "Olha", "--pick", "1")
+    assert call["number"] == "+380444557890"          # written 8 (044) 455-78-90
     agent.cc("hangup")
 
 
