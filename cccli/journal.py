@@ -68,8 +68,6 @@ def line(message: dict) -> str:
         status = message.get("error") or message.get("why")
         if message.get("ms"):
             status += f" {message['ms']}ms"
-        if message.get("count"):
-            status += f" (x{message['count']})"
     if "params" in message:
         what = " ".join(f"{k}={v}" for k, v in message["params"].items())
     elif "body" in message:
@@ -78,14 +76,15 @@ def line(message: dict) -> str:
         what = ""
     head = (f"{message.get('seq', '?'):>6}  {_local(message.get('at', ''))}  "
             f"{message.get('dir', '?'):<8}  {message.get('kind', '?'):<8}")
-    return printable("  ".join(f for f in (head, message.get("path", ""), status, what) if f))
+    return printable("  ".join(f for f in (head, message.get("path", ""), status, what)
+                                if f)).rstrip()
 
 
 def _local(at: str) -> str:
     try:
         when = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is not None:
+            when = when.astimezone()
+    except (ValueError, OverflowError, OSError):    # a foreign journal's odd time: as it is
         return at
-    if when.tzinfo is not None:
-        when = when.astimezone()
     return when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]

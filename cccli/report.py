@@ -37,7 +37,8 @@ def report(period: Annotated[str, typer.Option(
                                       "day and agent, then TOTAL), or html (one file with "
                                       "charts).")] = Format.text,
            output: Annotated[Optional[Path], typer.Option(
-               "--output", "-o", help="Write to this file instead of standard output.")] = None,
+               "--output", "-o",
+               help="Write to this file instead of standard output.")] = None,
            database: Annotated[Optional[Path], typer.Option(
                help="The call log to read (default: this profile's data/calls.db).")] = None,
            json: Json = False) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import time
 from pathlib import Path
 
 from .wire import WireError
@@ -23,6 +24,8 @@ class Directory:
         self.db = store.db
         self.states = states                 # a StateMap, for names of state IDs
         self.live: dict[int, int] = {}       # IDUser -> IDUserState, from events and polls
+        self.seen_at: dict[int, float] = {}  # IDUser -> when that state was true
+        self.unknown: set[int] = set()       # IDUsers the server does not know: not polled
         self.by_extension: dict[str, int] = {}   # learnt from events that carry both
 
     def import_csv(self, path: str) -> int:
@@ -57,16 +60,25 @@ class Directory:
         with self.db.conn:
             self.db["colleagues"].delete_where()
             self.db["colleagues"].insert_all(rows)
+        self.unknown.clear()
         return len(rows)
 
-    def state_seen(self, id_user: int, code: int, extension: str = "") -> None:
+    def state_seen(self, id_user: int, code: int, extension: str = "",
+                   at: float | None = None) -> None:
+        """A state from an event (now) or a poll (`at`: when the poll was sent); a poll
+        answer older than the last event for that colleague is ignored."""
+        at = time.monotonic() if at is None else at
+        if at < self.seen_at.get(id_user, float("-inf")):
+            return
+        self.seen_at[id_user] = at
         self.live[id_user] = code
         if extension:
             self.by_extension[extension] = id_user
 
     def ids(self) -> list[int]:
         return [r["id_user"] for r in self.db.query(
-            "select id_user from colleagues where id_user is not null")]
+            "select id_user from colleagues where id_user is not null")
+            if r["id_user"] not in self.unknown]
 
     def search(self, query: str = "") -> list[dict]:
         """By any part of the name, or any part of a number; name order."""

@@ -7,6 +7,7 @@ Read back with defusedxml: a journal may come from another site, so it is untrus
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -14,10 +15,16 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
+log = logging.getLogger("cc.journal")
+
 SECRET_PARAMS = re.compile(r"pass", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
-_XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-MAX_LINE = 1_000_000
+# Characters XML 1.0 cannot carry, even escaped (and lone surrogates, which UTF-8 cannot).
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_LINE = 1_000_000          # bytes; the writer never exceeds it, the reader refuses more
+MAX_DEPTH = 64                # element nesting the reader accepts (the writer stays under 40)
+_FILL_DEPTH = 32              # deeper JSON from the server is journalled as text
+_RAW_SHOWN = 4096             # characters of an unreadable or oversized body kept
 
 
 def _now() -> str:
@@ -28,22 +35,24 @@ def _text(value) -> str:
     return _XML_BAD.sub("\ufffd", str(value))
 
 
-def _add_value(parent: ET.Element, key, value) -> None:
+def _add_value(parent: ET.Element, key, value, depth: int) -> None:
     name = str(key)
     if _NAME.match(name):
         child = ET.SubElement(parent, name)
     else:
         child = ET.SubElement(parent, "field", name=_text(name))
-    _fill(child, value)
+    _fill(child, value, depth + 1)
 
 
-def _fill(elem: ET.Element, value) -> None:
-    if isinstance(value, dict):
+def _fill(elem: ET.Element, value, depth: int = 0) -> None:
+    if depth > _FILL_DEPTH and isinstance(value, (dict, list)):
+        elem.text = _text(json.dumps(value, ensure_ascii=False)[:_RAW_SHOWN])
+    elif isinstance(value, dict):
         for k, v in value.items():
-            _add_value(elem, k, v)
+            _add_value(elem, k, v, depth)
     elif isinstance(value, list):
         for item in value:
-            _fill(ET.SubElement(elem, "item"), item)
+            _fill(ET.SubElement(elem, "item"), item, depth + 1)
     elif value is not None:
         elem.text = _text(value)
 
@@ -58,8 +67,11 @@ class Journal:
         self.seq = 0
         self._lock = threading.Lock()
         self._file = None
+        self._cut = False        # the last write failed half-way: start the next on a new line
+        self._failing = False    # a write failed; logged once until one succeeds again
         if enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._cut = not _ends_a_line(self.path)
             self._file = open(self.path, "a", encoding="utf-8")
 
     def close(self) -> None:
@@ -72,26 +84,43 @@ class Journal:
             return
         with self._lock:
             self.seq += 1
-            elem = ET.Element("message", {"seq": str(self.seq), "at": _now(),
-                                          **{k: _text(v) for k, v in attrs.items()}})
+            head = {"seq": str(self.seq), "at": _now(),
+                    **{k: _text(v) for k, v in attrs.items()}}
+            elem = ET.Element("message", head)
             if fill:
                 fill(elem)
-            self._file.write(ET.tostring(elem, encoding="unicode") + "\n")
-            self._file.flush()
-            if self._file.tell() >= self.max_bytes:
-                self._rotate()
+            line = ET.tostring(elem, encoding="unicode")
+            if len(line) * 4 > MAX_LINE and len(line.encode()) > MAX_LINE:
+                elem = ET.Element("message", {**head, "truncated": str(len(line))})
+                ET.SubElement(elem, "raw").text = _text(line[:_RAW_SHOWN])
+                line = ET.tostring(elem, encoding="unicode")
+            try:
+                self._file.write(("\n" if self._cut else "") + line + "\n")
+                self._file.flush()
+                self._cut = self._failing = False
+                if self._file.tell() >= self.max_bytes:
+                    self._rotate()
+            except OSError as exc:
+                # A full disk must not stop the daemon: the journal is a record, not a duty.
+                self._cut = True
+                if not self._failing:
+                    log.error("cannot write the journal %s: %s", self.path, exc)
+                self._failing = True
 
     def _rotate(self) -> None:
         self._file.close()
-        for n in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{n}")
-            if older.exists():
-                os.replace(older, self.path.with_name(f"{self.path.name}.{n + 1}"))
-        if self.backups > 0:
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        else:
-            self.path.unlink()
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._file = None
+        try:
+            for n in range(self.backups - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{n}")
+                if older.exists():
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{n + 1}"))
+            if self.backups > 0:
+                os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+            else:
+                self.path.unlink()
+        finally:
+            self._file = open(self.path, "a", encoding="utf-8")
 
     @staticmethod
     def _params(params: dict):
@@ -110,8 +139,8 @@ class Journal:
         def fill(elem):
             try:
                 doc = json.loads(text.translate(str.maketrans("", "", "\r\n\t")))
-            except ValueError:
-                ET.SubElement(elem, "raw").text = _text(text[:4096])
+            except (ValueError, RecursionError):
+                ET.SubElement(elem, "raw").text = _text(text[:_RAW_SHOWN])
                 return
             _fill(elem, doc if isinstance(doc, dict) else {"raw": doc})
         self._write({"dir": "received", "kind": "response", "path": path,
@@ -124,32 +153,173 @@ class Journal:
     def event(self, path: str, params: dict) -> None:
         self._write({"dir": "received", "kind": "event", "path": path}, self._params(params))
 
-    def rejected(self, path: str, params: dict, why: str) -> None:
-        self._write({"dir": "received", "kind": "rejected", "path": path[:200], "why": why},
-                    self._params(dict(list(params.items())[:20])))
+    def rejected(self, path: str, params: dict, why: str, count: int = 1) -> None:
+        """A request the event listener refused; `count` > 1 sums up a flood in one line."""
+        attrs = {"dir": "received", "kind": "rejected", "path": path[:200], "why": why[:500]}
+        if count != 1:
+            attrs["count"] = count
+        self._write(attrs, self._params({k[:100]: v[:1000] for k, v in
+                                         list(params.items())[:20]}))
 
+
+def _ends_a_line(path: Path) -> bool:
+    """False when a file ends in the middle of a line (a write cut short by a full disk)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.seek(0, os.SEEK_END) == 0:
+                return True
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
+    except OSError:
+        return True
+
+
+# -- reading back: every line is untrusted input
 
 class JournalError(Exception):
-    pass
+    """A journal `cc journal` refuses; the message names the file, the line and the problem."""
+
+
+_DECLARATION = re.compile(rb"<\?xml[^<>]*\?>")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_POSITION = re.compile(r":? line \d+, column \d+$")
 
 
 def read(path: Path):
-    """Yield each journal line as an Element, refusing hostile XML instead of expanding it."""
-    from defusedxml import ElementTree as SafeET
+    """Yield each journal line as a `<message>` Element; raise JournalError at the first
+    line that is not one. DTDs and entities are refused, never expanded or fetched."""
     from defusedxml import DefusedXmlException
+    from defusedxml import ElementTree as SafeET
 
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if len(raw) > MAX_LINE:
-                raise JournalError(f"{path}:{lineno}: line longer than {MAX_LINE} bytes; "
-                                   "not a cc journal")
-            line = raw.strip()
-            if not line:
-                continue
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise JournalError(f"{path}: no such file (the daemon writes its journal there while "
+                           "journal.enabled is on)") from None
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    with fh:
+        lineno = 0
+        while True:
             try:
-                yield SafeET.fromstring(line)
+                raw = fh.readline(MAX_LINE + 1)
+            except OSError as exc:     # a directory, a device, a vanished mount
+                raise JournalError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+            if not raw:
+                return
+            lineno += 1
+            where = f"{path}:{lineno}"
+            if len(raw) > MAX_LINE:
+                raise JournalError(f"{where}: refused a line longer than {MAX_LINE:,} bytes "
+                                   "(a cc journal has none)")
+            line = raw.strip()
+            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line or _DECLARATION.fullmatch(line):
+                continue
+            _check_text(line, where)
+            _check_dtd(line, where)
+            try:
+                elem = SafeET.fromstring(line, forbid_dtd=True, forbid_entities=True,
+                                         forbid_external=True)
             except DefusedXmlException as exc:
-                raise JournalError(f"{path}:{lineno}: refused unsafe XML "
-                                   f"({type(exc).__name__})") from None
+                raise JournalError(f"{where}: refused unsafe XML ({type(exc).__name__}); "
+                                   "entities are never expanded") from None
             except ET.ParseError as exc:
-                raise JournalError(f"{path}:{lineno}: not well-formed XML ({exc})") from None
+                raise JournalError(f"{where}: {_parse_problem(exc)}") from None
+            if elem.tag != "message":
+                raise JournalError(f"{where}: a <{printable(elem.tag)[:40]}> element, not a "
+                                   "journal <message>")
+            if _too_deep(elem):
+                raise JournalError(f"{where}: refused elements nested deeper than {MAX_DEPTH}")
+            yield elem
+
+
+def _check_text(line: bytes, where: str) -> None:
+    if line.startswith(b"\x1f\x8b"):
+        raise JournalError(f"{where}: binary data, gzip-compressed (unpack it first: "
+                           "`gunzip FILE`)")
+    bad = _CONTROL.search(line)
+    if bad:
+        raise JournalError(f"{where}: binary data (byte 0x{bad.group()[0]:02x} at column "
+                           f"{bad.start() + 1}), not XML text")
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JournalError(f"{where}: not UTF-8 text (byte 0x{line[exc.start]:02x} at column "
+                           f"{exc.start + 1})") from None
+
+
+def _check_dtd(line: bytes, where: str) -> None:
+    upper = line.upper()
+    if b"<!ENTITY" in upper:
+        external = b" SYSTEM" in upper or b" PUBLIC" in upper
+        raise JournalError(f"{where}: refused {'an external' if external else 'an'} entity "
+                           f"declaration (<!ENTITY>): entities are never "
+                           f"{'fetched' if external else 'expanded'}, and a cc journal has "
+                           "no DTD")
+    if b"<!DOCTYPE" in upper:
+        raise JournalError(f"{where}: refused a DTD (<!DOCTYPE>): a cc journal has none, "
+                           "and entities are never expanded")
+
+
+def _parse_problem(exc: ET.ParseError) -> str:
+    import pyexpat
+
+    codes = pyexpat.errors.codes
+    column = (exc.position[1] + 1) if getattr(exc, "position", None) else 0
+    code = getattr(exc, "code", None)
+    if code in (codes[pyexpat.errors.XML_ERROR_NO_ELEMENTS],
+                codes[pyexpat.errors.XML_ERROR_UNCLOSED_TOKEN],
+                codes[pyexpat.errors.XML_ERROR_PARTIAL_CHAR],
+                codes[pyexpat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION]):
+        return f"truncated: the line ends at column {column} before its element is closed"
+    if code == codes[pyexpat.errors.XML_ERROR_UNDEFINED_ENTITY]:
+        return (f"refused an entity reference at column {column}: entities are never "
+                "expanded")
+    what = _POSITION.sub("", str(exc))
+    return f"not well-formed XML ({what} at column {column})"
+
+
+def _too_deep(elem: ET.Element) -> bool:
+    stack = [(elem, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in node)
+    return False
+
+
+def printable(text: str) -> str:
+    """Untrusted text made safe for a terminal: no control characters, on one line."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256
+                   else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def _value(elem: ET.Element):
+    """A response's XML back into the JSON shape it was written from."""
+    children = list(elem)
+    if not children:
+        return elem.text or ""
+    if all(child.tag == "item" for child in children):
+        return [_value(child) for child in children]
+    found = {}
+    for child in children:
+        key = child.get("name", "") if child.tag == "field" else child.tag
+        found[key] = _value(child)
+    return found
+
+
+def as_dict(elem: ET.Element) -> dict:
+    """One journal message as plain values: its attributes, then params or the body."""
+    found = {k: v for k, v in elem.attrib.items()}
+    if "seq" in found and found["seq"].isdigit():
+        found["seq"] = int(found["seq"])
+    params = {child.get("name", ""): child.text or "" for child in elem if child.tag == "param"}
+    if params or found.get("kind") in ("request", "event", "rejected"):
+        found["params"] = params
+    body = [child for child in elem if child.tag != "param"]
+    if body:
+        found["body"] = _value(elem) if not params else {c.tag: _value(c) for c in body}
+    return found

@@ -76,6 +76,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kb.url", "", "knowledge base search URL; {subject} is replaced (F37)"),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),
     Setting("events.listen_port", 0, "port of the event listener (0: any free port)"),
+    Setting("events.max_rate", 20000, "events per second the listener takes; more get 429"),
     Setting("events.public_url", "", "URL the server pushes events to "
             "(empty: http://listen_host:port)"),
     Setting("events.register", True, "ask the server to push events here "

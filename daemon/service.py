@@ -100,7 +100,8 @@ class Daemon:
                                      self.journal)
         self.tracker = CallTracker(self.store, s["server.login"], "", self.publish)
         self.listener = EventListener(s["events.listen_host"], s["events.listen_port"],
-                                      self.on_event, self.journal)
+                                      self.on_event, self.journal,
+                                      max_rate=s["events.max_rate"])
         try:
             port = await self.listener.start()
         except OSError as exc:
@@ -161,10 +162,14 @@ class Daemon:
 
         async def one(id_user: int) -> None:
             async with limit:
+                sent = time.monotonic()
                 try:
-                    self.directory.state_seen(id_user, await self.client.get_state(id_user))
-                except InfinityError:
-                    pass     # unknown to the server, or a failed poll: events still count
+                    code = await self.client.get_state(id_user)
+                except InfinityError as exc:
+                    if exc.status == 406:      # unknown to the server: stop asking
+                        self.directory.unknown.add(id_user)
+                    return                     # a failed poll: events still count
+                self.directory.state_seen(id_user, code, at=sent)
 
         await asyncio.gather(*(one(i) for i in self.directory.ids()))
 
@@ -333,7 +338,7 @@ class Daemon:
     async def do_who_import(self, path: str) -> dict:
         count = self.directory.import_csv(path)
         if self.session.status == "logged in":
-            await self.refresh_colleagues()
+            self._spawn(self.refresh_colleagues())
         return {"imported": count}
 
     async def _shutdown(self) -> None:

@@ -21,7 +21,7 @@ CC = str(BIN / "cc")
 SCENARIO = """
 [server]
 time_scale = {scale}
-ring_timeout = 10
+ring_timeout = 60
 finished_linger = 30
 raw_answers = {raw}
 

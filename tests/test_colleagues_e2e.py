@@ -25,7 +25,8 @@ def test_who_lists_colleagues_with_numbers_internal_first_and_live_states(
     csv_file.write_text(DIRECTORY)
     assert "imported 3 colleagues" in ivanova.cc("who", "import", str(csv_file)).stdout
 
-    everyone = who(ivanova)
+    everyone = wait_until(lambda: (w := who(ivanova))["Petro Petrenko"]["state"] and w, 10,
+                          "Petrenko's state from the server")
     assert list(everyone) == ["Olena Ivanova", "Petro Petrenko", "Taras Shevchenko"]
     assert everyone["Petro Petrenko"]["phones"] == ["102", "+380509876543", "+380441230000"]
     assert everyone["Petro Petrenko"]["state"]["name"] == "available"

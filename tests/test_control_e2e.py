@@ -168,7 +168,7 @@ def test_wrapup_keeps_the_agent_busy_until_done_and_records_processing_time(
     agent.cc("break", "lunch", "--after-call")
     agent.cc("hangup")
     wait_until(lambda: agent_state(agent) == "busy", 10, "Busy during wrap-up")
-    assert call["call_id"] in agent.cc("wrapup").stdout
+    assert "CALL-000001" in agent.cc("wrapup").stdout
     assert "closed after" in agent.cc("wrapup", "done").stdout
     # The break asked for --after-call starts when wrap-up ends.
     wait_until(lambda: agent_state(agent) == "break", 10, "the break after wrap-up")

@@ -39,10 +39,10 @@ def parse_body(text: str, path: str) -> dict:
     cleaned = text.translate(_STRIP)
     try:
         doc = json.loads(cleaned)
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             doc = json.loads(cleaned.replace("\\", "/"))
-        except ValueError:
+        except (ValueError, RecursionError):
             snippet = cleaned[:60]
             raise BadResponse(f"the server's answer to {path} is not valid JSON: {snippet!r}") \
                 from None

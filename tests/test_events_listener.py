@@ -1,0 +1,148 @@
+"""The eventsURL listener in-process: the documented events reach the daemon with their
+parameters; anything else is refused with a 4xx and journalled, and a flood is cut at the
+rate bound without filling the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+
+from daemon.infinity.events import MAX_QUERY, EventListener, Rejections, TokenBucket
+from daemon.journal import Journal, as_dict, read
+
+
+def run(scenario, tmp_path, **listener_args):
+    """Start a listener with a real journal, run `scenario(url, http)`, return what it
+    returned, the events handed on and the journal's messages."""
+    journal = Journal(tmp_path / "journal.xml")
+    seen = []
+
+    async def main():
+        listener = EventListener("127.0.0.1", 0, seen.append, journal, **listener_args)
+        port = await listener.start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                return await scenario(f"http://127.0.0.1:{port}", http)
+        finally:
+            await listener.stop()
+
+    result = asyncio.run(main())
+    journal.close()
+    return result, seen, [as_dict(e) for e in read(tmp_path / "journal.xml")]
+
+
+async def status(http, method, url) -> int:
+    async with http.request(method, url) as resp:
+        await resp.read()
+        return resp.status
+
+
+def test_documented_events_reach_the_daemon_with_their_parameters(tmp_path):
+    async def scenario(url, http):
+        return [await status(http, "GET", url + path) for path in (
+            "/user/OnStateChanged/?IDUser=5001790109&IDUserState=301",
+            "/call/OnCallCreated?IDCall=5007182329&Extension=101&IDUser=5001790109"
+            "&Number=%2B380441110001&Direction=2",
+            "/call/oncallstatechanged/?IDCall=5007182329&State=21",
+            "/call/OnCallDeleted/?IDCall=5007182329")]
+
+    codes, seen, journal = run(scenario, tmp_path)
+    assert codes == [200] * 4
+    assert [e.kind for e in seen] == ["state", "call_created", "call_state", "call_deleted"]
+    assert seen[0].int("IDUser") == 5001790109 and seen[0].int("IDUserState") == 301
+    assert seen[1].params["Number"] == "+380441110001" and seen[1].int("Direction") == 2
+    assert seen[2].int("State") == 21
+    assert [m["kind"] for m in journal] == ["event"] * 4
+    assert journal[0]["params"] == {"IDUser": "5001790109", "IDUserState": "301"}
+
+
+def test_an_unknown_path_is_refused_with_404_and_journalled(tmp_path):
+    async def scenario(url, http):
+        return await status(http, "GET", url + "/user/OnSomethingElse/?IDUser=1&Password=x")
+
+    code, seen, journal = run(scenario, tmp_path)
+    assert code == 404 and seen == []
+    assert len(journal) == 1
+    assert journal[0]["kind"] == "rejected" and journal[0]["path"] == "/user/OnSomethingElse/"
+    assert journal[0]["why"] == "404 unknown event path"
+    assert journal[0]["params"] == {"IDUser": "1", "Password": "***"}
+
+
+def test_an_oversize_query_is_refused_with_414(tmp_path):
+    async def scenario(url, http):
+        return await status(http, "GET", url + "/user/OnStateChanged/?IDUser=1&Junk="
+                            + "x" * (MAX_QUERY + 1))
+
+    code, seen, journal = run(scenario, tmp_path)
+    assert code == 414 and seen == []
+    assert [m["why"] for m in journal] == [f"414 query longer than {MAX_QUERY} characters"]
+
+
+def test_other_methods_than_get_are_refused_with_405(tmp_path):
+    async def scenario(url, http):
+        event = url + "/user/OnStateChanged/?IDUser=1&IDUserState=300"
+        return [await status(http, method, event) for method in ("POST", "PUT", "DELETE")]
+
+    codes, seen, journal = run(scenario, tmp_path)
+    assert codes == [405] * 3 and seen == []
+    # Three refusals within a second: the first in full, the others summed up in one line.
+    assert [m["kind"] for m in journal] == ["rejected", "rejected"]
+    assert journal[0]["why"] == "405 method POST (events are GETs)"
+    assert journal[1]["count"] == "2" and "2 more refused" in journal[1]["why"]
+
+
+def test_a_flood_over_the_rate_gets_429s_and_only_a_few_journal_lines(tmp_path):
+    sent = 3000
+
+    async def scenario(url, http):
+        event = url + "/user/OnStateChanged/?IDUser=5001790109&IDUserState=300"
+        limit = asyncio.Semaphore(32)
+
+        async def one():
+            async with limit:
+                return await status(http, "GET", event)
+
+        began = time.monotonic()
+        codes = await asyncio.gather(*(one() for _ in range(sent)))
+        return codes, time.monotonic() - began
+
+    (codes, seconds), seen, journal = run(scenario, tmp_path, max_rate=500)
+    refused = codes.count(429)
+    assert set(codes) == {200, 429} and refused > 0
+    assert len(seen) == codes.count(200) == sent - refused
+    rejected = [m for m in journal if m["kind"] == "rejected"]
+    # One line at once, then at most one a second, with a count: no line per refusal.
+    assert 1 <= len(rejected) <= seconds + 2
+    assert sum(int(m.get("count", 1)) for m in rejected) == refused
+    assert len([m for m in journal if m["kind"] == "event"]) == len(seen)
+
+
+def test_the_token_bucket_allows_the_rate_and_a_burst_of_one_second():
+    now = [0.0]
+    bucket = TokenBucket(100, clock=lambda: now[0])
+    assert sum(bucket.take() for _ in range(150)) == 100
+    now[0] += 0.5
+    assert sum(bucket.take() for _ in range(150)) == 50
+    now[0] += 10
+    assert sum(bucket.take() for _ in range(150)) == 100
+
+
+def test_refusals_are_journalled_at_most_once_a_second(tmp_path):
+    journal = Journal(tmp_path / "journal.xml")
+    now = [100.0]
+
+    async def main():
+        rejections = Rejections(journal, clock=lambda: now[0])
+        for second in range(3):
+            for _ in range(1000):
+                rejections.note("/flood", {}, "429 over 10 events a second")
+            now[0] += 1.0
+            rejections.flush()
+        rejections.close()
+
+    asyncio.run(main())
+    journal.close()
+    lines = [as_dict(e) for e in read(tmp_path / "journal.xml")]
+    assert [int(m.get("count", 1)) for m in lines] == [1, 999, 1000, 1000]
