@@ -18,6 +18,13 @@ from .states import DIRECTIONS, ENDED, HELD, TALKING, LineState, line_name
 log = logging.getLogger("cc.calls")
 
 
+def _direction(value) -> str:
+    """"in", "out", or "" while the server has not said (1 and 2 on the wire)."""
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return DIRECTIONS.get(int(value), "")
+    return value if value in ("in", "out") else ""
+
+
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -27,7 +34,7 @@ def iso(ts: float | None) -> str | None:
 @dataclass
 class Call:
     call_id: str
-    direction: str                  # "in" or "out"
+    direction: str                  # "in" or "out" ("" until the server says)
     number: str
     state: int = LineState.UNKNOWN
     started_at: float = field(default_factory=time.time)
@@ -164,9 +171,13 @@ class CallTracker:
         new = call is None
         if new:
             call = self._adopt(call_id, direction, number)
-        elif number and not call.number:
-            call.number = number
-            self._resolve(call)
+        else:
+            if number and not call.number:
+                call.number = number
+                self._resolve(call)
+            if direction and not call.direction:     # a state event came before "created"
+                call.direction = _direction(direction)
+                details = {**details, "direction": call.direction}
         for name, value in details.items():
             setattr(call, name, value)
         if reason and not call.ended:
@@ -178,9 +189,7 @@ class CallTracker:
         return call
 
     def _adopt(self, call_id: str, direction, number: str) -> Call:
-        if isinstance(direction, int) or (isinstance(direction, str) and direction.isdigit()):
-            direction = DIRECTIONS.get(int(direction), "out")
-        call = Call(call_id, direction or "out", number or "")
+        call = Call(call_id, _direction(direction), number or "")
         # A daemon restarted mid-call picks up the record it wrote before.
         row = self.store.open_row(call_id)
         if row and not row.get("ended_at"):

@@ -135,6 +135,7 @@ class Daemon:
                  self.paths.socket(wire.REQUEST_SOCKET), events_url)
         serving = asyncio.create_task(self._serve())
         self._spawn(self._poll_colleagues())
+        self._spawn(self._flush_pending())
         if s["session.auto_login"] and s["server.login"]:
             self._spawn(self._auto_login())
         await self._stop.wait()
@@ -149,6 +150,16 @@ class Daemon:
             self.session.last_error = exc.message
             if exc.code == "server" and self.settings["session.reconnect"]:
                 self.session._lost(exc.message)
+
+    async def _flush_pending(self) -> None:
+        """Write the calls a full disk or a locked database kept in memory, when it can."""
+        while True:
+            await asyncio.sleep(1.0)
+            if self.store.pending:
+                for call_id, row_id in self.store.flush().items():
+                    call = self.tracker.calls.get(call_id)
+                    if call is not None and call.log_id is None:
+                        call.log_id = row_id
 
     async def _poll_colleagues(self) -> None:
         """Colleagues' states from the server, for those whose events we may have missed."""

@@ -108,10 +108,12 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
-        self.db.execute("PRAGMA busy_timeout = 2000")
+        # Short: writes run in the daemon's loop; a locked database is retried later.
+        self.db.execute("PRAGMA busy_timeout = 250")
         self.db.enable_wal()
         self.migrate()
         self.pending: dict[str, dict] = {}   # call_id -> row not yet written
+        self.row_ids: dict[str, int] = {}    # call_id -> its row, once inserted
         self.last_error: str | None = None
 
     @property
@@ -140,6 +142,8 @@ class Store:
     def save(self, row: dict) -> int | None:
         """Insert or update one call; on failure keep it in memory and report the problem."""
         key = row["call_id"]
+        if row.get("id") is None and key in self.row_ids:
+            row = {**row, "id": self.row_ids[key]}
         self.pending[key] = {**self.pending.get(key, {}), **row}
         return self.flush().get(key)
 
@@ -153,6 +157,7 @@ class Store:
                         row["counter"] = self._next_counter()
                         row["counter_number"] = self.number_mask.format(n=row["counter"])
                         row_id = self.db["calls"].insert(row).last_pk
+                        self.row_ids[key] = row_id
                     else:
                         row_id = row["id"]
                         self.db["calls"].update(row_id, {k: v for k, v in row.items()

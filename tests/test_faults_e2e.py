@@ -90,3 +90,55 @@ def test_the_daemon_refuses_a_socket_directory_others_can_enter(emulator, agent_
     os.chmod(run, 0o755)
     done = agent.cc("daemon", "start", check=False)
     assert done.returncode == 8 and f"chmod 700 {run}" in done.stderr
+
+
+def test_a_locked_database_keeps_the_call_in_memory_and_writes_it_later(emulator, agent):
+    import sqlite3
+
+    db = sqlite3.connect(agent.home / "data" / "calls.db", isolation_level=None)
+    db.execute("BEGIN EXCLUSIVE")
+    try:
+        call = agent.json("dial", ANSWERS, "--wait")
+        agent.cc("hangup")
+        status = wait_until(lambda: (s := agent.status())["unsaved_calls"] and s, 10,
+                            "the daemon to say the call is not yet written")
+        assert "locked" in status["store_error"]
+        assert "not yet written to the call log" in agent.cc("status").stdout
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
+    assert [r["call_id"] for r in agent.json("log")].count(call["call_id"]) == 1
+    assert row["counter_number"] == "CALL-000001"
+
+
+def test_events_twice_late_or_out_of_order_log_the_call_once(emulator, agent):
+    import urllib.parse
+    import urllib.request
+
+    base = agent.status()["events_url"]
+
+    def push(path, **params):
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{base}{path}?{query}", timeout=5) as resp:
+            assert resp.status == 200
+
+    me = {"Extension": "101", "IDUser": 5001790109}
+    call = agent.json("dial", ANSWERS, "--wait")
+    push("/call/OnCallStateChanged/", IDCall=call["call_id"], OldState=13, State=21, **me)
+    push("/call/OnCallCreated/", IDCall=call["call_id"], Number=ANSWERS, Direction=2, **me)
+    agent.cc("hangup")
+    agent.log_row(call["call_id"], outcome="answered", durations_from="server")
+    # A late "connected" for a call that has ended changes nothing.
+    push("/call/OnCallStateChanged/", IDCall=call["call_id"], OldState=13, State=21, **me)
+    assert agent.json("calls") == []
+    # A call known only from an out-of-order state event is still tracked and logged once.
+    push("/call/OnCallStateChanged/", IDCall=7700000001, OldState=0, State=1, **me)
+    push("/call/OnCallCreated/", IDCall=7700000001, Number="+380671119999", Direction=1, **me)
+    push("/call/OnCallCreated/", IDCall=7700000001, Number="+380671119999", Direction=1, **me)
+    ringing = agent.wait_call_state("Ringing")
+    assert ringing["number"] == "+380671119999"
+    # The server never heard of it: the next poll ends it; the record stays, once.
+    wait_until(lambda: agent.json("calls") == [], 10, "the poll to end the phantom call")
+    rows = [r for r in agent.json("log") if r["call_id"] == "7700000001"]
+    assert len(rows) == 1 and rows[0]["outcome"] == "missed"
