@@ -3,13 +3,35 @@ through the emulator's admin endpoints, the daemon and `cc` as real processes.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 
+import pytest
+import zmq
+
 from conftest import wait_until
+from daemon import wire
 
 ANSWERS = "+380441110001"
+
+
+@contextlib.contextmanager
+def quick_status(agent):
+    """`status` straight over the daemon's socket, for figures finer than a process start."""
+    sock = zmq.Context.instance().socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, 10_000)
+    sock.connect(f"ipc://{agent.home / 'run' / wire.REQUEST_SOCKET}")
+
+    def status():
+        sock.send(wire.request("status"))
+        return wire.parse_reply(sock.recv())
+    try:
+        yield status
+    finally:
+        sock.close()
 
 
 def session(agent) -> str:
@@ -142,3 +164,32 @@ def test_events_twice_late_or_out_of_order_log_the_call_once(emulator, agent):
     wait_until(lambda: agent.json("calls") == [], 10, "the poll to end the phantom call")
     rows = [r for r in agent.json("log") if r["call_id"] == "7700000001"]
     assert len(rows) == 1 and rows[0]["outcome"] == "missed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seconds", [1, 30, 600])
+def test_network_drops_of_any_length_end_in_a_reconnect_within_the_backoff_cap(
+        emulator_factory, agent_factory, seconds):
+    # Emulator and daemon both run 100x faster: poll 2 s, backoff 1 s doubling to 60 s.
+    scale = 100
+    emulator = emulator_factory(scale=scale)
+    agent = agent_factory(emulator, **{"server.poll_interval": 2 / scale,
+                                       "session.backoff_initial": 1 / scale,
+                                       "session.backoff_cap": 60 / scale}).start()
+    agent.wait_logged_in()
+    agent.cc("break", "lunch")
+    call = agent.json("dial", "+380441110001", "--wait")
+    emulator.admin("network", Down=seconds)
+    back_at = emulator.now() + seconds
+    with quick_status(agent) as status:       # a `cc` process per look would blur the figure
+        if seconds > 2:       # a drop shorter than a poll may pass unseen, and harmless
+            wait_until(lambda: status()["session"] == "reconnecting", 30,
+                       "the drop to be seen")
+        wait_until(lambda: status()["session"] == "logged in" and emulator.now() > back_at,
+                   60, "the reconnect", interval=0.005)
+    late = max(0.0, emulator.now() - back_at)  # emulated seconds after the network returned
+    print(f"network drop of {seconds} s: logged in again {late:.1f} s after it came back")
+    assert late <= 60 + 2 + 5                  # the backoff cap, a poll, and process latency
+    assert agent.status()["agent_state"]["name"] == "break"
+    agent.cc("hangup")
+    agent.log_row(call["call_id"], outcome="answered", durations_from="server")
