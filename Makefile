@@ -1,10 +1,10 @@
-# `make demo` and `make test` set up everything they need in .venv.
+# `make demo`, `make test` and `make bench` set up everything they need in .venv.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Completions and man pages, generated from the Typer app (tests check they are fresh).
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_docs.py
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -10,7 +10,7 @@ import typer
 
 from daemon.wire import WireError
 
-from . import client, render
+from . import client, complete, render
 from .options import Json
 
 
@@ -84,7 +84,8 @@ def away(for_: For = None, after_call: AfterCall = False, json: Json = False) ->
 
 
 def break_(reason: Annotated[Optional[str], typer.Argument(
-               help="A regulated reason (see states.break_reasons).")] = None,
+               help="A regulated reason (see states.break_reasons).",
+               autocompletion=complete.break_reasons)] = None,
            other: Annotated[Optional[str], typer.Option(
                "--other", help="A reason of your own, in words.")] = None,
            for_: For = None, after_call: AfterCall = False, json: Json = False) -> None:

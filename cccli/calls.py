@@ -10,7 +10,7 @@ import typer
 
 from daemon.wire import OUTCOME_EXIT, Exit, WireError
 
-from . import client, render
+from . import client, complete, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
                       Json, card_fields)
 
@@ -208,6 +208,7 @@ TRANSFER_ACTIONS = ("complete", "cancel")
 
 def transfer(target: Annotated[Optional[str], typer.Argument(
                  metavar="[TARGET | complete | cancel]",
+                 autocompletion=complete.transfer_targets,
                  help="A number or a colleague's name; `complete` joins the caller and the "
                       "target, `cancel` hangs up on the target and resumes the caller. "
                       "Without it, at a terminal: pick a colleague.")] = None,

@@ -20,6 +20,7 @@ from daemon import profile
 completion_init()
 
 LIVE_TIMEOUT = 0.3      # seconds: a Tab must never hang on a stuck daemon
+HELP_WIDTH = 60         # Typer wraps longer help at 80 columns; fish reads a wrap as a value
 
 
 def _ask(cmd: str, **args) -> list:
@@ -32,7 +33,8 @@ def _ask(cmd: str, **args) -> list:
 
 
 def _starting(items, incomplete: str) -> list[tuple[str, str]]:
-    return [(value, help) for value, help in items if value.startswith(incomplete)]
+    return [(value, help if len(help) <= HELP_WIDTH else help[:HELP_WIDTH - 3] + "...")
+            for value, help in items if value.startswith(incomplete)]
 
 
 def colleagues(incomplete: str) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import typer
 
 from daemon import profile
 
-from . import render
+from . import complete, render
 from .options import Json
 
 app = typer.Typer(help="Show and change settings (F11).", no_args_is_help=True)
@@ -27,7 +27,8 @@ def path(json: Json = False) -> None:
 
 
 @app.command()
-def get(key: Annotated[Optional[str], typer.Argument(help="A setting, e.g. server.host; "
+def get(key: Annotated[Optional[str], typer.Argument(autocompletion=complete.setting_keys,
+                                                      help="A setting, e.g. server.host; "
                                                       "without it, all of them.")] = None,
         json: Json = False) -> None:
     """Show one setting or all (secrets show as ***)."""
@@ -49,7 +50,8 @@ def get(key: Annotated[Optional[str], typer.Argument(help="A setting, e.g. serve
 
 
 @app.command("set")
-def set_(key: Annotated[str, typer.Argument(help="A setting, e.g. server.port.")],
+def set_(key: Annotated[str, typer.Argument(help="A setting, e.g. server.port.",
+                                            autocompletion=complete.setting_keys)],
          value: Annotated[str, typer.Argument(help="Its new value.")],
          json: Json = False) -> None:
     """Change a setting in the config file; comments and layout are kept."""

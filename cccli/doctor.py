@@ -1,9 +1,10 @@
 """`cc doctor`: check the profile, the daemon and the server, one line per check.
 
 Each check is ok, FAIL, or -- (not checked: with no daemon the session and the event
-listener cannot be asked; a server that tells no time leaves the clock unmeasured). The exit code is 0 when
-nothing failed, 8 (configuration) when only the configuration checks failed (config,
-password, sockets), and 1 when anything else failed. Nothing here prints the password.
+listener cannot be asked; a server that tells no time leaves the clock unmeasured).
+The exit code is 0 when nothing failed, 8 (configuration) when only the configuration
+checks failed (config, password, sockets), and 1 when anything else failed. Nothing
+here prints the password.
 """
 
 from __future__ import annotations
@@ -37,8 +38,14 @@ class Check:
 
 
 def doctor(json: Json = False) -> None:
-    """Check the settings, password source, sockets, daemon, server session, event
-    listener, clock and call log; exit non-zero if any check fails."""
+    """Check this profile, its daemon and the server: one line per check.
+
+    The settings file, the password source, the socket directory (mode
+    700), the daemon, the server session, the event listener, the clock
+    against the server's, and the call log's integrity. Exit code 0 when
+    no check fails, 8 when only configuration checks (config, password,
+    sockets) fail, 1 otherwise.
+    """
     checks = run_checks()
     if json:
         render.emit_json([asdict(c) for c in checks])

@@ -11,7 +11,7 @@ import typer
 from daemon import profile
 from daemon.wire import LOG_COLUMNS, WireError
 
-from . import client, export, render
+from . import client, complete, export, render
 from .options import CardLinks, CardNote, CardSubject, CardType, Json, card_fields
 
 PAGE = 5000
@@ -39,7 +39,7 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                  "`edit ID` with card options; `rm ID` (or --all); `save NAME` keeps the "
                  "filters given as NAME (F43).")] = None,
         period: Annotated[Optional[str], typer.Option(
-            "--period", "-p", help="today, yesterday, this-week, last-week, this-month, "
+            "--period", "-p", autocompletion=complete.periods, help="today, yesterday, this-week, last-week, this-month, "
                                    "last-month, or FROM..TO (YYYY-MM-DD).")] = None,
         agent: Annotated[Optional[str], typer.Option(help="Only this agent's calls.")] = None,
         direction: Annotated[Optional[Direction], typer.Option(
@@ -59,7 +59,7 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             "--limit", "-n", min=1, help="At most this many calls (default: 20 in a table, "
                                          "all in other formats).")] = None,
         format: Annotated[str, typer.Option(
-            "--format", "-f", help="table, json, ndjson, csv, asterisk-csv, or a template "
+            "--format", "-f", autocompletion=complete.log_formats, help="table, json, ndjson, csv, asterisk-csv, or a template "
                                    "such as '{start} {number} {outcome}'.")] = "table",
         output: Annotated[Optional[str], typer.Option(
             "--output", "-o", help="Write to this file instead of standard output.")] = None,

@@ -4,9 +4,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from . import complete
+
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-CallId = Annotated[Optional[str], typer.Option("--call", help="The call's id (see `cc status`); "
-                                               "default: the current call.")]
+CallId = Annotated[Optional[str], typer.Option(
+    "--call", autocompletion=complete.call_ids,
+    help="The call's id (see `cc status`); default: the current call.")]
 
 # The call card (F22, F30, F41), shared by `cc wrapup` and `cc log edit`.
 CardType = Annotated[Optional[str], typer.Option("--type", help="Call type (catalogue).")]

@@ -9,12 +9,12 @@ import typer
 
 from daemon.wire import WireError
 
-from . import client, render
+from . import client, complete, render
 from .options import Json
 
 
 def who(words: Annotated[Optional[list[str]], typer.Argument(
-            metavar="[QUERY | import FILE]",
+            metavar="[QUERY | import FILE]", autocompletion=complete.who_words,
             help="Part of a name or of a number; or `import FILE` to replace the directory "
                  "with a CSV file (header: name, position, department, extension, id_user, "
                  "phones separated by ;).")] = None,

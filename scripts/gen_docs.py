@@ -1,0 +1,399 @@
+"""Shell completions and man pages, generated from the Typer app (the one source of truth).
+
+    python scripts/gen_docs.py            write the files that changed (`make docs`)
+    python scripts/gen_docs.py --check    write nothing; exit 1 and name each stale file
+
+Writes completions/cc.bash, completions/_cc (zsh), completions/cc.fish, and man/cc.1
+(every command, exit codes, files, environment), man/cc-GROUP.1 for each command group
+and man/cc-COMMAND.1 for each other command. The completion scripts are Typer's own
+(they call `cc` back on every Tab, so they never go stale against the commands) with two
+repairs: zsh completes on the first Tab when the file is autoloaded from $fpath, and
+bash escapes values with spaces (colleagues' names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from daemon import profile, wire  # noqa: E402
+
+PROG = "cc"
+COMPLETE_VAR = "_CC_COMPLETE"      # Typer reads _{PROG}_COMPLETE, upper case
+REGENERATE = "make docs"
+SHELL_FILES = {"bash": "cc.bash", "zsh": "_cc", "fish": "cc.fish"}
+INSTALL = {
+    "bash": ["source it from ~/.bashrc, or copy it to",
+             "  ~/.local/share/bash-completion/completions/cc"],
+    "zsh": ["copy it into a directory at the front of $fpath, before compinit",
+            "  runs (zsh's own _gcc claims cc too), or source it after compinit"],
+    "fish": ["copy it to ~/.config/fish/completions/cc.fish"],
+}
+# One sed line renames a script for `cccli`, the other name of the same program.
+RENAME = "sed -e 's/_cc_/_cccli_/g' -e 's/_CC_/_CCCLI_/g' -e 's/\\bcc\\b/cccli/g'"
+CCCLI_FILES = {"bash": "cccli.bash", "zsh": "_cccli", "fish": "cccli.fish"}
+
+
+# ---------------------------------------------------------------- the command tree
+
+def command_tree():
+    """The app as Click sees it, and a context to ask it questions in."""
+    import typer.main
+
+    from cccli.app import app
+
+    root = typer.main.get_command(app)
+    return root, root.make_context(PROG, [], resilient_parsing=True)
+
+
+def subcommands(group, ctx) -> list[tuple[object, object]]:
+    """(command, its context) for each visible sub-command, in the table's order."""
+    found = []
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if cmd is None or cmd.hidden:
+            continue
+        found.append((cmd, cmd.make_context(name, [], parent=ctx, resilient_parsing=True)))
+    return found
+
+
+def is_group(cmd) -> bool:
+    return hasattr(cmd, "list_commands")
+
+
+def one_line(cmd) -> str:
+    """The first paragraph of a command's help, on one line, without the final stop."""
+    text = (cmd.help or cmd.short_help or "").strip().split("\n\n")[0]
+    return " ".join(text.split()).rstrip(".")
+
+
+def paragraphs(text: str | None) -> list[str]:
+    return [" ".join(p.split()) for p in (text or "").strip().split("\n\n") if p.strip()]
+
+
+def argument_name(param) -> str:
+    name = param.metavar or param.name.upper()
+    if param.nargs == -1 and not name.endswith("..."):
+        name += "..."
+    return name
+
+
+def usage(cmd, ctx) -> list[str]:
+    """The words after the command's name: [OPTIONS], then its arguments."""
+    words = ["[OPTIONS]"]
+    for param in cmd.get_params(ctx):
+        if param.param_type_name == "argument":
+            name = argument_name(param)
+            words.append(name if param.required or name.startswith("[") else f"[{name}]")
+    if is_group(cmd):
+        words.append("COMMAND")
+    return words
+
+
+# ---------------------------------------------------------------- roff
+
+def roff(text: str) -> str:
+    """Plain text for a roff line: \\, - and a leading . or ' escaped; `code` in bold."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    text = re.sub(r"`([^`]+)`", r"\\fB\1\\fR", text)
+    if text.startswith((".", "'")):
+        text = "\\&" + text
+    return text
+
+
+def option_tag(spec: str) -> str:
+    """'-f, --format <str>' -> bold option names, italic value."""
+    out = []
+    for match in re.finditer(r"(<[^>]*>)|(--?[A-Za-z][\w-]*)|([^<-]+|.)", spec):
+        value, option, other = match.groups()
+        if value:
+            out.append(f"\\fI{roff(value)}\\fR")
+        elif option:
+            out.append(f"\\fB{roff(option)}\\fR")
+        else:
+            out.append(roff(other))
+    return "".join(out)
+
+
+def usage_line(words: list[str], name: str) -> list[str]:
+    text = " ".join(roff(w) if w.startswith("[") and w.endswith("]") and " " not in w
+                    else f"\\fI{roff(w)}\\fR" for w in words)
+    return [f".B {roff(name)}", text]
+
+
+def arguments_list(cmd, ctx) -> list[str]:
+    """.TP items for the arguments, with their help."""
+    lines = []
+    for param in cmd.get_params(ctx):
+        if param.param_type_name == "argument" and not param.hidden:
+            record = param.get_help_record(ctx)
+            lines += [".TP", f"\\fI{roff(argument_name(param))}\\fR",
+                      roff(" ".join(record[1].split()) if record else "")]
+    return lines
+
+
+def options_list(cmd, ctx) -> list[str]:
+    """.TP items for the options, with help, defaults and ranges as `--help` has them."""
+    lines = []
+    for param in cmd.get_params(ctx):
+        if param.param_type_name == "option":
+            record = param.get_help_record(ctx)
+            if record:
+                lines += [".TP", option_tag(record[0]), roff(" ".join(record[1].split()))]
+    return lines
+
+
+def page(name: str, summary: str, sections: list[tuple[str, list[str]]],
+         names: str | None = None) -> str:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    lines = [f'.\\" Generated by scripts/gen_docs.py from the Typer app: run `{REGENERATE}`.',
+             f'.TH {roff(name.upper())} 1 "" "{PROG} {version}" "cc manual"',
+             ".nh",     # no hyphenation: option and variable names stay whole
+             ".SH NAME", f"{roff(names or name)} \\- {roff(summary)}"]
+    for title, body in sections:
+        if body:
+            lines += [f".SH {title}", *body]
+    return "\n".join(lines) + "\n"
+
+
+def text_block(parts: list[str]) -> list[str]:
+    lines = []
+    for i, part in enumerate(parts):
+        if i:
+            lines.append(".PP")
+        lines.append(roff(part))
+    return lines
+
+
+SEE_CC = [".BR cc (1)"]
+EXIT_STATUS = [roff("0 on success; otherwise one line on stderr starting with `cc:` and one "
+                    "of the exit codes listed in"), ".BR cc (1)."]
+
+
+def command_page(cmd, ctx, path: str) -> str:
+    """cc-COMMAND(1): one command's synopsis, description, arguments and options."""
+    commands = []
+    if is_group(cmd):
+        for sub, sub_ctx in subcommands(cmd, ctx):
+            commands += [f".SS {roff(path + ' ' + sub.name)}",
+                         *usage_line(usage(sub, sub_ctx), f"{path} {sub.name}"), ".PP",
+                         *text_block(paragraphs(sub.help)), *arguments_list(sub, sub_ctx),
+                         *options_list(sub, sub_ctx)]
+    return page(path.replace(" ", "-"), one_line(cmd), [
+        ("SYNOPSIS", usage_line(usage(cmd, ctx), path)),
+        ("DESCRIPTION", text_block(paragraphs(cmd.help))),
+        ("COMMANDS", commands),
+        ("ARGUMENTS", arguments_list(cmd, ctx)),
+        ("OPTIONS", options_list(cmd, ctx)),
+        ("EXIT STATUS", EXIT_STATUS),
+        ("SEE ALSO", SEE_CC),
+    ])
+
+
+ENVIRONMENT = {
+    "CC_HOME": "Keep this profile's settings, call log, journal, logs and sockets under "
+               "this directory (see FILES), so several agents on one machine never "
+               "collide. Without it, the platform's directories are used (`cc config "
+               "path --json` shows them).",
+    "CC_PASSWORD": "The Infinity password. It is taken before server.password_command "
+                   "and server.password, and never written to the journal.",
+    "NO_COLOR": "Set to anything to turn off colours and the live progress count of "
+                "`cc log --output`.",
+}
+FILES = (   # (a Paths attribute or socket, what it holds)
+    ("config_file", "the settings (TOML); `cc config set` keeps comments and layout"),
+    ("database", "the call log (SQLite)"),
+    ("journal", "the XML journal of every message exchanged with the server "
+                "(passwords written as ***)"),
+    ("daemon_log", "the daemon's log when started with `cc daemon start`"),
+    ("run_dir", "the daemon's sockets and lock file; must be private (mode 0700)"),
+    (wire.REQUEST_SOCKET, "requests from `cc` to the daemon (ZeroMQ)"),
+    (wire.EVENTS_SOCKET, "changes published by the daemon (`cc watch`)"),
+)
+
+
+def files_section() -> list[str]:
+    """Where a profile keeps things, as daemon.profile lays them out under CC_HOME."""
+    saved = os.environ.get("CC_HOME")
+    os.environ["CC_HOME"] = "/CC_HOME"
+    try:
+        paths = profile.paths()
+    finally:
+        if saved is None:
+            del os.environ["CC_HOME"]
+        else:
+            os.environ["CC_HOME"] = saved
+    lines = []
+    for what, meaning in FILES:
+        place = getattr(paths, what) if hasattr(paths, what) else paths.socket(what)
+        shown = "$CC_HOME/" + place.relative_to("/CC_HOME").as_posix()
+        lines += [".TP", f"\\fI{roff(shown)}\\fR", roff(meaning)]
+    return lines
+
+
+def overview_page(root, ctx) -> str:
+    """cc(1): every command with its one-line help, exit codes, files, environment."""
+    commands, see_also = [], ["cc-" + cmd.name for cmd, _ in subcommands(root, ctx)]
+    for cmd, cmd_ctx in subcommands(root, ctx):
+        if is_group(cmd):
+            for sub, sub_ctx in subcommands(cmd, cmd_ctx):
+                commands += [".TP", tag(f"cc {cmd.name} {sub.name}", usage(sub, sub_ctx)),
+                             roff(one_line(sub))]
+        else:
+            commands += [".TP", tag(f"cc {cmd.name}", usage(cmd, cmd_ctx)),
+                         roff(one_line(cmd))]
+    exits = []
+    for code, meaning in wire.EXIT_MEANINGS.items():
+        exits += [".TP", f"\\fB{int(code)}\\fR", roff(meaning)]
+    environment = []
+    for name, meaning in ENVIRONMENT.items():
+        environment += [".TP", f"\\fB{name}\\fR", roff(meaning)]
+    refs = [f".BR {roff(name)} (1){',' if i < len(see_also) - 1 else ''}"
+            for i, name in enumerate(see_also)]
+    summary = paragraphs(root.help)[0].split(". ")[0].rstrip(".")
+    return page("cc", summary, [
+        ("SYNOPSIS", usage_line(["[OPTIONS]", "COMMAND", "[ARGS]..."], "cc") + [
+            ".br", *usage_line(["[OPTIONS]", "COMMAND", "[ARGS]..."], "cccli")]),
+        ("DESCRIPTION", text_block(paragraphs(root.help) + [
+            "Every command takes --json and -h/--help; each has a page of its own, "
+            "cc-COMMAND(1). Errors are one line on stderr starting with `cc:` that names "
+            "the problem and the way out."])),
+        ("COMMANDS", commands),
+        ("OPTIONS", options_list(root, ctx)),
+        ("EXIT STATUS", exits),
+        ("ENVIRONMENT", environment),
+        ("FILES", files_section()),
+        ("SEE ALSO", refs),
+    ], names="cc, cccli")
+
+
+def tag(name: str, words: list[str]) -> str:
+    """`cc config get [KEY]` for a .TP tag: the name bold, the arguments italic."""
+    args = [w for w in words if w != "[OPTIONS]"]
+    return " ".join([f"\\fB{roff(name)}\\fR"] + [f"\\fI{roff(w)}\\fR" for w in args])
+
+
+def man_pages() -> dict[str, str]:
+    root, ctx = command_tree()
+    pages = {"man/cc.1": overview_page(root, ctx)}
+    for cmd, cmd_ctx in subcommands(root, ctx):
+        pages[f"man/cc-{cmd.name}.1"] = command_page(cmd, cmd_ctx, f"cc {cmd.name}")
+    return pages
+
+
+# ---------------------------------------------------------------- completions
+
+def _repair_zsh(script: str) -> str:
+    """Complete on the first Tab when autoloaded from $fpath, register when sourced."""
+    register = f"compdef _{PROG}_completion {PROG}"
+    if not script.endswith(register):
+        raise SystemExit(f"gen_docs: Typer's zsh script no longer ends with '{register}'; "
+                         "look at the new one before regenerating")
+    return script[:-len(register)] + (
+        "if [[ $zsh_eval_context[-1] == loadautofunc ]]; then\n"
+        f"  _{PROG}_completion \"$@\"\n"
+        "else\n"
+        f"  {register}\n"
+        "fi")
+
+
+def _repair_bash(script: str) -> str:
+    """Escape each value, so a name with spaces stays one word; spell IFS readably."""
+    end, ifs = "    return 0\n}", "local IFS=$'\n'"
+    if script.count(end) != 1 or script.count(ifs) != 1:
+        raise SystemExit("gen_docs: Typer's bash script changed shape; look at the new one "
+                         "before regenerating")
+    escape = ("    local i\n"
+              "    for i in \"${!COMPREPLY[@]}\"; do\n"
+              "        COMPREPLY[i]=$(printf '%q' \"${COMPREPLY[i]}\")\n"
+              "    done\n")
+    return script.replace(ifs, "local IFS=$'\\n'").replace(end, escape + end)
+
+
+REPAIRS = {"bash": _repair_bash, "zsh": _repair_zsh, "fish": lambda script: script}
+
+
+def completion_script(shell: str) -> str:
+    from typer._completion_shared import get_completion_script
+
+    body = REPAIRS[shell](get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR,
+                                                shell=shell))
+    header = [
+        f"# {shell} completion for cc, the Infinity contact-centre agent's command line.",
+        f"# Generated by scripts/gen_docs.py from the Typer app; do not edit: `{REGENERATE}`.",
+        f"# Each Tab runs cc with {COMPLETE_VAR}=complete_{shell}, so commands, options and",
+        "# choices are those of the installed cc; colleagues and call ids come from the",
+        "# running daemon (nothing when it does not answer within 0.3 s).",
+        f"# Install: {INSTALL[shell][0]}",
+        *(f"# {line}" for line in INSTALL[shell][1:]),
+        "# For cccli, the same program under its other name, install a renamed copy too:",
+        f"#   {RENAME} {SHELL_FILES[shell]} > {CCCLI_FILES[shell]}",
+    ]
+    if shell == "zsh":      # `#compdef` must stay the first line for $fpath
+        first, rest = body.split("\n", 1)
+        return "\n".join([first, *header, rest.lstrip("\n")]) + "\n"
+    return "\n".join(header) + "\n\n" + body + "\n"
+
+
+def completions() -> dict[str, str]:
+    return {f"completions/{name}": completion_script(shell)
+            for shell, name in SHELL_FILES.items()}
+
+
+# ---------------------------------------------------------------- main
+
+def generate() -> dict[str, str]:
+    return {**completions(), **man_pages()}
+
+
+def leftovers(root: Path, wanted: dict[str, str]) -> list[str]:
+    """Generated files of commands that no longer exist."""
+    old = [p.relative_to(root).as_posix() for p in (root / "man").glob("cc*.1")]
+    return sorted(p for p in old if p not in wanted)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if a file is missing or stale")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the directory holding completions/ and man/ (default: the "
+                             "repository)")
+    args = parser.parse_args(argv)
+    wanted = generate()
+    stale = [path for path, text in wanted.items()
+             if not (args.root / path).exists()
+             or (args.root / path).read_text(encoding="utf-8") != text]
+    extra = leftovers(args.root, wanted)
+    if args.check:
+        for path in stale:
+            print(f"gen_docs: {path} is stale or missing", file=sys.stderr)
+        for path in extra:
+            print(f"gen_docs: {path} belongs to no command any more", file=sys.stderr)
+        if stale or extra:
+            print(f"gen_docs: regenerate with `{REGENERATE}` "
+                  "(or .venv/bin/python scripts/gen_docs.py)", file=sys.stderr)
+            return 1
+        return 0
+    for path in stale:
+        target = args.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(wanted[path], encoding="utf-8")
+        print(f"wrote {path}")
+    for path in extra:
+        (args.root / path).unlink()
+        print(f"removed {path}")
+    if not stale and not extra:
+        print(f"completions/ and man/ are up to date ({len(wanted)} files)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
