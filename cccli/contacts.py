@@ -80,17 +80,7 @@ def _out(value, as_json: bool, line: str) -> None:
 
 def pick_number(name: str, pick: int | None) -> str:
     """F31: a contact's number; with several, `--pick N`, or a choice at a terminal."""
-    found = client.request("contacts", query=name)
-    exact = [c for c in found if c["name"].lower() == name.lower()]
-    if len(exact) == 1:
-        found = exact
-    if not found:
-        raise WireError("bad_input", f"no contact matches '{name}' (see `cc contacts`)")
-    if len(found) > 1:
-        names = "; ".join(c["name"] for c in found[:8])
-        raise WireError("bad_input", f"'{name}' matches {len(found)} contacts ({names}): "
-                        "be more precise")
-    contact = found[0]
+    contact = client.request("contacts_one", name=name)
     phones = contact["phones"]
     if not phones:
         raise WireError("bad_input", f"{contact['name']} has no phone number: add one with "

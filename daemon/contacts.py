@@ -6,13 +6,13 @@ Numbers are normalised with phonenumbers in `contacts.default_region`, so that
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
 
 import phonenumbers
 
+from . import lookup
 from .wire import WireError
 
 _DIGITS = re.compile(r"\D")
@@ -47,11 +47,7 @@ class Contacts:
 
     # -- import and edit
     def import_file(self, path: str) -> int:
-        file = Path(path)
-        try:
-            text = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WireError("bad_input", f"cannot read {file}: {exc}") from None
+        file, text = lookup.read_text(path)
         if text.lstrip().upper().startswith("BEGIN:VCARD"):
             entries = self._from_vcard(file, text)
         else:
@@ -63,16 +59,8 @@ class Contacts:
 
     @staticmethod
     def _from_csv(file: Path, text: str) -> list:
-        reader = csv.DictReader(text.splitlines())
-        fields = {(f or "").strip().lower() for f in reader.fieldnames or ()}
-        if "name" not in fields:
-            raise WireError("bad_input", f"{file}: not a vCard, and a CSV file needs a header "
-                            "line with at least 'name' (and account, phones)")
         entries = []
-        for lineno, raw in enumerate(reader, 2):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-            if not row.get("name"):
-                raise WireError("bad_input", f"{file}:{lineno}: the name is empty")
+        for _, row in lookup.csv_rows(file, text, "name, account, phones; or a vCard file"):
             phones = [p.strip() for p in _SPLIT.split(row.get("phones", "")) if p.strip()]
             entries.append((row["name"], row.get("account", ""), phones))
         return entries
@@ -146,17 +134,7 @@ class Contacts:
         return [self.get(i) for i in ids]
 
     def one(self, query: str) -> dict:
-        found = self.search(query)
-        exact = [c for c in found if c["name"].lower() == query.strip().lower()]
-        if len(exact) == 1:
-            return exact[0]
-        if not found:
-            raise WireError("bad_input", f"no contact matches '{query}' (see `cc contacts`)")
-        if len(found) > 1:
-            names = "; ".join(c["name"] for c in found[:8])
-            raise WireError("bad_input", f"'{query}' matches {len(found)} contacts ({names}): "
-                            "be more precise")
-        return found[0]
+        return lookup.one(self.search(query), query, "contact", "cc contacts")
 
     def by_number(self, number: str) -> list[dict]:
         """F5: every contact with this number, however it was written."""

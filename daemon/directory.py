@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import time
-from pathlib import Path
 
+from . import lookup
 from .wire import WireError
 
 _NOT_DIGITS = re.compile(r"\D")
@@ -30,21 +29,9 @@ class Directory:
 
     def import_csv(self, path: str) -> int:
         """Replace the directory with a CSV file's rows; refuse the file whole on an error."""
-        file = Path(path)
-        try:
-            text = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WireError("bad_input", f"cannot read {file}: {exc}") from None
-        reader = csv.DictReader(text.splitlines())
-        fields = {(f or "").strip().lower() for f in reader.fieldnames or ()}
-        if "name" not in fields:
-            raise WireError("bad_input", f"{file}: the first line must name the columns, with "
-                            f"at least 'name' (known: {', '.join(sorted(HEADERS))})")
+        file, text = lookup.read_text(path)
         rows = []
-        for lineno, raw in enumerate(reader, 2):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-            if not row.get("name"):
-                raise WireError("bad_input", f"{file}:{lineno}: the name is empty")
+        for lineno, row in lookup.csv_rows(file, text, ", ".join(sorted(HEADERS))):
             id_user = row.get("id_user") or ""
             if id_user and not id_user.isdigit():
                 raise WireError("bad_input", f"{file}:{lineno}: id_user '{id_user}' is not a "
@@ -102,15 +89,7 @@ class Directory:
         """A transfer target -> (number, who): a number as it is, or one colleague's name."""
         if re.fullmatch(r"\+?[\d\s\-().]{2,30}", target.strip()):
             return re.sub(r"[\s\-().]", "", target), target.strip()
-        found = self.search(target)
-        if not found:
-            raise WireError("bad_input", f"no colleague matches '{target}' (see `cc who`)")
-        exact = [c for c in found if c["name"].lower() == target.strip().lower()]
-        if len(found) > 1 and len(exact) != 1:
-            names = "; ".join(c["name"] for c in found[:8])
-            raise WireError("bad_input", f"'{target}' matches {len(found)} colleagues ({names}): "
-                            "be more precise")
-        colleague = exact[0] if exact else found[0]
+        colleague = lookup.one(self.search(target), target, "colleague", "cc who")
         if not colleague["phones"]:
             raise WireError("bad_input", f"{colleague['name']} has no phone number")
         return colleague["phones"][0], colleague["name"]

@@ -52,6 +52,18 @@ def days(period: str, today: date | None = None) -> tuple[date | None, date | No
                       "(YYYY-MM-DD..YYYY-MM-DD, either side may be empty)")
 
 
+def sql_range(start: str | None, end: str | None) -> tuple[list[str], list[str]]:
+    """SQL conditions and arguments for calls started in [start, end)."""
+    where, args = [], []
+    if start:
+        where.append("started_at >= ?")
+        args.append(start)
+    if end:
+        where.append("started_at < ?")
+        args.append(end)
+    return where, args
+
+
 def bounds(period: str, today: date | None = None) -> tuple[str | None, str | None]:
     """[start, end) of a period as UTC ISO strings."""
     first, last = days(period, today)

@@ -293,16 +293,10 @@ def build(db_path: Path, period: str, agent: str | None = None,
 def _days_with_calls(conn: sqlite3.Connection, start: str | None, end: str | None,
                      agent: str | None):
     """The local days from the first to the last call of the period (ends of the index)."""
-    where, args = [], []
+    where, args = periods.sql_range(start, end)
     if agent:
         where.append("agent = ?")
         args.append(agent)
-    if start:
-        where.append("started_at >= ?")
-        args.append(start)
-    if end:
-        where.append("started_at < ?")
-        args.append(end)
     where_sql = f" where {' and '.join(where)}" if where else ""
     # Two queries: SQLite reads a lone min() or max() off the end of an index.
     first, = conn.execute(f"select min(started_at) from calls{where_sql}", args).fetchone()

@@ -329,6 +329,9 @@ class Daemon:
     async def do_contacts(self, query: str = "") -> list[dict]:
         return self.contacts.search(query)
 
+    async def do_contacts_one(self, name: str) -> dict:
+        return self.contacts.one(name)
+
     async def do_contacts_import(self, path: str) -> dict:
         return {"imported": self.contacts.import_file(path)}
 

@@ -230,15 +230,7 @@ class Store:
         """Calls matching the filters (F42), sorted; `after` is the last row's cursor of the
         previous page (keyset paging, so a page costs the same at any depth)."""
         column = SORT_COLUMNS[sort]
-        where, args = [], []
-        if period:
-            start, end = periods.bounds(period)
-            if start:
-                where.append("started_at >= ?")
-                args.append(start)
-            if end:
-                where.append("started_at < ?")
-                args.append(end)
+        where, args = periods.sql_range(*periods.bounds(period)) if period else ([], [])
         for name, value in (("agent", agent), ("direction", direction),
                             ("outcome", outcome)):
             if value:
