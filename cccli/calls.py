@@ -209,7 +209,8 @@ TRANSFER_ACTIONS = ("complete", "cancel")
 def transfer(target: Annotated[Optional[str], typer.Argument(
                  metavar="[TARGET | complete | cancel]",
                  autocompletion=complete.transfer_targets,
-                 help="A number or a colleague's name; `complete` joins the caller and the "
+                 help="A number, a colleague's name or a quick-dial @ALIAS; `complete` joins "
+                      "the caller and the "
                       "target, `cancel` hangs up on the target and resumes the caller. "
                       "Without it, at a terminal: pick a colleague.")] = None,
              blind: Annotated[bool, typer.Option(
@@ -222,6 +223,10 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
     else:
         if target is None:
             target = _pick_colleague()
+        elif target.startswith("@"):
+            from .quick import lookup
+
+            target = lookup(target[1:])
         result = client.request("transfer", target=target, blind=blind, call_id=call)
     if json:
         render.emit_json(result)

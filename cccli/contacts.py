@@ -31,7 +31,7 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
     action, rest = (words[0], words[1:]) if words else ("", [])
     if action == "import" and len(rest) == 1:
         result = client.request("contacts_import", path=os.path.abspath(rest[0]))
-        _out(result, json, f"imported {result['imported']} contacts")
+        render.imported(result, "contacts", json)
     elif action == "add" and len(rest) == 1:
         from .calls import normalise_number
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from enum import Enum
 from typing import Annotated, Optional
@@ -30,7 +31,8 @@ class Sort(str, Enum):
     processing = "processing"
 
 
-FILTER_KEYS = ("period", "agent", "direction", "result", "missed", "number", "sort", "desc")
+FILTER_KEYS = ("period", "agent", "direction", "result", "missed", "number", "contact", "sort",
+               "desc")
 
 
 def log(words: Annotated[Optional[list[str]], typer.Argument(
@@ -50,6 +52,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             "--missed", help="Only missed calls (F19).")] = None,
         number: Annotated[Optional[str], typer.Option(
             help="Calls whose number contains this.")] = None,
+        contact: Annotated[Optional[str], typer.Option(
+            help="Calls whose contact or account contains this.")] = None,
         sort: Annotated[Optional[Sort], typer.Option(help="Sort by this time.")] = None,
         desc: Annotated[Optional[bool], typer.Option(
             "--desc/--asc", help="Largest or newest first (default), or the reverse.")] = None,
@@ -91,7 +95,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         return
     given = {"period": period, "agent": agent,
              "direction": direction.value if direction else None, "result": result,
-             "missed": missed, "number": number, "sort": sort.value if sort else None,
+             "missed": missed, "number": number, "contact": contact,
+             "sort": sort.value if sort else None,
              "desc": desc}
     if words[:1] == ["show"]:
         if len(words) != 2 or not words[1].isdigit():
@@ -195,11 +200,11 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         writer = export.Writer(out, fmt, cols)
-        progress = _progress(output)
-        for row in pages(filters, limit):
-            writer.write(row)
-            if progress:
-                progress(writer.count)
+        with _progress(output) as progress:
+            for row in pages(filters, limit):
+                writer.write(row)
+                if progress:
+                    progress(writer.count)
         writer.close()
     finally:
         if output:
@@ -208,20 +213,25 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
         print(f"wrote {writer.count} calls to {output}", file=sys.stderr)
 
 
+@contextlib.contextmanager
 def _progress(output: str | None):
-    """A live count on a terminal while writing a file; nothing in a pipe or with NO_COLOR."""
+    """A progress bar on a terminal while writing a file; nothing in a pipe or with
+    NO_COLOR. The total is unknown until the last page, so the bar counts calls."""
     import os
 
     if not output or not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
-        return None
-    from rich.console import Console
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    console = Console(stderr=True)
+    with Progress("exporting", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("export", total=None)
 
-    def tick(count: int) -> None:
-        if count % 1000 == 0:
-            console.print(f"exported {count} calls", end="\r")
-    return tick
+        def tick(count: int) -> None:
+            if count % 1000 == 0:
+                bar.update(task, completed=count)
+        yield tick
 
 
 def _show(row: dict, as_json: bool) -> None:

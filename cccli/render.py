@@ -112,6 +112,20 @@ def colleagues(rows: list[dict]) -> None:
     Console(no_color=not tty, width=None if tty else 200).print(table)
 
 
+def imported(result: dict, what: str, as_json: bool) -> None:
+    """An import's count; rows it skipped go to stderr by line, and the exit says so."""
+    if as_json:
+        emit_json(result)
+    else:
+        print(f"imported {result['imported']} {what}")
+    skipped = result.get("skipped") or []
+    for line in skipped[:-1]:
+        sys.stderr.write(f"cc: skipped {line}\n")
+    if skipped:
+        fail(f"skipped {skipped[-1]} ({len(skipped)} row(s) skipped in all; the others "
+             "were imported)", 9)
+
+
 def contact_line(contact: dict) -> str:
     account = f" ({contact['account']})" if contact.get("account") else ""
     phones = ", ".join(contact["phones"]) or "no phone number"

@@ -25,10 +25,7 @@ def who(words: Annotated[Optional[list[str]], typer.Argument(
         if len(words) != 2:
             raise WireError("bad_input", "usage: cc who import FILE")
         result = client.request("who_import", path=os.path.abspath(words[1]))
-        if json:
-            render.emit_json(result)
-        else:
-            print(f"imported {result['imported']} colleagues")
+        render.imported(result, "colleagues", json)
         return
     query = " ".join(words)
     found = client.request("who", query=query)

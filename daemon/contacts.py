@@ -37,6 +37,21 @@ def number_key(raw: str, region: str) -> str:
     return digits
 
 
+def _cards(text: str):
+    """(first line number, text) of each BEGIN:VCARD ... END:VCARD block."""
+    lines = text.splitlines()
+    start = None
+    for n, line in enumerate(lines, 1):
+        tag = line.strip().upper()
+        if tag == "BEGIN:VCARD":
+            start = n
+        elif tag == "END:VCARD" and start is not None:
+            yield start, "\n".join(lines[start - 1:n]) + "\n"
+            start = None
+    if start is not None:
+        yield start, "\n".join(lines[start - 1:]) + "\n"
+
+
 class Contacts:
     def __init__(self, store, region: str):
         self.db = store.db
@@ -46,46 +61,51 @@ class Contacts:
         return number_key(number, self.region)
 
     # -- import and edit
-    def import_file(self, path: str) -> int:
+    def import_file(self, path: str) -> tuple[int, list[str]]:
+        """Add a CSV or vCard file's contacts; bad rows or cards are listed with their line
+        numbers and the good ones still load."""
         file, text = lookup.read_text(path)
+        skipped: list[str] = []
         if text.lstrip().upper().startswith("BEGIN:VCARD"):
-            entries = self._from_vcard(file, text)
+            entries = self._from_vcard(file, text, skipped)
         else:
-            entries = self._from_csv(file, text)
+            entries = self._from_csv(file, text, skipped)
         with self.db.conn:
             for name, account, phones in entries:
                 self._add(name, account, phones)
-        return len(entries)
+        return len(entries), skipped
 
     @staticmethod
-    def _from_csv(file: Path, text: str) -> list:
+    def _from_csv(file: Path, text: str, skipped: list[str]) -> list:
         entries = []
-        for _, row in lookup.csv_rows(file, text, "name, account, phones; or a vCard file"):
+        for _, row in lookup.csv_rows(file, text, "name, account, phones; or a vCard file",
+                                      skipped):
             phones = [p.strip() for p in _SPLIT.split(row.get("phones", "")) if p.strip()]
             entries.append((row["name"], row.get("account", ""), phones))
         return entries
 
     @staticmethod
-    def _from_vcard(file: Path, text: str) -> list:
+    def _from_vcard(file: Path, text: str, skipped: list[str]) -> list:
         import vobject
 
         entries = []
-        try:
-            for card in vobject.readComponents(text):
-                name = str(card.fn.value).strip() if hasattr(card, "fn") else ""
-                if not name:
-                    raise WireError("bad_input", f"{file}: a vCard has no FN (full name)")
-                account = ""
-                if hasattr(card, "org"):
-                    org = card.org.value
-                    account = (org[0] if isinstance(org, list) and org else str(org)).strip()
-                # Only telephone entries are phone numbers (F18): never EMAIL, URL, ...
-                phones = [str(tel.value).strip() for tel in card.contents.get("tel", [])]
-                entries.append((name, account, phones))
-        except WireError:
-            raise
-        except Exception as exc:   # vobject raises several parse error types
-            raise WireError("bad_input", f"{file}: not a readable vCard: {exc}") from None
+        for lineno, card_text in _cards(text):
+            try:
+                card = vobject.readOne(card_text)
+            except Exception as exc:   # vobject raises several parse error types
+                skipped.append(f"{file}:{lineno}: not a readable vCard ({exc})")
+                continue
+            name = str(card.fn.value).strip() if hasattr(card, "fn") else ""
+            if not name:
+                skipped.append(f"{file}:{lineno}: the vCard has no FN (full name)")
+                continue
+            account = ""
+            if hasattr(card, "org"):
+                org = card.org.value
+                account = (org[0] if isinstance(org, list) and org else str(org)).strip()
+            # Only telephone entries are phone numbers (F18): never EMAIL, URL, ...
+            phones = [str(tel.value).strip() for tel in card.contents.get("tel", [])]
+            entries.append((name, account, phones))
         return entries
 
     def _add(self, name: str, account: str, phones: list[str]) -> int:

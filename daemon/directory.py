@@ -27,15 +27,15 @@ class Directory:
         self.unknown: set[int] = set()       # IDUsers the server does not know: not polled
         self.by_extension: dict[str, int] = {}   # learnt from events that carry both
 
-    def import_csv(self, path: str) -> int:
-        """Replace the directory with a CSV file's rows; refuse the file whole on an error."""
+    def import_csv(self, path: str) -> tuple[int, list[str]]:
+        """Replace the directory with a CSV file's good rows; the bad ones are listed."""
         file, text = lookup.read_text(path)
-        rows = []
-        for lineno, row in lookup.csv_rows(file, text, ", ".join(sorted(HEADERS))):
+        rows, skipped = [], []
+        for lineno, row in lookup.csv_rows(file, text, ", ".join(sorted(HEADERS)), skipped):
             id_user = row.get("id_user") or ""
             if id_user and not id_user.isdigit():
-                raise WireError("bad_input", f"{file}:{lineno}: id_user '{id_user}' is not a "
-                                "number")
+                skipped.append(f"{file}:{lineno}: id_user '{id_user}' is not a number")
+                continue
             phones = [p.strip() for p in _PHONE_SPLIT.split(row.get("phones", "")) if p.strip()]
             extension = row.get("extension", "")
             # Internal numbers first (F16).
@@ -48,7 +48,7 @@ class Directory:
             self.db["colleagues"].delete_where()
             self.db["colleagues"].insert_all(rows)
         self.unknown.clear()
-        return len(rows)
+        return len(rows), skipped
 
     def state_seen(self, id_user: int, code: int, extension: str = "",
                    at: float | None = None) -> None:

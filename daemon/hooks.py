@@ -10,10 +10,13 @@ import asyncio
 import json
 import logging
 import os
+import shlex
+import shutil
 import signal
 
 log = logging.getLogger("cc.hooks")
 EVENTS = ("on_ring", "on_answer", "on_end", "on_wrapup_done")
+NOTICES = {"on_ring": "Call from {who}", "on_end": "Call with {who} ended ({outcome})"}
 
 
 class Hooks:
@@ -23,11 +26,26 @@ class Hooks:
 
     def fire(self, event: str, call: dict) -> None:
         command = self.settings.get(f"hooks.{event}") or ""
-        if not command:
-            return
-        task = asyncio.get_running_loop().create_task(self._run(event, command, call))
+        if command:
+            self._start(self._run(event, command, call))
+        if event in NOTICES and self.settings.get("notify.desktop"):
+            self._notify(event, call)
+
+    def _start(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
+
+    def _notify(self, event: str, call: dict) -> None:
+        """F9: a desktop notice when a call rings or ends, where the machine has one."""
+        notifier = shutil.which("notify-send")
+        if notifier is None:
+            return
+        who = call.get("contact") or call.get("number") or "unknown number"
+        text = NOTICES[event].format(who=who, outcome=call.get("outcome", ""))
+        command = " ".join(shlex.quote(part) for part in (notifier, "--app-name=cc", "cc",
+                                                          text))
+        self._start(self._run(f"notice {event}", command, call))
 
     async def _run(self, event: str, command: str, call: dict) -> None:
         timeout = self.settings["hooks.timeout"]

@@ -16,8 +16,9 @@ def read_text(path: str) -> tuple[Path, str]:
         raise WireError("bad_input", f"cannot read {file}: {exc}") from None
 
 
-def csv_rows(file: Path, text: str, columns: str):
-    """(line number, row with lower-case keys) of a CSV file whose header names `name`."""
+def csv_rows(file: Path, text: str, columns: str, skipped: list[str]):
+    """(line number, row with lower-case keys) of a CSV file whose header names `name`;
+    a row without a name is noted in `skipped` with its line, and the others still load."""
     reader = csv.DictReader(text.splitlines())
     fields = {(f or "").strip().lower() for f in reader.fieldnames or ()}
     if "name" not in fields:
@@ -26,7 +27,8 @@ def csv_rows(file: Path, text: str, columns: str):
     for lineno, raw in enumerate(reader, 2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         if not row.get("name"):
-            raise WireError("bad_input", f"{file}:{lineno}: the name is empty")
+            skipped.append(f"{file}:{lineno}: the name is empty")
+            continue
         yield lineno, row
 
 

@@ -72,6 +72,8 @@ SETTINGS: tuple[Setting, ...] = (
       for event, when in (("on_ring", "when a call rings"), ("on_answer", "when a call "
                           "connects"), ("on_end", "when a call ends (F9)"),
                           ("on_wrapup_done", "when wrap-up closes"))),
+    Setting("notify.desktop", True, "a desktop notice (notify-send) when a call rings or ends "
+            "(F9), where the machine has one"),
     Setting("hooks.timeout", 10.0, "seconds before a hook is killed"),
     Setting("kb.url", "", "knowledge base search URL; {subject} is replaced (F37)"),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),

@@ -333,7 +333,8 @@ class Daemon:
         return self.contacts.one(name)
 
     async def do_contacts_import(self, path: str) -> dict:
-        return {"imported": self.contacts.import_file(path)}
+        count, skipped = self.contacts.import_file(path)
+        return {"imported": count, "skipped": skipped}
 
     async def do_contacts_add(self, name: str, account: str = "",
                               phones: list | None = None) -> dict:
@@ -350,10 +351,10 @@ class Daemon:
         return self.directory.search(query)
 
     async def do_who_import(self, path: str) -> dict:
-        count = self.directory.import_csv(path)
+        count, skipped = self.directory.import_csv(path)
         if self.session.status == "logged in":
             self._spawn(self.refresh_colleagues())
-        return {"imported": count}
+        return {"imported": count, "skipped": skipped}
 
     async def _shutdown(self) -> None:
         log.info("stopping")

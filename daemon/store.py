@@ -225,7 +225,8 @@ class Store:
 
     def find(self, *, period: str | None = None, agent: str | None = None,
              direction: str | None = None, outcome: str | None = None,
-             missed: bool = False, number: str | None = None, sort: str = "start",
+             missed: bool = False, number: str | None = None, contact: str | None = None,
+             sort: str = "start",
              desc: bool = True, limit: int | None = 20, after: list | None = None) -> list[dict]:
         """Calls matching the filters (F42), sorted; `after` is the last row's cursor of the
         previous page (keyset paging, so a page costs the same at any depth)."""
@@ -241,6 +242,9 @@ class Store:
         if number:
             where.append("number like ?")
             args.append(f"%{number}%")
+        if contact:
+            where.append("(contact like ? or account like ?)")
+            args += [f"%{contact}%", f"%{contact}%"]
         order = "desc" if desc else "asc"
         if after is not None:
             key, row_id = after

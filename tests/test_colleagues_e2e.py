@@ -44,12 +44,15 @@ def test_who_lists_colleagues_with_numbers_internal_first_and_live_states(
 
 
 def test_directory_import_errors_name_the_line(agent, tmp_path):
+    done = agent.cc("who", check=False)
+    assert done.returncode == 1 and "cc who import FILE" in done.stderr
     bad = tmp_path / "bad.csv"
-    bad.write_text("name,id_user\nOlena,5001790109\n,123\n")
+    bad.write_text("name,id_user\nOlena,5001790109\n,123\nPetro,12x\nTaras,\n")
     done = agent.cc("who", "import", str(bad), check=False)
-    assert done.returncode == 9 and f"{bad}:3: the name is empty" in done.stderr
+    assert done.returncode == 9 and "imported 2 colleagues" in done.stdout
+    assert f"{bad}:3: the name is empty" in done.stderr
+    assert f"{bad}:4: id_user '12x' is not a number" in done.stderr
+    assert [c["name"] for c in agent.json("who")] == ["Olena", "Taras"]
     bad.write_text("fullname,phone\nOlena,1\n")
     done = agent.cc("who", "import", str(bad), check=False)
     assert done.returncode == 9 and "'name'" in done.stderr
-    done = agent.cc("who", check=False)
-    assert done.returncode == 1 and "cc who import FILE" in done.stderr

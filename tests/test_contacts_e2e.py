@@ -33,9 +33,16 @@ def test_vcard_import_keeps_only_phone_numbers(agent, tmp_path):
     [roman] = agent.json("contacts", "Roman")
     assert roman == {"id": roman["id"], "name": "Roman Melnyk", "account": "Globex",
                      "phones": ["+380441110001"], "dial": ["+380441110001"]}
-    (tmp_path / "bad.vcf").write_text("BEGIN:VCARD\nVERSION:3.0\nTEL:1\nEND:VCARD\n")
+    (tmp_path / "bad.vcf").write_text("BEGIN:VCARD\nVERSION:3.0\nTEL:1\nEND:VCARD\n"
+                                      + VCARD.replace("Roman Melnyk", "Oksana Lysenko"))
     done = agent.cc("contacts", "import", str(tmp_path / "bad.vcf"), check=False)
-    assert done.returncode == 9 and "FN" in done.stderr
+    assert done.returncode == 9 and "imported 1 contacts" in done.stdout
+    assert f"{tmp_path / 'bad.vcf'}:1: the vCard has no FN" in done.stderr
+    assert [c["name"] for c in agent.json("contacts", "Oksana")] == ["Oksana Lysenko"]
+    (tmp_path / "bad.csv").write_text("name,account,phones\nA One,,+380441110001\n,X,1\n")
+    done = agent.cc("contacts", "import", str(tmp_path / "bad.csv"), check=False)
+    assert done.returncode == 9 and f"{tmp_path / 'bad.csv'}:3: the name is empty" in done.stderr
+    assert [c["name"] for c in agent.json("contacts", "A One")] == ["A One"]
 
 
 def test_calls_are_resolved_to_one_contact_or_list_the_candidates(emulator_factory,
@@ -57,6 +64,7 @@ def test_calls_are_resolved_to_one_contact_or_list_the_candidates(emulator_facto
     row = agent.log_row(several)
     assert row["contact"] == "" and json.loads(row["contact_candidates"]) == \
         ["Olha Bondar", "Ivan Bondar"]
+    assert [r["call_id"] for r in agent.json("log", "--contact", "Acme")] == [one]
     assert ringing["call_id"] == one
 
 

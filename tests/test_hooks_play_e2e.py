@@ -64,3 +64,23 @@ def test_kb_opens_the_configured_url_with_the_subject(emulator, agent_factory):
     bare = agent_factory(emulator)
     done = bare.cc("kb", "x", check=False)
     assert done.returncode == 8 and "kb.url" in done.stderr
+
+
+def test_a_desktop_notice_when_a_call_rings_and_ends(emulator, agent_factory, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    notices = tmp_path / "notices.txt"
+    fake = bin_dir / "notify-send"
+    fake.write_text(f"#!/bin/sh\nprintf '%s|' \"$@\" >> {notices}\necho >> {notices}\n")
+    fake.chmod(0o755)
+    agent = agent_factory(emulator)
+    agent.env["PATH"] = f"{bin_dir}:{agent.env['PATH']}"
+    agent.start()
+    agent.wait_logged_in()
+    emulator.admin("call-in", From="+380671112233", To="101")
+    agent.wait_call_state("Ringing")
+    agent.cc("reject")
+    lines = wait_until(lambda: notices.exists() and len(notices.read_text().splitlines()) >= 2
+                       and notices.read_text().splitlines(), 10, "two notices")
+    assert sorted(lines) == ["--app-name=cc|cc|Call from +380671112233|",
+                             "--app-name=cc|cc|Call with +380671112233 ended (rejected)|"]

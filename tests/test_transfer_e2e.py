@@ -59,7 +59,8 @@ def test_blind_transfer_to_a_colleague_by_name(emulator, two_agents):
 def test_consult_transfer_then_complete(emulator, two_agents):
     ivanova, petrenko = two_agents
     first = caller_connected_to(emulator, ivanova)
-    shown = ivanova.cc("transfer", "102").stdout
+    ivanova.cc("quick", "add", "Petro at his desk", "102", "--alias", "petro")
+    shown = ivanova.cc("transfer", "@petro").stdout
     assert "On hold" in shown and "cc transfer complete" in shown
     consult = petrenko.wait_call_state("Ringing")
     assert consult["number"] == "101"
