@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import sqlite3
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -314,3 +315,26 @@ def test_other_commands_do_not_load_the_report_module():
     code = "import sys, cccli.app; print('daemon.report' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_html_report_renders_in_a_real_headless_browser(home, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is missing: .ci/run installs it")
+        pytest.skip("no chromium here")
+    out = tmp_path / "report.html"
+    assert cc_report(home, "--period", PERIOD, "--format", "html", "--output",
+                     str(out)).returncode == 0
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", out.as_uri()], capture_output=True,
+                         text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-500:]
+    assert dom.stdout.count("<svg") == 2 and "<rect" in dom.stdout and "<table" in dom.stdout
+    shot = tmp_path / "report.png"
+    done = subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600",
+                           out.as_uri()], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000            # a drawn page, not a blank one
