@@ -30,8 +30,9 @@ def daemon_holds_lock(lock_file) -> bool:
 def request(cmd: str, timeout: float = 10.0, **args):
     """Send one request to the daemon and return its result, or raise WireError."""
     paths = profile.paths()
+    remote = os.environ.get("CC_REMOTE")
     path = paths.socket(wire.REQUEST_SOCKET)
-    if not path.exists() or not daemon_holds_lock(paths.lock_file):
+    if not remote and (not path.exists() or not daemon_holds_lock(paths.lock_file)):
         raise WireError("not_running", NOT_RUNNING)
     import zmq
 
@@ -39,14 +40,33 @@ def request(cmd: str, timeout: float = 10.0, **args):
     sock = ctx.socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
     try:
-        sock.connect(f"ipc://{path}")
+        if remote:
+            _curve_client(sock, paths.keys_dir)
+            sock.connect(remote)
+        else:
+            sock.connect(f"ipc://{path}")
         sock.send(wire.request(cmd, **args))
         if not sock.poll(int(timeout * 1000)):
+            where = f"at {remote} (are its keys yours? `cc daemon keys`)" if remote else \
+                f"(is it stuck? see `cc daemon status`; socket {path})"
             raise WireError("not_running", f"the cc daemon did not answer within {timeout:g} s "
-                            f"(is it stuck? see `cc daemon status`; socket {path})")
+                            f"{where}")
         return wire.parse_reply(sock.recv())
     finally:
         sock.close()
+
+
+def _curve_client(sock, keys) -> None:
+    """CURVE for CC_REMOTE: this profile's client key and the daemon's public key."""
+    import zmq.auth
+
+    try:
+        sock.curve_publickey, sock.curve_secretkey = zmq.auth.load_certificate(
+            keys / "client.key_secret")
+        sock.curve_serverkey, _ = zmq.auth.load_certificate(keys / "server.key")
+    except (OSError, ValueError) as exc:
+        raise WireError("config", f"CC_REMOTE needs keys in {keys} (client.key_secret and the "
+                        f"daemon's server.key; `cc daemon keys` makes them): {exc}") from None
 
 
 def env_password() -> str | None:

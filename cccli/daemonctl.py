@@ -131,3 +131,31 @@ def status(json: Json = False) -> None:
         render.emit_json({"running": True, **running})
     else:
         print(f"daemon running (pid {running['pid']}, up {running['uptime']:.0f} s)")
+
+
+@app.command()
+def keys(json: Json = False) -> None:
+    """Make CURVE keys for remote control over remote.endpoint (kept if they exist)."""
+    import shutil
+
+    import zmq.auth
+
+    folder = profile.paths().keys_dir
+    authorized = folder / "authorized"
+    authorized.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    made = []
+    for name in ("server", "client"):
+        if not (folder / f"{name}.key_secret").exists():
+            zmq.auth.create_certificates(str(folder), name)
+            made.append(name)
+        os.chmod(folder / f"{name}.key_secret", 0o600)
+    shutil.copy(folder / "client.key", authorized / "client.key")
+    if json:
+        render.emit_json({"folder": str(folder), "made": made})
+        return
+    print(f"keys in {folder} ({'made ' + ', '.join(made) if made else 'kept'}):")
+    print("  server.key_secret  the daemon's; set remote.endpoint, e.g. tcp://0.0.0.0:5555")
+    print("  client.key_secret  copy it, with server.key, to the remote profile's keys/ "
+          "and set CC_REMOTE=tcp://HOST:5555 there")
+    print("  authorized/        public keys of the clients the daemon lets in")

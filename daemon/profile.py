@@ -76,6 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(F9), where the machine has one"),
     Setting("hooks.timeout", 10.0, "seconds before a hook is killed"),
     Setting("kb.url", "", "knowledge base search URL; {subject} is replaced (F37)"),
+    Setting("remote.endpoint", "", "a TCP endpoint for remote control, e.g. "
+            "tcp://0.0.0.0:5555; CURVE keys required (`cc daemon keys`); empty: off"),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),
     Setting("events.listen_port", 0, "port of the event listener (0: any free port)"),
     Setting("events.max_rate", 20000, "events per second the listener takes; more get 429"),
@@ -109,6 +111,11 @@ class Paths:
     @property
     def daemon_log(self) -> Path:
         return self.log_dir / "daemon.log"
+
+    @property
+    def keys_dir(self) -> Path:
+        """CURVE certificates for the remote-control endpoint (`cc daemon keys`)."""
+        return self.config_file.parent / "keys"
 
     @property
     def lock_file(self) -> Path:

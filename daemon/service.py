@@ -128,18 +128,23 @@ class Daemon:
         self.pub.bind(f"ipc://{self.paths.socket(wire.EVENTS_SOCKET)}")
         for name in (wire.REQUEST_SOCKET, wire.EVENTS_SOCKET):
             os.chmod(self.paths.socket(name), 0o600)
+        self.remote = self._remote_socket(s["remote.endpoint"]) if s["remote.endpoint"] \
+            else None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         log.info("daemon %d ready: requests on %s, events from the server at %s", os.getpid(),
                  self.paths.socket(wire.REQUEST_SOCKET), events_url)
-        serving = asyncio.create_task(self._serve())
+        serving = asyncio.create_task(self._serve(self.router))
+        remote_serving = asyncio.create_task(self._serve(self.remote)) if self.remote else None
         self._spawn(self._poll_colleagues())
         self._spawn(self._flush_pending())
         if s["session.auto_login"] and s["server.login"]:
             self._spawn(self._auto_login())
         await self._stop.wait()
         serving.cancel()
+        if remote_serving:
+            remote_serving.cancel()
         await self._shutdown()
 
     async def _auto_login(self) -> None:
@@ -367,6 +372,9 @@ class Daemon:
         self.journal.close()
         self.router.close()
         self.pub.close()
+        if self.remote is not None:
+            self.remote.close()
+            self.auth.stop()
         self.ctx.term()
         for name in (wire.REQUEST_SOCKET, wire.EVENTS_SOCKET):
             self.paths.socket(name).unlink(missing_ok=True)
@@ -415,13 +423,38 @@ class Daemon:
         elif event.kind == "call_deleted" and call_id in self.tracker.calls:
             self.tracker.change(self.tracker.calls[call_id], LineState.FINISHED)
 
-    # -- requests from the CLI
-    async def _serve(self) -> None:
-        while True:
-            frames = await self.router.recv_multipart()
-            self._spawn(self._answer(frames))
+    def _remote_socket(self, endpoint: str):
+        """A ROUTER on TCP that only clients with an authorised CURVE key may use."""
+        import zmq.auth
+        from zmq.auth.asyncio import AsyncioAuthenticator
 
-    async def _answer(self, frames: list[bytes]) -> None:
+        keys = self.paths.keys_dir
+        secret = keys / "server.key_secret"
+        if not secret.exists():
+            raise DaemonError(f"remote.endpoint is set but there are no keys in {keys}: run "
+                              "`cc daemon keys`")
+        self.auth = AsyncioAuthenticator(self.ctx)
+        self.auth.start()
+        self.auth.configure_curve(domain="*", location=str(keys / "authorized"))
+        public, private = zmq.auth.load_certificate(secret)
+        sock = self.ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.curve_secretkey, sock.curve_publickey = private, public
+        sock.curve_server = True
+        try:
+            sock.bind(endpoint)
+        except zmq.ZMQError as exc:
+            raise DaemonError(f"cannot listen on remote.endpoint {endpoint}: {exc}") from None
+        log.info("remote control on %s (CURVE)", endpoint)
+        return sock
+
+    # -- requests from the CLI
+    async def _serve(self, sock) -> None:
+        while True:
+            frames = await sock.recv_multipart()
+            self._spawn(self._answer(sock, frames))
+
+    async def _answer(self, sock, frames: list[bytes]) -> None:
         envelope, body = frames[:-1], frames[-1]
         try:
             msg = json.loads(body)
@@ -440,7 +473,7 @@ class Daemon:
         except Exception as exc:   # a bug must not take the daemon down
             log.exception("request failed")
             reply = wire.reply_error("failed", f"internal error: {type(exc).__name__}: {exc}")
-        await self.router.send_multipart([*envelope, reply])
+        await sock.send_multipart([*envelope, reply])
 
     async def do_ping(self) -> dict:
         return {"pid": os.getpid(), "uptime": round(time.time() - self.started, 1)}
