@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from enum import Enum
 from typing import Annotated, Optional
@@ -12,7 +13,7 @@ import typer
 from daemon import profile
 from daemon.wire import LOG_COLUMNS, WireError
 
-from . import client, complete, export, render
+from . import client, complete, render
 from .options import CardLinks, CardNote, CardSubject, CardType, Json, card_fields
 
 PAGE = 5000
@@ -118,6 +119,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         raise WireError("bad_input", f"unexpected '{words[1]}': cc log [NAME] [options]")
     filters = load_filter(words[0]) if words else {}
     filters.update({k: v for k, v in given.items() if v is not None})
+    from daemon import export
+
     fmt = "json" if json else format
     if fmt not in export.FORMATS:
         if "{" not in fmt:
@@ -150,6 +153,8 @@ def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
 
 
 def _checked(check, value):
+    from daemon import export
+
     try:
         return check(value)
     except export.FormatError as exc:
@@ -197,41 +202,35 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
         else:
             print("no calls match" if filters else "the call log is empty")
         return
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
-        writer = export.Writer(out, fmt, cols)
-        with _progress(output) as progress:
-            for row in pages(filters, limit):
-                writer.write(row)
-                if progress:
-                    progress(writer.count)
-        writer.close()
-    finally:
-        if output:
-            out.close()
     if output:
-        print(f"wrote {writer.count} calls to {output}", file=sys.stderr)
+        # The daemon writes the file itself from one cursor: no paging, no JSON.
+        args = {("outcome" if k == "result" else k): v for k, v in filters.items()}
+        with _progress(output):
+            done = client.request("log_export", path=os.path.abspath(output), format=fmt,
+                                  columns=list(cols), limit=limit, timeout=3600, **args)
+        print(f"wrote {done['written']} calls to {output}", file=sys.stderr)
+        return
+    from daemon import export
+
+    writer = export.Writer(sys.stdout, fmt, cols)
+    for row in pages(filters, limit):
+        writer.write(row)
+    writer.close()
 
 
 @contextlib.contextmanager
-def _progress(output: str | None):
-    """A progress bar on a terminal while writing a file; nothing in a pipe or with
-    NO_COLOR. The total is unknown until the last page, so the bar counts calls."""
-    import os
-
-    if not output or not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
-        yield None
+def _progress(output: str):
+    """A running bar on a terminal while the daemon writes the file; nothing in a pipe or
+    with NO_COLOR."""
+    if not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
+        yield
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
-    with Progress("exporting", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(f"exporting to {output}", BarColumn(), TimeElapsedColumn(),
                   transient=True) as bar:
-        task = bar.add_task("export", total=None)
-
-        def tick(count: int) -> None:
-            if count % 1000 == 0:
-                bar.update(task, completed=count)
-        yield tick
+        bar.add_task("export", total=None)
+        yield
 
 
 def _show(row: dict, as_json: bool) -> None:

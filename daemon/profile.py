@@ -149,7 +149,8 @@ def paths() -> Paths:
 def default_config_text() -> str:
     lines = ["# cc settings. Edit with `cc config set KEY VALUE`; comments are kept.", ""]
     section = None
-    for s in SETTINGS:
+    order = list(dict.fromkeys(s.key.split(".", 1)[0] for s in SETTINGS))
+    for s in sorted(SETTINGS, key=lambda s: order.index(s.key.split(".", 1)[0])):
         sec, name = s.key.split(".", 1)
         if sec != section:
             if section is not None:

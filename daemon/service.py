@@ -21,7 +21,7 @@ import time
 import zmq
 import zmq.asyncio
 
-from . import periods, profile, wire
+from . import export, periods, profile, wire
 from .calls import CallTracker
 from .contacts import Contacts
 from .directory import Directory
@@ -748,12 +748,7 @@ class Daemon:
         """One page of the call log; `next` is the cursor of the following page, if any."""
         if not 1 <= int(limit) <= LOG_PAGE:
             raise WireError("bad_input", f"page size {limit} is out of range: 1 to {LOG_PAGE}")
-        sort = filters.get("sort", "start")
-        if sort not in SORT_COLUMNS:
-            raise WireError("bad_input", f"cannot sort by '{sort}': use "
-                            f"{', '.join(SORT_COLUMNS)}")
-        if filters.get("direction") not in (None, "in", "out"):
-            raise WireError("bad_input", f"direction '{filters['direction']}': use in or out")
+        self._log_filters(filters)
         self.store.flush()
         try:
             rows = self.store.find(limit=int(limit) + 1, after=after, **filters)
@@ -761,9 +756,38 @@ class Daemon:
             raise WireError("bad_input", str(exc)) from None
         more = len(rows) > int(limit)
         rows = rows[:int(limit)]
-        column = SORT_COLUMNS[sort]
+        column = SORT_COLUMNS[filters.get("sort", "start")]
         cursor = [rows[-1][column], rows[-1]["id"]] if more else None
         return {"rows": rows, "next": cursor}
+
+    @staticmethod
+    def _log_filters(filters: dict) -> None:
+        sort = filters.get("sort", "start")
+        if sort not in SORT_COLUMNS:
+            raise WireError("bad_input", f"cannot sort by '{sort}': use "
+                            f"{', '.join(SORT_COLUMNS)}")
+        if filters.get("direction") not in (None, "in", "out"):
+            raise WireError("bad_input", f"direction '{filters['direction']}': use in or out")
+
+    async def do_log_export(self, path: str, format: str, columns: list[str],
+                            limit: int | None = None, **filters) -> dict:
+        """`cc log --output FILE`: the daemon writes the file from one cursor, in a thread,
+        so the loop goes on serving calls meanwhile."""
+        self._log_filters(filters)
+        self.store.flush()
+        try:
+            self.store.select(limit=limit, **filters)
+        except periods.PeriodError as exc:
+            raise WireError("bad_input", str(exc)) from None
+
+        def sql_for(cols):
+            return self.store.select(limit=limit, columns=cols, **filters)
+        try:
+            count = await asyncio.to_thread(export.write_file, self.paths.database, path,
+                                            format, tuple(columns), sql_for)
+        except OSError as exc:
+            raise WireError("bad_input", f"cannot write {path}: {exc.strerror}") from None
+        return {"written": count, "path": path}
 
     async def do_log_show(self, log_id: int) -> dict:
         row = self.store.get(int(log_id))

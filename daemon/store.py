@@ -223,13 +223,19 @@ class Store:
     def recent(self, limit: int = 20) -> list[dict]:
         return self.find(limit=limit)
 
-    def find(self, *, period: str | None = None, agent: str | None = None,
-             direction: str | None = None, outcome: str | None = None,
-             missed: bool = False, number: str | None = None, contact: str | None = None,
-             sort: str = "start",
-             desc: bool = True, limit: int | None = 20, after: list | None = None) -> list[dict]:
-        """Calls matching the filters (F42), sorted; `after` is the last row's cursor of the
-        previous page (keyset paging, so a page costs the same at any depth)."""
+    def find(self, *, limit: int | None = 20, **filters) -> list[dict]:
+        """One page of calls matching the filters (F42)."""
+        sql, args = self.select(limit=limit, **filters)
+        return [dict(row) for row in self.db.query(sql, args)]
+
+    @staticmethod
+    def select(*, period: str | None = None, agent: str | None = None,
+               direction: str | None = None, outcome: str | None = None,
+               missed: bool = False, number: str | None = None, contact: str | None = None,
+               sort: str = "start", desc: bool = True, limit: int | None = 20,
+               after: list | None = None, columns=COLUMNS) -> tuple[str, list]:
+        """The query for calls matching the filters, sorted; `after` is the last row's cursor
+        of the previous page (keyset paging, so a page costs the same at any depth)."""
         column = SORT_COLUMNS[sort]
         where, args = periods.sql_range(*periods.bounds(period)) if period else ([], [])
         for name, value in (("agent", agent), ("direction", direction),
@@ -252,11 +258,11 @@ class Store:
             where.append(f"(coalesce({column}, -1e18), id) {cmp} (coalesce(?, -1e18), ?)"
                          if column != "started_at" else f"(started_at, id) {cmp} (?, ?)")
             args += [key, row_id]
-        sql = f"select {', '.join(COLUMNS)} from calls"
+        sql = f"select {', '.join(columns)} from calls"
         if where:
             sql += " where " + " and ".join(where)
         key_expr = column if column == "started_at" else f"coalesce({column}, -1e18)"
         sql += f" order by {key_expr} {order}, id {order}"
         if limit:
             sql += f" limit {int(limit)}"
-        return [dict(row) for row in self.db.query(sql, args)]
+        return sql, args

@@ -20,7 +20,7 @@ EVENTS_SOCKET = "events.sock"
 COMMANDS = (
     "ping", "status", "login", "logout", "state", "dial", "answer", "reject", "hangup",
     "hold", "unhold", "dtmf", "redial", "calls", "log", "events_since", "shutdown",
-    "who", "who_import", "transfer", "wrapup", "log_show", "contacts", "contacts_one", "contacts_import",
+    "who", "who_import", "transfer", "wrapup", "log_show", "log_export", "contacts", "contacts_one", "contacts_import",
     "contacts_add", "contacts_add_number", "contacts_history", "log_edit", "log_rm",
     "catalog", "catalog_add", "catalog_rm", "reload",
     "recordings",

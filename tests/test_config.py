@@ -83,3 +83,13 @@ def test_ordinary_commands_import_neither_sqlite_utils_nor_the_daemon(tmp_path):
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
                           text=True, timeout=30)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+def test_the_new_config_file_is_valid_toml_with_every_setting(tmp_path):
+    import tomllib
+
+    from daemon import profile
+
+    doc = tomllib.loads(profile.default_config_text())
+    assert {f"{sec}.{key}" for sec, table in doc.items() for key in table} == \
+        set(profile.BY_KEY)

@@ -1,4 +1,8 @@
-"""Writers for the call log's output formats: stable column names, one row at a time."""
+"""Writers for the call log's output formats: stable column names, one row at a time.
+
+Light on purpose: the CLI uses it for `cc log` on standard output, and the daemon for
+`--output FILE`, which it writes itself from one cursor in a thread of its own.
+"""
 
 from __future__ import annotations
 
@@ -93,3 +97,36 @@ class Writer:
     def close(self) -> None:
         if self.fmt == "json":
             self.out.write("\n]\n" if self.count else "]\n")
+
+
+def write_file(database, path: str, fmt: str, columns: tuple[str, ...], sql_for) -> int:
+    """Export straight from the database (read-only, its own connection) into `path`.
+    `sql_for(columns)` gives the query selecting those columns; returns the row count."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    count = 0
+
+    def counted(rows):
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            if fmt == "csv":     # the common case, kept in C: tuples straight to csv
+                sql, args = sql_for(columns)
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(columns)
+                writer.writerows(counted(conn.execute(sql, args)))
+                return count
+            sql, args = sql_for(LOG_COLUMNS)
+            cursor = conn.execute(sql, args)
+            names = [d[0] for d in cursor.description]
+            rows = Writer(out, fmt, columns)
+            for values in counted(cursor):
+                rows.write(dict(zip(names, values)))
+            rows.close()
+            return count
+    finally:
+        conn.close()
