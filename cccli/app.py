@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -12,41 +13,59 @@ from daemon.wire import Exit, WireError, exit_code_table
 from . import (agent, calls, catalog, config, contacts, daemonctl, doctor, emulatorctl, journal,
                log, media, quick, report, watch, who)
 
-app = typer.Typer(
-    name="cc",
-    help="The Infinity contact-centre agent's command line. `cccli` is the same program "
-         "(`cc` may be shadowed by the C compiler).",
-    epilog="Exit codes:\n\n" + exit_code_table().replace("\n", "\n\n"),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-for name, handler in (
+# The one table of commands: name -> handler, then the groups with sub-commands.
+COMMANDS = (
     ("login", agent.login), ("logout", agent.logout), ("state", agent.state),
     ("available", agent.available), ("away", agent.away), ("break", agent.break_),
-    ("status", agent.status), ("dial", calls.dial), ("recent", calls.recent), ("redial", calls.redial),
-    ("calls", calls.calls), ("answer", calls.answer), ("reject", calls.reject),
-    ("hangup", calls.hangup), ("hold", calls.hold), ("unhold", calls.unhold),
-    ("transfer", calls.transfer), ("dtmf", calls.dtmf), ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who), ("contacts", contacts.contacts),
-    ("play", media.play), ("kb", media.kb), ("log", log.log),
-    ("report", report.report),
-    ("doctor", doctor.doctor),
+    ("status", agent.status), ("dial", calls.dial), ("recent", calls.recent),
+    ("redial", calls.redial), ("calls", calls.calls), ("answer", calls.answer),
+    ("reject", calls.reject), ("hangup", calls.hangup), ("hold", calls.hold),
+    ("unhold", calls.unhold), ("transfer", calls.transfer), ("dtmf", calls.dtmf),
+    ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who),
+    ("contacts", contacts.contacts), ("play", media.play), ("kb", media.kb),
+    ("log", log.log), ("report", report.report), ("doctor", doctor.doctor),
     ("journal", journal.journal),
-):
-    app.command(name)(handler)
+)
+GROUPS = (
+    ("quick", quick.app), ("catalog", catalog.app), ("config", config.app),
+    ("daemon", daemonctl.app), ("emulator", emulatorctl.app),
+)
 
-app.add_typer(quick.app, name="quick")
-app.add_typer(catalog.app, name="catalog")
-app.add_typer(config.app, name="config")
-app.add_typer(daemonctl.app, name="daemon")
-app.add_typer(emulatorctl.app, name="emulator")
+
+def build(only: str | None = None) -> typer.Typer:
+    """The app; with `only`, the same app holding just that command, because Typer builds
+    the Click tree of every registered command at each start (about 25 ms)."""
+    built = typer.Typer(
+        name="cc",
+        help="The Infinity contact-centre agent's command line. `cccli` is the same program "
+             "(`cc` may be shadowed by the C compiler).",
+        epilog="Exit codes:\n\n" + exit_code_table().replace("\n", "\n\n"),
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    for name, handler in COMMANDS:
+        if only in (None, name):
+            built.command(name)(handler)
+    for name, group in GROUPS:
+        if only in (None, name):
+            built.add_typer(group, name=name)
+    if only is not None:
+        built.callback()(lambda: None)    # stay a group of one: `cc NAME ...` as ever
+    return built
+
+
+app = build()
+NAMES = {name for name, _ in COMMANDS} | {name for name, _ in GROUPS}
 
 
 def main() -> None:
+    first = sys.argv[1] if len(sys.argv) > 1 else None
+    # Shell completion walks the whole tree; everything else needs only its command.
+    runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ else app
     try:
-        app()
+        runner()
     except WireError as exc:
         sys.stderr.write(f"cc: {exc.message}\n")
         sys.exit(exc.exit_code)
