@@ -75,7 +75,7 @@ def call_ids(incomplete: str) -> list[tuple[str, str]]:
 
 def log_formats(incomplete: str) -> list[tuple[str, str]]:
     """`cc log --format`: the named formats (a template can be typed instead)."""
-    from .export import FORMATS
+    from daemon.export import FORMATS
 
     return _starting([(name, "") for name in FORMATS], incomplete)
 
