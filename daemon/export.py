@@ -118,7 +118,10 @@ def write_file(database, path: str, fmt: str, columns: tuple[str, ...], sql_for)
                 sql, args = sql_for(columns)
                 writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(columns)
-                writer.writerows(counted(conn.execute(sql, args)))
+                cursor = conn.execute(sql, args)
+                while rows := cursor.fetchmany(10_000):
+                    writer.writerows(rows)
+                    count += len(rows)
                 return count
             sql, args = sql_for(LOG_COLUMNS)
             cursor = conn.execute(sql, args)
