@@ -403,6 +403,9 @@ class Daemon:
             self.directory.state_seen(event.int("IDUser"), event.int("IDUserState"))
         if session.id_user is None:
             return
+        if event.kind == "restart":
+            session.restart_requested(event.params.get("Reason", ""))
+            return
         mine = (event.int("IDUser") == session.id_user
                 or (session.extension and event.params.get("Extension") == session.extension))
         if not mine:

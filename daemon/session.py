@@ -337,6 +337,19 @@ class Session:
                 await self._figures(call, final=False)
 
     # -- reconnect
+    def restart_requested(self, reason: str) -> None:
+        """F4: the server asks its clients to restart: log on afresh (with
+        session.reconnect), keeping the agent's state."""
+        if self.status != LOGGED_IN:
+            return
+        self._stop_tasks()
+        why = f"the server asked clients to restart ({reason or 'no reason given'})"
+        if self.settings["session.reconnect"]:
+            self._lost(why)
+        else:
+            self.status, self.last_error = LOGGED_OUT, why
+            self.publish("session", self.view())
+
     def _lost(self, why: str) -> None:
         log.warning("connection lost: %s", why)
         self.last_error = why

@@ -267,6 +267,7 @@ class Emulator:
             "network": self.admin_network,
             "fault": self.admin_fault,
             "restart": self.admin_restart,
+            "ask-restart": self.admin_ask_restart,
             "clock": self.admin_clock,
             "calls": self.admin_calls,
             "users": self.admin_users,
@@ -646,6 +647,11 @@ class Emulator:
 
     def admin_restart(self, q) -> dict:
         self.model.restart()
+        return {}
+
+    def admin_ask_restart(self, q) -> dict:
+        """[ours] The server asks its clients to restart (F4): /user/OnRestartRequired/."""
+        self.pusher.emit("/user/OnRestartRequired/", {"Reason": q.get("Reason") or "update"})
         return {}
 
     def admin_clock(self, q) -> dict:

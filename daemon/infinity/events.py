@@ -24,6 +24,7 @@ EVENT_PATHS = {
     "/call/oncallcreated": "call_created",
     "/call/oncallstatechanged": "call_state",
     "/call/oncalldeleted": "call_deleted",
+    "/user/onrestartrequired": "restart",     # [ours]: the server asks clients to restart (F4)
 }
 MAX_QUERY = 2048
 MAX_RATE = 20_000          # events a second; a real server sends a few hundred at most
