@@ -159,3 +159,47 @@ def keys(json: Json = False) -> None:
     print("  client.key_secret  copy it, with server.key, to the remote profile's keys/ "
           "and set CC_REMOTE=tcp://HOST:5555 there")
     print("  authorized/        public keys of the clients the daemon lets in")
+
+
+UNIT = """[Unit]
+Description=cc daemon: the Infinity contact-centre agent's session
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart={python} -m daemon
+{environment}Restart=on-failure
+RestartSec=5
+
+[Install]
+WantedBy=default.target
+"""
+
+
+@app.command("install-service")
+def install_service(print_only: bool = typer.Option(
+                        False, "--print", help="Print the unit instead of writing it."),
+                    json: Json = False) -> None:
+    """Write a systemd user unit so the daemon starts at log-in."""
+    import shlex
+
+    home = os.environ.get("CC_HOME")
+    environment = f"Environment=CC_HOME={shlex.quote(home)}\n" if home else ""
+    unit = UNIT.format(python=shlex.quote(sys.executable), environment=environment)
+    if print_only:
+        print(unit, end="")
+        return
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    path = os.path.join(base, "systemd", "user", "cc-daemon.service")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(unit)
+    if json:
+        render.emit_json({"unit": path})
+        return
+    print(f"wrote {path}")
+    print("start it now and at every log-in: systemctl --user daemon-reload && "
+          "systemctl --user enable --now cc-daemon")
+    print("the password: set server.password_command (a unit should not hold "
+          "CC_PASSWORD)")
