@@ -4,7 +4,6 @@ through the emulator's admin endpoints, the daemon and `cc` as real processes.""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess

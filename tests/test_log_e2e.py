@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from conftest import wait_until
 
 
 @pytest.fixture
