@@ -9,7 +9,6 @@ import json
 import pytest
 
 
-
 @pytest.fixture
 def three_calls(emulator, agent):
     """An answered outgoing call, a busy one, and a missed incoming one."""
