@@ -68,3 +68,30 @@ def test_named_periods():
     assert periods.days("2026-11-01..", wednesday) == (date(2026, 11, 1), None)
     with pytest.raises(periods.PeriodError):
         periods.days("2026-11-05..2026-11-01")
+
+
+def test_migrating_a_large_old_log_is_set_based_and_keeps_every_call(tmp_path):
+    import time
+
+    import sqlite_utils
+
+    path = tmp_path / "calls.db"
+    db = sqlite_utils.Database(path)
+    for step in MIGRATIONS[:3]:
+        step(db)
+    db.execute("PRAGMA user_version = 3")
+    db["calls"].insert_all(({"call_id": str(n), "direction": "in", "number": "+380444557890",
+                             "started_at": f"2026-11-01T00:{n // 60 % 60:02}:{n % 60:02}"}
+                            for n in range(20_000)), batch_size=5000)
+    db.close()
+    began = time.monotonic()
+    store = Store(path)
+    took = time.monotonic() - began
+    assert store.db.execute("select count(*), min(counter), max(counter) from calls"
+                            ).fetchone() == (20_000, 1, 20_000)
+    assert store.get(1)["counter_number"] == "CALL-000001"
+    assert store.db.execute("select count(*) from calls where number_key = '+380444557890'"
+                            ).fetchone()[0] == 20_000
+    print(f"migrated 20,000 calls from v3 in {took:.2f} s")
+    plan = store.db.execute("explain query plan select max(counter) from calls").fetchall()
+    assert "USING" in str(plan) and "INDEX" in str(plan)
