@@ -224,7 +224,7 @@ def run() -> list[str]:
         compared = f"sqlite3 -csv: {missing}; no ratio"
     else:
         ratio = export / reference
-        compared = (f"sqlite3 -csv same columns {reference:.2f} s, ratio {ratio:.1f} "
+        compared = (f"sqlite3 -csv same columns {reference:.2f} s, ratio {ratio:.2f} "
                     f"(target <= {EXPORT_TARGET:g}) {verdict(ratio <= EXPORT_TARGET)}")
     return [
         f"call log at {CALLS:,} calls: cc log --period last-month --direction in --limit 50 "

@@ -212,8 +212,12 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
         return
     from daemon import export
 
+    rows = pages(filters, limit)
+    first = next(rows, None)      # the daemon's answer, or its error, before any output
     writer = export.Writer(sys.stdout, fmt, cols)
-    for row in pages(filters, limit):
+    if first is not None:
+        writer.write(first)
+    for row in rows:
         writer.write(row)
     writer.close()
 
