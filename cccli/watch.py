@@ -28,7 +28,7 @@ def _line(msg: dict, as_json: bool) -> str:
         lines += [f"[{seq}] {render.call_line(c)}" for c in data["calls"]] or \
             [f"[{seq}] line idle"]
         return "\n".join(lines)
-    if kind == "gap":
+    if kind == "gap":  # events lost, or a new daemon
         return f"[{seq}] gap: {data['message']}"
     if kind == "call":
         return f"[{seq}] {render.call_line(data)}"
@@ -56,6 +56,7 @@ def watch(since: Annotated[Optional[int], typer.Option(
     sub.connect(f"ipc://{paths.socket(wire.EVENTS_SOCKET)}")
 
     printed = 0
+    daemon_pid = None
 
     def out(msg: dict, counts: bool = True) -> bool:
         nonlocal printed
@@ -65,7 +66,9 @@ def watch(since: Annotated[Optional[int], typer.Option(
         return count is not None and printed >= count
 
     def snapshot() -> int:
+        nonlocal daemon_pid
         status = client.request("status")
+        daemon_pid = status["pid"]
         out({"seq": status["seq"], "kind": "snapshot", "data": status}, counts=False)
         return status["seq"]
 
@@ -91,6 +94,12 @@ def watch(since: Annotated[Optional[int], typer.Option(
             if not sub.poll(1000):
                 continue
             msg = jsonlib.loads(sub.recv())
+            if msg.get("daemon") != daemon_pid:     # a new daemon counts from 1 again
+                out({"seq": msg["seq"], "kind": "gap", "data": {
+                    "message": f"the daemon restarted (pid {msg.get('daemon')}); a fresh "
+                               "snapshot follows", "since": last}}, counts=False)
+                last = snapshot()
+                continue
             if msg["seq"] <= last:
                 continue
             if msg["seq"] > last + 1:

@@ -389,7 +389,8 @@ class Daemon:
     # -- events from the server, and to the CLI
     def publish(self, kind: str, payload) -> None:
         self.seq += 1
-        msg = {"seq": self.seq, "kind": kind, "at": time.time(), "data": payload}
+        msg = {"seq": self.seq, "kind": kind, "at": time.time(), "daemon": os.getpid(),
+               "data": payload}
         self.history.append(msg)
         try:
             self.pub.send(json.dumps(msg, ensure_ascii=False).encode(), zmq.NOBLOCK)

@@ -187,3 +187,19 @@ def test_wrapup_closes_by_itself_after_its_timeout(emulator, agent_factory):
     wait_until(lambda: agent.log_row(call["call_id"])["processing_ended_at"], 10,
                "wrap-up to close by its timeout")
     wait_until(lambda: agent_state(agent) == "available", 10, "Available after wrap-up")
+
+
+def test_watch_notices_a_restarted_daemon_and_takes_a_fresh_snapshot(agent):
+    proc = subprocess.Popen([CC, "watch"], env=agent.env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert "agent ivanova" in proc.stdout.readline()
+        proc.stdout.readline()                       # line idle
+        agent.cc("daemon", "stop")
+        agent.start()
+        agent.wait_logged_in()
+        agent.cc("away")
+        lines = [proc.stdout.readline() for _ in range(2)]
+    finally:
+        proc.kill()
+    assert "gap: the daemon restarted" in lines[0]
+    assert "agent ivanova (ext 101)" in lines[1]
