@@ -25,7 +25,6 @@ class Directory:
         self.live: dict[int, int] = {}       # IDUser -> IDUserState, from events and polls
         self.seen_at: dict[int, float] = {}  # IDUser -> when that state was true
         self.unknown: set[int] = set()       # IDUsers the server does not know: not polled
-        self.by_extension: dict[str, int] = {}   # learnt from events that carry both
 
     def import_csv(self, path: str) -> tuple[int, list[str]]:
         """Replace the directory with a CSV file's good rows; the bad ones are listed."""
@@ -50,8 +49,7 @@ class Directory:
         self.unknown.clear()
         return len(rows), skipped
 
-    def state_seen(self, id_user: int, code: int, extension: str = "",
-                   at: float | None = None) -> None:
+    def state_seen(self, id_user: int, code: int, at: float | None = None) -> None:
         """A state from an event (now) or a poll (`at`: when the poll was sent); a poll
         answer older than the last event for that colleague is ignored."""
         at = time.monotonic() if at is None else at
@@ -59,8 +57,6 @@ class Directory:
             return
         self.seen_at[id_user] = at
         self.live[id_user] = code
-        if extension:
-            self.by_extension[extension] = id_user
 
     def ids(self) -> list[int]:
         return [r["id_user"] for r in self.db.query(
@@ -77,7 +73,7 @@ class Directory:
             if q and q not in row["name"].lower() and not (
                     q_digits and any(q_digits in digits(p) for p in phones)):
                 continue
-            id_user = row["id_user"] or self.by_extension.get(row["extension"])
+            id_user = row["id_user"]
             code = self.live.get(id_user) if id_user else None
             found.append({"name": row["name"], "position": row["position"],
                           "department": row["department"], "extension": row["extension"],

@@ -140,21 +140,12 @@ class Daemon:
         self._spawn(self._poll_colleagues())
         self._spawn(self._flush_pending())
         if s["session.auto_login"] and s["server.login"]:
-            self._spawn(self._auto_login())
+            self._spawn(self.session.auto_login())
         await self._stop.wait()
         serving.cancel()
         if remote_serving:
             remote_serving.cancel()
         await self._shutdown()
-
-    async def _auto_login(self) -> None:
-        try:
-            await self.session.login()
-        except WireError as exc:
-            log.error("automatic log-in failed: %s", exc.message)
-            self.session.last_error = exc.message
-            if exc.code == "server" and self.settings["session.reconnect"]:
-                self.session._lost(exc.message)
 
     async def _flush_pending(self) -> None:
         """Write the calls a full disk or a locked database kept in memory, when it can."""

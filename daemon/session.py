@@ -161,6 +161,16 @@ class Session:
         self.publish("session", self.view())
         return self.view()
 
+    async def auto_login(self) -> None:
+        """F3: log in at start; a server that cannot be reached is retried (F4)."""
+        try:
+            await self.login()
+        except WireError as exc:
+            log.error("automatic log-in failed: %s", exc.message)
+            self.last_error = exc.message
+            if exc.code == "server" and self.settings["session.reconnect"]:
+                self._lost(exc.message)
+
     async def logout(self) -> dict:
         id_user = await self.ready()
         try:
