@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, WireError
 
 from . import client, complete, render
 from .options import Json
@@ -55,7 +55,7 @@ def parse_duration(text: str) -> float:
     """`30m`, `1h`, `90s`, or plain minutes."""
     match = _DURATION.match(text.strip())
     if not match or float(match.group(1)) <= 0:
-        raise WireError("bad_input", f"--for '{text}' is not a duration: use e.g. 30m, 1h "
+        raise WireError(ErrorCode.BAD_INPUT, f"--for '{text}' is not a duration: use e.g. 30m, 1h "
                         "or 90s")
     return float(match.group(1)) * _UNIT[match.group(2)]
 
@@ -91,7 +91,7 @@ def break_(reason: Annotated[Optional[str], typer.Argument(
            for_: For = None, after_call: AfterCall = False, json: Json = False) -> None:
     """Take a break (F15): outgoing calls allowed, no incoming."""
     if reason and other:
-        raise WireError("bad_input", "give a regulated REASON or --other TEXT, not both")
+        raise WireError(ErrorCode.BAD_INPUT, "give a regulated REASON or --other TEXT, not both")
     _set("break", json, for_, after_call, reason=reason, other=other)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import OUTCOME_EXIT, Exit, WireError
+from daemon.wire import ErrorCode, OUTCOME_EXIT, Exit, WireError
 
 from . import client, complete, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
@@ -24,7 +24,7 @@ def normalise_number(raw: str) -> str:
     """Strip the separators people type; refuse anything that is not a phone number."""
     number = _SEPARATORS.sub("", raw)
     if not _NUMBER.match(number):
-        raise WireError("bad_input", f"'{raw}' is not a phone number: use 2 to 20 digits, "
+        raise WireError(ErrorCode.BAD_INPUT, f"'{raw}' is not a phone number: use 2 to 20 digits, "
                         "optionally after a +, e.g. +380441110001 or 102")
     return number
 
@@ -87,12 +87,12 @@ def dial(number: Annotated[Optional[str], typer.Argument(
     """Call a number, a contact or a quick-dial entry (F12, F13, F27, F28, F31)."""
     if contact:
         if number:
-            raise WireError("bad_input", "give a NUMBER or --contact NAME, not both")
+            raise WireError(ErrorCode.BAD_INPUT, "give a NUMBER or --contact NAME, not both")
         from .contacts import pick_number
 
         number = pick_number(contact, pick)
     elif not number:
-        raise WireError("bad_input", "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
+        raise WireError(ErrorCode.BAD_INPUT, "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
     elif number.startswith("@"):
         from .quick import lookup
 
@@ -129,7 +129,7 @@ def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #."
          call: CallId = None, json: Json = False) -> None:
     """Send touch-tone digits on the connected call (e.g. to an IVR menu)."""
     if not _DTMF.match(digits):
-        raise WireError("bad_input", f"'{digits}' cannot be sent as tones: use 0-9, * and #")
+        raise WireError(ErrorCode.BAD_INPUT, f"'{digits}' cannot be sent as tones: use 0-9, * and #")
     result = client.request("dtmf", digits=digits, call_id=call)
     if json:
         render.emit_json(result)
@@ -171,7 +171,7 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
            json: Json = False) -> None:
     """Wrap-up (F7, F25, F30): fill in the call card; `done` ends processing."""
     if what not in (None, "done"):
-        raise WireError("bad_input", f"unknown wrap-up action '{what}': use `cc wrapup done`")
+        raise WireError(ErrorCode.BAD_INPUT, f"unknown wrap-up action '{what}': use `cc wrapup done`")
     fields = card_fields(call_type, subject, result, link, note)
     done = what == "done"
     if done and hangup is None:
@@ -241,18 +241,18 @@ def _pick_colleague() -> str:
     from . import picker
 
     if not picker.at_terminal():
-        raise WireError("bad_input", "cc transfer needs a TARGET (a number or a colleague's "
+        raise WireError(ErrorCode.BAD_INPUT, "cc transfer needs a TARGET (a number or a colleague's "
                         "name) when not run at a terminal")
     people = client.request("who", query="")
     if not people:
-        raise WireError("bad_input", "the directory is empty: give a number, or import "
+        raise WireError(ErrorCode.BAD_INPUT, "the directory is empty: give a number, or import "
                         "colleagues with `cc who import FILE`")
     items = [(f"{p['name']}  {', '.join(p['phones'])}  "
               f"{p['state']['title'] if p['state'] else ''}", p["phones"][0])
              for p in people if p["phones"]]
     chosen = picker.pick(items, "transfer to: ")
     if chosen is None:
-        raise WireError("failed", "transfer cancelled: nobody was chosen")
+        raise WireError(ErrorCode.FAILED, "transfer cancelled: nobody was chosen")
     return chosen
 
 
@@ -268,7 +268,7 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
            json: Json = False) -> None:
     """Recent numbers, newest first, each once (F13): dial one with --dial N."""
     if dialed + received + missed > 1:
-        raise WireError("bad_input", "choose one of --dialed, --received, --missed")
+        raise WireError(ErrorCode.BAD_INPUT, "choose one of --dialed, --received, --missed")
     filters = ({"direction": "out"} if dialed else
                {"direction": "in", "outcome": "answered"} if received else
                {"outcome": "missed"} if missed else {})
@@ -287,7 +287,7 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
     numbers = numbers[:limit]
     if dial_index is not None:
         if dial_index > len(numbers):
-            raise WireError("bad_input", f"--dial {dial_index}: the list has {len(numbers)} "
+            raise WireError(ErrorCode.BAD_INPUT, f"--dial {dial_index}: the list has {len(numbers)} "
                             "numbers")
         _placed("dial", False, 60.0, json, number=numbers[dial_index - 1]["number"])
         return

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import profile
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, WireError
 
 from . import client, render
 from .options import Json
@@ -69,7 +69,7 @@ def add(kind: KindArg, name: Annotated[str, typer.Argument(help="The new entry."
     if kind is Kind.break_reasons:
         reasons = _break_reasons()
         if name.split("=")[0] in [r.split("=")[0] for r in reasons]:
-            raise WireError("bad_input", f"'{name}' is already a break reason")
+            raise WireError(ErrorCode.BAD_INPUT, f"'{name}' is already a break reason")
         _print(_set_break_reasons(reasons + [name]), json)
     else:
         _print(client.request("catalog_add", kind=kind.value, name=name, colour=colour or ""),
@@ -84,7 +84,7 @@ def rm(kind: KindArg, name: Annotated[str, typer.Argument(help="The entry to rem
         reasons = _break_reasons()
         kept = [r for r in reasons if r.split("=")[0] != name]
         if kept == reasons:
-            raise WireError("bad_input", f"'{name}' is not a break reason")
+            raise WireError(ErrorCode.BAD_INPUT, f"'{name}' is not a break reason")
         _print(_set_break_reasons(kept), json)
     else:
         _print(client.request("catalog_rm", kind=kind.value, name=name), json)

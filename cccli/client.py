@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from daemon import profile, wire
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, WireError
 
 NOT_RUNNING = "the cc daemon is not running for this profile (start it with `cc daemon start`)"
 
@@ -33,7 +33,7 @@ def request(cmd: str, timeout: float = 10.0, **args):
     remote = os.environ.get("CC_REMOTE")
     path = paths.socket(wire.REQUEST_SOCKET)
     if not remote and (not path.exists() or not daemon_holds_lock(paths.lock_file)):
-        raise WireError("not_running", NOT_RUNNING)
+        raise WireError(ErrorCode.NOT_RUNNING, NOT_RUNNING)
     import zmq
 
     ctx = zmq.Context.instance()
@@ -49,7 +49,7 @@ def request(cmd: str, timeout: float = 10.0, **args):
         if not sock.poll(int(timeout * 1000)):
             where = f"at {remote} (are its keys yours? `cc daemon keys`)" if remote else \
                 f"(is it stuck? see `cc daemon status`; socket {path})"
-            raise WireError("not_running", f"the cc daemon did not answer within {timeout:g} s "
+            raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon did not answer within {timeout:g} s "
                             f"{where}")
         return wire.parse_reply(sock.recv())
     finally:
@@ -65,7 +65,7 @@ def _curve_client(sock, keys) -> None:
             keys / "client.key_secret")
         sock.curve_serverkey, _ = zmq.auth.load_certificate(keys / "server.key")
     except (OSError, ValueError) as exc:
-        raise WireError("config", f"CC_REMOTE needs keys in {keys} (client.key_secret and the "
+        raise WireError(ErrorCode.CONFIG, f"CC_REMOTE needs keys in {keys} (client.key_secret and the "
                         f"daemon's server.key; `cc daemon keys` makes them): {exc}") from None
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, WireError
 
 from . import client, render
 from .options import Json
@@ -58,7 +58,7 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
         if not result["calls"]:
             print("  no calls")
     elif action in ("import", "add", "add-number", "history"):
-        raise WireError("bad_input", f"usage: {USAGE}")
+        raise WireError(ErrorCode.BAD_INPUT, f"usage: {USAGE}")
     else:
         found = client.request("contacts", query=" ".join(words))
         if json:
@@ -83,11 +83,11 @@ def pick_number(name: str, pick: int | None) -> str:
     contact = client.request("contacts_one", name=name)
     phones = contact["phones"]
     if not phones:
-        raise WireError("bad_input", f"{contact['name']} has no phone number: add one with "
+        raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has no phone number: add one with "
                         f"`cc contacts add-number '{contact['name']}' NUMBER`")
     if pick is not None:
         if not 1 <= pick <= len(phones):
-            raise WireError("bad_input", f"--pick {pick}: {contact['name']} has "
+            raise WireError(ErrorCode.BAD_INPUT, f"--pick {pick}: {contact['name']} has "
                             f"{len(phones)} number(s)")
         return contact["dial"][pick - 1]
     if len(phones) == 1:
@@ -96,9 +96,9 @@ def pick_number(name: str, pick: int | None) -> str:
 
     listed = ", ".join(f"{i}: {p}" for i, p in enumerate(phones, 1))
     if not picker.at_terminal():
-        raise WireError("bad_input", f"{contact['name']} has {len(phones)} numbers ({listed}):"
+        raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has {len(phones)} numbers ({listed}):"
                         " choose one with --pick N")
     chosen = picker.pick(list(zip(phones, contact["dial"])), f"call {contact['name']} on: ")
     if chosen is None:
-        raise WireError("failed", "nothing dialled: no number was chosen")
+        raise WireError(ErrorCode.FAILED, "nothing dialled: no number was chosen")
     return chosen

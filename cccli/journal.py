@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import profile
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, WireError
 
 
 class Kind(str, Enum):
@@ -45,7 +45,7 @@ def journal(file: Annotated[Optional[str], typer.Argument(
             if kind is None or message.get("kind") == kind.value:
                 shown.append(message)
     except journal_file.JournalError as exc:
-        raise WireError("bad_input", str(exc)) from None
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
     try:
         for message in shown:
             print(jsonlib.dumps(message, ensure_ascii=False) if json else line(message))

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import profile
-from daemon.wire import LOG_COLUMNS, WireError
+from daemon.wire import ErrorCode, LOG_COLUMNS, WireError
 
 from . import client, complete, render
 from .options import CardLinks, CardNote, CardSubject, CardType, Json, card_fields
@@ -81,13 +81,13 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
     words = words or []
     if words[:1] == ["edit"]:
         if len(words) != 2 or not words[1].isdigit():
-            raise WireError("bad_input", "usage: cc log edit ID --type/--subject/--result/"
+            raise WireError(ErrorCode.BAD_INPUT, "usage: cc log edit ID --type/--subject/--result/"
                             "--link/--note")
         fields = card_fields(call_type, subject, result, link, note)
         if new_number is not None:
             fields["number"] = new_number
         if not fields:
-            raise WireError("bad_input", "nothing to change: give --type, --subject, --result,"
+            raise WireError(ErrorCode.BAD_INPUT, "nothing to change: give --type, --subject, --result,"
                             " --link or --note")
         _show(client.request("log_edit", log_id=int(words[1]), fields=fields), json)
         return
@@ -101,22 +101,22 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
              "desc": desc}
     if words[:1] == ["show"]:
         if len(words) != 2 or not words[1].isdigit():
-            raise WireError("bad_input", "usage: cc log show ID (an id from `cc log`)")
+            raise WireError(ErrorCode.BAD_INPUT, "usage: cc log show ID (an id from `cc log`)")
         _show(client.request("log_show", log_id=int(words[1])), json)
         return
     if words[:1] == ["save"]:
         if len(words) != 2:
-            raise WireError("bad_input", "usage: cc log save NAME --period ... (the filters)")
+            raise WireError(ErrorCode.BAD_INPUT, "usage: cc log save NAME --period ... (the filters)")
         saved = {k: v for k, v in given.items() if v is not None}
         if not saved:
-            raise WireError("bad_input", "nothing to save: give the filters, e.g. "
+            raise WireError(ErrorCode.BAD_INPUT, "nothing to save: give the filters, e.g. "
                             f"cc log save {words[1]} --period last-week --missed")
         save_filter(words[1], saved)
         print(f"saved filter '{words[1]}': " +
               " ".join(f"--{k} {v}" for k, v in saved.items()))
         return
     if len(words) > 1:
-        raise WireError("bad_input", f"unexpected '{words[1]}': cc log [NAME] [options]")
+        raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[1]}': cc log [NAME] [options]")
     filters = load_filter(words[0]) if words else {}
     filters.update({k: v for k, v in given.items() if v is not None})
     from daemon import export
@@ -124,7 +124,7 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
     fmt = "json" if json else format
     if fmt not in export.FORMATS:
         if "{" not in fmt:
-            raise WireError("bad_input", f"unknown format '{fmt}': use "
+            raise WireError(ErrorCode.BAD_INPUT, f"unknown format '{fmt}': use "
                             f"{', '.join(export.FORMATS)} or a template like '{{start}} "
                             "{number}'")
         _checked(export.check_template, fmt)
@@ -136,15 +136,15 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
 
 def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
     if all_ == bool(rest) or (rest and (len(rest) != 1 or not rest[0].isdigit())):
-        raise WireError("bad_input", "usage: cc log rm ID | cc log rm --all [--yes]")
+        raise WireError(ErrorCode.BAD_INPUT, "usage: cc log rm ID | cc log rm --all [--yes]")
     what = "every call in the log" if all_ else f"call {rest[0]}"
     if not yes:
         from . import picker
 
         if not picker.at_terminal():
-            raise WireError("bad_input", f"removing {what} needs --yes when not at a terminal")
+            raise WireError(ErrorCode.BAD_INPUT, f"removing {what} needs --yes when not at a terminal")
         if not typer.confirm(f"Remove {what}?", default=False):
-            raise WireError("failed", "nothing removed")
+            raise WireError(ErrorCode.FAILED, "nothing removed")
     result = client.request("log_rm", log_id=None if all_ else int(rest[0]))
     if as_json:
         render.emit_json(result)
@@ -158,7 +158,7 @@ def _checked(check, value):
     try:
         return check(value)
     except export.FormatError as exc:
-        raise WireError("bad_input", str(exc)) from None
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
 
 
 def _columns(text: str | None) -> tuple[str, ...]:
@@ -167,7 +167,7 @@ def _columns(text: str | None) -> tuple[str, ...]:
     cols = tuple(c.strip() for c in text.split(",") if c.strip())
     unknown = [c for c in cols if c not in LOG_COLUMNS]
     if unknown or not cols:
-        raise WireError("bad_input", f"unknown column '{unknown[0] if unknown else text}': "
+        raise WireError(ErrorCode.BAD_INPUT, f"unknown column '{unknown[0] if unknown else text}': "
                         f"use {', '.join(LOG_COLUMNS)}")
     return cols
 
@@ -191,7 +191,7 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
     if fmt == "table":
         rows = list(pages(filters, limit))
         if output:
-            raise WireError("bad_input", "--output needs a file format: --format csv, json, "
+            raise WireError(ErrorCode.BAD_INPUT, "--output needs a file format: --format csv, json, "
                             "ndjson or asterisk-csv")
         if rows:
             colours = {}
@@ -274,9 +274,9 @@ def load_filter(name: str) -> dict:
         try:
             saved = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise WireError("config", f"{path}: {exc}") from None
+            raise WireError(ErrorCode.CONFIG, f"{path}: {exc}") from None
     if name not in saved:
         known = ", ".join(saved) or "none yet"
-        raise WireError("bad_input", f"no saved filter '{name}' (saved: {known}; "
+        raise WireError(ErrorCode.BAD_INPUT, f"no saved filter '{name}' (saved: {known}; "
                         "save one with `cc log save NAME --period ...`)")
     return {k: v for k, v in saved[name].items() if k in FILTER_KEYS}

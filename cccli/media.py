@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import profile
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, WireError
 
 from . import client, render
 from .options import Json
@@ -31,7 +31,7 @@ def play(log_id: Annotated[Optional[int], typer.Argument(
     found = client.request("recordings", log_id=log_id, timeout=60)
     if pick is not None:
         if not 1 <= pick <= len(found):
-            raise WireError("bad_input", f"--pick {pick}: the call has {len(found)} "
+            raise WireError(ErrorCode.BAD_INPUT, f"--pick {pick}: the call has {len(found)} "
                             "recording(s)")
         chosen = found[pick - 1]
     elif len(found) == 1:
@@ -41,11 +41,11 @@ def play(log_id: Annotated[Optional[int], typer.Argument(
 
         listed = ", ".join(f"{i}: {r['path']}" for i, r in enumerate(found, 1))
         if not picker.at_terminal():
-            raise WireError("bad_input", f"the call has {len(found)} recordings ({listed}): "
+            raise WireError(ErrorCode.BAD_INPUT, f"the call has {len(found)} recordings ({listed}): "
                             "choose with --pick N")
         chosen = picker.pick([(r["path"], r) for r in found], "play: ")
         if chosen is None:
-            raise WireError("failed", "nothing played")
+            raise WireError(ErrorCode.FAILED, "nothing played")
     if json:
         render.emit_json(chosen)
         return
@@ -69,7 +69,7 @@ def kb(subject: Annotated[str, typer.Argument(help="What to look up.")],
 
     template = profile.load()["kb.url"]
     if not template:
-        raise WireError("config", "no knowledge base: cc config set kb.url "
+        raise WireError(ErrorCode.CONFIG, "no knowledge base: cc config set kb.url "
                         "'https://kb.example/search?q={subject}'")
     url = template.replace("{subject}", urllib.parse.quote(subject))
     if json:

@@ -24,13 +24,13 @@ CardNote = Annotated[Optional[str], typer.Option("--note", help="Add a note to t
 
 
 def card_fields(call_type, subject, result, links, note) -> dict:
-    from daemon.wire import WireError
+    from daemon.wire import ErrorCode, WireError
 
     fields = {k: v for k, v in (("call_type", call_type), ("subject", subject),
                                 ("result", result), ("note", note)) if v is not None}
     for link in links or []:
         kind, sep, value = link.partition("=")
         if not sep or not kind:
-            raise WireError("bad_input", f"--link '{link}': write KIND=VALUE, e.g. task=1234")
+            raise WireError(ErrorCode.BAD_INPUT, f"--link '{link}': write KIND=VALUE, e.g. task=1234")
         fields[f"link_{kind.strip()}"] = value.strip()
     return fields

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import profile
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, WireError
 
 from . import render
 from .options import Json
@@ -31,11 +31,11 @@ def entries() -> list[dict]:
     try:
         doc = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise WireError("config", f"{file}: {exc}") from None
+        raise WireError(ErrorCode.CONFIG, f"{file}: {exc}") from None
     found = doc.get("entry", [])
     for n, entry in enumerate(found, 1):
         if not isinstance(entry, dict) or not entry.get("number"):
-            raise WireError("config", f"{file}: entry {n} has no number")
+            raise WireError(ErrorCode.CONFIG, f"{file}: entry {n} has no number")
     return found
 
 
@@ -45,12 +45,12 @@ def lookup(key: str) -> str:
     if key.isdigit():
         if 1 <= int(key) <= len(listed):
             return listed[int(key) - 1]["number"]
-        raise WireError("bad_input", f"@{key}: the quick-dial list has {len(listed)} entries")
+        raise WireError(ErrorCode.BAD_INPUT, f"@{key}: the quick-dial list has {len(listed)} entries")
     for entry in listed:
         if entry.get("alias") == key:
             return entry["number"]
     known = ", ".join("@" + e["alias"] for e in listed if e.get("alias")) or "none"
-    raise WireError("bad_input", f"no quick-dial alias @{key} (aliases: {known}; "
+    raise WireError(ErrorCode.BAD_INPUT, f"no quick-dial alias @{key} (aliases: {known}; "
                     "add one with `cc quick add NAME NUMBER --alias A`)")
 
 
@@ -98,10 +98,10 @@ def add(name: Annotated[str, typer.Argument(help="Who this is.")],
 
     number = normalise_number(number)
     if alias and (alias.isdigit() or not alias.replace("-", "").replace("_", "").isalnum()):
-        raise WireError("bad_input", f"alias '{alias}': use letters, digits, - and _, "
+        raise WireError(ErrorCode.BAD_INPUT, f"alias '{alias}': use letters, digits, - and _, "
                         "not only digits")
     if alias and any(e.get("alias") == alias for e in entries()):
-        raise WireError("bad_input", f"alias @{alias} is taken (see `cc quick`)")
+        raise WireError(ErrorCode.BAD_INPUT, f"alias @{alias} is taken (see `cc quick`)")
     doc = _doc()
     if "entry" not in doc:
         doc["entry"] = tomlkit.aot()
@@ -124,7 +124,7 @@ def rm(key: Annotated[str, typer.Argument(help="The entry's @ALIAS (or ALIAS) or
     index = int(key) - 1 if key.isdigit() else next(
         (i for i, e in enumerate(listed) if e.get("alias") == key), None)
     if index is None or not 0 <= index < len(listed):
-        raise WireError("bad_input", f"no quick-dial entry '{key}' (see `cc quick`)")
+        raise WireError(ErrorCode.BAD_INPUT, f"no quick-dial entry '{key}' (see `cc quick`)")
     removed = listed[index]
     del listed[index]
     _save(doc)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, WireError
 
 from . import client, complete, render
 from .options import Json
@@ -23,7 +23,7 @@ def who(words: Annotated[Optional[list[str]], typer.Argument(
     words = words or []
     if words[:1] == ["import"]:
         if len(words) != 2:
-            raise WireError("bad_input", "usage: cc who import FILE")
+            raise WireError(ErrorCode.BAD_INPUT, "usage: cc who import FILE")
         result = client.request("who_import", path=os.path.abspath(words[1]))
         render.imported(result, "colleagues", json)
         return

@@ -13,7 +13,7 @@ from pathlib import Path
 import phonenumbers
 
 from . import lookup
-from .wire import WireError
+from .wire import ErrorCode, WireError
 
 _DIGITS = re.compile(r"\D")
 _SPLIT = re.compile(r"[;|]")
@@ -123,7 +123,7 @@ class Contacts:
         """F39: add a call's number to a contact's numbers."""
         contact = self.one(query)
         if self.key(number) in {self.key(p) for p in contact["phones"]}:
-            raise WireError("bad_input", f"{contact['name']} already has {number}")
+            raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} already has {number}")
         with self.db.conn:
             self.db["contact_phones"].insert({"contact_id": contact["id"], "number": number,
                                               "key": self.key(number)})

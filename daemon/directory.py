@@ -7,7 +7,7 @@ import re
 import time
 
 from . import lookup
-from .wire import WireError
+from .wire import ErrorCode, WireError
 
 _NOT_DIGITS = re.compile(r"\D")
 _PHONE_SPLIT = re.compile(r"[;|]")
@@ -87,5 +87,5 @@ class Directory:
             return re.sub(r"[\s\-().]", "", target), target.strip()
         colleague = lookup.one(self.search(target), target, "colleague", "cc who")
         if not colleague["phones"]:
-            raise WireError("bad_input", f"{colleague['name']} has no phone number")
+            raise WireError(ErrorCode.BAD_INPUT, f"{colleague['name']} has no phone number")
         return colleague["phones"][0], colleague["name"]

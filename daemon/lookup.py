@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .wire import WireError
+from .wire import ErrorCode, WireError
 
 
 def read_text(path: str) -> tuple[Path, str]:
@@ -13,7 +13,7 @@ def read_text(path: str) -> tuple[Path, str]:
     try:
         return file, file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise WireError("bad_input", f"cannot read {file}: {exc}") from None
+        raise WireError(ErrorCode.BAD_INPUT, f"cannot read {file}: {exc}") from None
 
 
 def csv_rows(file: Path, text: str, columns: str, skipped: list[str]):
@@ -22,7 +22,7 @@ def csv_rows(file: Path, text: str, columns: str, skipped: list[str]):
     reader = csv.DictReader(text.splitlines())
     fields = {(f or "").strip().lower() for f in reader.fieldnames or ()}
     if "name" not in fields:
-        raise WireError("bad_input", f"{file}: the first line must name the columns, with "
+        raise WireError(ErrorCode.BAD_INPUT, f"{file}: the first line must name the columns, with "
                         f"at least 'name' (known: {columns})")
     for lineno, raw in enumerate(reader, 2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
@@ -38,9 +38,9 @@ def one(found: list[dict], query: str, what: str, listing: str) -> dict:
     if len(exact) == 1:
         return exact[0]
     if not found:
-        raise WireError("bad_input", f"no {what} matches '{query}' (see `{listing}`)")
+        raise WireError(ErrorCode.BAD_INPUT, f"no {what} matches '{query}' (see `{listing}`)")
     if len(found) > 1:
         names = "; ".join(c["name"] for c in found[:8])
-        raise WireError("bad_input", f"'{query}' matches {len(found)} {what}s ({names}): "
+        raise WireError(ErrorCode.BAD_INPUT, f"'{query}' matches {len(found)} {what}s ({names}): "
                         "be more precise")
     return found[0]

@@ -32,7 +32,7 @@ from .infinity.events import Event, EventListener
 from .journal import Journal
 from .states import HELD, TALKING, LineState, StateMap, line_name
 from .store import LINKS, SORT_COLUMNS, Store
-from .wire import WireError
+from .wire import ErrorCode, WireError
 
 log = logging.getLogger("cc.daemon")
 MAX_IPC_PATH = 100   # sun_path holds 108 bytes on Linux
@@ -193,7 +193,7 @@ class Daemon:
             active = self.tracker.active()
             if active and hangup is None:
                 ids = ", ".join(f"{c.call_id} ({line_name(c.state)})" for c in active)
-                raise WireError("state_forbids", f"a call is still up: {ids}; close wrap-up "
+                raise WireError(ErrorCode.STATE_FORBIDS, f"a call is still up: {ids}; close wrap-up "
                                 "with --hangup or --keep")
             if active and hangup:
                 for other in active:
@@ -211,12 +211,12 @@ class Daemon:
             log_id = wrapped.log_id if wrapped and wrapped.log_id else \
                 (self.store.last() or {}).get("id")
         if log_id is None:
-            raise WireError("no_such_call", "no call to fill in: the call log is empty")
+            raise WireError(ErrorCode.NO_SUCH_CALL, "no call to fill in: the call log is empty")
         row = self.store.get(int(log_id))
         if row is None:
-            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)")
+            raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {log_id} in the call log (see `cc log`)")
         if "number" in fields:
-            raise WireError("bad_input", f"the number of a saved call cannot be changed (F26): "
+            raise WireError(ErrorCode.BAD_INPUT, f"the number of a saved call cannot be changed (F26): "
                             f"call {log_id} stays {row['number']}")
         checked = {}
         for key, value in fields.items():
@@ -224,17 +224,17 @@ class Daemon:
                 kind = "types" if key == "call_type" else "results"
                 known = [c["name"] for c in self.store.catalog(kind)]
                 if value and known and value not in known:
-                    raise WireError("bad_input", f"'{value}' is not in the {kind} catalogue "
+                    raise WireError(ErrorCode.BAD_INPUT, f"'{value}' is not in the {kind} catalogue "
                                     f"({', '.join(known)}; add it with `cc catalog add {kind} "
                                     f"{value}`)")
             elif key == "note":
                 key, value = "notes", "\n".join(filter(None, [row.get("notes"), value]))
             elif key.startswith("link_"):
                 if key[5:] not in LINKS:
-                    raise WireError("bad_input", f"unknown link '{key[5:]}': use "
+                    raise WireError(ErrorCode.BAD_INPUT, f"unknown link '{key[5:]}': use "
                                     f"{', '.join(LINKS)}")
             elif key != "subject":
-                raise WireError("bad_input", f"unknown field '{key}'")
+                raise WireError(ErrorCode.BAD_INPUT, f"unknown field '{key}'")
             checked[key] = value
         return self.store.edit(int(log_id), checked)
 
@@ -243,7 +243,7 @@ class Daemon:
 
     async def do_log_rm(self, log_id: int | None = None) -> dict:
         if log_id is not None and self.store.get(int(log_id)) is None:
-            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)")
+            raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {log_id} in the call log (see `cc log`)")
         self.store.flush()
         return {"removed": self.store.remove(None if log_id is None else int(log_id))}
 
@@ -251,12 +251,12 @@ class Daemon:
         """Fetch a logged call's recordings (F21) into the data directory."""
         row = self.store.get(int(log_id)) if log_id is not None else self.store.last()
         if row is None:
-            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)"
+            raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {log_id} in the call log (see `cc log`)"
                             if log_id is not None else "the call log is empty")
         try:
             connections = await self.client.connections(row["call_id"])
         except InfinityError as exc:
-            raise WireError("server", f"the server has no record of call {row['id']}: {exc}") \
+            raise WireError(ErrorCode.SERVER, f"the server has no record of call {row['id']}: {exc}") \
                 from None
         folder = self.paths.data_dir / "recordings"
         folder.mkdir(parents=True, exist_ok=True)
@@ -271,7 +271,7 @@ class Daemon:
             file.write_bytes(audio)
             found.append({"connection": conn.id, "path": str(file), "bytes": len(audio)})
         if not found:
-            raise WireError("no_such_call", f"call {row['id']} ({row['number']}) has no "
+            raise WireError(ErrorCode.NO_SUCH_CALL, f"call {row['id']} ({row['number']}) has no "
                             "recording")
         return found
 
@@ -289,20 +289,20 @@ class Daemon:
     async def do_catalog_add(self, kind: str, name: str, colour: str = "") -> list[dict]:
         self._catalog_kind(kind)
         if colour and colour not in COLOURS:
-            raise WireError("bad_input", f"unknown colour '{colour}': use {', '.join(COLOURS)}")
+            raise WireError(ErrorCode.BAD_INPUT, f"unknown colour '{colour}': use {', '.join(COLOURS)}")
         self.store.catalog_add(kind, name, colour)
         return self.store.catalog(kind)
 
     async def do_catalog_rm(self, kind: str, name: str) -> list[dict]:
         self._catalog_kind(kind)
         if not self.store.catalog_rm(kind, name):
-            raise WireError("bad_input", f"'{name}' is not in the {kind} catalogue")
+            raise WireError(ErrorCode.BAD_INPUT, f"'{name}' is not in the {kind} catalogue")
         return self.store.catalog(kind)
 
     @staticmethod
     def _catalog_kind(kind: str) -> None:
         if kind not in ("types", "results"):
-            raise WireError("bad_input", f"unknown catalogue '{kind}': use types or results "
+            raise WireError(ErrorCode.BAD_INPUT, f"unknown catalogue '{kind}': use types or results "
                             "(break reasons are the states.break_reasons setting)")
 
     def _call_changed(self, call, old: int, new: int) -> None:
@@ -455,19 +455,19 @@ class Daemon:
             msg = json.loads(body)
             cmd, args = msg["cmd"], msg.get("args") or {}
             handler = getattr(self, f"do_{cmd}", None)
-            if handler is None or cmd not in wire.COMMANDS:
-                raise WireError("unknown_command", f"the daemon does not know '{cmd}'; "
+            if handler is None:
+                raise WireError(ErrorCode.UNKNOWN_COMMAND, f"the daemon does not know '{cmd}'; "
                                 "is cc newer than the running daemon? (`cc daemon stop`)")
             reply = wire.reply_ok(await handler(**args))
         except WireError as exc:
             reply = wire.reply_error(exc.code, exc.message)
         except (ValueError, KeyError, TypeError) as exc:
-            reply = wire.reply_error("bad_input", f"malformed request: {exc}")
+            reply = wire.reply_error(ErrorCode.BAD_INPUT, f"malformed request: {exc}")
         except InfinityError as exc:
-            reply = wire.reply_error("server", f"the server refused: {exc}")
+            reply = wire.reply_error(ErrorCode.SERVER, f"the server refused: {exc}")
         except Exception as exc:   # a bug must not take the daemon down
             log.exception("request failed")
-            reply = wire.reply_error("failed", f"internal error: {type(exc).__name__}: {exc}")
+            reply = wire.reply_error(ErrorCode.FAILED, f"internal error: {type(exc).__name__}: {exc}")
         await sock.send_multipart([*envelope, reply])
 
     async def do_ping(self) -> dict:
@@ -520,7 +520,7 @@ class Daemon:
                 await self.client.call("/call/finishtransfer/", IDUser=id_user,
                                        IDCall=first.call_id)
             except InfinityError as exc:
-                raise WireError("server", f"the server refused to complete the transfer: "
+                raise WireError(ErrorCode.SERVER, f"the server refused to complete the transfer: "
                                 f"{exc}") from None
             await self.tracker.wait_for(first, lambda c: c.ended,
                                         self.settings["server.poll_interval"] + 1)
@@ -529,7 +529,7 @@ class Daemon:
             first = self._consulting(call_id)
             return await self._take_back(first)
         if not target:
-            raise WireError("bad_input", "name a transfer target: a number or a colleague")
+            raise WireError(ErrorCode.BAD_INPUT, "name a transfer target: a number or a colleague")
         call = self._pick(call_id, {LineState.CONNECTED}, "transfer")
         if call.state not in (LineState.CONNECTED, *HELD):
             raise self._forbid(call, "transfer", "a connected call")
@@ -543,7 +543,7 @@ class Daemon:
                 leg_id = await self.client.start_transfer(id_user, call.call_id, number)
         except InfinityError as exc:
             call.transfer_from = call.transfer_to = call.transfer_number = ""
-            raise WireError("server", f"the server refused the transfer to {who}: {exc}") \
+            raise WireError(ErrorCode.SERVER, f"the server refused the transfer to {who}: {exc}") \
                 from None
         self.tracker.save(call)
         if blind:
@@ -565,7 +565,7 @@ class Daemon:
                 leg = self.tracker.calls.get(call.transfer_leg)
                 if leg is not None and not leg.ended:
                     return call
-        raise WireError("no_such_call", "no consult transfer in progress "
+        raise WireError(ErrorCode.NO_SUCH_CALL, "no consult transfer in progress "
                         "(start one with `cc transfer TARGET`)")
 
     async def _take_back(self, first) -> dict:
@@ -629,25 +629,25 @@ class Daemon:
     async def do_redial(self, log_id: int | None = None, wait: float | None = None) -> dict:
         row = self.store.get(int(log_id)) if log_id is not None else self.store.last()
         if row is None:
-            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)"
+            raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {log_id} in the call log (see `cc log`)"
                             if log_id is not None else "the call log is empty: nothing to redial")
         if not row.get("number"):
-            raise WireError("bad_input", f"call {row['id']} has no number to redial")
+            raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} has no number to redial")
         return await self.do_dial(row["number"], wait)
 
     async def _dial(self, number: str, mode: str | None = None):
         id_user = await self.session.ready()
         mode = mode or self.settings["dial.mode"]
         if mode not in DIAL_MODES:
-            raise WireError("bad_input", f"unknown dial mode '{mode}': use "
+            raise WireError(ErrorCode.BAD_INPUT, f"unknown dial mode '{mode}': use "
                             f"{' or '.join(DIAL_MODES)}")
         try:
             call_id = await self.client.make_call(id_user, number, mode)
         except (BadResponse, AnswerTimeout) as exc:
-            raise WireError("server", f"{exc}; the call may have been placed anyway: "
+            raise WireError(ErrorCode.SERVER, f"{exc}; the call may have been placed anyway: "
                             "see `cc status` before dialling again") from None
         except InfinityError as exc:
-            raise WireError("server", f"the server refused the call to {number}: {exc}") \
+            raise WireError(ErrorCode.SERVER, f"the server refused the call to {number}: {exc}") \
                 from None
         # Dialling until the server says more (its events may have come first).
         known = call_id in self.tracker.calls
@@ -658,7 +658,7 @@ class Daemon:
         if call_id:
             call = self.tracker.calls.get(str(call_id))
             if call is None or call.ended:
-                raise WireError("no_such_call", f"no active call {call_id} (see `cc status`)")
+                raise WireError(ErrorCode.NO_SUCH_CALL, f"no active call {call_id} (see `cc status`)")
             return call
         active = self.tracker.active()
         if wanted:
@@ -666,10 +666,10 @@ class Daemon:
             if len(matching) == 1:
                 return matching[0]
         if not active:
-            raise WireError("no_such_call", f"no call to {verb}: the line is idle")
+            raise WireError(ErrorCode.NO_SUCH_CALL, f"no call to {verb}: the line is idle")
         if len(active) > 1:
             ids = ", ".join(c.call_id for c in active)
-            raise WireError("bad_input", f"several calls ({ids}): name one with --call")
+            raise WireError(ErrorCode.BAD_INPUT, f"several calls ({ids}): name one with --call")
         return active[0]
 
     async def _act(self, action: str, call, done) -> dict:
@@ -677,14 +677,14 @@ class Daemon:
         try:
             await self.client.call_action(action, self.session.id_user, call.call_id)
         except InfinityError as exc:
-            raise WireError("server", f"the server refused to {action} call {call.call_id}: "
+            raise WireError(ErrorCode.SERVER, f"the server refused to {action} call {call.call_id}: "
                             f"{exc}") from None
         await self.tracker.wait_for(call, done, self.settings["server.poll_interval"] + 1)
         return call.view()
 
     @staticmethod
     def _forbid(call, verb: str, needs: str) -> WireError:
-        return WireError("state_forbids", f"call {call.call_id} is {line_name(call.state)}: "
+        return WireError(ErrorCode.STATE_FORBIDS, f"call {call.call_id} is {line_name(call.state)}: "
                          f"{verb} needs {needs}")
 
     async def do_answer(self, call_id: str | None = None) -> dict:
@@ -713,7 +713,7 @@ class Daemon:
             await self.client.call("/call/senddigits/", IDUser=id_user, IDCall=call.call_id,
                                    Digits=digits)
         except InfinityError as exc:
-            raise WireError("server", f"the server refused the digits: {exc}") from None
+            raise WireError(ErrorCode.SERVER, f"the server refused the digits: {exc}") from None
         return {**call.view(), "digits": digits}
 
     async def do_hangup(self, call_id: str | None = None) -> dict:
@@ -742,13 +742,13 @@ class Daemon:
     async def do_log(self, limit: int = 20, after: list | None = None, **filters) -> dict:
         """One page of the call log; `next` is the cursor of the following page, if any."""
         if not 1 <= int(limit) <= LOG_PAGE:
-            raise WireError("bad_input", f"page size {limit} is out of range: 1 to {LOG_PAGE}")
+            raise WireError(ErrorCode.BAD_INPUT, f"page size {limit} is out of range: 1 to {LOG_PAGE}")
         self._log_filters(filters)
         self.store.flush()
         try:
             rows = self.store.find(limit=int(limit) + 1, after=after, **filters)
         except periods.PeriodError as exc:
-            raise WireError("bad_input", str(exc)) from None
+            raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
         more = len(rows) > int(limit)
         rows = rows[:int(limit)]
         column = SORT_COLUMNS[filters.get("sort", "start")]
@@ -759,10 +759,10 @@ class Daemon:
     def _log_filters(filters: dict) -> None:
         sort = filters.get("sort", "start")
         if sort not in SORT_COLUMNS:
-            raise WireError("bad_input", f"cannot sort by '{sort}': use "
+            raise WireError(ErrorCode.BAD_INPUT, f"cannot sort by '{sort}': use "
                             f"{', '.join(SORT_COLUMNS)}")
         if filters.get("direction") not in (None, "in", "out"):
-            raise WireError("bad_input", f"direction '{filters['direction']}': use in or out")
+            raise WireError(ErrorCode.BAD_INPUT, f"direction '{filters['direction']}': use in or out")
 
     async def do_log_export(self, path: str, format: str, columns: list[str],
                             limit: int | None = None, **filters) -> dict:
@@ -773,7 +773,7 @@ class Daemon:
         try:
             self.store.select(limit=limit, **filters)
         except periods.PeriodError as exc:
-            raise WireError("bad_input", str(exc)) from None
+            raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
 
         def sql_for(cols):
             return self.store.select(limit=limit, columns=cols, **filters)
@@ -781,13 +781,13 @@ class Daemon:
             count = await asyncio.to_thread(export.write_file, self.paths.database, path,
                                             format, tuple(columns), sql_for)
         except OSError as exc:
-            raise WireError("bad_input", f"cannot write {path}: {exc.strerror}") from None
+            raise WireError(ErrorCode.BAD_INPUT, f"cannot write {path}: {exc.strerror}") from None
         return {"written": count, "path": path}
 
     async def do_log_show(self, log_id: int) -> dict:
         row = self.store.get(int(log_id))
         if row is None:
-            raise WireError("no_such_call", f"no call {log_id} in the call log (see `cc log`)")
+            raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {log_id} in the call log (see `cc log`)")
         return row
 
     async def do_shutdown(self) -> dict:

@@ -13,7 +13,7 @@ from .infinity.answers import BadResponse, InfinityError, Unreachable
 from .infinity.client import InfinityClient
 from .profile import ConfigError, resolve_password
 from .states import SETTABLE, StateMap
-from .wire import WireError
+from .wire import ErrorCode, WireError
 
 log = logging.getLogger("cc.session")
 
@@ -86,13 +86,13 @@ class Session:
 
     def require_login(self) -> int:
         if self.status == LOGGING_IN:
-            raise WireError("server", "still logging in to the server; try again in a moment")
+            raise WireError(ErrorCode.SERVER, "still logging in to the server; try again in a moment")
         if self.status == RECONNECTING:
             wait = self.view().get("next_try_in", 0)
-            raise WireError("server", f"reconnecting to the server, next try in {wait:.0f} s "
+            raise WireError(ErrorCode.SERVER, f"reconnecting to the server, next try in {wait:.0f} s "
                             f"({self.last_error})")
         if self.status != LOGGED_IN or self.id_user is None:
-            raise WireError("not_logged_in", "not logged in (run `cc login`)")
+            raise WireError(ErrorCode.NOT_LOGGED_IN, "not logged in (run `cc login`)")
         return self.id_user
 
     # -- log-on and log-off
@@ -110,13 +110,13 @@ class Session:
     async def _login(self, password: str | None) -> dict:
         login = self.settings["server.login"]
         if not login:
-            raise WireError("config", "no user name: set it with `cc config set server.login "
+            raise WireError(ErrorCode.CONFIG, "no user name: set it with `cc config set server.login "
                             "NAME` (F2); nothing was sent to the server")
         if password is None and self._password is None:
             try:
                 self._password = resolve_password(self.settings)
             except ConfigError as exc:
-                raise WireError("config", str(exc)) from None
+                raise WireError(ErrorCode.CONFIG, str(exc)) from None
         elif password is not None:
             self._password = password
         hostname = self.settings["server.hostname"] or socket.gethostname()
@@ -125,15 +125,15 @@ class Session:
                 login, self._password, self.settings["server.role_id"], hostname)
         except Unreachable as exc:
             self.last_error = str(exc)
-            raise WireError("server", str(exc)) from None
+            raise WireError(ErrorCode.SERVER, str(exc)) from None
         except BadResponse as exc:
             self.last_error = str(exc)
-            raise WireError("server", str(exc)) from None
+            raise WireError(ErrorCode.SERVER, str(exc)) from None
         except InfinityError as exc:
             self._password = None
             self.last_error = f"log-on refused: {exc}"
             code = f" (LogonResult {exc.logon_result})" if exc.logon_result else ""
-            raise WireError("auth", f"log-on refused by the server: {exc}{code}; check "
+            raise WireError(ErrorCode.AUTH, f"log-on refused by the server: {exc}{code}; check "
                             "server.login and the password") from None
         self.status = LOGGED_IN
         self.last_error = None
@@ -156,7 +156,7 @@ class Session:
         except InfinityError as exc:
             self.status = LOGGED_OUT
             self.last_error = str(exc)
-            raise WireError("server", f"logged on, but the server then failed: {exc}") from None
+            raise WireError(ErrorCode.SERVER, f"logged on, but the server then failed: {exc}") from None
         self._start_poller()
         self.publish("session", self.view())
         return self.view()
@@ -176,7 +176,7 @@ class Session:
         try:
             await self.client.logoff(id_user)
         except InfinityError as exc:
-            raise WireError("server", f"log-off failed: {exc}") from None
+            raise WireError(ErrorCode.SERVER, f"log-off failed: {exc}") from None
         self._stop_tasks()
         self.status, self.wanted_state = LOGGED_OUT, None
         self.agent_state = self.states.id("offline")
@@ -187,13 +187,13 @@ class Session:
                         for_seconds: float | None = None, after_call: bool = False) -> dict:
         id_user = await self.ready()
         if name not in SETTABLE:
-            raise WireError("bad_input", f"unknown state '{name}': choose "
+            raise WireError(ErrorCode.BAD_INPUT, f"unknown state '{name}': choose "
                             f"{', '.join(SETTABLE)}")
         code = self.states.id(name)
         if name == "break" and reason:
             reasons = self.states.reasons
             if reason not in reasons:
-                raise WireError("bad_input", f"'{reason}' is not a break reason (reasons: "
+                raise WireError(ErrorCode.BAD_INPUT, f"'{reason}' is not a break reason (reasons: "
                                 f"{', '.join(reasons)}; or --other TEXT)")
             code = reasons[reason]
         if after_call and (self.tracker.active() or self.wrapup_call is not None):
@@ -203,7 +203,7 @@ class Session:
         try:
             await self.client.set_state(id_user, code)
         except InfinityError as exc:
-            raise WireError("server", f"the server refused the state change: {exc}") from None
+            raise WireError(ErrorCode.SERVER, f"the server refused the state change: {exc}") from None
         self.wanted_state, self.pending_state = code, None
         self.state_reason = (reason or other) if name == "break" else None
         self.state_until = time.time() + for_seconds if for_seconds else None
@@ -272,7 +272,7 @@ class Session:
         """`cc wrapup done`: processing ends; the agent's state before wrap-up returns."""
         call = self.wrapup_call
         if call is None:
-            raise WireError("state_forbids", "no call is in wrap-up")
+            raise WireError(ErrorCode.STATE_FORBIDS, "no call is in wrap-up")
         if self._wrapup_timer and self._wrapup_timer is not asyncio.current_task():
             self._wrapup_timer.cancel()
         self._wrapup_timer = None

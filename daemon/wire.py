@@ -11,20 +11,10 @@ Events are published on the events socket as JSON `{"seq": N, "kind": ..., ...}`
 from __future__ import annotations
 
 import json
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 REQUEST_SOCKET = "cli.sock"
 EVENTS_SOCKET = "events.sock"
-
-# Every command the daemon answers; the CLI's command table maps onto these.
-COMMANDS = (
-    "ping", "status", "login", "logout", "state", "dial", "answer", "reject", "hangup",
-    "hold", "unhold", "dtmf", "redial", "calls", "log", "events_since", "shutdown",
-    "who", "who_import", "transfer", "wrapup", "log_show", "log_export", "contacts", "contacts_one", "contacts_import",
-    "contacts_add", "contacts_add_number", "contacts_history", "log_edit", "log_rm",
-    "catalog", "catalog_add", "catalog_rm", "reload",
-    "recordings",
-)
 
 # Columns of the call log, in order: stable names for CSV and JSON exports.
 LOG_COLUMNS = (
@@ -74,32 +64,67 @@ EXIT_MEANINGS = {
     Exit.CALL_FAILED: "`cc dial --wait`: the call failed or was rejected",
 }
 
-# Error codes carried in replies, and the exit code each one maps to.
+class ErrorCode(StrEnum):
+    """The kind of a failure, as it travels in a reply; each maps onto one exit code."""
+
+    FAILED = "failed"
+    NOT_RUNNING = "not_running"
+    NOT_LOGGED_IN = "not_logged_in"
+    NO_SUCH_CALL = "no_such_call"
+    STATE_FORBIDS = "state_forbids"
+    SERVER = "server"
+    CONFIG = "config"
+    BAD_INPUT = "bad_input"
+    AUTH = "auth"
+    UNKNOWN_COMMAND = "unknown_command"
+
+    @property
+    def exit(self) -> Exit:
+        return ERROR_EXIT[self]
+
+
 ERROR_EXIT = {
-    "failed": Exit.FAILED,
-    "not_running": Exit.DAEMON_NOT_RUNNING,
-    "not_logged_in": Exit.NOT_LOGGED_IN,
-    "no_such_call": Exit.NO_SUCH_CALL,
-    "state_forbids": Exit.STATE_FORBIDS,
-    "server": Exit.SERVER,
-    "config": Exit.CONFIG,
-    "bad_input": Exit.BAD_INPUT,
-    "auth": Exit.AUTH,
-    "unknown_command": Exit.USAGE,
+    ErrorCode.FAILED: Exit.FAILED,
+    ErrorCode.NOT_RUNNING: Exit.DAEMON_NOT_RUNNING,
+    ErrorCode.NOT_LOGGED_IN: Exit.NOT_LOGGED_IN,
+    ErrorCode.NO_SUCH_CALL: Exit.NO_SUCH_CALL,
+    ErrorCode.STATE_FORBIDS: Exit.STATE_FORBIDS,
+    ErrorCode.SERVER: Exit.SERVER,
+    ErrorCode.CONFIG: Exit.CONFIG,
+    ErrorCode.BAD_INPUT: Exit.BAD_INPUT,
+    ErrorCode.AUTH: Exit.AUTH,
+    ErrorCode.UNKNOWN_COMMAND: Exit.USAGE,
 }
+
+
+class SessionStatus(StrEnum):
+    """The daemon's session with the Infinity server."""
+
+    LOGGED_OUT = "logged out"
+    LOGGING_IN = "logging in"
+    LOGGED_IN = "logged in"
+    RECONNECTING = "reconnecting"
+
+
+class Direction(StrEnum):
+    """Which way a call goes; UNKNOWN until the server says."""
+
+    IN = "in"
+    OUT = "out"
+    UNKNOWN = ""
 
 
 class WireError(Exception):
     """A failure that travels to the CLI as one line and an error code."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: ErrorCode | str, message: str):
         super().__init__(message)
-        self.code = code
+        self.code = ErrorCode(code)     # a misspelt code fails here, where it is written
         self.message = message
 
     @property
     def exit_code(self) -> int:
-        return int(ERROR_EXIT.get(self.code, Exit.FAILED))
+        return int(self.code.exit)
 
 
 def request(cmd: str, **args) -> bytes:
@@ -110,7 +135,7 @@ def reply_ok(result) -> bytes:
     return json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
 
 
-def reply_error(code: str, message: str) -> bytes:
+def reply_error(code: ErrorCode, message: str) -> bytes:
     return json.dumps({"ok": False, "error": {"code": code, "message": message}},
                       ensure_ascii=False).encode()
 
@@ -121,7 +146,10 @@ def parse_reply(raw: bytes):
     if msg.get("ok"):
         return msg.get("result")
     err = msg.get("error") or {}
-    raise WireError(err.get("code", "failed"), err.get("message", "the daemon gave no reason"))
+    code = err.get("code")
+    # A newer daemon may name a kind this CLI does not know: it is still a failure.
+    known = code if code in ErrorCode._value2member_map_ else ErrorCode.FAILED
+    raise WireError(known, err.get("message", "the daemon gave no reason"))
 
 
 # How `cc dial --wait` ends, by the call's outcome.
