@@ -49,14 +49,14 @@ def watch(since: Annotated[Optional[int], typer.Option(
     import zmq
 
     paths = client.profile.paths()
-    client.request("ping", timeout=3)     # fails clearly when no daemon runs
+    # Fails clearly when no daemon runs; its pid tells a later restart from this daemon.
+    daemon_pid = client.request("ping", timeout=3)["pid"]
     sub = zmq.Context.instance().socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(f"ipc://{paths.socket(wire.EVENTS_SOCKET)}")
 
     printed = 0
-    daemon_pid = None
 
     def out(msg: dict, counts: bool = True) -> bool:
         nonlocal printed

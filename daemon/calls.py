@@ -1,8 +1,11 @@
 """The call tracker: line states, times and durations of the agent's calls.
 
-Fed by push events and by polling alike (PROTOCOL.md "Robustness"): whichever
+Fed by push events and by polling alike (docs/infinity.md "Robustness"): whichever
 reports a call first creates it, duplicates and late events change nothing, and a
-call that vanished from the server's active list is ended. Every change is saved.
+call that vanished from the server's active list is ended. Every update carries when
+the server said it (`at`, on the tracker's clock): an older one never undoes a newer
+one, so a poll answered after a push event cannot move a call back. Every change is
+saved.
 """
 
 from __future__ import annotations
@@ -13,16 +16,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .states import DIRECTIONS, ENDED, HELD, TALKING, LineState, line_name
+from .states import ENDED, HELD, TALKING, LineState, line_name
+from .wire import Direction
 
 log = logging.getLogger("cc.calls")
-
-
-def _direction(value) -> str:
-    """"in", "out", or "" while the server has not said (1 and 2 on the wire)."""
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        return DIRECTIONS.get(int(value), "")
-    return value if value in ("in", "out") else ""
+NEVER = float("-inf")
 
 
 def iso(ts: float | None) -> str | None:
@@ -34,9 +32,11 @@ def iso(ts: float | None) -> str | None:
 @dataclass
 class Call:
     call_id: str
-    direction: str                  # "in" or "out" ("" until the server says)
+    direction: Direction            # UNKNOWN until the server says
     number: str
     state: int = LineState.UNKNOWN
+    state_at: float = NEVER         # when the server said `state` (the tracker's clock)
+    heard_at: float = NEVER         # when the server last spoke of the call at all
     started_at: float = field(default_factory=time.time)
     connected_at: float | None = None
     ended_at: float | None = None
@@ -94,7 +94,7 @@ class Call:
             return reason
         if reason == "answeredelsewhere":
             return "answered-elsewhere"
-        if self.direction == "in":
+        if self.direction == Direction.IN:
             return "rejected" if self.dropped_by_agent else "missed"
         if self.dropped_by_agent:
             return "cancelled"
@@ -124,8 +124,10 @@ class Call:
 
 
 class CallTracker:
-    def __init__(self, store, agent: str, extension: str, publish=None):
+    def __init__(self, store, agent: str, extension: str, publish=None,
+                 clock=time.monotonic):
         self.store = store
+        self.clock = clock      # orders updates; wall time still dates the calls
         self.agent = agent
         self.extension = extension
         self.publish = publish or (lambda kind, payload: None)
@@ -138,10 +140,6 @@ class CallTracker:
     # -- queries
     def active(self) -> list[Call]:
         return [c for c in self.calls.values() if not c.ended]
-
-    def current(self) -> Call | None:
-        active = self.active()
-        return max(active, key=lambda c: c.started_at) if active else None
 
     async def wait_for(self, call: Call, predicate, timeout: float) -> bool:
         """Wait until `predicate(call)` holds (an event or a poll changed the call)."""
@@ -163,10 +161,13 @@ class CallTracker:
                 future.set_result(True)
 
     # -- changes
-    def seen(self, call_id: str, direction: int | str | None = None, number: str = "",
-             state: int | None = None, reason: str = "", **details) -> Call:
-        """Record that the server reports this call (created, or in a poll); `details`
-        (dial_mode, ...) are set before the change is saved and published."""
+    def seen(self, call_id: str, direction: Direction = Direction.UNKNOWN, number: str = "",
+             state: int | None = None, reason: str = "", at: float | None = None,
+             **details) -> Call:
+        """Record that the server reports this call (created, or in a poll) as of `at`
+        (default: now); `details` (dial_mode, ...) are set before the change is saved and
+        published. A state older than the call's current one is ignored."""
+        at = self.clock() if at is None else at
         call = self.calls.get(call_id)
         new = call is None
         if new:
@@ -176,20 +177,27 @@ class CallTracker:
                 call.number = number
                 self._resolve(call)
             if direction and not call.direction:     # a state event came before "created"
-                call.direction = _direction(direction)
-                details = {**details, "direction": call.direction}
+                call.direction = direction
+                details = {**details, "direction": direction}
         for name, value in details.items():
             setattr(call, name, value)
-        if reason and not call.ended:
-            call.end_reason = reason
+        call.heard_at = max(call.heard_at, at)
+        if state is not None and at < call.state_at:
+            log.info("call %s: ignored %s, older than %s", call_id, line_name(state),
+                     line_name(call.state))
+            state = None
+        elif state is not None:
+            call.state_at = at
+            if reason and not call.ended:
+                call.end_reason = reason
         if state is not None and state != call.state:
             self.change(call, state)
         elif new or details:
             self.save(call)
         return call
 
-    def _adopt(self, call_id: str, direction, number: str) -> Call:
-        call = Call(call_id, _direction(direction), number or "")
+    def _adopt(self, call_id: str, direction: Direction, number: str) -> Call:
+        call = Call(call_id, direction, number or "")
         # A daemon restarted mid-call picks up the record it wrote before.
         row = self.store.open_row(call_id)
         if row and not row.get("ended_at"):
@@ -235,10 +243,11 @@ class CallTracker:
         if call.ended and self.on_ended:
             self.on_ended(call)
 
-    def vanished(self, present: set[str]) -> None:
-        """End the calls the server no longer lists (their end event never came)."""
+    def vanished(self, present: set[str], asked_at: float) -> None:
+        """End the calls a poll sent at `asked_at` no longer lists (their end event never
+        came); a call the server reported after that poll was sent is not judged by it."""
         for call in self.active():
-            if call.call_id not in present:
+            if call.call_id not in present and call.heard_at < asked_at:
                 self.change(call, LineState.FINISHED)
 
     def finish_orphans(self, present: set[str]) -> None:
@@ -271,6 +280,22 @@ class CallTracker:
         for call_id, call in list(self.calls.items()):
             if call.ended and call.ended_at < cutoff:
                 del self.calls[call_id]
+
+    async def keep_flushing(self, every: float = 1.0) -> None:
+        """Write the calls a full disk or a locked database kept in memory, when it can."""
+        while True:
+            await asyncio.sleep(every)
+            if not self.store.pending:
+                continue
+            try:
+                written = self.store.flush()
+            except Exception:      # the loop must outlive any one failure: it keeps calls
+                log.exception("writing the calls kept in memory failed; trying again")
+                continue
+            for call_id, row_id in written.items():
+                call = self.calls.get(call_id)
+                if call is not None and call.log_id is None:
+                    call.log_id = row_id
 
     def _save(self, call: Call) -> None:
         row = {"id": call.log_id, "call_id": call.call_id, "direction": call.direction,

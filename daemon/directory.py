@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 import time
 
 from . import lookup
-from .wire import ErrorCode, WireError
+from .infinity import InfinityError
+from .wire import ErrorCode, SessionStatus, WireError
+
+log = logging.getLogger("cc.directory")
 
 _NOT_DIGITS = re.compile(r"\D")
 _PHONE_SPLIT = re.compile(r"[;|]")
@@ -57,6 +62,32 @@ class Directory:
             return
         self.seen_at[id_user] = at
         self.live[id_user] = code
+
+    async def refresh(self, client) -> None:
+        """Colleagues' states from the server, for those whose events we may have missed."""
+        limit = asyncio.Semaphore(8)
+
+        async def one(id_user: int) -> None:
+            async with limit:
+                sent = time.monotonic()
+                try:
+                    code = await client.get_state(id_user)
+                except InfinityError as exc:
+                    if exc.not_found:          # unknown to the server: stop asking
+                        self.unknown.add(id_user)
+                    return                     # a failed poll: events still count
+                self.state_seen(id_user, code, at=sent)
+
+        await asyncio.gather(*(one(i) for i in self.ids()))
+
+    async def keep_polling(self, client, session, interval: float) -> None:
+        while True:
+            if session.status == SessionStatus.LOGGED_IN:
+                try:
+                    await self.refresh(client)
+                except Exception:     # the loop must outlive one failure
+                    log.exception("polling colleagues' states failed; trying again")
+            await asyncio.sleep(interval)
 
     def ids(self) -> list[int]:
         return [r["id_user"] for r in self.db.query(

@@ -14,7 +14,10 @@ import shlex
 import shutil
 import signal
 
+from .states import ENDED, HELD, TALKING, LineState
+
 log = logging.getLogger("cc.hooks")
+RINGING = frozenset({LineState.RINGING, LineState.REMINDER})
 EVENTS = ("on_ring", "on_answer", "on_end", "on_wrapup_done")
 NOTICES = {"on_ring": "Call from {who}", "on_end": "Call with {who} ended ({outcome})"}
 
@@ -30,6 +33,15 @@ class Hooks:
             self._start(self._run(event, command, call))
         if event in NOTICES and self.settings.get("notify.desktop"):
             self._notify(event, call)
+
+    def call_changed(self, call, old: int, new: int) -> None:
+        """Hooks on ring, answer and end (F9, F38)."""
+        if new in RINGING and old not in RINGING:
+            self.fire("on_ring", call.view())
+        elif new in TALKING and old not in TALKING and old not in HELD:
+            self.fire("on_answer", call.view())
+        elif call.ended and old not in ENDED:
+            self.fire("on_end", call.view())
 
     def _start(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

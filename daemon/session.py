@@ -9,16 +9,16 @@ import socket
 import time
 
 from .calls import CallTracker
-from .infinity.answers import BadResponse, InfinityError, Unreachable
-from .infinity.client import InfinityClient
+from .infinity import BadResponse, InfinityClient, InfinityError, Unreachable
 from .profile import ConfigError, resolve_password
 from .states import SETTABLE, StateMap
-from .wire import ErrorCode, WireError
+from .wire import ErrorCode, SessionStatus, WireError
+from .poller import Poller
+from .wrapup import AfterCall
 
 log = logging.getLogger("cc.session")
 
-LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING = (
-    "logged out", "logging in", "logged in", "reconnecting")
+LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING = SessionStatus
 
 
 class Session:
@@ -38,21 +38,25 @@ class Session:
         self.last_error: str | None = None
         self.next_try_at: float | None = None
         self._password: str | None = None
-        self._poller: asyncio.Task | None = None
         self._reconnector: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._settled = asyncio.Event()
         self._settled.set()
-        self.pending_state: tuple | None = None     # a break asked for --after-call
         self.state_reason: str | None = None
         self.state_until: float | None = None
         self._return_timer: asyncio.Task | None = None
-        self._orphans_done = False
-        self.on_wrapup_done = None                  # callback(call), for hooks
-        self.wrapup_call = None                     # the call being processed (F7)
-        self.state_before_wrapup: int | None = None
-        self._wrapup_timer: asyncio.Task | None = None
+        self.after_call = AfterCall(self)
+        self.poller = Poller(self)
         tracker.on_ended = self.call_ended
+
+    @property
+    def logged_in(self) -> bool:
+        return self.status == LOGGED_IN
+
+    @property
+    def wrapup_call(self):
+        """The call in wrap-up (F7), if any."""
+        return self.after_call.call
 
     # -- what the CLI sees
     def view(self) -> dict:
@@ -66,11 +70,7 @@ class Session:
             view["state_reason"] = self.state_reason
         if self.state_until:
             view["state_until"] = self.state_until
-        if self.pending_state:
-            view["pending_state"] = self.pending_state[0]
-        if self.wrapup_call is not None:
-            view["wrapup"] = {"call_id": self.wrapup_call.call_id,
-                              "since": self.wrapup_call.processing_started_at}
+        view.update(self.after_call.view())
         if self.status == RECONNECTING and self.next_try_at:
             view["next_try_in"] = max(0.0, round(self.next_try_at - time.time(), 1))
         return view
@@ -86,10 +86,12 @@ class Session:
 
     def require_login(self) -> int:
         if self.status == LOGGING_IN:
-            raise WireError(ErrorCode.SERVER, "still logging in to the server; try again in a moment")
+            raise WireError(ErrorCode.SERVER,
+                            "still logging in to the server; try again in a moment")
         if self.status == RECONNECTING:
             wait = self.view().get("next_try_in", 0)
-            raise WireError(ErrorCode.SERVER, f"reconnecting to the server, next try in {wait:.0f} s "
+            raise WireError(ErrorCode.SERVER,
+                            f"reconnecting to the server, next try in {wait:.0f} s "
                             f"({self.last_error})")
         if self.status != LOGGED_IN or self.id_user is None:
             raise WireError(ErrorCode.NOT_LOGGED_IN, "not logged in (run `cc login`)")
@@ -110,7 +112,8 @@ class Session:
     async def _login(self, password: str | None) -> dict:
         login = self.settings["server.login"]
         if not login:
-            raise WireError(ErrorCode.CONFIG, "no user name: set it with `cc config set server.login "
+            raise WireError(ErrorCode.CONFIG,
+                            "no user name: set it with `cc config set server.login "
                             "NAME` (F2); nothing was sent to the server")
         if password is None and self._password is None:
             try:
@@ -148,16 +151,17 @@ class Session:
                             "unless its administrator points eventsURL at %s", exc,
                             self.events_url)
         try:
-            await self._refresh_state()
+            await self.refresh_state()
             if self.wanted_state not in (None, self.states.id("available"), self.agent_state):
                 await self.client.set_state(self.id_user, self.wanted_state)
-                await self._refresh_state()
-            await self.poll_once()
+                await self.refresh_state()
+            await self.poller.once()
         except InfinityError as exc:
             self.status = LOGGED_OUT
             self.last_error = str(exc)
-            raise WireError(ErrorCode.SERVER, f"logged on, but the server then failed: {exc}") from None
-        self._start_poller()
+            raise WireError(ErrorCode.SERVER,
+                            f"logged on, but the server then failed: {exc}") from None
+        self.poller.start()
         self.publish("session", self.view())
         return self.view()
 
@@ -168,8 +172,8 @@ class Session:
         except WireError as exc:
             log.error("automatic log-in failed: %s", exc.message)
             self.last_error = exc.message
-            if exc.code == "server" and self.settings["session.reconnect"]:
-                self._lost(exc.message)
+            if exc.code == ErrorCode.SERVER and self.settings["session.reconnect"]:
+                self.lost(exc.message)
 
     async def logout(self) -> dict:
         id_user = await self.ready()
@@ -197,14 +201,15 @@ class Session:
                                 f"{', '.join(reasons)}; or --other TEXT)")
             code = reasons[reason]
         if after_call and (self.tracker.active() or self.wrapup_call is not None):
-            self.pending_state = (name, reason, other, for_seconds)
+            self.after_call.pending = (name, reason, other, for_seconds)
             self.publish("session", self.view())
             return self.view()
         try:
             await self.client.set_state(id_user, code)
         except InfinityError as exc:
-            raise WireError(ErrorCode.SERVER, f"the server refused the state change: {exc}") from None
-        self.wanted_state, self.pending_state = code, None
+            raise WireError(ErrorCode.SERVER,
+                            f"the server refused the state change: {exc}") from None
+        self.wanted_state, self.after_call.pending = code, None
         self.state_reason = (reason or other) if name == "break" else None
         self.state_until = time.time() + for_seconds if for_seconds else None
         if self._return_timer:
@@ -212,7 +217,7 @@ class Session:
             self._return_timer = None
         if for_seconds:
             self._return_timer = asyncio.create_task(self._back_after(for_seconds, code))
-        await self._refresh_state()
+        await self.refresh_state()
         return self.view()
 
     async def _back_after(self, seconds: float, code: int) -> None:
@@ -225,74 +230,19 @@ class Session:
                 log.warning("could not return to Available: %s", exc.message)
 
     def call_ended(self, call) -> None:
-        """After a call: the server's figures; wrap-up (F7); a break asked for --after-call."""
-        self._background(self._figures(call))
-        if self.settings["wrapup.enabled"] and call.connected_at is not None \
-                and self.status == LOGGED_IN:
-            self._background(self._start_wrapup(call))
-        elif not self.tracker.active() and self.wrapup_call is None:
-            self._apply_pending()
+        """After a call: the server's figures; then wrap-up or a state asked for."""
+        self.background(self.poller.figures(call))
+        self.after_call.call_ended(call, self.logged_in)
 
-    def _background(self, coro) -> None:
+    def background(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _apply_pending(self) -> None:
-        if self.pending_state:
-            name, reason, other, for_seconds = self.pending_state
-            self.pending_state = None
-            self._background(self.set_state(name, reason, other, for_seconds))
-
-    async def _start_wrapup(self, call) -> None:
-        if self.wrapup_call is not None:
-            await self.finish_wrapup()
-        call.processing_started_at = time.time()
-        self.wrapup_call = call
-        self.tracker.save(call)
-        self.state_before_wrapup = self.wanted_state or self.states.id("available")
-        try:
-            await self.client.set_state(self.id_user, self.states.id("busy"))
-            await self._refresh_state()
-        except InfinityError as exc:
-            log.warning("could not show Busy for wrap-up: %s", exc)
-        timeout = self.settings["wrapup.timeout"]
-        if timeout > 0:
-            self._wrapup_timer = asyncio.create_task(self._wrapup_timeout(call, timeout))
-        self.publish("session", self.view())
-
-    async def _wrapup_timeout(self, call, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        self._wrapup_timer = None
-        if self.wrapup_call is call:
-            log.info("wrap-up of call %s closed by its timeout", call.call_id)
-            await self.finish_wrapup()
-
     async def finish_wrapup(self) -> dict:
-        """`cc wrapup done`: processing ends; the agent's state before wrap-up returns."""
-        call = self.wrapup_call
-        if call is None:
-            raise WireError(ErrorCode.STATE_FORBIDS, "no call is in wrap-up")
-        if self._wrapup_timer and self._wrapup_timer is not asyncio.current_task():
-            self._wrapup_timer.cancel()
-        self._wrapup_timer = None
-        call.processing_ended_at = time.time()
-        self.wrapup_call = None
-        self.tracker.save(call)
-        if self.on_wrapup_done:
-            self.on_wrapup_done(call)
-        if self.pending_state and not self.tracker.active():
-            self._apply_pending()
-        elif self.status == LOGGED_IN:
-            try:
-                await self.client.set_state(self.id_user, self.state_before_wrapup)
-                await self._refresh_state()
-            except InfinityError as exc:
-                log.warning("could not leave Busy after wrap-up: %s", exc)
-        self.publish("session", self.view())
-        return call.view()
+        return await self.after_call.finish()
 
-    async def _refresh_state(self) -> None:
+    async def refresh_state(self) -> None:
         code = await self.client.get_state(self.id_user)
         self.state_changed(code)
 
@@ -302,49 +252,12 @@ class Session:
             log.info("agent state: %s", self.states.view(code)["title"])
             self.publish("agent_state", self.states.view(code))
 
-    # -- polling: the source of truth when push events are late or lost
-    def _start_poller(self) -> None:
-        if self._poller is None or self._poller.done():
-            self._poller = asyncio.create_task(self._poll_loop())
-
     def _stop_tasks(self) -> None:
-        for task in (self._poller, self._reconnector, self._return_timer):
+        self.poller.stop()
+        for task in (self._reconnector, self._return_timer):
             if task and not task.done():
                 task.cancel()
-        self._poller = self._reconnector = self._return_timer = None
-
-    async def _poll_loop(self) -> None:
-        interval = self.settings["server.poll_interval"]
-        while self.status == LOGGED_IN:
-            await asyncio.sleep(interval)
-            try:
-                await self.poll_once()
-            except Unreachable as exc:
-                self._lost(str(exc))
-                return
-            except InfinityError as exc:
-                if exc.status == 406:     # the server forgot us (restart): log on again
-                    self._lost(f"the server no longer knows the session: {exc}")
-                    return
-                log.warning("poll failed: %s", exc)
-
-    async def poll_once(self) -> None:
-        code = await self.client.get_state(self.id_user)
-        if code == self.states.id("offline"):
-            raise InfinityError("the server shows the agent logged off", status=406)
-        self.state_changed(code)
-        active = await self.client.active_calls(self.id_user)
-        for row in active:
-            self.tracker.seen(row.id, row.direction, row.number, row.state,
-                              str(row.raw.get("Reason", "")))
-        self.tracker.vanished({row.id for row in active})
-        if not self._orphans_done:
-            self._orphans_done = True
-            self.tracker.finish_orphans({row.id for row in active})
-        self.tracker.forget_finished()
-        for call in self.tracker.active():
-            if call.connected_at is not None:
-                await self._figures(call, final=False)
+        self._reconnector = self._return_timer = None
 
     # -- reconnect
     def restart_requested(self, reason: str) -> None:
@@ -355,12 +268,12 @@ class Session:
         self._stop_tasks()
         why = f"the server asked clients to restart ({reason or 'no reason given'})"
         if self.settings["session.reconnect"]:
-            self._lost(why)
+            self.lost(why)
         else:
             self.status, self.last_error = LOGGED_OUT, why
             self.publish("session", self.view())
 
-    def _lost(self, why: str) -> None:
+    def lost(self, why: str) -> None:
         log.warning("connection lost: %s", why)
         self.last_error = why
         self.status = RECONNECTING
@@ -382,27 +295,11 @@ class Session:
             except WireError as exc:
                 self.status = RECONNECTING
                 self.last_error = exc.message
-                if exc.code in ("auth", "config"):
+                if exc.code in (ErrorCode.AUTH, ErrorCode.CONFIG):
                     self.status = LOGGED_OUT
                     self.publish("session", self.view())
                     return
             delay = min(cap, delay * 2)
-
-    # -- the server's own figures for a finished call
-    async def _figures(self, call, final: bool = True) -> None:
-        try:
-            records = await self.client.connections(call.call_id)
-        except InfinityError as exc:
-            if final:
-                log.warning("no server figures for call %s (%s); keeping local ones",
-                            call.call_id, exc)
-            return
-        if not records:
-            return
-        self.tracker.apply_server_figures(call, {
-            "wait_seconds": min(r.wait_seconds for r in records),
-            "talk_seconds": sum(r.talk_seconds for r in records),
-            "hold_seconds": sum(r.hold_seconds for r in records)}, final)
 
     async def close(self) -> None:
         self._stop_tasks()

@@ -28,6 +28,32 @@ LOG_COLUMNS = (
 )
 
 
+# What the daemon publishes on the events socket: kind -> (when, the fields of `data`).
+# Every message is {"seq": N, "kind": KIND, "at": UNIX_TIME, "daemon": PID, "data": ...}.
+CALL_FIELDS = (
+    "call_id", "direction", "number", "state", "state_name", "started_at", "connected_at",
+    "ended_at", "outcome", "log_id", "wait_seconds", "talk_seconds", "hold_seconds",
+    "end_reason", "transfer_from", "transfer_to", "transfer_number", "processing_started_at",
+    "processing_ended_at", "processing_seconds", "dial_mode", "group_number", "contact",
+    "account", "contact_candidates",
+)
+AGENT_STATE_FIELDS = ("id", "name", "title")
+SESSION_FIELDS = (
+    "session", "login", "id_user", "extension", "agent_state", "server", "events_url",
+    "last_error", "state_reason?", "state_until?", "pending_state?", "wrapup?",
+    "next_try_in?",
+)
+EVENTS = {
+    "call": ("a call appeared or changed: state, times, durations, card", CALL_FIELDS),
+    "session": ("the session changed: log-on, log-off, reconnecting, wrap-up, a state "
+                "asked for after the call", SESSION_FIELDS),
+    "agent_state": ("the agent's state changed (agent_state of the session)",
+                    AGENT_STATE_FIELDS),
+    "transfer": ("a consult transfer ended by itself: the target did not answer and the "
+                 "caller was taken back", ("call_id", "returned")),
+}
+
+
 class Exit(IntEnum):
     """Exit codes of `cc`: one per kind of failure, so scripts can branch on them."""
 

@@ -10,6 +10,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 OLE_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)
+MAX_ID = 20          # digits of an ID; real ones have about 10
+NOT_FOUND = 406      # the server's answer for an object it does not know [client]
 _STRIP = str.maketrans("", "", "\r\n\t")
 
 
@@ -20,6 +22,11 @@ class InfinityError(Exception):
         super().__init__(message)
         self.status = status
         self.logon_result = logon_result
+
+    @property
+    def not_found(self) -> bool:
+        """The server does not know the user, call or connection asked about."""
+        return self.status == NOT_FOUND
 
 
 class BadResponse(InfinityError):
@@ -81,5 +88,9 @@ def ole_datetime(value) -> datetime | None:
     return OLE_EPOCH + timedelta(days=float(text))
 
 
-def wav_or_none(value) -> str | None:
-    return None if value in (None, "", "null") else str(value)
+def clean_id(value, field: str) -> str:
+    """A call or connection ID: digits only (ValueError names the field otherwise)."""
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > MAX_ID:
+        raise ValueError(f"{field} is not an ID: {text[:40]!r}")
+    return text

@@ -4,35 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from enum import StrEnum
 
 import aiohttp
 
-from .answers import (AnswerTimeout, BadResponse, InfinityError, Unreachable, as_int, day_fraction_seconds,
-                      need, ole_datetime, parse_body, wav_or_none)
+from ..wire import Direction
+from .answers import (AnswerTimeout, BadResponse, InfinityError, Unreachable, as_int,
+                      clean_id, day_fraction_seconds, need, ole_datetime, parse_body)
+from .values import ActiveCall, ConnectionRecord, direction
 
 
-@dataclass(frozen=True)
-class ActiveCall:
-    """A row of call/getactivecalls, parsed."""
+class CallAction(StrEnum):
+    """What the agent can do to a call in one request; the value is the method's name."""
 
-    id: str
-    state: int
-    direction: int
-    number: str
-    raw: dict
+    ANSWER = "accept"
+    HANG_UP = "drop"
+    HOLD = "hold"
+    RESUME = "unhold"
 
-
-@dataclass(frozen=True)
-class ConnectionRecord:
-    """The server's own figures for a call (stat/connectionsbycall AllInfo=1)."""
-
-    id: str
-    started_at: object
-    full_seconds: float
-    wait_seconds: float
-    talk_seconds: float
-    hold_seconds: float
+    @property
+    def verb(self) -> str:
+        return self.name.lower().replace("_", " ")
 
 
 class InfinityClient:
@@ -131,8 +123,15 @@ class InfinityClient:
     async def quick_transfer(self, id_user: int, call_id: str, number: str) -> None:
         await self.call("/call/quicktransfer/", IDUser=id_user, IDCall=call_id, Number=number)
 
-    async def call_action(self, action: str, id_user: int, call_id: str) -> None:
-        await self.call(f"/call/{action}/", IDUser=id_user, IDCall=call_id)
+    async def call_action(self, action: CallAction, id_user: int, call_id: str) -> None:
+        await self.call(f"/call/{action.value}/", IDUser=id_user, IDCall=call_id)
+
+    async def finish_transfer(self, id_user: int, call_id: str) -> None:
+        """Join the held caller to the consult target (the agent leaves)."""
+        await self.call("/call/finishtransfer/", IDUser=id_user, IDCall=call_id)
+
+    async def send_digits(self, id_user: int, call_id: str, digits: str) -> None:
+        await self.call("/call/senddigits/", IDUser=id_user, IDCall=call_id, Digits=digits)
 
     async def active_calls(self, id_user: int) -> list[ActiveCall]:
         path = "/call/getactivecalls/"
@@ -140,17 +139,22 @@ class InfinityClient:
         rows = need(result, "Data", path)
         if not isinstance(rows, list):
             raise BadResponse(f"the server's answer to {path}: Data is not a list")
-        calls = []
-        for row in rows:
-            if not isinstance(row, dict) or "ID" not in row:
-                raise BadResponse(f"the server's answer to {path} has a row without ID")
-            direction = as_int(row.get("Direction", 0) or 0, "Direction", path)
-            # The far end is B on an outgoing call and A on an incoming one.
-            number = row.get("BNumber") if direction == 2 else row.get("ANumber")
-            number = number or row.get("Number") or row.get("AbonentNumber") or ""
-            calls.append(ActiveCall(str(row["ID"]), as_int(row.get("State", 0), "State", path),
-                                    direction, str(number), row))
-        return calls
+        return [self._active_row(row, path) for row in rows]
+
+    @staticmethod
+    def _active_row(row, path: str) -> ActiveCall:
+        if not isinstance(row, dict) or "ID" not in row:
+            raise BadResponse(f"the server's answer to {path} has a row without ID")
+        try:
+            call_id = clean_id(row["ID"], "ID")
+        except ValueError as exc:
+            raise BadResponse(f"the server's answer to {path}: {exc}") from None
+        way = direction(as_int(row.get("Direction", 0) or 0, "Direction", path))
+        # The far end is B on an outgoing call and A on an incoming one.
+        number = row.get("BNumber") if way == Direction.OUT else row.get("ANumber")
+        number = number or row.get("Number") or row.get("AbonentNumber") or ""
+        return ActiveCall(call_id, as_int(row.get("State", 0), "State", path), way,
+                          str(number), str(row.get("Reason") or ""))
 
     async def connections(self, call_id: str) -> list[ConnectionRecord]:
         path = "/stat/connectionsbycall/"
@@ -193,5 +197,3 @@ class InfinityClient:
         await self.call("/_emulator/subscribe/", URL=url)
 
 
-__all__ = ["InfinityClient", "InfinityError", "BadResponse", "Unreachable", "ActiveCall",
-           "ConnectionRecord", "wav_or_none"]

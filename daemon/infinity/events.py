@@ -1,10 +1,11 @@
 """The eventsURL listener: the server pushes events to it as HTTP GETs (PROTOCOL.md "Events").
 
-It answers 200 at once and hands each event, parsed into plain values, to a callback.
-Anything else is refused with a 4xx: a method other than GET (405), a query longer than
-MAX_QUERY (414), a path that is not a documented event (404), more than `max_rate`
-requests a second (429). Refusals are journalled at most once a second, with a count, so
-a flood can fill neither the disk nor the CPU.
+It answers 200 at once and hands each event, parsed into a typed value (`values.py`), to
+a callback. Anything else is refused with a 4xx: a method other than GET (405), a query
+longer than MAX_QUERY (414), a path that is not a documented event (404), an event
+without the fields it needs or with a field that is not what it should be (400), more
+than `max_rate` requests a second (429). Refusals are journalled at most once a second,
+with a count, so a flood can fill neither the disk nor the CPU.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import asyncio
 import collections
 import logging
 import time
-from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from . import values
+from .answers import MAX_ID, clean_id
 
 log = logging.getLogger("cc.events")
 
@@ -27,20 +30,59 @@ EVENT_PATHS = {
     "/user/onrestartrequired": "restart",     # [ours]: the server asks clients to restart (F4)
 }
 MAX_QUERY = 2048
+MAX_TEXT = 128             # a number, an extension or a reason longer than this is not one
 MAX_RATE = 20_000          # events a second; a real server sends a few hundred at most
 REJECTION_INTERVAL = 1.0   # seconds between two journal lines about refused requests
 
 
-@dataclass
-class Event:
-    kind: str          # one of EVENT_PATHS' values
-    params: dict = field(default_factory=dict)
+class MalformedEvent(ValueError):
+    """An event the daemon cannot use; the message names the field."""
 
-    def int(self, name: str, default: int | None = None) -> int | None:
-        try:
-            return int(self.params.get(name, ""))
-        except ValueError:
-            return default
+
+def _int(params: dict, name: str, required: bool = True) -> int | None:
+    text = params.get(name, "").strip()
+    if not text:
+        if required:
+            raise MalformedEvent(f"{name} is missing")
+        return None
+    if not text.isdigit() or len(text) > MAX_ID:
+        raise MalformedEvent(f"{name} is not a number")
+    return int(text)
+
+
+def _text(params: dict, name: str) -> str:
+    text = params.get(name, "").strip()
+    if len(text) > MAX_TEXT:
+        raise MalformedEvent(f"{name} is longer than {MAX_TEXT} characters")
+    return text
+
+
+def _call_id(params: dict) -> str:
+    try:
+        return clean_id(params.get("IDCall", ""), "IDCall")
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from None
+
+
+def parse_event(kind: str, params: dict, at: float) -> values.ServerEvent:
+    """The typed event of a pushed request (`kind` from EVENT_PATHS), or MalformedEvent."""
+    if kind == "restart":
+        return values.RestartRequested(_text(params, "Reason"), at)
+    if kind == "state":
+        return values.AgentStateChanged(_int(params, "IDUser"), _text(params, "Extension"),
+                                        _int(params, "IDUserState"), at)
+    call_id, id_user, ext = _call_id(params), _int(params, "IDUser", False), \
+        _text(params, "Extension")
+    if id_user is None and not ext:
+        raise MalformedEvent("neither IDUser nor Extension says whose call it is")
+    if kind == "call_created":
+        return values.CallCreated(call_id, id_user, ext, _text(params, "Number"),
+                                  values.direction(_int(params, "Direction", False)),
+                                  _text(params, "TransferFrom"), _text(params, "Group"), at)
+    if kind == "call_state":
+        return values.CallStateChanged(call_id, id_user, ext, _int(params, "State"),
+                                       _text(params, "Reason"), at)
+    return values.CallDeleted(call_id, id_user, ext, at)
 
 
 class TokenBucket:
@@ -154,7 +196,11 @@ class EventListener:
         if self.journal:
             self.journal.event(request.path, params)
         try:
-            self.on_event(Event(kind, params))
+            event = parse_event(kind, params, time.monotonic())
+        except MalformedEvent as exc:
+            return self._refuse(request, 400, f"malformed event: {exc}", params)
+        try:
+            self.on_event(event)
         except Exception:   # a bug must not turn an event into a 500 storm for the server
             now = time.monotonic()
             if now - self._failed_at >= REJECTION_INTERVAL:

@@ -1,0 +1,53 @@
+"""The daemon's commands, one module per group; `registry.TABLE` lists them all.
+
+A request is checked against the table before its handler runs; a deliberate failure
+(`WireError`, or the server's refusal) is answered with its code, anything else is a
+bug: logged with its traceback and answered as `failed`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from ..infinity import InfinityError
+from ..wire import ErrorCode, WireError, reply_error, reply_ok
+from . import agent, calls, card, catalog, contacts, log, system, transfer, who  # noqa: F401
+from .context import Context
+from .registry import TABLE
+
+logger = logging.getLogger("cc.requests")
+
+
+def parse_request(body: bytes) -> tuple[str, dict]:
+    """(command, arguments) of a request, or bad_input saying what is wrong with it."""
+    try:
+        msg = json.loads(body)
+    except (ValueError, RecursionError):
+        raise WireError(ErrorCode.BAD_INPUT, "malformed request: not JSON") from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("cmd"), str):
+        raise WireError(ErrorCode.BAD_INPUT, "malformed request: no \"cmd\" text")
+    args = msg.get("args") or {}
+    if not isinstance(args, dict):
+        raise WireError(ErrorCode.BAD_INPUT, "malformed request: \"args\" is not an object")
+    return msg["cmd"], args
+
+
+async def answer(ctx: Context, body: bytes) -> bytes:
+    """The reply to one request."""
+    name = "?"
+    try:
+        name, args = parse_request(body)
+        command = TABLE.get(name)
+        if command is None:
+            raise WireError(ErrorCode.UNKNOWN_COMMAND, f"the daemon does not know '{name[:40]}';"
+                            " is cc newer than the running daemon? (`cc daemon stop`)")
+        result = await command.handler(ctx, **command.arguments(args))
+    except WireError as exc:
+        return reply_error(exc.code, exc.message)
+    except InfinityError as exc:
+        return reply_error(ErrorCode.SERVER, f"the server refused: {exc}")
+    except Exception:   # a bug must not take the daemon down, nor pass for bad input
+        logger.exception("request %.40r failed", name)   # never its arguments: a password
+        return reply_error(ErrorCode.FAILED, "internal error, see daemon.log")
+    return reply_ok(result)

@@ -1,0 +1,137 @@
+"""Call control: dial, redial, answer, reject, hang up, hold, resume, touch tones."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from ..control import RINGING, ended, forbid, resumed
+from ..infinity import AnswerTimeout, BadResponse, CallAction, InfinityError
+from ..states import HELD, TALKING, LineState
+from ..wire import Direction, ErrorCode, WireError
+from .context import Context
+from .registry import CallId, Length, LogId, Match, OneOf, Range, command
+
+log = logging.getLogger("cc.calls")
+DIAL_MODES = ("offhook", "callback")
+Number = Annotated[str, Length(1, 64)]
+Wait = Annotated[float, Range(0, 86400)] | None
+Mode = Annotated[str, OneOf(DIAL_MODES)] | None
+
+
+@command("calls", "The active calls, oldest first.")
+async def calls(ctx: Context) -> list[dict]:
+    return [c.view() for c in sorted(ctx.tracker.active(), key=lambda c: c.started_at)]
+
+
+@command("dial", "Place a call; with WAIT, block until it connects or ends (hang up after "
+                 "WAIT seconds).")
+async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None) -> dict:
+    call = await _place(ctx, number, mode)
+    if wait is None:
+        return call.view()
+    # In callback mode the far end's answer rings the agent's phone back (Reminder).
+    settled = await ctx.tracker.wait_for(
+        call, lambda c: c.ended or c.connected_at is not None
+        or c.state == LineState.REMINDER, wait)
+    if not settled:
+        call.dropped_by_agent = True
+        try:
+            await ctx.client.call_action(CallAction.HANG_UP, ctx.session.id_user, call.call_id)
+        except InfinityError as exc:
+            log.warning("could not hang up call %s after --timeout: %s", call.call_id, exc)
+        await ctx.control.wait_end(call)
+    return {**call.view(), "timed_out": not settled}
+
+
+@command("redial", "Call the number of the last call, or of the logged call LOG_ID, again.")
+async def redial(ctx: Context, log_id: LogId | None = None,
+                 wait: Wait = None) -> dict:
+    row = ctx.store.get(log_id) if log_id is not None else ctx.store.last()
+    if row is None:
+        raise WireError(ErrorCode.NO_SUCH_CALL,
+                        f"no call {log_id} in the call log (see `cc log`)" if log_id is not None
+                        else "the call log is empty: nothing to redial")
+    if not row.get("number"):
+        raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} has no number to redial")
+    return await dial(ctx, row["number"], wait)
+
+
+async def _place(ctx: Context, number: str, mode: str | None):
+    id_user = await ctx.session.ready()
+    mode = mode or ctx.settings["dial.mode"]
+    if mode not in DIAL_MODES:
+        raise WireError(ErrorCode.CONFIG, f"dial.mode is '{mode}': set it to "
+                        f"{' or '.join(DIAL_MODES)} (`cc config set dial.mode offhook`)")
+    try:
+        call_id = await ctx.client.make_call(id_user, number, mode)
+    except (BadResponse, AnswerTimeout) as exc:
+        raise WireError(ErrorCode.SERVER, f"{exc}; the call may have been placed anyway: "
+                        "see `cc status` before dialling again") from None
+    except InfinityError as exc:
+        raise WireError(ErrorCode.SERVER, f"the server refused the call to {number}: {exc}") \
+            from None
+    # Dialling until the server says more (its events may have come first).
+    known = call_id in ctx.tracker.calls
+    return ctx.tracker.seen(call_id, Direction.OUT, number,
+                            None if known else LineState.DIAL_NUMBER, dial_mode=mode)
+
+
+@command("answer", "Answer the ringing call.")
+async def answer(ctx: Context, call_id: CallId = None) -> dict:
+    await ctx.session.ready()
+    call = ctx.control.pick(call_id, RINGING, "answer")
+    if call.state not in RINGING:
+        raise forbid(call, "answer", "a ringing call")
+    return await ctx.control.act(CallAction.ANSWER, call,
+                                 lambda c: c.state in TALKING or c.ended)
+
+
+@command("reject", "Reject the ringing incoming call.")
+async def reject(ctx: Context, call_id: CallId = None) -> dict:
+    await ctx.session.ready()
+    call = ctx.control.pick(call_id, RINGING, "reject")
+    if call.state not in RINGING or call.direction != Direction.IN:
+        raise forbid(call, "reject", "a ringing incoming call")
+    return await ctx.control.act(CallAction.HANG_UP, call, ended)
+
+
+@command("hangup", "Hang up or cancel the call.")
+async def hangup(ctx: Context, call_id: CallId = None) -> dict:
+    await ctx.session.ready()
+    call = ctx.control.pick(call_id, verb="hang up")
+    return await ctx.control.act(CallAction.HANG_UP, call, ended)
+
+
+@command("hold", "A toggle: hold the connected call, resume a held one.")
+async def hold(ctx: Context, call_id: CallId = None) -> dict:
+    await ctx.session.ready()
+    call = ctx.control.pick(call_id, verb="hold")
+    if call.state in HELD:
+        return await ctx.control.act(CallAction.RESUME, call, resumed)
+    if call.state != LineState.CONNECTED:
+        raise forbid(call, "hold", "a connected call")
+    return await ctx.control.act(CallAction.HOLD, call, lambda c: c.state in HELD or c.ended)
+
+
+@command("unhold", "Resume the call on hold.")
+async def unhold(ctx: Context, call_id: CallId = None) -> dict:
+    await ctx.session.ready()
+    call = ctx.control.pick(call_id, HELD, "resume")
+    if call.state not in HELD:
+        raise forbid(call, "unhold", "a call on hold")
+    return await ctx.control.act(CallAction.RESUME, call, resumed)
+
+
+@command("dtmf", "Send touch-tone DIGITS (0-9, *, #) on the connected call.")
+async def dtmf(ctx: Context, digits: Annotated[str, Match(r"[0-9*#]{1,64}", "0-9, * and #")],
+               call_id: CallId = None) -> dict:
+    id_user = await ctx.session.ready()
+    call = ctx.control.pick(call_id, {LineState.CONNECTED}, "send digits to")
+    if call.state != LineState.CONNECTED:
+        raise forbid(call, "dtmf", "a connected call")
+    try:
+        await ctx.client.send_digits(id_user, call.call_id, digits)
+    except InfinityError as exc:
+        raise WireError(ErrorCode.SERVER, f"the server refused the digits: {exc}") from None
+    return {**call.view(), "digits": digits}

@@ -1,0 +1,122 @@
+"""What every handler may use: the daemon's parts, built once at start.
+
+The data flows one way: the server (`infinity/`) -> the session and the call tracker ->
+the call log and the journal -> the feed of changes -> the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .. import profile
+from ..calls import CallTracker
+from ..contacts import Contacts
+from ..control import Control
+from ..directory import Directory
+from ..feed import Feed
+from ..hooks import Hooks
+from ..infinity import EventListener, InfinityClient
+from ..journal import Journal
+from ..server_events import ServerEvents
+from ..session import Session
+from ..store import Store
+from ..transfer import Transfers
+
+log = logging.getLogger("cc.daemon")
+
+
+class StartError(Exception):
+    """The daemon cannot start; the message says why and how to fix it."""
+
+
+@dataclass
+class Context:
+    paths: profile.Paths
+    settings: dict
+    feed: Feed
+    spawn: Callable
+    stop: Callable[[], None]
+    journal: Journal
+    store: Store
+    client: InfinityClient
+    tracker: CallTracker
+    listener: EventListener
+    session: Session
+    directory: Directory
+    contacts: Contacts
+    hooks: Hooks
+    control: Control
+    transfers: Transfers
+    started: float = field(default_factory=time.time)
+
+    def publish(self, kind: str, payload) -> None:
+        self.feed.publish(kind, payload)
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.hooks.close()
+        await self.listener.stop()
+        await self.client.close()
+        self.store.flush()
+        self.store.close()
+        self.journal.close()
+
+
+async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
+                       stop) -> Context:
+    """Open the journal and the call log, start the event listener, wire the parts."""
+    s = settings
+    journal = Journal(paths.journal, s["journal.max_bytes"], s["journal.backups"],
+                      s["journal.enabled"])
+    try:
+        store = Store(paths.database, s["log.number_mask"])
+    except (RuntimeError, sqlite3.DatabaseError) as exc:
+        raise StartError(f"cannot open the call log {paths.database}: {exc}") from None
+    client = InfinityClient(s["server.host"], s["server.port"], s["server.timeout"], journal)
+    tracker = CallTracker(store, s["server.login"], "", feed.publish)
+    listener = EventListener(s["events.listen_host"], s["events.listen_port"], None, journal,
+                             max_rate=s["events.max_rate"])
+    try:
+        port = await listener.start()
+    except OSError as exc:
+        raise StartError(f"cannot listen for server events on {s['events.listen_host']}:"
+                         f"{s['events.listen_port']}: {exc.strerror}; change "
+                         "events.listen_port") from None
+    events_url = s["events.public_url"] or f"http://{s['events.listen_host']}:{port}"
+    session = Session(s, client, tracker, feed.publish, events_url)
+    directory = Directory(store, session.states)
+    contacts = Contacts(store, s["contacts.default_region"])
+    hooks = Hooks(s)
+    control = Control(tracker, client, session, s)
+    ctx = Context(paths, s, feed, spawn, stop, journal, store, client, tracker, listener,
+                  session, directory, contacts, hooks, control,
+                  Transfers(control, directory, s, spawn, feed.publish))
+    listener.on_event = ServerEvents(session, tracker, directory, s)
+    tracker.resolver = lambda number: _describe(contacts, number)
+    tracker.on_change = hooks.call_changed
+    session.on_wrapup_done = lambda call: hooks.fire("on_wrapup_done", call.view())
+    spawn(tracker.keep_flushing())
+    spawn(directory.keep_polling(client, session, s["directory.poll_interval"]))
+    if s["session.auto_login"] and s["server.login"]:
+        spawn(session.auto_login())
+    return ctx
+
+
+def _describe(contacts: Contacts, number: str) -> dict:
+    """Who a number belongs to, for the call's record; a failing lookup costs no call."""
+    try:
+        return {**contacts.resolve(number), "number_key": contacts.key(number)}
+    except sqlite3.Error as exc:
+        log.warning("cannot look the number up in the contacts: %s", exc)
+        return {}
+
+
+async def settle_tasks(tasks: set[asyncio.Task]) -> None:
+    for task in list(tasks):
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

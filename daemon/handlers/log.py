@@ -1,0 +1,118 @@
+"""The call log: pages, one call, exports, removal, recordings (F19, F21, F36, F42, F43)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+from .. import export, periods
+from ..infinity import InfinityError
+from ..store import SORT_COLUMNS
+from ..wire import LOG_COLUMNS, ErrorCode, WireError
+from .context import Context
+from .registry import UNBOUNDED, Length, LogId, OneOf, Range, command, shared
+
+log = logging.getLogger("cc.log")
+LOG_PAGE = 5000      # rows per `log` reply; the CLI pages through bigger results
+
+
+def _no_such_call(log_id: int | None) -> WireError:
+    return WireError(ErrorCode.NO_SUCH_CALL,
+                     f"no call {log_id} in the call log (see `cc log`)" if log_id is not None
+                     else "the call log is empty")
+
+
+Filter = Annotated[str, Length(1, 200)] | None
+FILTERS = shared(
+    period=(Filter, None), agent=(Filter, None),
+    direction=(Annotated[str, OneOf(("in", "out"))] | None, None), outcome=(Filter, None),
+    missed=(bool, False), number=(Filter, None), contact=(Filter, None),
+    sort=(Annotated[str, OneOf(tuple(SORT_COLUMNS))], "start"), desc=(bool, True))
+
+
+def _checked_period(period: str | None) -> None:
+    try:
+        periods.bounds(period) if period else None
+    except periods.PeriodError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
+
+
+@command("log", "One page of the call log (LIMIT rows after the cursor AFTER), filtered "
+                "and sorted; `next` is the cursor of the following page.", FILTERS)
+async def log_page(ctx: Context, limit: Annotated[int, Range(1, LOG_PAGE)] = 20,
+                   after: Annotated[list[str | int | float | None], Length(2, 2)] | None = None,
+                   **filters) -> dict:
+    _checked_period(filters["period"])
+    ctx.store.flush()
+    rows = ctx.store.find(limit=limit + 1, after=after, **filters)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    column = SORT_COLUMNS[filters["sort"]]
+    return {"rows": rows, "next": [rows[-1][column], rows[-1]["id"]] if more else None}
+
+
+@command("log_export", "Write the matching calls to the file PATH in FORMAT with COLUMNS "
+                       "(the daemon writes it from one cursor, in a thread).", FILTERS)
+async def log_export(ctx: Context, path: Annotated[str, Length(1, 4096)],
+                     format: Annotated[str, OneOf(export.FORMATS[1:])],
+                     columns: Annotated[list[Annotated[str, OneOf(LOG_COLUMNS)]],
+                                        Length(1, len(LOG_COLUMNS))],
+                     limit: Annotated[int, Range(1, UNBOUNDED)] | None = None,
+                     **filters) -> dict:
+    _checked_period(filters["period"])
+    ctx.store.flush()
+
+    def sql_for(cols):
+        return ctx.store.select(limit=limit, columns=cols, **filters)
+    try:
+        count = await asyncio.to_thread(export.write_file, ctx.paths.database, path,
+                                        format, tuple(columns), sql_for)
+    except OSError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, f"cannot write {path}: {exc.strerror}") from None
+    return {"written": count, "path": path}
+
+
+@command("log_show", "The logged call LOG_ID, every field.")
+async def log_show(ctx: Context, log_id: LogId) -> dict:
+    row = ctx.store.get(log_id)
+    if row is None:
+        raise _no_such_call(log_id)
+    return row
+
+
+@command("log_rm", "Remove the logged call LOG_ID, or every call when LOG_ID is null.")
+async def log_rm(ctx: Context, log_id: LogId | None = None) -> dict:
+    if log_id is not None and ctx.store.get(log_id) is None:
+        raise _no_such_call(log_id)
+    ctx.store.flush()
+    return {"removed": ctx.store.remove(log_id)}
+
+
+@command("recordings", "Fetch the recordings of the logged call LOG_ID (default: the last "
+                       "call) into the data directory.")
+async def recordings(ctx: Context, log_id: LogId | None = None) -> list[dict]:
+    row = ctx.store.get(log_id) if log_id is not None else ctx.store.last()
+    if row is None:
+        raise _no_such_call(log_id)
+    try:
+        connections = await ctx.client.connections(row["call_id"])
+    except InfinityError as exc:
+        raise WireError(ErrorCode.SERVER, f"the server has no record of call {row['id']}: "
+                        f"{exc}") from None
+    folder = ctx.paths.data_dir / "recordings"
+    folder.mkdir(parents=True, exist_ok=True)
+    found = []
+    for conn in connections:
+        try:
+            audio = await ctx.client.recording(conn.id)
+        except InfinityError as exc:
+            log.info("no recording for connection %s: %s", conn.id, exc)
+            continue
+        file = folder / f"{row['counter_number'] or row['call_id']}-{conn.id}.wav"
+        file.write_bytes(audio)
+        found.append({"connection": conn.id, "path": str(file), "bytes": len(audio)})
+    if not found:
+        raise WireError(ErrorCode.NO_SUCH_CALL, f"call {row['id']} ({row['number']}) has no "
+                        "recording")
+    return found

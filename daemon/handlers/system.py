@@ -1,0 +1,44 @@
+"""The daemon itself: ping, status, the feed of changes, settings, stop."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Annotated
+
+from .. import profile
+from ..states import StateMap
+from .context import Context
+from .registry import UNBOUNDED, Range, command
+
+
+@command("ping", "Whether the daemon answers: its pid and uptime.")
+async def ping(ctx: Context) -> dict:
+    return {"pid": os.getpid(), "uptime": round(time.time() - ctx.started, 1)}
+
+
+@command("status", "The session, the agent's state, the active calls and the feed's number.")
+async def status(ctx: Context) -> dict:
+    return {**ctx.session.view(), "calls": [c.view() for c in ctx.tracker.active()],
+            "pid": os.getpid(), "unsaved_calls": len(ctx.store.pending),
+            "store_error": ctx.store.last_error, "seq": ctx.feed.seq}
+
+
+@command("events_since", "The published changes after SEQ still kept; complete is false "
+                         "when some are gone.")
+async def events_since(ctx: Context, seq: Annotated[int, Range(0, UNBOUNDED)]) -> dict:
+    return ctx.feed.since(seq)
+
+
+@command("reload", "Take edited agent-state settings (IDs, break reasons) without a restart.")
+async def reload(ctx: Context) -> dict:
+    fresh = profile.load(ctx.paths.config_file)
+    ctx.settings.update({k: v for k, v in fresh.items() if k.startswith("states.")})
+    ctx.session.states = ctx.directory.states = StateMap(ctx.settings)
+    return {"break_reasons": list(ctx.session.states.reasons)}
+
+
+@command("shutdown", "Stop the daemon (log off first when session.logout_on_stop).")
+async def shutdown(ctx: Context) -> dict:
+    ctx.stop()
+    return {"pid": os.getpid(), "stopping": True}

@@ -1,0 +1,89 @@
+"""Polling: the source of truth when push events are late or lost (docs/infinity.md
+"Robustness"). Every `server.poll_interval` the agent's state and active calls are asked
+for and reconciled with the call tracker; answered calls get the server's own figures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .infinity import InfinityError, Unreachable
+
+log = logging.getLogger("cc.poller")
+
+
+class SessionGone(Exception):
+    """The server no longer knows the agent's session (it restarted, or logged us off)."""
+
+
+class Poller:
+    def __init__(self, session):
+        self.session = session
+        self.client = session.client
+        self.tracker = session.tracker
+        self._orphans_done = False
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._loop())
+
+    def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+
+    async def _loop(self) -> None:
+        session = self.session
+        while session.logged_in:
+            await asyncio.sleep(session.settings["server.poll_interval"])
+            try:
+                await self.once()
+            except Unreachable as exc:
+                session.lost(str(exc))
+                return
+            except SessionGone as exc:
+                session.lost(f"the server no longer knows the session: {exc}")
+                return
+            except InfinityError as exc:
+                if exc.not_found:     # the server forgot us (restart): log on again
+                    session.lost(f"the server no longer knows the session: {exc}")
+                    return
+                log.warning("poll failed: %s", exc)
+
+    async def once(self) -> None:
+        session = self.session
+        code = await self.client.get_state(session.id_user)
+        if code == session.states.id("offline"):
+            raise SessionGone("it shows the agent logged off")
+        session.state_changed(code)
+        asked_at = self.tracker.clock()
+        active = await self.client.active_calls(session.id_user)
+        for row in active:
+            self.tracker.seen(row.call_id, row.direction, row.number, row.state, row.reason,
+                              at=asked_at)
+        present = {row.call_id for row in active}
+        self.tracker.vanished(present, asked_at)
+        if not self._orphans_done:
+            self._orphans_done = True
+            self.tracker.finish_orphans(present)
+        self.tracker.forget_finished()
+        for call in self.tracker.active():
+            if call.connected_at is not None:
+                await self.figures(call, final=False)
+
+    async def figures(self, call, final: bool = True) -> None:
+        """The server's own durations of a call: refreshed while it lasts, final at its end."""
+        try:
+            records = await self.client.connections(call.call_id)
+        except InfinityError as exc:
+            if final:
+                log.warning("no server figures for call %s (%s); keeping local ones",
+                            call.call_id, exc)
+            return
+        if not records:
+            return
+        self.tracker.apply_server_figures(call, {
+            "wait_seconds": min(r.wait_seconds for r in records),
+            "talk_seconds": sum(r.talk_seconds for r in records),
+            "hold_seconds": sum(r.hold_seconds for r in records)}, final)

@@ -1,0 +1,102 @@
+"""After a call: wrap-up (F7, F30) and a state asked for "after the call" (F15).
+
+With wrapup.enabled, an answered call's end starts processing: the agent shows Busy
+until `cc wrapup done` (or wrapup.timeout), then returns to the state before. A state
+asked for `--after-call` starts once no call is up and wrap-up is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from .infinity import InfinityError
+from .wire import ErrorCode, WireError
+
+log = logging.getLogger("cc.wrapup")
+
+
+class AfterCall:
+    def __init__(self, session):
+        self.session = session
+        self.call = None                      # the call being processed
+        self.pending: tuple | None = None     # (name, reason, other, for_seconds)
+        self.state_before: int | None = None
+        self.on_done = None                   # callback(call), for hooks
+        self._timer: asyncio.Task | None = None
+
+    def view(self) -> dict:
+        view = {}
+        if self.pending:
+            view["pending_state"] = self.pending[0]
+        if self.call is not None:
+            view["wrapup"] = {"call_id": self.call.call_id,
+                              "since": self.call.processing_started_at}
+        return view
+
+    def call_ended(self, call, logged_in: bool) -> None:
+        session = self.session
+        if session.settings["wrapup.enabled"] and call.connected_at is not None and logged_in:
+            session.background(self.start(call))
+        elif not session.tracker.active() and self.call is None:
+            self.apply_pending()
+
+    def apply_pending(self) -> None:
+        if self.pending:
+            name, reason, other, for_seconds = self.pending
+            self.pending = None
+            self.session.background(self.session.set_state(name, reason, other, for_seconds))
+
+    async def start(self, call) -> None:
+        session = self.session
+        if self.call is not None:
+            await self.finish()
+        call.processing_started_at = time.time()
+        self.call = call
+        session.tracker.save(call)
+        self.state_before = session.wanted_state or session.states.id("available")
+        await self._show(session.states.id("busy"), "show Busy for wrap-up")
+        timeout = session.settings["wrapup.timeout"]
+        if timeout > 0:
+            self._timer = asyncio.create_task(self._timeout(call, timeout))
+        session.publish("session", session.view())
+
+    async def _timeout(self, call, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._timer = None
+        if self.call is call:
+            log.info("wrap-up of call %s closed by its timeout", call.call_id)
+            await self.finish()
+
+    async def finish(self) -> dict:
+        """`cc wrapup done`: processing ends; the agent's state before wrap-up returns."""
+        call, session = self.call, self.session
+        if call is None:
+            raise WireError(ErrorCode.STATE_FORBIDS, "no call is in wrap-up")
+        if self._timer and self._timer is not asyncio.current_task():
+            self._timer.cancel()
+        self._timer = None
+        call.processing_ended_at = time.time()
+        self.call = None
+        session.tracker.save(call)
+        if self.on_done:
+            self.on_done(call)
+        if self.pending and not session.tracker.active():
+            self.apply_pending()
+        elif session.logged_in:
+            await self._show(self.state_before, "leave Busy after wrap-up")
+        session.publish("session", session.view())
+        return call.view()
+
+    async def _show(self, code: int, what: str) -> None:
+        try:
+            await self.session.client.set_state(self.session.id_user, code)
+            await self.session.refresh_state()
+        except InfinityError as exc:
+            log.warning("could not %s: %s", what, exc)
+
+    def cancel(self) -> None:
+        if self._timer and not self._timer.done():
+            self._timer.cancel()
+        self._timer = None
