@@ -44,12 +44,12 @@ SESSION_FIELDS = (
     "next_try_in?",
 )
 EVENTS = {
-    "call": ("a call appeared or changed: state, times, durations, card", CALL_FIELDS),
-    "session": ("the session changed: log-on, log-off, reconnecting, wrap-up, a state "
+    "call": ("A call appeared or changed: state, times, durations, card", CALL_FIELDS),
+    "session": ("The session changed: log-on, log-off, reconnecting, wrap-up, a state "
                 "asked for after the call", SESSION_FIELDS),
-    "agent_state": ("the agent's state changed (agent_state of the session)",
+    "agent_state": ("The agent's state changed (agent_state of the session)",
                     AGENT_STATE_FIELDS),
-    "transfer": ("a consult transfer ended by itself: the target did not answer and the "
+    "transfer": ("A consult transfer ended by itself: the target did not answer and the "
                  "caller was taken back", ("call_id", "returned")),
 }
 

@@ -3,7 +3,8 @@
     python scripts/gen_docs.py            write the files that changed (`make docs`)
     python scripts/gen_docs.py --check    write nothing; exit 1 and name each stale file
 
-Writes completions/cc.bash, completions/_cc (zsh), completions/cc.fish, and man/cc.1
+Writes docs/cli-daemon.md (the CLI <-> daemon contract, from the daemon's command table),
+completions/cc.bash, completions/_cc (zsh), completions/cc.fish, and man/cc.1
 (every command, exit codes, files, environment), man/cc-GROUP.1 for each command group
 and man/cc-COMMAND.1 for each other command. The completion scripts are Typer's own
 (they call `cc` back on every Tab, so they never go stale against the commands) with two
@@ -350,7 +351,9 @@ def completions() -> dict[str, str]:
 # ---------------------------------------------------------------- main
 
 def generate() -> dict[str, str]:
-    return {**completions(), **man_pages()}
+    from daemon.handlers import contract
+
+    return {**completions(), **man_pages(), "docs/cli-daemon.md": contract.markdown()}
 
 
 def leftovers(root: Path, wanted: dict[str, str]) -> list[str]:

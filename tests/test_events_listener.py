@@ -9,8 +9,12 @@ import time
 
 import aiohttp
 
+import pytest
+
+from daemon.infinity import values
 from daemon.infinity.events import MAX_QUERY, EventListener, Rejections, TokenBucket
 from daemon.journal import Journal, as_dict, read
+from daemon.wire import Direction
 
 
 def run(scenario, tmp_path, **listener_args):
@@ -33,6 +37,26 @@ def run(scenario, tmp_path, **listener_args):
     return result, seen, [as_dict(e) for e in read(tmp_path / "journal.xml")]
 
 
+@pytest.mark.parametrize("path, why", [
+    ("/user/OnStateChanged/?IDUser=5001790109", "IDUserState is missing"),
+    ("/user/OnStateChanged/?IDUser=1e300&IDUserState=301", "IDUser is not a number"),
+    ("/call/OnCallStateChanged/?IDCall=5007182329&IDUser=1&State=Connected",
+     "State is not a number"),
+    ("/call/OnCallCreated/?IDCall=abc&IDUser=1", "IDCall is not an ID"),
+    ("/call/OnCallDeleted/?IDUser=1", "IDCall is not an ID"),
+    ("/call/OnCallCreated/?IDCall=1&IDUser=1&Number=" + "9" * 200, "Number is longer"),
+])
+def test_an_event_without_what_it_needs_is_refused_with_400_naming_the_field(
+        tmp_path, path, why):
+    async def scenario(url, http):
+        async with http.get(url + path) as resp:
+            return resp.status, await resp.text()
+
+    (code, text), seen, journal = run(scenario, tmp_path)
+    assert code == 400 and why in text and seen == []
+    assert journal[-1]["kind"] == "rejected" and why in journal[-1]["why"]
+
+
 async def status(http, method, url) -> int:
     async with http.request(method, url) as resp:
         await resp.read()
@@ -50,10 +74,13 @@ def test_documented_events_reach_the_daemon_with_their_parameters(tmp_path):
 
     codes, seen, journal = run(scenario, tmp_path)
     assert codes == [200] * 4
-    assert [e.kind for e in seen] == ["state", "call_created", "call_state", "call_deleted"]
-    assert seen[0].int("IDUser") == 5001790109 and seen[0].int("IDUserState") == 301
-    assert seen[1].params["Number"] == "+380441110001" and seen[1].int("Direction") == 2
-    assert seen[2].int("State") == 21
+    assert [type(e) for e in seen] == [values.AgentStateChanged, values.CallCreated,
+                                       values.CallStateChanged, values.CallDeleted]
+    assert seen[0].id_user == 5001790109 and seen[0].state == 301
+    assert seen[1].number == "+380441110001" and seen[1].direction == Direction.OUT
+    assert seen[1].call_id == "5007182329" and seen[1].id_user == 5001790109
+    assert seen[2].state == 21 and seen[2].id_user is None
+    assert seen[0].at <= seen[1].at <= seen[2].at <= seen[3].at
     assert [m["kind"] for m in journal] == ["event"] * 4
     assert journal[0]["params"] == {"IDUser": "5001790109", "IDUserState": "301"}
 

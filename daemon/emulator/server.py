@@ -266,6 +266,7 @@ class Emulator:
             "hangup": self.admin_hangup,
             "network": self.admin_network,
             "fault": self.admin_fault,
+            "faults": self.admin_faults,
             "restart": self.admin_restart,
             "ask-restart": self.admin_ask_restart,
             "clock": self.admin_clock,
@@ -644,6 +645,11 @@ class Emulator:
         delay = float_param(q, "Delay", DEFAULT_SLOW_DELAY)
         self.faults.append(Fault(kind, count, path, delay))
         return {"Fault": kind, "Count": count, "Path": path, "Delay": delay if kind == "slow" else None}
+
+    def admin_faults(self, q) -> dict:
+        """The faults still waiting for a request: a test knows when one has been taken."""
+        return {"Faults": [{"Kind": f.kind, "Path": f.path, "Remaining": f.remaining}
+                           for f in self.faults]}
 
     def admin_restart(self, q) -> dict:
         self.model.restart()

@@ -73,8 +73,6 @@ def parse_event(kind: str, params: dict, at: float) -> values.ServerEvent:
                                         _int(params, "IDUserState"), at)
     call_id, id_user, ext = _call_id(params), _int(params, "IDUser", False), \
         _text(params, "Extension")
-    if id_user is None and not ext:
-        raise MalformedEvent("neither IDUser nor Extension says whose call it is")
     if kind == "call_created":
         return values.CallCreated(call_id, id_user, ext, _text(params, "Number"),
                                   values.direction(_int(params, "Direction", False)),
