@@ -60,6 +60,16 @@ class Control:
             raise WireError(ErrorCode.BAD_INPUT, f"several calls ({ids}): name one with --call")
         return active[0]
 
+    async def on_call(self, call_id: str | None, command: str, action: CallAction, done,
+                      states=None, needs: str = "", verb: str = "") -> dict:
+        """The whole of a simple call command: once logged in, pick the call, check it is
+        in one of `states`, ask the server for `action` and wait until `done`."""
+        await self.session.ready()
+        call = self.pick(call_id, states, verb or command)
+        if states is not None and call.state not in states:
+            raise forbid(call, command, needs)
+        return await self.act(action, call, done)
+
     async def act(self, action: CallAction, call: Call, done) -> dict:
         """Ask the server, then wait (briefly) until the call shows the result."""
         if action == CallAction.HANG_UP:

@@ -79,12 +79,8 @@ async def _place(ctx: Context, number: str, mode: str | None):
 
 @command("answer", "Answer the ringing call.")
 async def answer(ctx: Context, call_id: CallId = None) -> dict:
-    await ctx.session.ready()
-    call = ctx.control.pick(call_id, RINGING, "answer")
-    if call.state not in RINGING:
-        raise forbid(call, "answer", "a ringing call")
-    return await ctx.control.act(CallAction.ANSWER, call,
-                                 lambda c: c.state in TALKING or c.ended)
+    return await ctx.control.on_call(call_id, "answer", CallAction.ANSWER, _talking_or_ended,
+                                     RINGING, "a ringing call")
 
 
 @command("reject", "Reject the ringing incoming call.")
@@ -98,9 +94,8 @@ async def reject(ctx: Context, call_id: CallId = None) -> dict:
 
 @command("hangup", "Hang up or cancel the call.")
 async def hangup(ctx: Context, call_id: CallId = None) -> dict:
-    await ctx.session.ready()
-    call = ctx.control.pick(call_id, verb="hang up")
-    return await ctx.control.act(CallAction.HANG_UP, call, ended)
+    return await ctx.control.on_call(call_id, "hangup", CallAction.HANG_UP, ended,
+                                     verb="hang up")
 
 
 @command("hold", "A toggle: hold the connected call, resume a held one.")
@@ -116,11 +111,12 @@ async def hold(ctx: Context, call_id: CallId = None) -> dict:
 
 @command("unhold", "Resume the call on hold.")
 async def unhold(ctx: Context, call_id: CallId = None) -> dict:
-    await ctx.session.ready()
-    call = ctx.control.pick(call_id, HELD, "resume")
-    if call.state not in HELD:
-        raise forbid(call, "unhold", "a call on hold")
-    return await ctx.control.act(CallAction.RESUME, call, resumed)
+    return await ctx.control.on_call(call_id, "unhold", CallAction.RESUME, resumed, HELD,
+                                     "a call on hold", verb="resume")
+
+
+def _talking_or_ended(call) -> bool:
+    return call.state in TALKING or call.ended
 
 
 @command("dtmf", "Send touch-tone DIGITS (0-9, *, #) on the connected call.")

@@ -6,7 +6,6 @@ the call log and the journal -> the feed of changes -> the CLI.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 import time
@@ -114,9 +113,3 @@ def _describe(contacts: Contacts, number: str) -> dict:
     except sqlite3.Error as exc:
         log.warning("cannot look the number up in the contacts: %s", exc)
         return {}
-
-
-async def settle_tasks(tasks: set[asyncio.Task]) -> None:
-    for task in list(tasks):
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)

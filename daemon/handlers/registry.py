@@ -24,68 +24,41 @@ UNBOUNDED = 2**53          # a JSON number's whole range: no upper bound worth s
 
 
 @dataclass(frozen=True)
-class Range:
-    """A number from `low` to `high`, both included."""
+class Rule:
+    """A check beyond the type: `test` passes, or the argument "must be `says`"."""
 
-    low: float
-    high: float
-
-    def check(self, value) -> str | None:
-        if not self.low <= value <= self.high:
-            if self.high >= UNBOUNDED:
-                return f"must be {self.low:g} or more"
-            return f"must be from {self.low:g} to {self.high:g}"
-        return None
-
-    def __str__(self) -> str:
-        return f"{self.low:g}..{self.high:g}" if self.high < UNBOUNDED else f"{self.low:g}.."
-
-
-@dataclass(frozen=True)
-class OneOf:
-    """One of a few known values."""
-
-    values: tuple
-
-    def check(self, value) -> str | None:
-        if value not in self.values:
-            return f"must be one of {', '.join(map(str, self.values))}"
-        return None
-
-    def __str__(self) -> str:
-        return "|".join(map(str, self.values))
-
-
-@dataclass(frozen=True)
-class Match:
-    """Text matching a regular expression whole; `says` is what it means, for the error."""
-
-    pattern: str
+    test: Callable[[Any], bool]
     says: str
+    shown: str               # how the contract document writes it
 
     def check(self, value) -> str | None:
-        if re.fullmatch(self.pattern, value) is None:
-            return f"must be {self.says}"
-        return None
+        return None if self.test(value) else f"must be {self.says}"
 
     def __str__(self) -> str:
-        return f"/{self.pattern}/"
+        return self.shown
 
 
-@dataclass(frozen=True)
-class Length:
+def Range(low: float, high: float) -> Rule:
+    """A number from `low` to `high`, both included."""
+    if high >= UNBOUNDED:
+        return Rule(lambda v: v >= low, f"{low:g} or more", f"{low:g}..")
+    return Rule(lambda v: low <= v <= high, f"from {low:g} to {high:g}", f"{low:g}..{high:g}")
+
+
+def OneOf(values: tuple) -> Rule:
+    return Rule(lambda v: v in values, f"one of {', '.join(map(str, values))}",
+                "|".join(map(str, values)))
+
+
+def Length(low: int, high: int) -> Rule:
     """A text or a list of `low` to `high` items."""
+    return Rule(lambda v: low <= len(v) <= high, f"{low} to {high} long",
+                f"length {low}..{high}")
 
-    low: int
-    high: int
 
-    def check(self, value) -> str | None:
-        if not self.low <= len(value) <= self.high:
-            return f"must be {self.low} to {self.high} long"
-        return None
-
-    def __str__(self) -> str:
-        return f"length {self.low}..{self.high}"
+def Match(pattern: str, says: str) -> Rule:
+    """Text matching a regular expression whole; `says` is what it means."""
+    return Rule(lambda v: re.fullmatch(pattern, v) is not None, says, f"/{pattern}/")
 
 
 @dataclass(frozen=True)
