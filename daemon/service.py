@@ -72,29 +72,37 @@ class Daemon:
     async def run(self) -> None:
         prepare_run_dir(self.paths.run_dir)
         self._take_lock()
-        requests, events = self._socket_paths()
-        for path in (requests, events):
-            path.unlink(missing_ok=True)   # left by a daemon that died; we hold the lock
-        self.ctx = await open_context(self.paths, self.settings, self.feed, self.spawn,
-                                      self._stop.set)
-        self.zmq = zmq.asyncio.Context()
-        router = self._bind(zmq.ROUTER, f"ipc://{requests}")
-        self.feed.socket = self._bind(zmq.PUB, f"ipc://{events}")
-        for path in (requests, events):
-            os.chmod(path, 0o600)
-        serving = [router]
-        if self.settings["remote.endpoint"]:
-            serving.append(self._remote_socket(self.settings["remote.endpoint"]))
+        try:
+            serving = await self._start()
+        except BaseException:
+            await self._shutdown()       # nothing half-started outlives a failed start
+            raise
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         log.info("daemon %d ready: requests on %s, events from the server at %s", os.getpid(),
-                 requests, self.ctx.session.events_url)
+                 self.paths.socket(wire.REQUEST_SOCKET), self.ctx.session.events_url)
         servers = [asyncio.create_task(self._serve(sock)) for sock in serving]
         await self._stop.wait()
         for task in servers:
             task.cancel()
         await self._shutdown()
+
+    async def _start(self) -> list:
+        """Bind the sockets, then open the parts; the sockets to serve requests on."""
+        requests, events = self._socket_paths()
+        for path in (requests, events):
+            path.unlink(missing_ok=True)   # left by a daemon that died; we hold the lock
+        self.zmq = zmq.asyncio.Context()
+        serving = [self._bind(zmq.ROUTER, f"ipc://{requests}")]
+        self.feed.socket = self._bind(zmq.PUB, f"ipc://{events}")
+        for path in (requests, events):
+            os.chmod(path, 0o600)
+        if self.settings["remote.endpoint"]:
+            serving.append(self._remote_socket(self.settings["remote.endpoint"]))
+        self.ctx = await open_context(self.paths, self.settings, self.feed, self.spawn,
+                                      self._stop.set)
+        return serving
 
     def _bind(self, kind: int, endpoint: str):
         sock = self.zmq.socket(kind)
@@ -160,8 +168,8 @@ class Daemon:
             self.auth.stop()
         if self.zmq is not None:
             self.zmq.term()
-        for path in self._socket_paths():
-            path.unlink(missing_ok=True)
+        for name in (wire.REQUEST_SOCKET, wire.EVENTS_SOCKET):
+            self.paths.socket(name).unlink(missing_ok=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
 

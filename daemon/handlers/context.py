@@ -98,7 +98,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     listener.on_event = ServerEvents(session, tracker, directory, s)
     tracker.resolver = lambda number: _describe(contacts, number)
     tracker.on_change = hooks.call_changed
-    session.on_wrapup_done = lambda call: hooks.fire("on_wrapup_done", call.view())
+    session.after_call.on_done = lambda call: hooks.fire("on_wrapup_done", call.view())
     spawn(tracker.keep_flushing())
     spawn(directory.keep_polling(client, session, s["directory.poll_interval"]))
     if s["session.auto_login"] and s["server.login"]:
