@@ -100,9 +100,9 @@ class Writer:
 def write_file(database, path: str, fmt: str, columns: tuple[str, ...], sql_for) -> int:
     """Export straight from the database (read-only, its own connection) into `path`.
     `sql_for(columns)` gives the query selecting those columns; returns the row count."""
-    import sqlite3
+    from .store import open_log
 
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    conn = open_log(database, read_only=True)
     count = 0
 
     def counted(rows):
