@@ -234,14 +234,18 @@ def clock_check(settings: dict | None) -> Check:
 def database_check(database) -> Check:
     import sqlite3
 
-    if not database.exists():
-        return Check("database", True, f"{database} does not exist yet: the daemon makes it")
+    from daemon.store import open_log
+
     try:
-        conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5)
+        conn = open_log(database, read_only=True, timeout=5.0)
         try:
             rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         finally:
             conn.close()
+    except FileNotFoundError:
+        return Check("database", True, f"{database} does not exist yet: the daemon makes it")
+    except OSError as exc:
+        return Check("database", False, f"{database}: {exc.strerror}")
     except sqlite3.Error as exc:
         return Check("database", False, f"{database}: {exc}")
     if rows != ["ok"]:

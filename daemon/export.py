@@ -14,10 +14,6 @@ from datetime import datetime
 from daemon.wire import LOG_COLUMNS
 
 FORMATS = ("table", "json", "ndjson", "csv", "asterisk-csv")
-# Asterisk's cdr_csv Master.csv columns, in its order, so existing CDR tools read ours.
-ASTERISK_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel",
-                    "lastapp", "lastdata", "start", "answer", "end", "duration", "billsec",
-                    "disposition", "amaflags", "uniqueid", "userfield")
 DISPOSITION = {"answered": "ANSWERED", "busy": "BUSY", "failed": "FAILED"}
 
 
@@ -47,8 +43,10 @@ def _asterisk_time(iso: str | None) -> str:
 
 
 def asterisk_row(row: dict) -> list:
-    """One call as Asterisk would have written it: duration = whole call,
-    billsec = from the answer on."""
+    """One call as Asterisk's cdr_csv writes it to Master.csv, in its column order
+    (accountcode, src, dst, dcontext, clid, channel, dstchannel, lastapp, lastdata, start,
+    answer, end, duration, billsec, disposition, amaflags, uniqueid, userfield), so
+    existing CDR tools read ours: duration = whole call, billsec = from the answer on."""
     wait, talk, hold = (row.get(k) or 0 for k in ("wait_seconds", "talk_seconds",
                                                    "hold_seconds"))
     answered = bool(row.get("connected_at"))
@@ -102,9 +100,9 @@ class Writer:
 def write_file(database, path: str, fmt: str, columns: tuple[str, ...], sql_for) -> int:
     """Export straight from the database (read-only, its own connection) into `path`.
     `sql_for(columns)` gives the query selecting those columns; returns the row count."""
-    import sqlite3
+    from .store import open_log
 
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    conn = open_log(database, read_only=True)
     count = 0
 
     def counted(rows):

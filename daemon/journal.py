@@ -1,4 +1,4 @@
-"""The XML journal of every message exchanged with the server (F10, PROTOCOL.md).
+"""The XML journal of every message exchanged with the server (F10, docs/infinity.md).
 
 One `<message>` element per line, appended, rotated by size. Passwords are `***`.
 Read back with defusedxml: a journal may come from another site, so it is untrusted.

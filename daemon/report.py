@@ -32,13 +32,13 @@ import math
 import sqlite3
 import textwrap
 import unicodedata
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from . import periods
+from .store import open_log
 
 RATE_NOTE = ("Answer rate = answered incoming calls / incoming calls that have ended. "
              "Rejected and failed calls count as not answered; answered-elsewhere (a group "
@@ -213,26 +213,13 @@ def _iso(day: date | None) -> str | None:
 def connect(db_path: Path) -> sqlite3.Connection:
     """The call log opened read-only: a report never changes it, nor waits for the daemon."""
     path = Path(db_path)
-    if not path.is_file():
-        raise NoDatabase(f"no call log at {path}: the daemon creates it when it first runs "
-                         "(`cc daemon start`), or give --database FILE")
-    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-    wal = path.with_name(path.name + "-wal")
     conn = None
     try:
-        try:
-            conn = sqlite3.connect(uri, uri=True)
-            conn.execute("PRAGMA busy_timeout = 2000")
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(calls)")}
-        except sqlite3.OperationalError as exc:
-            # A WAL log in a directory we cannot write (a backup, another user's copy):
-            # with no write-ahead file left nobody is writing it, so read the file as is.
-            if conn is None or "readonly" not in str(exc) or (wal.exists()
-                                                               and wal.stat().st_size):
-                raise
-            conn.close()
-            conn = sqlite3.connect(uri + "&immutable=1", uri=True)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(calls)")}
+        conn = open_log(path, read_only=True, timeout=2.0)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(calls)")}
+    except OSError:
+        raise NoDatabase(f"no call log at {path}: the daemon creates it when it first runs "
+                         "(`cc daemon start`), or give --database FILE") from None
     except sqlite3.Error as exc:
         if conn is not None:
             conn.close()

@@ -7,19 +7,61 @@ written on the next attempt.
 
 from __future__ import annotations
 
-import logging
+import errno
+import os
 import sqlite3
 from pathlib import Path
-
-import sqlite_utils
-
-log = logging.getLogger("cc.store")
+from typing import TYPE_CHECKING
 
 from . import periods
 from .wire import LOG_COLUMNS as COLUMNS
 
+if TYPE_CHECKING:       # imported by Store itself: cc report and cc doctor do without it
+    import sqlite_utils
+
 SORT_COLUMNS = {"start": "started_at", "talk": "talk_seconds", "hold": "hold_seconds",
                 "wait": "wait_seconds", "processing": "processing_seconds"}
+LOCK_WAIT = 0.25        # seconds: the daemon writes in its loop and retries a locked log later
+
+
+def open_log(path: Path | str, read_only: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
+    """The one way to open the call log, as a plain sqlite3 connection.
+
+    Read-write (the daemon): the directory and file are made if missing, in WAL mode so
+    readers never wait for the writer. Read-only (cc report, cc doctor, exports): SQLite's
+    `mode=ro`, so the reader can never change the log. `timeout` is how many seconds a
+    statement waits for a lock. Raises FileNotFoundError or IsADirectoryError when a
+    read-only log is not a file there, sqlite3.Error when SQLite cannot open or read it.
+    """
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _checked(sqlite3.connect(path, timeout=timeout), "PRAGMA journal_mode = wal")
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    probe = "select count(*) from sqlite_master"    # reading the schema opens the WAL too
+    try:
+        return _checked(sqlite3.connect(uri, uri=True, timeout=timeout), probe)
+    except sqlite3.OperationalError as exc:
+        # A WAL log in a directory we cannot write (a backup, another user's copy):
+        # with no write-ahead file left nobody is writing it, so read the file as is.
+        wal = path.with_name(path.name + "-wal")
+        if "readonly" not in str(exc) or (wal.exists() and wal.stat().st_size):
+            raise
+    return _checked(sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=timeout), probe)
+
+
+def _checked(conn: sqlite3.Connection, sql: str) -> sqlite3.Connection:
+    """The connection once `sql` has run on it; closed if it failed."""
+    try:
+        conn.execute(sql).fetchall()
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -116,11 +158,9 @@ class Store:
     def __init__(self, path: Path, number_mask: str = "CALL-{n:06}"):
         self.number_mask = number_mask
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(self.path)
-        # Short: writes run in the daemon's loop; a locked database is retried later.
-        self.db.execute("PRAGMA busy_timeout = 250")
-        self.db.enable_wal()
+        import sqlite_utils     # here, not at the top: readers of the log never load it
+
+        self.db = sqlite_utils.Database(open_log(self.path, timeout=LOCK_WAIT))
         self.migrate()
         self.pending: dict[str, dict] = {}   # call_id -> row not yet written
         self.row_ids: dict[str, int] = {}    # call_id -> its row, once inserted
@@ -173,15 +213,21 @@ class Store:
                         self.db["calls"].update(row_id, {k: v for k, v in row.items()
                                                          if k != "id"})
             except sqlite3.Error as exc:
-                if self.last_error != str(exc):
-                    log.error("cannot write the call log %s: %s; the call is kept in memory",
-                              self.path, exc)
-                self.last_error = str(exc)
+                self._failed(exc)
                 continue
             self.last_error = None
             del self.pending[key]
             written[key] = row_id
         return written
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """Log a write that failed, once per distinct error rather than at every retry."""
+        if self.last_error != str(exc):
+            import logging      # here, not at the top: cc report loads this module, not logging
+
+            logging.getLogger("cc.store").error(
+                "cannot write the call log %s: %s; the call is kept in memory", self.path, exc)
+        self.last_error = str(exc)
 
     def _next_counter(self) -> int:
         return (self.db.execute("select max(counter) from calls").fetchone()[0] or 0) + 1

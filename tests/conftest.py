@@ -92,6 +92,20 @@ def wait_until(condition, timeout: float = 10.0, what: str = "condition", interv
         time.sleep(interval)
 
 
+def modules_loaded(home: Path, *argv: str) -> tuple[set[str], str]:
+    """The modules `cc ARGV` loads (run in a fresh interpreter, CC_HOME=home), and its output."""
+    probe = ("import sys\n"
+             f"sys.argv = ['cc', *{list(argv)!r}]\n"
+             "from cccli.app import main\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(' '.join(sorted(sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "CC_HOME": str(home)},
+                          capture_output=True, text=True, timeout=60)
+    *output, modules = done.stdout.splitlines() or [""]
+    assert "sys" in modules.split(), done.stdout + done.stderr     # the probe got to its end
+    return set(modules.split()), "\n".join(output) + done.stderr
+
+
 class Emulator:
     def __init__(self, workdir: Path, scale: float, raw: bool):
         self.scenario = workdir / "scenario.toml"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
-from conftest import CC
+from conftest import CC, modules_loaded
 
 
 def cc(home, *args, check=True):
@@ -71,18 +70,11 @@ def test_a_password_file_others_can_read_is_refused_by_the_daemon(tmp_path):
 
 
 def test_ordinary_commands_import_neither_sqlite_utils_nor_the_daemon(tmp_path):
-    probe = (
-        "import sys\n"
-        "sys.argv = ['cc', 'status']\n"
-        "from cccli.app import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlite_utils', 'aiohttp')"
-        " or (m.startswith('daemon.') and m not in ('daemon.wire', 'daemon.profile', 'daemon.states')))\n"
-        "print(bad)\n")
-    env = {**os.environ, "CC_HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
-                          text=True, timeout=30)
-    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+    modules, _ = modules_loaded(tmp_path, "status")
+    bad = sorted(m for m in modules if m.split(".")[0] in ("sqlite_utils", "aiohttp")
+                 or (m.startswith("daemon.") and m not in ("daemon.wire", "daemon.profile",
+                                                          "daemon.states")))
+    assert bad == []
 
 
 def test_the_new_config_file_is_valid_toml_with_every_setting(tmp_path):

@@ -106,6 +106,16 @@ def test_a_call_log_that_is_not_a_database_fails(emulator, agent_factory):
     assert "calls.db" in checks["database"]["detail"]
 
 
+def test_the_database_check_tells_a_log_not_yet_made_from_a_directory_in_its_place(tmp_path):
+    from cccli.doctor import database_check
+
+    missing = database_check(tmp_path / "calls.db")
+    assert missing.ok is True and missing.detail.endswith("does not exist yet: the daemon makes it")
+    in_the_way = database_check(tmp_path)
+    assert in_the_way.ok is False and in_the_way.detail == f"{tmp_path}: Is a directory"
+    assert list(tmp_path.iterdir()) == []       # looking never creates the log
+
+
 @pytest.fixture
 def server_with_date(request):
     """A server that knows no /_emulator/clock/, only the Date header, `request.param`

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CC
+from conftest import CC, modules_loaded
 from daemon import report
 from daemon.store import Store
 
@@ -315,6 +315,14 @@ def test_other_commands_do_not_load_the_report_module():
     code = "import sys, cccli.app; print('daemon.report' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_cc_report_loads_neither_sqlite_utils_nor_logging(home):
+    """It shares daemon.store's way of opening the log, but not the daemon's imports."""
+    modules, output = modules_loaded(home, "report", "--period", PERIOD, "--format", "csv")
+    assert "TOTAL" in output
+    assert sorted(m for m in modules
+                  if m.split(".")[0] in ("sqlite_utils", "logging", "aiohttp", "zmq")) == []
 
 
 def test_html_report_renders_in_a_real_headless_browser(home, tmp_path):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import date
 
 import pytest
 
 from daemon import periods
-from daemon.store import MIGRATIONS, Store
+from daemon.store import MIGRATIONS, Store, open_log
 
 
 def row(n: int, talk: float | None) -> dict:
@@ -95,3 +96,41 @@ def test_migrating_a_large_old_log_is_set_based_and_keeps_every_call(tmp_path):
     print(f"migrated 20,000 calls from v3 in {took:.2f} s")
     plan = store.db.execute("explain query plan select max(counter) from calls").fetchall()
     assert "USING" in str(plan) and "INDEX" in str(plan)
+
+
+def test_open_log_makes_a_wal_log_and_reads_it_without_changing_it(tmp_path):
+    path = tmp_path / "a #?%20 b" / "calls.db"     # URI characters must stay a file name
+    conn = open_log(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.execute("create table calls (x)")
+    conn.commit()
+    conn.close()
+    reader = open_log(path, read_only=True)
+    try:
+        assert reader.execute("select name from sqlite_master").fetchall() == [("calls",)]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.execute("insert into calls values (1)")
+    finally:
+        reader.close()
+
+
+def test_open_log_read_only_never_creates_a_log(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        open_log(tmp_path / "calls.db", read_only=True)
+    with pytest.raises(IsADirectoryError):
+        open_log(tmp_path, read_only=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
+def test_open_log_reads_a_copy_in_a_directory_it_cannot_write(tmp_path):
+    store = Store(tmp_path / "copy" / "calls.db")
+    store.save(row(1, 30.0))
+    store.close()                   # the last connection folds the WAL file back in
+    (tmp_path / "copy").chmod(0o555)
+    try:
+        conn = open_log(tmp_path / "copy" / "calls.db", read_only=True)
+        assert conn.execute("select count(*) from calls").fetchone() == (1,)
+        conn.close()
+    finally:
+        (tmp_path / "copy").chmod(0o755)

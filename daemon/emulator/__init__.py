@@ -1,6 +1,6 @@
-"""Reference emulator of the Infinity HTTP integration module (see PROTOCOL.md).
+"""Reference emulator of the Infinity HTTP integration module (docs/infinity.md).
 
-The daemon is tested against this emulator, so it follows PROTOCOL.md strictly rather
+The daemon is tested against this emulator, so it follows the protocol strictly rather
 than being easy on clients. This module stays light: aiohttp is imported only by
 `run`, so the CLI can import it cheaply.
 """

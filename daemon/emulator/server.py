@@ -1,6 +1,6 @@
 """The HTTP side of the emulator: routes, answer formatting, fault injection, events.
 
-One aiohttp application answers both the Infinity methods (PROTOCOL.md) and the
+One aiohttp application answers both the Infinity methods (docs/infinity.md) and the
 emulator's own admin endpoints under /_emulator/. Admin endpoints are never affected
 by injected faults or network drops, so tests can always steer the emulator.
 """

@@ -1,0 +1,61 @@
+"""The README's layout names only what is in the repository, and its docs/ links lead somewhere."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+INDENT = 2          # each level of the layout's tree is indented this much more
+
+
+def layout_block(text: str) -> str:
+    """The code block of the README's "## Layout" section."""
+    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```", 2)[1]
+
+
+def layout_paths(block: str) -> list[str]:
+    """Repository paths named by a layout block: a line is `NAME  description`, a NAME
+    indented one level more than a folder (`NAME/`) is inside it, and a line indented
+    deeper than that goes on with the description above it."""
+    paths, folders = [], []         # folders: (indent, path) of the enclosing folders
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        if not line.strip() or indent > INDENT * len(folders):
+            continue
+        folders = [(i, p) for i, p in folders if i < indent]
+        name = re.split(r" {2,}", line.strip(), maxsplit=1)[0]
+        path = (folders[-1][1] if folders else "") + name
+        paths.append(path)
+        if name.endswith("/"):
+            folders.append((indent, path))
+    return paths
+
+
+def test_layout_parsing_follows_the_indentation():
+    block = ("cccli/        the CLI\n"
+             "  app.py      the table\n"
+             "              and more about it\n"
+             "daemon/\n"
+             "  infinity/   the wire\n"
+             "    client.py  the client\n"
+             "  store.py    the log\n"
+             "Makefile      targets\n")
+    assert layout_paths(block) == ["cccli/", "cccli/app.py", "daemon/", "daemon/infinity/",
+                                   "daemon/infinity/client.py", "daemon/store.py", "Makefile"]
+
+
+def test_every_path_the_layout_names_exists():
+    paths = layout_paths(layout_block(README.read_text(encoding="utf-8")))
+    assert {"cccli/app.py", "daemon/store.py", "daemon/emulator/model.py"} <= set(paths)
+    missing = [p for p in paths
+               if not ((ROOT / p).is_dir() if p.endswith("/") else (ROOT / p).is_file())]
+    assert missing == [], f"the README's layout names what is not there: {missing}"
+
+
+def test_every_docs_page_the_readme_names_exists():
+    named = set(re.findall(r"\bdocs/[\w./-]*\w", README.read_text(encoding="utf-8")))
+    assert "docs/infinity.md" in named
+    assert [p for p in sorted(named) if not (ROOT / p).is_file()] == []
