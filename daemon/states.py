@@ -1,4 +1,4 @@
-"""The one table of Infinity's numeric codes and their names (PROTOCOL.md "Enumerations")."""
+"""The one table of Infinity's numeric codes and their names (docs/infinity.md "Enumerations")."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def line_name(code: int) -> str:
 DIRECTIONS = {1: "in", 2: "out"}
 
 # Agent states (F17): IDUserState -> (short name used by `cc state`, display name).
-# These are PROTOCOL.md's defaults; sites change them with the states.*_id settings.
+# These are docs/infinity.md's defaults; sites change them with the states.*_id settings.
 AGENT_STATES = {
     300: ("available", "Available"),
     301: ("break", "Break"),

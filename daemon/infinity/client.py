@@ -1,4 +1,4 @@
-"""The daemon's HTTP client of the Infinity integration module (PROTOCOL.md "Methods")."""
+"""The daemon's HTTP client of the Infinity integration module (docs/infinity.md "Methods")."""
 
 from __future__ import annotations
 

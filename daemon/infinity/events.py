@@ -1,4 +1,4 @@
-"""The eventsURL listener: the server pushes events to it as HTTP GETs (PROTOCOL.md "Events").
+"""The eventsURL listener: the server pushes events to it as HTTP GETs (docs/infinity.md "Events").
 
 It answers 200 at once and hands each event, parsed into a typed value (`values.py`), to
 a callback. Anything else is refused with a 4xx: a method other than GET (405), a query
