@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import ErrorCode, WireError
+from daemon.wire import ErrorCode, SessionStatus, WireError
 
 from . import client, complete, render
 from .options import Json
@@ -102,10 +102,10 @@ def status(json: Json = False) -> None:
         render.emit_json(view)
         return
     session = view["session"]
-    if session == "reconnecting":
+    if session == SessionStatus.RECONNECTING:
         session = f"reconnecting, next try in {view.get('next_try_in', 0):.0f} s"
     print(f"daemon  pid {view['pid']}, {session} ({view['server']})")
-    if view.get("last_error") and view["session"] != "logged in":
+    if view.get("last_error") and view["session"] != SessionStatus.LOGGED_IN:
         print(f"error   {view['last_error']}")
     print(render.agent_line(view))
     for call in view["calls"]:

@@ -8,13 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import ErrorCode, OUTCOME_EXIT, Exit, WireError
+from daemon.states import LineState
+from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
 
 from . import client, complete, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
                       Json, card_fields)
 
-RINGBACK = 2        # LineState.REMINDER: callback mode rings the agent back
 _SEPARATORS = re.compile(r"[\s\-().]")
 _NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 _DTMF = re.compile(r"^[0-9*#]{1,64}$")
@@ -55,17 +55,18 @@ def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
         return
     call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
     _show(call, json)
-    if call["state"] == RINGBACK and not json:
+    # In callback mode the server rings the agent back once the far end answers.
+    ringback = call["state"] == LineState.REMINDER
+    if ringback and not json:
         print("the far end answered: your phone rings, pick up with `cc answer`")
-    outcome = "answered" if call["connected_at"] or call["state"] == RINGBACK else \
-        call["outcome"]
+    outcome = "answered" if call["connected_at"] or ringback else call["outcome"]
     if call.get("timed_out"):
         outcome = "timed-out"
     code = OUTCOME_EXIT.get(outcome, Exit.CALL_FAILED)
     if code != Exit.OK:
         render.fail(WAIT_MESSAGES.get(outcome, "the call to {number} ended: "
                                       + outcome).format(timeout=timeout, **call),
-                    int(code))
+                    code)
 
 
 class DialMode(str, Enum):
@@ -269,8 +270,8 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
     """Recent numbers, newest first, each once (F13): dial one with --dial N."""
     if dialed + received + missed > 1:
         raise WireError(ErrorCode.BAD_INPUT, "choose one of --dialed, --received, --missed")
-    filters = ({"direction": "out"} if dialed else
-               {"direction": "in", "outcome": "answered"} if received else
+    filters = ({"direction": Direction.OUT} if dialed else
+               {"direction": Direction.IN, "outcome": "answered"} if received else
                {"outcome": "missed"} if missed else {})
     numbers: list[dict] = []
     cursor = None
@@ -297,6 +298,5 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
     if not numbers:
         print("no recent numbers")
     for n, entry in enumerate(numbers, 1):
-        arrow = "->" if entry["direction"] == "out" else "<-"
-        print(f"{n:>3}  {arrow} {entry['number']:<16} {render.local_time(entry['started_at'])}"
+        print(f"{n:>3}  {render.arrow(entry['direction'])} {entry['number']:<16} {render.local_time(entry['started_at'])}"
               f"  {entry['outcome']}  {entry['contact']}")

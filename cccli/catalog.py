@@ -36,7 +36,7 @@ def _set_break_reasons(reasons: list[str]) -> list[dict]:
     try:
         client.request("reload", timeout=3)
     except WireError as exc:
-        if exc.code != "not_running":
+        if exc.code != ErrorCode.NOT_RUNNING:
             raise
     return [{"name": r, "colour": ""} for r in reasons]
 

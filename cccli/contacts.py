@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import ErrorCode, WireError
+from daemon.wire import ErrorCode, Exit, WireError
 
 from . import client, render
 from .options import Json
@@ -51,8 +51,8 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
             return
         print(render.contact_line(result["contact"]))
         for call in result["calls"]:
-            arrow = "->" if call["direction"] == "out" else "<-"
-            print(f"  {call['id']:>6}  {render.local_time(call['started_at'])}  {arrow} "
+            print(f"  {call['id']:>6}  {render.local_time(call['started_at'])}  "
+                  f"{render.arrow(call['direction'])} "
                   f"{call['number']}  {call['outcome']}  talk "
                   f"{render.duration(call['talk_seconds'])}")
         if not result["calls"]:
@@ -65,7 +65,8 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
             render.emit_json(found)
         elif not found:
             render.fail(f"no contact matches '{' '.join(words)}'" if words else
-                        "no contacts yet: `cc contacts import FILE` or `cc contacts add`", 1)
+                        "no contacts yet: `cc contacts import FILE` or `cc contacts add`",
+                        Exit.FAILED)
         else:
             for contact in found:
                 print(render.contact_line(contact))

@@ -11,7 +11,7 @@ import time
 import typer
 
 from daemon import profile
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, Exit, SessionStatus, WireError
 
 from . import client, render
 from .options import Json
@@ -31,7 +31,7 @@ def _ping() -> dict | None:
     try:
         return client.request("ping", timeout=2.0)
     except WireError as exc:
-        if exc.code == "not_running":
+        if exc.code == ErrorCode.NOT_RUNNING:
             return None
         raise
 
@@ -60,16 +60,16 @@ def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daem
         up = _wait(lambda: child.poll() is not None or _ping() is not None, timeout)
         if child.poll() is not None:
             render.fail(f"the daemon exited at start: {_last_line(paths.daemon_log)}",
-                        child.returncode or 1)
+                        _exit_of(child.returncode))
         if not up:
             render.fail(f"the daemon did not answer within {timeout:g} s; see "
-                        f"{paths.daemon_log}", 1)
+                        f"{paths.daemon_log}", Exit.FAILED)
         running = _ping()
         started = True
     else:
         started = False
     view = client.request("status")
-    if view["session"] == "logging in":
+    if view["session"] == SessionStatus.LOGGING_IN:
         view = client.request("state")
     if json:
         render.emit_json({"pid": running["pid"], "started": started, **view})
@@ -77,6 +77,14 @@ def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daem
     print(f"daemon {'started' if started else 'already running'} (pid {running['pid']})")
     print(render.agent_line(view) + (f"; {view['last_error']}" if view.get("last_error")
                                      else ""))
+
+
+def _exit_of(returncode: int) -> Exit:
+    """The daemon's own exit code (e.g. CONFIG) passed on; a signal or other code: FAILED."""
+    try:
+        return Exit(returncode) if returncode > 0 else Exit.FAILED
+    except ValueError:
+        return Exit.FAILED
 
 
 def _last_line(path) -> str:
@@ -93,13 +101,14 @@ def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to sto
     """Stop the daemon (it finishes writing the call log first)."""
     running = _ping()
     if running is None:
-        render.fail(client.NOT_RUNNING, 3)
+        render.fail(client.NOT_RUNNING, Exit.DAEMON_NOT_RUNNING)
     pid = running["pid"]
     client.request("shutdown")
     if not _wait(lambda: not _alive(pid), timeout):
         os.kill(pid, signal.SIGTERM)
         if not _wait(lambda: not _alive(pid), timeout):
-            render.fail(f"the daemon (pid {pid}) did not stop; kill it with `kill -9 {pid}`", 1)
+            render.fail(f"the daemon (pid {pid}) did not stop; kill it with `kill -9 {pid}`",
+                        Exit.FAILED)
     if json:
         render.emit_json({"pid": pid, "stopped": True})
     else:
@@ -126,7 +135,7 @@ def status(json: Json = False) -> None:
     if running is None:
         if json:
             render.emit_json({"running": False})
-        render.fail(client.NOT_RUNNING, 3)
+        render.fail(client.NOT_RUNNING, Exit.DAEMON_NOT_RUNNING)
     if json:
         render.emit_json({"running": True, **running})
     else:

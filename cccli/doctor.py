@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from daemon import profile
-from daemon.wire import Exit, WireError
+from daemon.wire import Exit, SessionStatus, WireError
 
 from . import client, render
 from .options import Json
@@ -57,8 +57,7 @@ def doctor(json: Json = False) -> None:
     failed = [c.check for c in checks if c.ok is False]
     if failed:
         code = Exit.CONFIG if set(failed) <= set(CONFIG_CHECKS) else Exit.FAILED
-        render.fail(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}",
-                    int(code))
+        render.fail(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}", code)
 
 
 def http_get(url: str) -> tuple[int, bytes, str | None]:
@@ -145,7 +144,7 @@ def sockets_check(run_dir) -> Check:
 def session_check(status: dict | None) -> Check:
     if status is None:
         return Check("session", None, "not checked: needs the daemon")
-    if status.get("session") == "logged in":
+    if status.get("session") == SessionStatus.LOGGED_IN:
         ext = f" (ext {status['extension']})" if status.get("extension") else ""
         return Check("session", True, f"logged in as {status.get('login')}{ext} at "
                                       f"{status.get('server')}")

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon import profile
+from daemon import profile, wire
 from daemon.wire import ErrorCode, LOG_COLUMNS, WireError
 
 from . import client, complete, render
@@ -20,8 +20,8 @@ PAGE = 5000
 
 
 class Direction(str, Enum):
-    in_ = "in"
-    out = "out"
+    in_ = wire.Direction.IN.value
+    out = wire.Direction.OUT.value
 
 
 class Sort(str, Enum):

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import profile
-from daemon.wire import ErrorCode, WireError
+from daemon.wire import ErrorCode, Exit, WireError
 
 from . import client, render
 from .options import Json
@@ -55,7 +55,7 @@ def play(log_id: Annotated[Optional[int], typer.Argument(
         print(chosen["path"])
         if not no_play:
             render.fail(f"no audio player found (tried {', '.join(n for n, _ in PLAYERS)}); "
-                        f"the recording is at {chosen['path']}", 1)
+                        f"the recording is at {chosen['path']}", Exit.FAILED)
         return
     print(f"playing {chosen['path']} with {player[0]}")
     subprocess.run([player[0], *player[1], chosen["path"]], check=False)

@@ -8,15 +8,17 @@ from datetime import datetime
 
 import typer
 
+from daemon.wire import Direction, Exit
+
 
 def emit_json(value) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: Exit) -> None:
     """One line on stderr and a non-zero exit: the shape of every error of `cc`."""
     sys.stderr.write(f"cc: {message}\n")
-    raise typer.Exit(code)
+    raise typer.Exit(int(code))
 
 
 def duration(seconds) -> str:
@@ -34,8 +36,11 @@ def local_time(iso: str | None) -> str:
     return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def arrow(direction: str | None) -> str:
+    return "->" if direction == Direction.OUT else "<-"
+
+
 def call_line(call: dict) -> str:
-    arrow = "->" if call["direction"] == "out" else "<-"
     hold = f", hold {duration(call['hold_seconds'])}" if call.get("hold_seconds") else ""
     talk = f" talk {duration(call['talk_seconds'])}" if call.get("connected_at") else ""
     ended = f" ({call['outcome']})" if call.get("ended_at") else ""
@@ -44,7 +49,7 @@ def call_line(call: dict) -> str:
         ended += f"  [{who}]"
     elif call.get("contact_candidates"):
         ended += f"  [one of: {'; '.join(json.loads(call['contact_candidates']))}]"
-    return (f"call {call['call_id']} {arrow} {call['number']}  {call['state_name']}"
+    return (f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  {call['state_name']}"
             f"{talk}{hold}{ended}")
 
 
@@ -123,7 +128,7 @@ def imported(result: dict, what: str, as_json: bool) -> None:
         sys.stderr.write(f"cc: skipped {line}\n")
     if skipped:
         fail(f"skipped {skipped[-1]} ({len(skipped)} row(s) skipped in all; the others "
-             "were imported)", 9)
+             "were imported)", Exit.BAD_INPUT)
 
 
 def contact_line(contact: dict) -> str:

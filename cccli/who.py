@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import ErrorCode, WireError
+from daemon.wire import ErrorCode, Exit, WireError
 
 from . import client, complete, render
 from .options import Json
@@ -33,6 +33,6 @@ def who(words: Annotated[Optional[list[str]], typer.Argument(
         render.emit_json(found)
     elif not found:
         render.fail(f"no colleague matches '{query}'" if query else
-                    "the directory is empty: import one with `cc who import FILE`", 1)
+                    "the directory is empty: import one with `cc who import FILE`", Exit.FAILED)
     else:
         render.colleagues(found)
