@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from daemon import phone
 from daemon.states import LineState
 from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
 
@@ -15,18 +16,7 @@ from . import client, complete, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
                       Json, card_fields)
 
-_SEPARATORS = re.compile(r"[\s\-().]")
-_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 _DTMF = re.compile(r"^[0-9*#]{1,64}$")
-
-
-def normalise_number(raw: str) -> str:
-    """Strip the separators people type; refuse anything that is not a phone number."""
-    number = _SEPARATORS.sub("", raw)
-    if not _NUMBER.match(number):
-        raise WireError(ErrorCode.BAD_INPUT, f"'{raw}' is not a phone number: use 2 to 20 digits, "
-                        "optionally after a +, e.g. +380441110001 or 102")
-    return number
 
 
 def _show(call: dict, as_json: bool) -> None:
@@ -98,7 +88,7 @@ def dial(number: Annotated[Optional[str], typer.Argument(
         from .quick import lookup
 
         number = lookup(number[1:])
-    _placed("dial", wait, timeout, json, number=normalise_number(number),
+    _placed("dial", wait, timeout, json, number=phone.clean(number),
             mode=mode.value if mode else None)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from daemon import phone
 from daemon.wire import ErrorCode, Exit, WireError
 
 from . import client, render
@@ -23,8 +24,8 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
              = None,
              account: Annotated[str, typer.Option(help="With add: the contact's account.")]
              = "",
-             phone: Annotated[Optional[list[str]], typer.Option(
-                 help="With add: a phone number (repeat for several).")] = None,
+             phones: Annotated[Optional[list[str]], typer.Option(
+                 "--phone", help="With add: a phone number (repeat for several).")] = None,
              json: Json = False) -> None:
     """Contacts and accounts with their phone numbers; import CSV or vCard."""
     words = words or []
@@ -33,16 +34,12 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
         result = client.request("contacts_import", path=os.path.abspath(rest[0]))
         render.imported(result, "contacts", json)
     elif action == "add" and len(rest) == 1:
-        from .calls import normalise_number
-
-        numbers = [normalise_number(p) for p in phone or []]
+        numbers = [phone.clean(p) for p in phones or []]
         found = client.request("contacts_add", name=rest[0], account=account, phones=numbers)
         _out(found, json, render.contact_line(found))
     elif action == "add-number" and len(rest) == 2:
-        from .calls import normalise_number
-
         found = client.request("contacts_add_number", contact=rest[0],
-                               number=normalise_number(rest[1]))
+                               number=phone.clean(rest[1]))
         _out(found, json, render.contact_line(found))
     elif action == "history" and len(rest) == 1:
         result = client.request("contacts_history", contact=rest[0])

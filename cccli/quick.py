@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon import profile
+from daemon import phone, profile
 from daemon.wire import ErrorCode, WireError
 
 from . import render
@@ -94,9 +94,7 @@ def add(name: Annotated[str, typer.Argument(help="Who this is.")],
     """Add an entry to the quick-dial list."""
     import tomlkit
 
-    from .calls import normalise_number
-
-    number = normalise_number(number)
+    number = phone.clean(number)
     if alias and (alias.isdigit() or not alias.replace("-", "").replace("_", "").isalnum()):
         raise WireError(ErrorCode.BAD_INPUT, f"alias '{alias}': use letters, digits, - and _, "
                         "not only digits")
