@@ -8,6 +8,7 @@ from datetime import datetime
 
 import typer
 
+from daemon.units import duration
 from daemon.wire import Direction, Exit
 
 
@@ -19,15 +20,6 @@ def fail(message: str, code: Exit) -> None:
     """One line on stderr and a non-zero exit: the shape of every error of `cc`."""
     sys.stderr.write(f"cc: {message}\n")
     raise typer.Exit(int(code))
-
-
-def duration(seconds) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(round(float(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
 def local_time(iso: str | None) -> str:

@@ -78,7 +78,7 @@ def test_ordinary_commands_import_neither_sqlite_utils_nor_the_daemon(tmp_path):
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlite_utils', 'aiohttp',"
         " 'phonenumbers') or (m.startswith('daemon.') and m not in ('daemon.wire',"
-        " 'daemon.profile', 'daemon.states', 'daemon.phone')))\n"
+        " 'daemon.profile', 'daemon.states', 'daemon.phone', 'daemon.units')))\n"
         "print(bad)\n")
     env = {**os.environ, "CC_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
