@@ -12,7 +12,7 @@ from daemon import phone
 from daemon.states import LineState
 from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
 
-from . import client, complete, render
+from . import client, complete, picker, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
                       Json, card_fields)
 
@@ -183,8 +183,6 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
 
 def _ask_hangup() -> bool | None:
     """At a terminal, ask whether to hang up a call that is still up (F25)."""
-    from . import picker
-
     if not picker.at_terminal():
         return None
     active = client.request("calls")
@@ -229,22 +227,18 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
 
 
 def _pick_colleague() -> str:
-    from . import picker
-
     if not picker.at_terminal():
-        raise WireError(ErrorCode.BAD_INPUT, "cc transfer needs a TARGET (a number or a colleague's "
-                        "name) when not run at a terminal")
-    people = client.request("who", query="")
-    if not people:
-        raise WireError(ErrorCode.BAD_INPUT, "the directory is empty: give a number, or import "
-                        "colleagues with `cc who import FILE`")
+        raise WireError(ErrorCode.BAD_INPUT, "cc transfer needs a TARGET (a number or a "
+                        "colleague's name) when not run at a terminal")
     items = [(f"{p['name']}  {', '.join(p['phones'])}  "
               f"{p['state']['title'] if p['state'] else ''}", p["phones"][0])
-             for p in people if p["phones"]]
-    chosen = picker.pick(items, "transfer to: ")
-    if chosen is None:
-        raise WireError(ErrorCode.FAILED, "transfer cancelled: nobody was chosen")
-    return chosen
+             for p in client.request("who", query="") if p["phones"]]
+    if not items:
+        raise WireError(ErrorCode.BAD_INPUT, "the directory has no colleague with a number: "
+                        "give a number, or import colleagues with `cc who import FILE`")
+    # Asked even with one colleague: a transfer is not made on a guess.
+    return picker.choose(items, "transfer to: ", "the directory", "colleague",
+                         gave_up="transfer cancelled", ask_one=True)
 
 
 def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you called.")]

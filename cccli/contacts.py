@@ -10,7 +10,7 @@ import typer
 from daemon import phone
 from daemon.wire import ErrorCode, Exit, WireError
 
-from . import client, render
+from . import client, picker, render
 from .options import Json
 
 USAGE = ("cc contacts [QUERY] | import FILE | add NAME [--account A] [--phone N]... | "
@@ -79,24 +79,9 @@ def _out(value, as_json: bool, line: str) -> None:
 def pick_number(name: str, pick: int | None) -> str:
     """F31: a contact's number; with several, `--pick N`, or a choice at a terminal."""
     contact = client.request("contacts_one", name=name)
-    phones = contact["phones"]
-    if not phones:
-        raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has no phone number: add one with "
-                        f"`cc contacts add-number '{contact['name']}' NUMBER`")
-    if pick is not None:
-        if not 1 <= pick <= len(phones):
-            raise WireError(ErrorCode.BAD_INPUT, f"--pick {pick}: {contact['name']} has "
-                            f"{len(phones)} number(s)")
-        return contact["dial"][pick - 1]
-    if len(phones) == 1:
-        return contact["dial"][0]
-    from . import picker
-
-    listed = ", ".join(f"{i}: {p}" for i, p in enumerate(phones, 1))
-    if not picker.at_terminal():
-        raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has {len(phones)} numbers ({listed}):"
-                        " choose one with --pick N")
-    chosen = picker.pick(list(zip(phones, contact["dial"])), f"call {contact['name']} on: ")
-    if chosen is None:
-        raise WireError(ErrorCode.FAILED, "nothing dialled: no number was chosen")
-    return chosen
+    if not contact["phones"]:
+        raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has no phone number: add one "
+                        f"with `cc contacts add-number '{contact['name']}' NUMBER`")
+    return picker.choose(list(zip(contact["phones"], contact["dial"])),
+                         f"call {contact['name']} on: ", contact["name"], "number", pick,
+                         gave_up="nothing dialled")

@@ -13,7 +13,7 @@ import typer
 from daemon import profile, wire
 from daemon.wire import ErrorCode, LOG_COLUMNS, WireError
 
-from . import client, complete, render
+from . import client, complete, picker, render
 from .options import CardLinks, CardNote, CardSubject, CardType, Json, card_fields
 
 PAGE = 5000
@@ -139,8 +139,6 @@ def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
         raise WireError(ErrorCode.BAD_INPUT, "usage: cc log rm ID | cc log rm --all [--yes]")
     what = "every call in the log" if all_ else f"call {rest[0]}"
     if not yes:
-        from . import picker
-
         if not picker.at_terminal():
             raise WireError(ErrorCode.BAD_INPUT, f"removing {what} needs --yes when not at a terminal")
         if not typer.confirm(f"Remove {what}?", default=False):

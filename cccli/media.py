@@ -11,7 +11,7 @@ import typer
 from daemon import profile
 from daemon.wire import ErrorCode, Exit, WireError
 
-from . import client, render
+from . import client, picker, render
 from .options import Json
 
 PLAYERS = (("pw-play", []), ("paplay", []), ("aplay", ["-q"]), ("ffplay", ["-nodisp",
@@ -29,23 +29,8 @@ def play(log_id: Annotated[Optional[int], typer.Argument(
          json: Json = False) -> None:
     """Fetch a call's recording and play it with a player found here, or print its path."""
     found = client.request("recordings", log_id=log_id, timeout=60)
-    if pick is not None:
-        if not 1 <= pick <= len(found):
-            raise WireError(ErrorCode.BAD_INPUT, f"--pick {pick}: the call has {len(found)} "
-                            "recording(s)")
-        chosen = found[pick - 1]
-    elif len(found) == 1:
-        chosen = found[0]
-    else:
-        from . import picker
-
-        listed = ", ".join(f"{i}: {r['path']}" for i, r in enumerate(found, 1))
-        if not picker.at_terminal():
-            raise WireError(ErrorCode.BAD_INPUT, f"the call has {len(found)} recordings ({listed}): "
-                            "choose with --pick N")
-        chosen = picker.pick([(r["path"], r) for r in found], "play: ")
-        if chosen is None:
-            raise WireError(ErrorCode.FAILED, "nothing played")
+    chosen = picker.choose([(r["path"], r) for r in found], "play: ", "the call", "recording",
+                           pick, gave_up="nothing played")
     if json:
         render.emit_json(chosen)
         return
@@ -76,7 +61,5 @@ def kb(subject: Annotated[str, typer.Argument(help="What to look up.")],
         render.emit_json({"url": url})
         return
     print(url)
-    from . import picker
-
     if picker.at_terminal():
         webbrowser.open(url)
