@@ -19,13 +19,6 @@ from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, Card
 _DTMF = re.compile(r"^[0-9*#]{1,64}$")
 
 
-def _show(call: dict, as_json: bool) -> None:
-    if as_json:
-        render.emit_json(call)
-    else:
-        print(render.call_line(call))
-
-
 Wait = Annotated[bool, typer.Option("--wait", help="Block until the call connects, is busy, "
                                      "unanswered or fails; the exit code says which.")]
 Timeout = Annotated[float, typer.Option("--timeout", min=1, max=3600, help="With --wait: "
@@ -41,10 +34,10 @@ WAIT_MESSAGES = {
 
 def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
     if not wait:
-        _show(client.request(cmd, **args), json)
+        render.out(client.request(cmd, **args), json, render.call_line)
         return
     call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
-    _show(call, json)
+    render.out(call, json, render.call_line)
     # In callback mode the server rings the agent back once the far end answers.
     ringback = call["state"] == LineState.REMINDER
     if ringback and not json:
@@ -102,18 +95,13 @@ def redial(log_id: Annotated[Optional[int], typer.Argument(
 def calls(json: Json = False) -> None:
     """The active calls, oldest first, with their ids."""
     active = client.request("calls")
-    if json:
-        render.emit_json(active)
-    elif not active:
-        print("line idle")
-    else:
-        for call in active:
-            print(render.call_line(call))
+    render.out(active, json, lambda found: "\n".join(map(render.call_line, found))
+               or "line idle")
 
 
 def reject(call: CallId = None, json: Json = False) -> None:
     """Reject the ringing incoming call."""
-    _show(client.request("reject", call_id=call), json)
+    render.out(client.request("reject", call_id=call), json, render.call_line)
 
 
 def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #.")],
@@ -122,30 +110,27 @@ def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #."
     if not _DTMF.match(digits):
         raise WireError(ErrorCode.BAD_INPUT, f"'{digits}' cannot be sent as tones: use 0-9, * and #")
     result = client.request("dtmf", digits=digits, call_id=call)
-    if json:
-        render.emit_json(result)
-    else:
-        print(f"sent {digits} on call {result['call_id']}")
+    render.out(result, json, f"sent {digits} on call {result['call_id']}")
 
 
 def answer(call: CallId = None, json: Json = False) -> None:
     """Answer the ringing call."""
-    _show(client.request("answer", call_id=call), json)
+    render.out(client.request("answer", call_id=call), json, render.call_line)
 
 
 def hangup(call: CallId = None, json: Json = False) -> None:
     """Hang up or cancel the current call (F29)."""
-    _show(client.request("hangup", call_id=call), json)
+    render.out(client.request("hangup", call_id=call), json, render.call_line)
 
 
 def hold(call: CallId = None, json: Json = False) -> None:
     """Put the call on hold, or resume it if it is held (a toggle, F34)."""
-    _show(client.request("hold", call_id=call), json)
+    render.out(client.request("hold", call_id=call), json, render.call_line)
 
 
 def unhold(call: CallId = None, json: Json = False) -> None:
     """Resume a call on hold."""
-    _show(client.request("unhold", call_id=call), json)
+    render.out(client.request("unhold", call_id=call), json, render.call_line)
 
 
 def wrapup(what: Annotated[Optional[str], typer.Argument(
@@ -168,17 +153,18 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
     if done and hangup is None:
         hangup = _ask_hangup()
     call = client.request("wrapup", done=done, fields=fields, log_id=log_id, hangup=hangup)
-    if json:
-        render.emit_json(call)
-    elif not call:
-        print("no call in wrap-up")
-    elif done:
-        print(f"wrap-up of {call['counter_number']} ({call['number']}) closed after "
-              f"{render.duration(call['processing_seconds'])}")
-    else:
-        card = ", ".join(f"{k}={call[k]}" for k in ("call_type", "subject", "result")
-                         if call.get(k))
-        print(f"{call['counter_number']} {call['number']}: {card or 'card empty'}")
+    render.out(call, json, lambda value: _card_line(value, done))
+
+
+def _card_line(call: dict | None, done: bool) -> str:
+    if not call:
+        return "no call in wrap-up"
+    if done:
+        return (f"wrap-up of {call['counter_number']} ({call['number']}) closed after "
+                f"{render.duration(call['processing_seconds'])}")
+    card = ", ".join(f"{k}={call[k]}" for k in ("call_type", "subject", "result")
+                     if call.get(k))
+    return f"{call['counter_number']} {call['number']}: {card or 'card empty'}"
 
 
 def _ask_hangup() -> bool | None:
@@ -217,13 +203,15 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
 
             target = lookup(target[1:])
         result = client.request("transfer", target=target, blind=blind, call_id=call)
-    if json:
-        render.emit_json(result)
-        return
-    print(render.call_line(result))
+    render.out(result, json, _transfer_lines)
+
+
+def _transfer_lines(result: dict) -> str:
+    lines = [render.call_line(result)]
     if result.get("transfer_leg"):
-        print(render.call_line(result["transfer_leg"]) + "  (consult: `cc transfer complete` "
-              "or `cc transfer cancel`)")
+        lines.append(render.call_line(result["transfer_leg"]) + "  (consult: `cc transfer "
+                     "complete` or `cc transfer cancel`)")
+    return "\n".join(lines)
 
 
 def _pick_colleague() -> str:
@@ -276,11 +264,11 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
                             "numbers")
         _placed("dial", False, 60.0, json, number=numbers[dial_index - 1]["number"])
         return
-    if json:
-        render.emit_json(numbers)
-        return
-    if not numbers:
-        print("no recent numbers")
-    for n, entry in enumerate(numbers, 1):
-        print(f"{n:>3}  {render.arrow(entry['direction'])} {entry['number']:<16} {render.local_time(entry['started_at'])}"
-              f"  {entry['outcome']}  {entry['contact']}")
+    render.out(numbers, json, _recent_lines)
+
+
+def _recent_lines(numbers: list[dict]) -> str:
+    return "\n".join(f"{n:>3}  {render.arrow(entry['direction'])} {entry['number']:<16} "
+                     f"{render.local_time(entry['started_at'])}  {entry['outcome']}  "
+                     f"{entry['contact']}" for n, entry in enumerate(numbers, 1)) \
+        or "no recent numbers"

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import phone
-from daemon.wire import ErrorCode, Exit, WireError
+from daemon.wire import ErrorCode, WireError
 
 from . import client, picker, render
 from .options import Json
@@ -36,44 +36,29 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
     elif action == "add" and len(rest) == 1:
         numbers = [phone.clean(p) for p in phones or []]
         found = client.request("contacts_add", name=rest[0], account=account, phones=numbers)
-        _out(found, json, render.contact_line(found))
+        render.out(found, json, render.contact_line)
     elif action == "add-number" and len(rest) == 2:
         found = client.request("contacts_add_number", contact=rest[0],
                                number=phone.clean(rest[1]))
-        _out(found, json, render.contact_line(found))
+        render.out(found, json, render.contact_line)
     elif action == "history" and len(rest) == 1:
-        result = client.request("contacts_history", contact=rest[0])
-        if json:
-            render.emit_json(result)
-            return
-        print(render.contact_line(result["contact"]))
-        for call in result["calls"]:
-            print(f"  {call['id']:>6}  {render.local_time(call['started_at'])}  "
-                  f"{render.arrow(call['direction'])} "
-                  f"{call['number']}  {call['outcome']}  talk "
-                  f"{render.duration(call['talk_seconds'])}")
-        if not result["calls"]:
-            print("  no calls")
+        render.out(client.request("contacts_history", contact=rest[0]), json, _history)
     elif action in ("import", "add", "add-number", "history"):
         raise WireError(ErrorCode.BAD_INPUT, f"usage: {USAGE}")
     else:
-        found = client.request("contacts", query=" ".join(words))
-        if json:
-            render.emit_json(found)
-        elif not found:
-            render.fail(f"no contact matches '{' '.join(words)}'" if words else
-                        "no contacts yet: `cc contacts import FILE` or `cc contacts add`",
-                        Exit.FAILED)
-        else:
-            for contact in found:
-                print(render.contact_line(contact))
+        render.out(client.request("contacts", query=" ".join(words)), json,
+                   lambda found: "\n".join(map(render.contact_line, found)),
+                   empty=f"no contact matches '{' '.join(words)}'" if words else
+                   "no contacts yet: `cc contacts import FILE` or `cc contacts add`")
 
 
-def _out(value, as_json: bool, line: str) -> None:
-    if as_json:
-        render.emit_json(value)
-    else:
-        print(line)
+def _history(result: dict) -> str:
+    lines = [render.contact_line(result["contact"])]
+    lines += [f"  {call['id']:>6}  {render.local_time(call['started_at'])}  "
+              f"{render.arrow(call['direction'])} {call['number']}  {call['outcome']}  talk "
+              f"{render.duration(call['talk_seconds'])}" for call in result["calls"]] \
+        or ["  no calls"]
+    return "\n".join(lines)
 
 
 def pick_number(name: str, pick: int | None) -> str:

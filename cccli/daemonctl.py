@@ -71,12 +71,10 @@ def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daem
     view = client.request("status")
     if view["session"] == SessionStatus.LOGGING_IN:
         view = client.request("state")
-    if json:
-        render.emit_json({"pid": running["pid"], "started": started, **view})
-        return
-    print(f"daemon {'started' if started else 'already running'} (pid {running['pid']})")
-    print(render.agent_line(view) + (f"; {view['last_error']}" if view.get("last_error")
-                                     else ""))
+    render.out({"pid": running["pid"], "started": started, **view}, json,
+               f"daemon {'started' if started else 'already running'} (pid {running['pid']})\n"
+               + render.agent_line(view)
+               + (f"; {view['last_error']}" if view.get("last_error") else ""))
 
 
 def _exit_of(returncode: int) -> Exit:
@@ -109,10 +107,7 @@ def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to sto
         if not _wait(lambda: not _alive(pid), timeout):
             render.fail(f"the daemon (pid {pid}) did not stop; kill it with `kill -9 {pid}`",
                         Exit.FAILED)
-    if json:
-        render.emit_json({"pid": pid, "stopped": True})
-    else:
-        print(f"daemon stopped (pid {pid})")
+    render.out({"pid": pid, "stopped": True}, json, f"daemon stopped (pid {pid})")
 
 
 def _alive(pid: int) -> bool:
@@ -136,10 +131,8 @@ def status(json: Json = False) -> None:
         if json:
             render.emit_json({"running": False})
         render.fail(client.NOT_RUNNING, Exit.DAEMON_NOT_RUNNING)
-    if json:
-        render.emit_json({"running": True, **running})
-    else:
-        print(f"daemon running (pid {running['pid']}, up {running['uptime']:.0f} s)")
+    render.out({"running": True, **running}, json,
+               f"daemon running (pid {running['pid']}, up {running['uptime']:.0f} s)")
 
 
 @app.command()
@@ -160,14 +153,13 @@ def keys(json: Json = False) -> None:
             made.append(name)
         os.chmod(folder / f"{name}.key_secret", 0o600)
     shutil.copy(folder / "client.key", authorized / "client.key")
-    if json:
-        render.emit_json({"folder": str(folder), "made": made})
-        return
-    print(f"keys in {folder} ({'made ' + ', '.join(made) if made else 'kept'}):")
-    print("  server.key_secret  the daemon's; set remote.endpoint, e.g. tcp://0.0.0.0:5555")
-    print("  client.key_secret  copy it, with server.key, to the remote profile's keys/ "
-          "and set CC_REMOTE=tcp://HOST:5555 there")
-    print("  authorized/        public keys of the clients the daemon lets in")
+    render.out({"folder": str(folder), "made": made}, json,
+               f"keys in {folder} ({'made ' + ', '.join(made) if made else 'kept'}):\n"
+               "  server.key_secret  the daemon's; set remote.endpoint, e.g. "
+               "tcp://0.0.0.0:5555\n"
+               "  client.key_secret  copy it, with server.key, to the remote profile's keys/ "
+               "and set CC_REMOTE=tcp://HOST:5555 there\n"
+               "  authorized/        public keys of the clients the daemon lets in")
 
 
 UNIT = """[Unit]
@@ -204,11 +196,9 @@ def install_service(print_only: bool = typer.Option(
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(unit)
-    if json:
-        render.emit_json({"unit": path})
-        return
-    print(f"wrote {path}")
-    print("start it now and at every log-in: systemctl --user daemon-reload && "
-          "systemctl --user enable --now cc-daemon")
-    print("the password: set server.password_command (a unit should not hold "
-          "CC_PASSWORD)")
+    render.out({"unit": path}, json,
+               f"wrote {path}\n"
+               "start it now and at every log-in: systemctl --user daemon-reload && "
+               "systemctl --user enable --now cc-daemon\n"
+               "the password: set server.password_command (a unit should not hold "
+               "CC_PASSWORD)")

@@ -57,9 +57,6 @@ def kb(subject: Annotated[str, typer.Argument(help="What to look up.")],
         raise WireError(ErrorCode.CONFIG, "no knowledge base: cc config set kb.url "
                         "'https://kb.example/search?q={subject}'")
     url = template.replace("{subject}", urllib.parse.quote(subject))
-    if json:
-        render.emit_json({"url": url})
-        return
-    print(url)
-    if picker.at_terminal():
+    render.out({"url": url}, json, url)
+    if not json and picker.at_terminal():
         webbrowser.open(url)

@@ -59,15 +59,16 @@ def show(ctx: typer.Context, json: Json = False) -> None:
     """List the quick-dial entries, numbered."""
     if ctx.invoked_subcommand is not None:
         return
-    listed = entries()
-    if json:
-        render.emit_json(listed)
-        return
-    if not listed:
-        print(f"the quick-dial list is empty: cc quick add NAME NUMBER ({path()})")
+    render.out(entries(), json, _listing)
+
+
+def _listing(listed: list[dict]) -> str:
+    lines = []
     for n, entry in enumerate(listed, 1):
         alias = f"@{entry['alias']}" if entry.get("alias") else ""
-        print(f"{n:>3}  {alias:<12} {entry['number']:<16} {entry.get('name', '')}")
+        lines.append(f"{n:>3}  {alias:<12} {entry['number']:<16} {entry.get('name', '')}")
+    return "\n".join(lines) or \
+        f"the quick-dial list is empty: cc quick add NAME NUMBER ({path()})"
 
 
 def _save(doc) -> None:
@@ -106,10 +107,8 @@ def add(name: Annotated[str, typer.Argument(help="Who this is.")],
     entry = {"name": name, "number": number, **({"alias": alias} if alias else {})}
     doc["entry"].append(entry)
     _save(doc)
-    if json:
-        render.emit_json(entry)
-    else:
-        print(f"added {len(doc['entry'])}: {name} {number}" + (f" @{alias}" if alias else ""))
+    render.out(entry, json,
+               f"added {len(doc['entry'])}: {name} {number}" + (f" @{alias}" if alias else ""))
 
 
 @app.command()

@@ -16,6 +16,20 @@ def emit_json(value) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
+def out(value, as_json: bool, text, empty: str | None = None) -> None:
+    """The value as JSON for scripts, else `text` for people: a string, or a function of
+    the value returning one (or printing a table itself). An empty value with `empty`
+    fails with that message instead, for people only."""
+    if as_json:
+        emit_json(value)
+    elif not value and empty is not None:
+        fail(empty, Exit.FAILED)
+    else:
+        shown = text(value) if callable(text) else text
+        if shown:
+            print(shown)
+
+
 def fail(message: str, code: Exit) -> None:
     """One line on stderr and a non-zero exit: the shape of every error of `cc`."""
     sys.stderr.write(f"cc: {message}\n")
@@ -111,10 +125,7 @@ def colleagues(rows: list[dict]) -> None:
 
 def imported(result: dict, what: str, as_json: bool) -> None:
     """An import's count; rows it skipped go to stderr by line, and the exit says so."""
-    if as_json:
-        emit_json(result)
-    else:
-        print(f"imported {result['imported']} {what}")
+    out(result, as_json, f"imported {result['imported']} {what}")
     skipped = result.get("skipped") or []
     for line in skipped[:-1]:
         sys.stderr.write(f"cc: skipped {line}\n")
