@@ -12,7 +12,7 @@ from daemon import phone
 from daemon.states import LineState
 from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
 
-from . import client, complete, picker, render
+from . import client, complete, contacts, picker, quick, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
                       Json, card_fields)
 
@@ -72,15 +72,11 @@ def dial(number: Annotated[Optional[str], typer.Argument(
     if contact:
         if number:
             raise WireError(ErrorCode.BAD_INPUT, "give a NUMBER or --contact NAME, not both")
-        from .contacts import pick_number
-
-        number = pick_number(contact, pick)
+        number = contacts.pick_number(contact, pick)
     elif not number:
         raise WireError(ErrorCode.BAD_INPUT, "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
     elif number.startswith("@"):
-        from .quick import lookup
-
-        number = lookup(number[1:])
+        number = quick.lookup(number[1:])
     _placed("dial", wait, timeout, json, number=phone.clean(number),
             mode=mode.value if mode else None)
 
@@ -199,9 +195,7 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
         if target is None:
             target = _pick_colleague()
         elif target.startswith("@"):
-            from .quick import lookup
-
-            target = lookup(target[1:])
+            target = quick.lookup(target[1:])
         result = client.request("transfer", target=target, blind=blind, call_id=call)
     render.out(result, json, _transfer_lines)
 
