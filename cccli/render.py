@@ -100,15 +100,6 @@ def log_table(rows: list[dict], colours: dict[str, str] | None = None) -> None:
     Console(no_color=not tty, highlight=False, width=None if tty else 200).print(table)
 
 
-def log_csv(rows: list[dict], columns) -> None:
-    import csv
-
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore",
-                            lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-
-
 def colleagues(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
