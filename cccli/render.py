@@ -55,8 +55,8 @@ def call_line(call: dict) -> str:
         ended += f"  [{who}]"
     elif call.get("contact_candidates"):
         ended += f"  [one of: {'; '.join(json.loads(call['contact_candidates']))}]"
-    return (f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  {call['state_name']}"
-            f"{talk}{hold}{ended}")
+    return (f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  "
+            f"{call['state_name']}{talk}{hold}{ended}")
 
 
 def agent_line(view: dict) -> str:
