@@ -106,7 +106,7 @@ def synthetic_calls(count: int, end: float, columns: set[str], number_mask: str)
 def number_key(number: str) -> str:
     """The daemon's key of a number, when this version of it has one."""
     try:
-        from daemon.contacts import number_key as key
+        from daemon.phone import key
     except ImportError:
         return number
     return key(number, "")

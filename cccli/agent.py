@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import ErrorCode, WireError
+from daemon.wire import ErrorCode, SessionStatus, WireError
 
 from . import client, complete, render
 from .options import Json
@@ -20,31 +20,23 @@ class StateName(str, Enum):
     away = "away"
 
 
-def _show(view: dict, as_json: bool) -> None:
-    if as_json:
-        render.emit_json(view)
-    else:
-        print(render.agent_line(view))
-
-
 def login(json: Json = False) -> None:
     """Log in to the Infinity server (the password comes from CC_PASSWORD or the settings)."""
-    _show(client.request("login", password=client.env_password()), json)
+    render.out(client.request("login", password=client.env_password()), json,
+               render.agent_line)
 
 
 def logout(json: Json = False) -> None:
     """Log out of the Infinity server."""
-    _show(client.request("logout"), json)
+    render.out(client.request("logout"), json, render.agent_line)
 
 
 def state(name: Annotated[Optional[StateName], typer.Argument(
         help="The state to set; without it, show the current state.")] = None,
         json: Json = False) -> None:
     """Show the agent's state, or set it: available, break or away."""
-    if name is None:
-        _show(client.request("state"), json)
-    else:
-        _show(client.request("state", name=name.value), json)
+    render.out(client.request("state", name=name.value if name else None), json,
+               render.agent_line)
 
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
@@ -69,8 +61,8 @@ AfterCall = Annotated[bool, typer.Option("--after-call", help="Start when the cu
 def _set(name: str, json: bool, for_: str | None = None, after_call: bool = False,
          **extra) -> None:
     seconds = parse_duration(for_) if for_ else None
-    _show(client.request("state", name=name, for_seconds=seconds, after_call=after_call,
-                         **extra), json)
+    render.out(client.request("state", name=name, for_seconds=seconds, after_call=after_call,
+                              **extra), json, render.agent_line)
 
 
 def available(json: Json = False) -> None:
@@ -97,21 +89,19 @@ def break_(reason: Annotated[Optional[str], typer.Argument(
 
 def status(json: Json = False) -> None:
     """The session, the agent's state and the active calls."""
-    view = client.request("status")
-    if json:
-        render.emit_json(view)
-        return
+    render.out(client.request("status"), json, _status_lines)
+
+
+def _status_lines(view: dict) -> str:
     session = view["session"]
-    if session == "reconnecting":
+    if session == SessionStatus.RECONNECTING:
         session = f"reconnecting, next try in {view.get('next_try_in', 0):.0f} s"
-    print(f"daemon  pid {view['pid']}, {session} ({view['server']})")
-    if view.get("last_error") and view["session"] != "logged in":
-        print(f"error   {view['last_error']}")
-    print(render.agent_line(view))
-    for call in view["calls"]:
-        print(render.call_line(call))
-    if not view["calls"]:
-        print("line idle")
+    lines = [f"daemon  pid {view['pid']}, {session} ({view['server']})"]
+    if view.get("last_error") and view["session"] != SessionStatus.LOGGED_IN:
+        lines.append(f"error   {view['last_error']}")
+    lines.append(render.agent_line(view))
+    lines += [render.call_line(call) for call in view["calls"]] or ["line idle"]
     if view.get("unsaved_calls"):
-        print(f"warning {view['unsaved_calls']} call(s) not yet written to the call log: "
-              f"{view.get('store_error')}")
+        lines.append(f"warning {view['unsaved_calls']} call(s) not yet written to the call "
+                     f"log: {view.get('store_error')}")
+    return "\n".join(lines)

@@ -8,32 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon.wire import ErrorCode, OUTCOME_EXIT, Exit, WireError
+from daemon import phone
+from daemon.states import LineState
+from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
 
-from . import client, complete, render
+from . import client, complete, contacts, picker, quick, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
                       Json, card_fields)
 
-RINGBACK = 2        # LineState.REMINDER: callback mode rings the agent back
-_SEPARATORS = re.compile(r"[\s\-().]")
-_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 _DTMF = re.compile(r"^[0-9*#]{1,64}$")
-
-
-def normalise_number(raw: str) -> str:
-    """Strip the separators people type; refuse anything that is not a phone number."""
-    number = _SEPARATORS.sub("", raw)
-    if not _NUMBER.match(number):
-        raise WireError(ErrorCode.BAD_INPUT, f"'{raw}' is not a phone number: use 2 to 20 digits, "
-                        "optionally after a +, e.g. +380441110001 or 102")
-    return number
-
-
-def _show(call: dict, as_json: bool) -> None:
-    if as_json:
-        render.emit_json(call)
-    else:
-        print(render.call_line(call))
 
 
 Wait = Annotated[bool, typer.Option("--wait", help="Block until the call connects, is busy, "
@@ -51,21 +34,22 @@ WAIT_MESSAGES = {
 
 def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
     if not wait:
-        _show(client.request(cmd, **args), json)
+        render.out(client.request(cmd, **args), json, render.call_line)
         return
     call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
-    _show(call, json)
-    if call["state"] == RINGBACK and not json:
+    render.out(call, json, render.call_line)
+    # In callback mode the server rings the agent back once the far end answers.
+    ringback = call["state"] == LineState.REMINDER
+    if ringback and not json:
         print("the far end answered: your phone rings, pick up with `cc answer`")
-    outcome = "answered" if call["connected_at"] or call["state"] == RINGBACK else \
-        call["outcome"]
+    outcome = "answered" if call["connected_at"] or ringback else call["outcome"]
     if call.get("timed_out"):
         outcome = "timed-out"
     code = OUTCOME_EXIT.get(outcome, Exit.CALL_FAILED)
     if code != Exit.OK:
         render.fail(WAIT_MESSAGES.get(outcome, "the call to {number} ended: "
                                       + outcome).format(timeout=timeout, **call),
-                    int(code))
+                    code)
 
 
 class DialMode(str, Enum):
@@ -88,16 +72,12 @@ def dial(number: Annotated[Optional[str], typer.Argument(
     if contact:
         if number:
             raise WireError(ErrorCode.BAD_INPUT, "give a NUMBER or --contact NAME, not both")
-        from .contacts import pick_number
-
-        number = pick_number(contact, pick)
+        number = contacts.pick_number(contact, pick)
     elif not number:
         raise WireError(ErrorCode.BAD_INPUT, "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
     elif number.startswith("@"):
-        from .quick import lookup
-
-        number = lookup(number[1:])
-    _placed("dial", wait, timeout, json, number=normalise_number(number),
+        number = quick.lookup(number[1:])
+    _placed("dial", wait, timeout, json, number=phone.clean(number),
             mode=mode.value if mode else None)
 
 
@@ -111,18 +91,13 @@ def redial(log_id: Annotated[Optional[int], typer.Argument(
 def calls(json: Json = False) -> None:
     """The active calls, oldest first, with their ids."""
     active = client.request("calls")
-    if json:
-        render.emit_json(active)
-    elif not active:
-        print("line idle")
-    else:
-        for call in active:
-            print(render.call_line(call))
+    render.out(active, json, lambda found: "\n".join(map(render.call_line, found))
+               or "line idle")
 
 
 def reject(call: CallId = None, json: Json = False) -> None:
     """Reject the ringing incoming call."""
-    _show(client.request("reject", call_id=call), json)
+    render.out(client.request("reject", call_id=call), json, render.call_line)
 
 
 def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #.")],
@@ -131,30 +106,27 @@ def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #."
     if not _DTMF.match(digits):
         raise WireError(ErrorCode.BAD_INPUT, f"'{digits}' cannot be sent as tones: use 0-9, * and #")
     result = client.request("dtmf", digits=digits, call_id=call)
-    if json:
-        render.emit_json(result)
-    else:
-        print(f"sent {digits} on call {result['call_id']}")
+    render.out(result, json, f"sent {digits} on call {result['call_id']}")
 
 
 def answer(call: CallId = None, json: Json = False) -> None:
     """Answer the ringing call."""
-    _show(client.request("answer", call_id=call), json)
+    render.out(client.request("answer", call_id=call), json, render.call_line)
 
 
 def hangup(call: CallId = None, json: Json = False) -> None:
     """Hang up or cancel the current call (F29)."""
-    _show(client.request("hangup", call_id=call), json)
+    render.out(client.request("hangup", call_id=call), json, render.call_line)
 
 
 def hold(call: CallId = None, json: Json = False) -> None:
     """Put the call on hold, or resume it if it is held (a toggle, F34)."""
-    _show(client.request("hold", call_id=call), json)
+    render.out(client.request("hold", call_id=call), json, render.call_line)
 
 
 def unhold(call: CallId = None, json: Json = False) -> None:
     """Resume a call on hold."""
-    _show(client.request("unhold", call_id=call), json)
+    render.out(client.request("unhold", call_id=call), json, render.call_line)
 
 
 def wrapup(what: Annotated[Optional[str], typer.Argument(
@@ -177,23 +149,22 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
     if done and hangup is None:
         hangup = _ask_hangup()
     call = client.request("wrapup", done=done, fields=fields, log_id=log_id, hangup=hangup)
-    if json:
-        render.emit_json(call)
-    elif not call:
-        print("no call in wrap-up")
-    elif done:
-        print(f"wrap-up of {call['counter_number']} ({call['number']}) closed after "
-              f"{render.duration(call['processing_seconds'])}")
-    else:
-        card = ", ".join(f"{k}={call[k]}" for k in ("call_type", "subject", "result")
-                         if call.get(k))
-        print(f"{call['counter_number']} {call['number']}: {card or 'card empty'}")
+    render.out(call, json, lambda value: _card_line(value, done))
+
+
+def _card_line(call: dict | None, done: bool) -> str:
+    if not call:
+        return "no call in wrap-up"
+    if done:
+        return (f"wrap-up of {call['counter_number']} ({call['number']}) closed after "
+                f"{render.duration(call['processing_seconds'])}")
+    card = ", ".join(f"{k}={call[k]}" for k in ("call_type", "subject", "result")
+                     if call.get(k))
+    return f"{call['counter_number']} {call['number']}: {card or 'card empty'}"
 
 
 def _ask_hangup() -> bool | None:
     """At a terminal, ask whether to hang up a call that is still up (F25)."""
-    from . import picker
-
     if not picker.at_terminal():
         return None
     active = client.request("calls")
@@ -224,36 +195,32 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
         if target is None:
             target = _pick_colleague()
         elif target.startswith("@"):
-            from .quick import lookup
-
-            target = lookup(target[1:])
+            target = quick.lookup(target[1:])
         result = client.request("transfer", target=target, blind=blind, call_id=call)
-    if json:
-        render.emit_json(result)
-        return
-    print(render.call_line(result))
+    render.out(result, json, _transfer_lines)
+
+
+def _transfer_lines(result: dict) -> str:
+    lines = [render.call_line(result)]
     if result.get("transfer_leg"):
-        print(render.call_line(result["transfer_leg"]) + "  (consult: `cc transfer complete` "
-              "or `cc transfer cancel`)")
+        lines.append(render.call_line(result["transfer_leg"]) + "  (consult: `cc transfer "
+                     "complete` or `cc transfer cancel`)")
+    return "\n".join(lines)
 
 
 def _pick_colleague() -> str:
-    from . import picker
-
     if not picker.at_terminal():
-        raise WireError(ErrorCode.BAD_INPUT, "cc transfer needs a TARGET (a number or a colleague's "
-                        "name) when not run at a terminal")
-    people = client.request("who", query="")
-    if not people:
-        raise WireError(ErrorCode.BAD_INPUT, "the directory is empty: give a number, or import "
-                        "colleagues with `cc who import FILE`")
+        raise WireError(ErrorCode.BAD_INPUT, "cc transfer needs a TARGET (a number or a "
+                        "colleague's name) when not run at a terminal")
     items = [(f"{p['name']}  {', '.join(p['phones'])}  "
               f"{p['state']['title'] if p['state'] else ''}", p["phones"][0])
-             for p in people if p["phones"]]
-    chosen = picker.pick(items, "transfer to: ")
-    if chosen is None:
-        raise WireError(ErrorCode.FAILED, "transfer cancelled: nobody was chosen")
-    return chosen
+             for p in client.request("who", query="") if p["phones"]]
+    if not items:
+        raise WireError(ErrorCode.BAD_INPUT, "the directory has no colleague with a number: "
+                        "give a number, or import colleagues with `cc who import FILE`")
+    # Asked even with one colleague: a transfer is not made on a guess.
+    return picker.choose(items, "transfer to: ", "the directory", "colleague",
+                         gave_up="transfer cancelled", ask_one=True)
 
 
 def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you called.")]
@@ -269,8 +236,8 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
     """Recent numbers, newest first, each once (F13): dial one with --dial N."""
     if dialed + received + missed > 1:
         raise WireError(ErrorCode.BAD_INPUT, "choose one of --dialed, --received, --missed")
-    filters = ({"direction": "out"} if dialed else
-               {"direction": "in", "outcome": "answered"} if received else
+    filters = ({"direction": Direction.OUT} if dialed else
+               {"direction": Direction.IN, "outcome": "answered"} if received else
                {"outcome": "missed"} if missed else {})
     numbers: list[dict] = []
     cursor = None
@@ -291,12 +258,11 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
                             "numbers")
         _placed("dial", False, 60.0, json, number=numbers[dial_index - 1]["number"])
         return
-    if json:
-        render.emit_json(numbers)
-        return
-    if not numbers:
-        print("no recent numbers")
-    for n, entry in enumerate(numbers, 1):
-        arrow = "->" if entry["direction"] == "out" else "<-"
-        print(f"{n:>3}  {arrow} {entry['number']:<16} {render.local_time(entry['started_at'])}"
-              f"  {entry['outcome']}  {entry['contact']}")
+    render.out(numbers, json, _recent_lines)
+
+
+def _recent_lines(numbers: list[dict]) -> str:
+    return "\n".join(f"{n:>3}  {render.arrow(entry['direction'])} {entry['number']:<16} "
+                     f"{render.local_time(entry['started_at'])}  {entry['outcome']}  "
+                     f"{entry['contact']}" for n, entry in enumerate(numbers, 1)) \
+        or "no recent numbers"

@@ -36,18 +36,15 @@ def _set_break_reasons(reasons: list[str]) -> list[dict]:
     try:
         client.request("reload", timeout=3)
     except WireError as exc:
-        if exc.code != "not_running":
+        if exc.code != ErrorCode.NOT_RUNNING:
             raise
     return [{"name": r, "colour": ""} for r in reasons]
 
 
 def _print(entries: list[dict], as_json: bool) -> None:
-    if as_json:
-        render.emit_json(entries)
-        return
-    for entry in entries:
-        print(render.coloured(entry["name"], entry.get("colour", "")) +
-              (f"  ({entry['colour']})" if entry.get("colour") else ""))
+    render.out(entries, as_json, lambda found: "\n".join(
+        render.coloured(e["name"], e.get("colour", "")) +
+        (f"  ({e['colour']})" if e.get("colour") else "") for e in found))
 
 
 @app.command("list")

@@ -65,11 +65,12 @@ def transfer_targets(incomplete: str) -> list[tuple[str, str]]:
 
 def call_ids(incomplete: str) -> list[tuple[str, str]]:
     """`--call`: the ids of the active calls, with number and line state as help."""
+    from .render import arrow
+
     calls = []
     for call in _ask("calls"):
-        arrow = "->" if call.get("direction") == "out" else "<-"
-        calls.append((str(call["call_id"]),
-                      f"{arrow} {call.get('number', '')}  {call.get('state_name', '')}"))
+        calls.append((str(call["call_id"]), f"{arrow(call.get('direction'))} "
+                      f"{call.get('number', '')}  {call.get('state_name', '')}"))
     return _starting(calls, incomplete)
 
 

@@ -20,10 +20,7 @@ def path(json: Json = False) -> None:
     p = profile.paths()
     places = {"config": str(p.config_file), "database": str(p.database),
               "journal": str(p.journal), "sockets": str(p.run_dir), "log": str(p.daemon_log)}
-    if json:
-        render.emit_json(places)
-    else:
-        print(places["config"])
+    render.out(places, json, places["config"])
 
 
 @app.command()
@@ -36,17 +33,10 @@ def get(key: Annotated[Optional[str], typer.Argument(autocompletion=complete.set
     if key is not None:
         profile.setting(key)
         value = profile.shown(key, values[key])
-        if json:
-            render.emit_json({key: value})
-        else:
-            print(render_value(value))
+        render.out({key: value}, json, render_value(value))
         return
-    shown = {k: profile.shown(k, v) for k, v in values.items()}
-    if json:
-        render.emit_json(shown)
-    else:
-        for k, v in shown.items():
-            print(f"{k} = {render_value(v)}")
+    render.out({k: profile.shown(k, v) for k, v in values.items()}, json,
+               lambda shown: "\n".join(f"{k} = {render_value(v)}" for k, v in shown.items()))
 
 
 @app.command("set")
@@ -55,11 +45,8 @@ def set_(key: Annotated[str, typer.Argument(help="A setting, e.g. server.port.",
          value: Annotated[str, typer.Argument(help="Its new value.")],
          json: Json = False) -> None:
     """Change a setting in the config file; comments and layout are kept."""
-    stored = profile.set_value(key, value)
-    if json:
-        render.emit_json({key: profile.shown(key, stored)})
-    else:
-        print(f"{key} = {render_value(profile.shown(key, stored))}")
+    shown = profile.shown(key, profile.set_value(key, value))
+    render.out({key: shown}, json, f"{key} = {render_value(shown)}")
 
 
 def render_value(value) -> str:

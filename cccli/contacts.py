@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from daemon import phone
 from daemon.wire import ErrorCode, WireError
 
-from . import client, render
+from . import client, picker, render
 from .options import Json
 
 USAGE = ("cc contacts [QUERY] | import FILE | add NAME [--account A] [--phone N]... | "
@@ -23,8 +24,8 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
              = None,
              account: Annotated[str, typer.Option(help="With add: the contact's account.")]
              = "",
-             phone: Annotated[Optional[list[str]], typer.Option(
-                 help="With add: a phone number (repeat for several).")] = None,
+             phones: Annotated[Optional[list[str]], typer.Option(
+                 "--phone", help="With add: a phone number (repeat for several).")] = None,
              json: Json = False) -> None:
     """Contacts and accounts with their phone numbers; import CSV or vCard."""
     words = words or []
@@ -33,72 +34,39 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
         result = client.request("contacts_import", path=os.path.abspath(rest[0]))
         render.imported(result, "contacts", json)
     elif action == "add" and len(rest) == 1:
-        from .calls import normalise_number
-
-        numbers = [normalise_number(p) for p in phone or []]
+        numbers = [phone.clean(p) for p in phones or []]
         found = client.request("contacts_add", name=rest[0], account=account, phones=numbers)
-        _out(found, json, render.contact_line(found))
+        render.out(found, json, render.contact_line)
     elif action == "add-number" and len(rest) == 2:
-        from .calls import normalise_number
-
         found = client.request("contacts_add_number", contact=rest[0],
-                               number=normalise_number(rest[1]))
-        _out(found, json, render.contact_line(found))
+                               number=phone.clean(rest[1]))
+        render.out(found, json, render.contact_line)
     elif action == "history" and len(rest) == 1:
-        result = client.request("contacts_history", contact=rest[0])
-        if json:
-            render.emit_json(result)
-            return
-        print(render.contact_line(result["contact"]))
-        for call in result["calls"]:
-            arrow = "->" if call["direction"] == "out" else "<-"
-            print(f"  {call['id']:>6}  {render.local_time(call['started_at'])}  {arrow} "
-                  f"{call['number']}  {call['outcome']}  talk "
-                  f"{render.duration(call['talk_seconds'])}")
-        if not result["calls"]:
-            print("  no calls")
+        render.out(client.request("contacts_history", contact=rest[0]), json, _history)
     elif action in ("import", "add", "add-number", "history"):
         raise WireError(ErrorCode.BAD_INPUT, f"usage: {USAGE}")
     else:
-        found = client.request("contacts", query=" ".join(words))
-        if json:
-            render.emit_json(found)
-        elif not found:
-            render.fail(f"no contact matches '{' '.join(words)}'" if words else
-                        "no contacts yet: `cc contacts import FILE` or `cc contacts add`", 1)
-        else:
-            for contact in found:
-                print(render.contact_line(contact))
+        render.out(client.request("contacts", query=" ".join(words)), json,
+                   lambda found: "\n".join(map(render.contact_line, found)),
+                   empty=f"no contact matches '{' '.join(words)}'" if words else
+                   "no contacts yet: `cc contacts import FILE` or `cc contacts add`")
 
 
-def _out(value, as_json: bool, line: str) -> None:
-    if as_json:
-        render.emit_json(value)
-    else:
-        print(line)
+def _history(result: dict) -> str:
+    lines = [render.contact_line(result["contact"])]
+    lines += [f"  {call['id']:>6}  {render.local_time(call['started_at'])}  "
+              f"{render.arrow(call['direction'])} {call['number']}  {call['outcome']}  talk "
+              f"{render.duration(call['talk_seconds'])}" for call in result["calls"]] \
+        or ["  no calls"]
+    return "\n".join(lines)
 
 
 def pick_number(name: str, pick: int | None) -> str:
     """F31: a contact's number; with several, `--pick N`, or a choice at a terminal."""
     contact = client.request("contacts_one", name=name)
-    phones = contact["phones"]
-    if not phones:
-        raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has no phone number: add one with "
-                        f"`cc contacts add-number '{contact['name']}' NUMBER`")
-    if pick is not None:
-        if not 1 <= pick <= len(phones):
-            raise WireError(ErrorCode.BAD_INPUT, f"--pick {pick}: {contact['name']} has "
-                            f"{len(phones)} number(s)")
-        return contact["dial"][pick - 1]
-    if len(phones) == 1:
-        return contact["dial"][0]
-    from . import picker
-
-    listed = ", ".join(f"{i}: {p}" for i, p in enumerate(phones, 1))
-    if not picker.at_terminal():
-        raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has {len(phones)} numbers ({listed}):"
-                        " choose one with --pick N")
-    chosen = picker.pick(list(zip(phones, contact["dial"])), f"call {contact['name']} on: ")
-    if chosen is None:
-        raise WireError(ErrorCode.FAILED, "nothing dialled: no number was chosen")
-    return chosen
+    if not contact["phones"]:
+        raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has no phone number: add one "
+                        f"with `cc contacts add-number '{contact['name']}' NUMBER`")
+    return picker.choose(list(zip(contact["phones"], contact["dial"])),
+                         f"call {contact['name']} on: ", contact["name"], "number", pick,
+                         gave_up="nothing dialled")

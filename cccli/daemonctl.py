@@ -11,7 +11,7 @@ import time
 import typer
 
 from daemon import profile
-from daemon.wire import WireError
+from daemon.wire import ErrorCode, Exit, SessionStatus, WireError
 
 from . import client, render
 from .options import Json
@@ -31,7 +31,7 @@ def _ping() -> dict | None:
     try:
         return client.request("ping", timeout=2.0)
     except WireError as exc:
-        if exc.code == "not_running":
+        if exc.code == ErrorCode.NOT_RUNNING:
             return None
         raise
 
@@ -60,23 +60,29 @@ def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daem
         up = _wait(lambda: child.poll() is not None or _ping() is not None, timeout)
         if child.poll() is not None:
             render.fail(f"the daemon exited at start: {_last_line(paths.daemon_log)}",
-                        child.returncode or 1)
+                        _exit_of(child.returncode))
         if not up:
             render.fail(f"the daemon did not answer within {timeout:g} s; see "
-                        f"{paths.daemon_log}", 1)
+                        f"{paths.daemon_log}", Exit.FAILED)
         running = _ping()
         started = True
     else:
         started = False
     view = client.request("status")
-    if view["session"] == "logging in":
+    if view["session"] == SessionStatus.LOGGING_IN:
         view = client.request("state")
-    if json:
-        render.emit_json({"pid": running["pid"], "started": started, **view})
-        return
-    print(f"daemon {'started' if started else 'already running'} (pid {running['pid']})")
-    print(render.agent_line(view) + (f"; {view['last_error']}" if view.get("last_error")
-                                     else ""))
+    render.out({"pid": running["pid"], "started": started, **view}, json,
+               f"daemon {'started' if started else 'already running'} (pid {running['pid']})\n"
+               + render.agent_line(view)
+               + (f"; {view['last_error']}" if view.get("last_error") else ""))
+
+
+def _exit_of(returncode: int) -> Exit:
+    """The daemon's own exit code (e.g. CONFIG) passed on; a signal or other code: FAILED."""
+    try:
+        return Exit(returncode) if returncode > 0 else Exit.FAILED
+    except ValueError:
+        return Exit.FAILED
 
 
 def _last_line(path) -> str:
@@ -93,17 +99,15 @@ def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to sto
     """Stop the daemon (it finishes writing the call log first)."""
     running = _ping()
     if running is None:
-        render.fail(client.NOT_RUNNING, 3)
+        render.fail(client.NOT_RUNNING, Exit.DAEMON_NOT_RUNNING)
     pid = running["pid"]
     client.request("shutdown")
     if not _wait(lambda: not _alive(pid), timeout):
         os.kill(pid, signal.SIGTERM)
         if not _wait(lambda: not _alive(pid), timeout):
-            render.fail(f"the daemon (pid {pid}) did not stop; kill it with `kill -9 {pid}`", 1)
-    if json:
-        render.emit_json({"pid": pid, "stopped": True})
-    else:
-        print(f"daemon stopped (pid {pid})")
+            render.fail(f"the daemon (pid {pid}) did not stop; kill it with `kill -9 {pid}`",
+                        Exit.FAILED)
+    render.out({"pid": pid, "stopped": True}, json, f"daemon stopped (pid {pid})")
 
 
 def _alive(pid: int) -> bool:
@@ -126,11 +130,9 @@ def status(json: Json = False) -> None:
     if running is None:
         if json:
             render.emit_json({"running": False})
-        render.fail(client.NOT_RUNNING, 3)
-    if json:
-        render.emit_json({"running": True, **running})
-    else:
-        print(f"daemon running (pid {running['pid']}, up {running['uptime']:.0f} s)")
+        render.fail(client.NOT_RUNNING, Exit.DAEMON_NOT_RUNNING)
+    render.out({"running": True, **running}, json,
+               f"daemon running (pid {running['pid']}, up {running['uptime']:.0f} s)")
 
 
 @app.command()
@@ -151,14 +153,13 @@ def keys(json: Json = False) -> None:
             made.append(name)
         os.chmod(folder / f"{name}.key_secret", 0o600)
     shutil.copy(folder / "client.key", authorized / "client.key")
-    if json:
-        render.emit_json({"folder": str(folder), "made": made})
-        return
-    print(f"keys in {folder} ({'made ' + ', '.join(made) if made else 'kept'}):")
-    print("  server.key_secret  the daemon's; set remote.endpoint, e.g. tcp://0.0.0.0:5555")
-    print("  client.key_secret  copy it, with server.key, to the remote profile's keys/ "
-          "and set CC_REMOTE=tcp://HOST:5555 there")
-    print("  authorized/        public keys of the clients the daemon lets in")
+    render.out({"folder": str(folder), "made": made}, json,
+               f"keys in {folder} ({'made ' + ', '.join(made) if made else 'kept'}):\n"
+               "  server.key_secret  the daemon's; set remote.endpoint, e.g. "
+               "tcp://0.0.0.0:5555\n"
+               "  client.key_secret  copy it, with server.key, to the remote profile's keys/ "
+               "and set CC_REMOTE=tcp://HOST:5555 there\n"
+               "  authorized/        public keys of the clients the daemon lets in")
 
 
 UNIT = """[Unit]
@@ -195,11 +196,9 @@ def install_service(print_only: bool = typer.Option(
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(unit)
-    if json:
-        render.emit_json({"unit": path})
-        return
-    print(f"wrote {path}")
-    print("start it now and at every log-in: systemctl --user daemon-reload && "
-          "systemctl --user enable --now cc-daemon")
-    print("the password: set server.password_command (a unit should not hold "
-          "CC_PASSWORD)")
+    render.out({"unit": path}, json,
+               f"wrote {path}\n"
+               "start it now and at every log-in: systemctl --user daemon-reload && "
+               "systemctl --user enable --now cc-daemon\n"
+               "the password: set server.password_command (a unit should not hold "
+               "CC_PASSWORD)")

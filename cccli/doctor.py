@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from daemon import profile
-from daemon.wire import Exit, WireError
+from daemon.wire import Exit, SessionStatus, WireError
 
 from . import client, render
 from .options import Json
@@ -47,18 +47,17 @@ def doctor(json: Json = False) -> None:
     sockets) fail, 1 otherwise.
     """
     checks = run_checks()
-    if json:
-        render.emit_json([asdict(c) for c in checks])
-    else:
-        width = max(len(c.check) for c in checks)
-        for c in checks:
-            mark = "--" if c.ok is None else "ok" if c.ok else "FAIL"
-            print(f"{mark:<4}  {c.check:<{width}}  {c.detail}")
+    render.out([asdict(c) for c in checks], json, lambda _: _lines(checks))
     failed = [c.check for c in checks if c.ok is False]
     if failed:
         code = Exit.CONFIG if set(failed) <= set(CONFIG_CHECKS) else Exit.FAILED
-        render.fail(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}",
-                    int(code))
+        render.fail(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}", code)
+
+
+def _lines(checks: list[Check]) -> str:
+    width = max(len(c.check) for c in checks)
+    return "\n".join(f"{'--' if c.ok is None else 'ok' if c.ok else 'FAIL':<4}  "
+                     f"{c.check:<{width}}  {c.detail}" for c in checks)
 
 
 def http_get(url: str) -> tuple[int, bytes, str | None]:
@@ -145,7 +144,7 @@ def sockets_check(run_dir) -> Check:
 def session_check(status: dict | None) -> Check:
     if status is None:
         return Check("session", None, "not checked: needs the daemon")
-    if status.get("session") == "logged in":
+    if status.get("session") == SessionStatus.LOGGED_IN:
         ext = f" (ext {status['extension']})" if status.get("extension") else ""
         return Check("session", True, f"logged in as {status.get('login')}{ext} at "
                                       f"{status.get('server')}")

@@ -10,18 +10,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon import profile
+from daemon import profile, wire
 from daemon.wire import ErrorCode, LOG_COLUMNS, WireError
 
-from . import client, complete, render
+from . import client, complete, picker, render
 from .options import CardLinks, CardNote, CardSubject, CardType, Json, card_fields
 
 PAGE = 5000
 
 
 class Direction(str, Enum):
-    in_ = "in"
-    out = "out"
+    in_ = wire.Direction.IN.value
+    out = wire.Direction.OUT.value
 
 
 class Sort(str, Enum):
@@ -89,7 +89,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         if not fields:
             raise WireError(ErrorCode.BAD_INPUT, "nothing to change: give --type, --subject, --result,"
                             " --link or --note")
-        _show(client.request("log_edit", log_id=int(words[1]), fields=fields), json)
+        render.out(client.request("log_edit", log_id=int(words[1]), fields=fields), json,
+                   _record)
         return
     if words[:1] == ["rm"]:
         _remove(words[1:], all_, yes, json)
@@ -102,7 +103,7 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
     if words[:1] == ["show"]:
         if len(words) != 2 or not words[1].isdigit():
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc log show ID (an id from `cc log`)")
-        _show(client.request("log_show", log_id=int(words[1])), json)
+        render.out(client.request("log_show", log_id=int(words[1])), json, _record)
         return
     if words[:1] == ["save"]:
         if len(words) != 2:
@@ -139,17 +140,12 @@ def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
         raise WireError(ErrorCode.BAD_INPUT, "usage: cc log rm ID | cc log rm --all [--yes]")
     what = "every call in the log" if all_ else f"call {rest[0]}"
     if not yes:
-        from . import picker
-
         if not picker.at_terminal():
             raise WireError(ErrorCode.BAD_INPUT, f"removing {what} needs --yes when not at a terminal")
         if not typer.confirm(f"Remove {what}?", default=False):
             raise WireError(ErrorCode.FAILED, "nothing removed")
     result = client.request("log_rm", log_id=None if all_ else int(rest[0]))
-    if as_json:
-        render.emit_json(result)
-    else:
-        print(f"removed {result['removed']} call(s)")
+    render.out(result, as_json, f"removed {result['removed']} call(s)")
 
 
 def _checked(check, value):
@@ -237,17 +233,17 @@ def _progress(output: str):
         yield
 
 
-def _show(row: dict, as_json: bool) -> None:
-    if as_json:
-        render.emit_json(row)
-        return
+def _record(row: dict) -> str:
+    """One call's every field, a line each, times local and durations readable."""
     width = max(len(k) for k in row)
+    lines = []
     for key, value in row.items():
         if key.endswith("_at"):
             value = render.local_time(value)
         elif key.endswith("_seconds") and value is not None:
             value = f"{render.duration(value)} ({value:.1f} s)"
-        print(f"{key:<{width}}  {'' if value is None else value}")
+        lines.append(f"{key:<{width}}  {'' if value is None else value}")
+    return "\n".join(lines)
 
 
 def _filters_file():

@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import profile
-from daemon.wire import ErrorCode, WireError
+from daemon.wire import ErrorCode, Exit, WireError
 
-from . import client, render
+from . import client, picker, render
 from .options import Json
 
 PLAYERS = (("pw-play", []), ("paplay", []), ("aplay", ["-q"]), ("ffplay", ["-nodisp",
@@ -29,23 +29,8 @@ def play(log_id: Annotated[Optional[int], typer.Argument(
          json: Json = False) -> None:
     """Fetch a call's recording and play it with a player found here, or print its path."""
     found = client.request("recordings", log_id=log_id, timeout=60)
-    if pick is not None:
-        if not 1 <= pick <= len(found):
-            raise WireError(ErrorCode.BAD_INPUT, f"--pick {pick}: the call has {len(found)} "
-                            "recording(s)")
-        chosen = found[pick - 1]
-    elif len(found) == 1:
-        chosen = found[0]
-    else:
-        from . import picker
-
-        listed = ", ".join(f"{i}: {r['path']}" for i, r in enumerate(found, 1))
-        if not picker.at_terminal():
-            raise WireError(ErrorCode.BAD_INPUT, f"the call has {len(found)} recordings ({listed}): "
-                            "choose with --pick N")
-        chosen = picker.pick([(r["path"], r) for r in found], "play: ")
-        if chosen is None:
-            raise WireError(ErrorCode.FAILED, "nothing played")
+    chosen = picker.choose([(r["path"], r) for r in found], "play: ", "the call", "recording",
+                           pick, gave_up="nothing played")
     if json:
         render.emit_json(chosen)
         return
@@ -55,7 +40,7 @@ def play(log_id: Annotated[Optional[int], typer.Argument(
         print(chosen["path"])
         if not no_play:
             render.fail(f"no audio player found (tried {', '.join(n for n, _ in PLAYERS)}); "
-                        f"the recording is at {chosen['path']}", 1)
+                        f"the recording is at {chosen['path']}", Exit.FAILED)
         return
     print(f"playing {chosen['path']} with {player[0]}")
     subprocess.run([player[0], *player[1], chosen["path"]], check=False)
@@ -72,11 +57,6 @@ def kb(subject: Annotated[str, typer.Argument(help="What to look up.")],
         raise WireError(ErrorCode.CONFIG, "no knowledge base: cc config set kb.url "
                         "'https://kb.example/search?q={subject}'")
     url = template.replace("{subject}", urllib.parse.quote(subject))
-    if json:
-        render.emit_json({"url": url})
-        return
-    print(url)
-    from . import picker
-
-    if picker.at_terminal():
+    render.out({"url": url}, json, url)
+    if not json and picker.at_terminal():
         webbrowser.open(url)

@@ -1,15 +1,40 @@
-"""A filter-as-you-type list for a person at a terminal (F6): type to narrow, arrows to
-move, Enter to choose, Esc or Ctrl-C to give up."""
+"""Choosing one of several: `--pick N`, or a filter-as-you-type list for a person at a
+terminal (F6): type to narrow, arrows to move, Enter to choose, Esc or Ctrl-C to give up."""
 
 from __future__ import annotations
 
 import os
 import sys
 
+from daemon.wire import ErrorCode, WireError
+
 SHOWN = 10
 
 
-def pick(items: list[tuple[str, object]], prompt: str) -> object | None:
+def choose(items: list[tuple[str, object]], prompt: str, owner: str, noun: str,
+           pick: int | None = None, gave_up: str = "nothing done", ask_one: bool = False):
+    """The value of one (label, value) pair: the `--pick N`-th, the only one (unless
+    `ask_one`), or the one chosen at a terminal; elsewhere an error that lists them."""
+    if not items:
+        raise WireError(ErrorCode.BAD_INPUT, f"{owner} has no {noun}s")
+    if pick is not None:
+        if not 1 <= pick <= len(items):
+            raise WireError(ErrorCode.BAD_INPUT, f"--pick {pick}: {owner} has {len(items)} "
+                            f"{noun}(s)")
+        return items[pick - 1][1]
+    if len(items) == 1 and not ask_one:
+        return items[0][1]
+    if not at_terminal():
+        listed = ", ".join(f"{n}: {label}" for n, (label, _) in enumerate(items, 1))
+        raise WireError(ErrorCode.BAD_INPUT, f"{owner} has {len(items)} {noun}s ({listed}): "
+                        "choose one with --pick N")
+    chosen = ask(items, prompt)
+    if chosen is None:
+        raise WireError(ErrorCode.FAILED, f"{gave_up}: no {noun} was chosen")
+    return chosen
+
+
+def ask(items: list[tuple[str, object]], prompt: str) -> object | None:
     """Return the value of the chosen (label, value) pair, or None when cancelled."""
     import termios
     import tty

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon import profile
+from daemon import phone, profile
 from daemon.wire import ErrorCode, WireError
 
 from . import render
@@ -59,15 +59,16 @@ def show(ctx: typer.Context, json: Json = False) -> None:
     """List the quick-dial entries, numbered."""
     if ctx.invoked_subcommand is not None:
         return
-    listed = entries()
-    if json:
-        render.emit_json(listed)
-        return
-    if not listed:
-        print(f"the quick-dial list is empty: cc quick add NAME NUMBER ({path()})")
+    render.out(entries(), json, _listing)
+
+
+def _listing(listed: list[dict]) -> str:
+    lines = []
     for n, entry in enumerate(listed, 1):
         alias = f"@{entry['alias']}" if entry.get("alias") else ""
-        print(f"{n:>3}  {alias:<12} {entry['number']:<16} {entry.get('name', '')}")
+        lines.append(f"{n:>3}  {alias:<12} {entry['number']:<16} {entry.get('name', '')}")
+    return "\n".join(lines) or \
+        f"the quick-dial list is empty: cc quick add NAME NUMBER ({path()})"
 
 
 def _save(doc) -> None:
@@ -94,9 +95,7 @@ def add(name: Annotated[str, typer.Argument(help="Who this is.")],
     """Add an entry to the quick-dial list."""
     import tomlkit
 
-    from .calls import normalise_number
-
-    number = normalise_number(number)
+    number = phone.clean(number)
     if alias and (alias.isdigit() or not alias.replace("-", "").replace("_", "").isalnum()):
         raise WireError(ErrorCode.BAD_INPUT, f"alias '{alias}': use letters, digits, - and _, "
                         "not only digits")
@@ -108,10 +107,8 @@ def add(name: Annotated[str, typer.Argument(help="Who this is.")],
     entry = {"name": name, "number": number, **({"alias": alias} if alias else {})}
     doc["entry"].append(entry)
     _save(doc)
-    if json:
-        render.emit_json(entry)
-    else:
-        print(f"added {len(doc['entry'])}: {name} {number}" + (f" @{alias}" if alias else ""))
+    render.out(entry, json,
+               f"added {len(doc['entry'])}: {name} {number}" + (f" @{alias}" if alias else ""))
 
 
 @app.command()

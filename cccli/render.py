@@ -8,24 +8,32 @@ from datetime import datetime
 
 import typer
 
+from daemon.units import duration
+from daemon.wire import Direction, Exit
+
 
 def emit_json(value) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-def fail(message: str, code: int) -> None:
+def out(value, as_json: bool, text, empty: str | None = None) -> None:
+    """The value as JSON for scripts, else `text` for people: a string, or a function of
+    the value returning one (or printing a table itself). An empty value with `empty`
+    fails with that message instead, for people only."""
+    if as_json:
+        emit_json(value)
+    elif not value and empty is not None:
+        fail(empty, Exit.FAILED)
+    else:
+        shown = text(value) if callable(text) else text
+        if shown:
+            print(shown)
+
+
+def fail(message: str, code: Exit) -> None:
     """One line on stderr and a non-zero exit: the shape of every error of `cc`."""
     sys.stderr.write(f"cc: {message}\n")
-    raise typer.Exit(code)
-
-
-def duration(seconds) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(round(float(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+    raise typer.Exit(int(code))
 
 
 def local_time(iso: str | None) -> str:
@@ -34,8 +42,11 @@ def local_time(iso: str | None) -> str:
     return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def arrow(direction: str | None) -> str:
+    return "->" if direction == Direction.OUT else "<-"
+
+
 def call_line(call: dict) -> str:
-    arrow = "->" if call["direction"] == "out" else "<-"
     hold = f", hold {duration(call['hold_seconds'])}" if call.get("hold_seconds") else ""
     talk = f" talk {duration(call['talk_seconds'])}" if call.get("connected_at") else ""
     ended = f" ({call['outcome']})" if call.get("ended_at") else ""
@@ -44,8 +55,8 @@ def call_line(call: dict) -> str:
         ended += f"  [{who}]"
     elif call.get("contact_candidates"):
         ended += f"  [one of: {'; '.join(json.loads(call['contact_candidates']))}]"
-    return (f"call {call['call_id']} {arrow} {call['number']}  {call['state_name']}"
-            f"{talk}{hold}{ended}")
+    return (f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  "
+            f"{call['state_name']}{talk}{hold}{ended}")
 
 
 def agent_line(view: dict) -> str:
@@ -89,15 +100,6 @@ def log_table(rows: list[dict], colours: dict[str, str] | None = None) -> None:
     Console(no_color=not tty, highlight=False, width=None if tty else 200).print(table)
 
 
-def log_csv(rows: list[dict], columns) -> None:
-    import csv
-
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore",
-                            lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-
-
 def colleagues(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -114,16 +116,13 @@ def colleagues(rows: list[dict]) -> None:
 
 def imported(result: dict, what: str, as_json: bool) -> None:
     """An import's count; rows it skipped go to stderr by line, and the exit says so."""
-    if as_json:
-        emit_json(result)
-    else:
-        print(f"imported {result['imported']} {what}")
+    out(result, as_json, f"imported {result['imported']} {what}")
     skipped = result.get("skipped") or []
     for line in skipped[:-1]:
         sys.stderr.write(f"cc: skipped {line}\n")
     if skipped:
         fail(f"skipped {skipped[-1]} ({len(skipped)} row(s) skipped in all; the others "
-             "were imported)", 9)
+             "were imported)", Exit.BAD_INPUT)
 
 
 def contact_line(contact: dict) -> str:

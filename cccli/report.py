@@ -51,9 +51,9 @@ def report(period: Annotated[str, typer.Option(
     try:
         built = reports.build(path, period, agent)
     except periods.PeriodError as exc:
-        render.fail(str(exc), int(Exit.BAD_INPUT))
+        render.fail(str(exc), Exit.BAD_INPUT)
     except reports.ReportError as exc:
-        render.fail(str(exc), int(Exit.CONFIG))
+        render.fail(str(exc), Exit.CONFIG)
     if json:
         import json as json_module
 
@@ -67,6 +67,6 @@ def report(period: Annotated[str, typer.Option(
     try:
         output.write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
-        render.fail(f"cannot write {output}: {exc.strerror}", int(Exit.FAILED))
+        render.fail(f"cannot write {output}: {exc.strerror}", Exit.FAILED)
     if sys.stderr.isatty():    # silent in cron: any output there becomes a mail
         print(f"wrote the report to {output}", file=sys.stderr)

@@ -28,11 +28,6 @@ def who(words: Annotated[Optional[list[str]], typer.Argument(
         render.imported(result, "colleagues", json)
         return
     query = " ".join(words)
-    found = client.request("who", query=query)
-    if json:
-        render.emit_json(found)
-    elif not found:
-        render.fail(f"no colleague matches '{query}'" if query else
-                    "the directory is empty: import one with `cc who import FILE`", 1)
-    else:
-        render.colleagues(found)
+    render.out(client.request("who", query=query), json, render.colleagues,
+               empty=f"no colleague matches '{query}'" if query else
+               "the directory is empty: import one with `cc who import FILE`")

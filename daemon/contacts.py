@@ -1,40 +1,16 @@
 """Contacts and accounts with their phone numbers (F5, F18, F31, F39, F40, F45).
 
-Numbers are normalised with phonenumbers in `contacts.default_region`, so that
+Numbers are matched by `phone.key` in `contacts.default_region`, so that
 `8 (044) 455-78-90`, `+380444557890` and `0444557890` are one number.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-import phonenumbers
-
-from . import lookup
+from . import lookup, phone
 from .wire import ErrorCode, WireError
-
-_DIGITS = re.compile(r"\D")
-_SPLIT = re.compile(r"[;|]")
-
-
-def number_key(raw: str, region: str) -> str:
-    """The number in E.164 when it is a valid public number, else its digits (extensions)."""
-    text = (raw or "").strip()
-    digits = _DIGITS.sub("", text)
-    candidates = [text]
-    # The old trunk prefix "8" before a "0XX" area code, still typed in the region.
-    if digits.startswith("80") and not text.startswith("+"):
-        candidates.append(digits[1:])
-    for candidate in candidates:
-        try:
-            parsed = phonenumbers.parse(candidate, region or None)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return digits
 
 
 def _cards(text: str):
@@ -58,7 +34,7 @@ class Contacts:
         self.region = region
 
     def key(self, number: str) -> str:
-        return number_key(number, self.region)
+        return phone.key(number, self.region)
 
     # -- import and edit
     def import_file(self, path: str) -> tuple[int, list[str]]:
@@ -80,8 +56,7 @@ class Contacts:
         entries = []
         for _, row in lookup.csv_rows(file, text, "name, account, phones; or a vCard file",
                                       skipped):
-            phones = [p.strip() for p in _SPLIT.split(row.get("phones", "")) if p.strip()]
-            entries.append((row["name"], row.get("account", ""), phones))
+            entries.append((row["name"], row.get("account", ""), phone.split(row.get("phones"))))
         return entries
 
     @staticmethod
@@ -141,12 +116,13 @@ class Contacts:
 
     def search(self, query: str = "") -> list[dict]:
         q = query.strip()
+        part = phone.partial(q)
         if not q:
             ids = [r["id"] for r in self.db.query("select id from contacts order by name")]
-        elif re.fullmatch(r"[\d\s+()\-.]+", q):
+        elif part is not None:
             ids = [r["contact_id"] for r in self.db.query(
                 "select distinct contact_id from contact_phones where key like ? or number "
-                "like ?", [f"%{_DIGITS.sub('', q)}%", f"%{q}%"])]
+                "like ?", [f"%{part}%", f"%{q}%"])]
         else:
             ids = [r["id"] for r in self.db.query(
                 "select id from contacts where name like ? or account like ? order by name",

@@ -5,22 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 
-from . import lookup
+from . import lookup, phone
 from .infinity import InfinityError
 from .wire import ErrorCode, SessionStatus, WireError
 
 log = logging.getLogger("cc.directory")
 
-_NOT_DIGITS = re.compile(r"\D")
-_PHONE_SPLIT = re.compile(r"[;|]")
 HEADERS = {"name", "position", "department", "extension", "id_user", "phones"}
-
-
-def digits(text: str) -> str:
-    return _NOT_DIGITS.sub("", text or "")
 
 
 class Directory:
@@ -40,7 +33,7 @@ class Directory:
             if id_user and not id_user.isdigit():
                 skipped.append(f"{file}:{lineno}: id_user '{id_user}' is not a number")
                 continue
-            phones = [p.strip() for p in _PHONE_SPLIT.split(row.get("phones", "")) if p.strip()]
+            phones = phone.split(row.get("phones"))
             extension = row.get("extension", "")
             # Internal numbers first (F16).
             ordered = ([extension] if extension else []) + [p for p in phones if p != extension]
@@ -98,11 +91,11 @@ class Directory:
         """By any part of the name, or any part of a number; name order."""
         found = []
         q = query.strip().lower()
-        q_digits = digits(query) if re.fullmatch(r"[\d\s+()\-.]+", query.strip() or "x") else ""
+        q_digits = phone.partial(query) or ""
         for row in self.db["colleagues"].rows_where(order_by="name"):
             phones = json.loads(row["phones"] or "[]")
             if q and q not in row["name"].lower() and not (
-                    q_digits and any(q_digits in digits(p) for p in phones)):
+                    q_digits and any(q_digits in phone.digits(p) for p in phones)):
                 continue
             id_user = row["id_user"]
             code = self.live.get(id_user) if id_user else None
@@ -114,8 +107,8 @@ class Directory:
 
     def resolve(self, target: str) -> tuple[str, str]:
         """A transfer target -> (number, who): a number as it is, or one colleague's name."""
-        if re.fullmatch(r"\+?[\d\s\-().]{2,30}", target.strip()):
-            return re.sub(r"[\s\-().]", "", target), target.strip()
+        if phone.is_number(target):
+            return phone.strip(target), target.strip()
         colleague = lookup.one(self.search(target), target, "colleague", "cc who")
         if not colleague["phones"]:
             raise WireError(ErrorCode.BAD_INPUT, f"{colleague['name']} has no phone number")

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from . import periods
+from . import periods, units
 from .store import open_log
 
 RATE_NOTE = ("Answer rate = answered incoming calls / incoming calls that have ended. "
@@ -315,12 +315,7 @@ def _chart_days(first: date | None, last: date | None, seen: list[str]) -> list[
 # ---------------------------------------------------------------- formatting helpers
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+    return units.duration(seconds, missing="-")    # a report's empty cell shows "-"
 
 
 def percent(rate: float | None) -> str:

@@ -101,7 +101,7 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 def _v4(db: sqlite_utils.Database) -> None:
     """Contacts and accounts with their numbers; each call's contact and number key."""
-    from .contacts import number_key
+    from .phone import key
 
     db["contacts"].create({"id": int, "name": str, "account": str}, pk="id",
                           not_null={"name"})
@@ -114,7 +114,7 @@ def _v4(db: sqlite_utils.Database) -> None:
         db["calls"].add_column(column, str)
     # Calls logged before keys existed: keyed without a region (E.164 or bare digits).
     # One statement, not one update per call: a big log migrates in seconds.
-    db.conn.create_function("cc_number_key", 1, lambda number: number_key(number or "", ""),
+    db.conn.create_function("cc_number_key", 1, lambda number: key(number or "", ""),
                             deterministic=True)
     db.execute("update calls set number_key = cc_number_key(number)")
     db["calls"].create_index(["number_key"])

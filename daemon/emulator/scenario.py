@@ -7,12 +7,14 @@ test scenario fails loudly instead of silently using a default.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+# The names server.py imports from here: numbers are cleaned as everywhere (daemon.phone).
+from ..phone import dialable as is_valid_number, strip as normalize_number
 
 DEMO_RESOURCE = "demo.toml"
 
@@ -40,23 +42,9 @@ RING_ALL = "ring-all"
 HUNT = "hunt"
 GROUP_ORDERS = (RING_ALL, HUNT)
 
-# Characters people put in phone numbers for readability; they never matter.
-_NUMBER_NOISE = re.compile(r"[\s\-.()]")
-_NUMBER_CHARS = re.compile(r"\+?[0-9*#]+")
-
 
 class ScenarioError(Exception):
     """A scenario is missing or invalid. The message is one line: file, problem, fix."""
-
-
-def normalize_number(text: str) -> str:
-    """The number as the server compares it: without spaces, dashes, dots, parentheses."""
-    return _NUMBER_NOISE.sub("", text)
-
-
-def is_valid_number(number: str) -> bool:
-    """True for a normalised number the emulator can dial: digits, * and #, optional leading +."""
-    return bool(_NUMBER_CHARS.fullmatch(number))
 
 
 @dataclass(frozen=True)

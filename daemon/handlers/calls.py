@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
+from .. import phone
 from ..control import RINGING, ended, forbid, resumed
 from ..infinity import AnswerTimeout, BadResponse, CallAction, InfinityError
 from ..states import HELD, TALKING, LineState
@@ -27,7 +28,7 @@ async def calls(ctx: Context) -> list[dict]:
 @command("dial", "Place a call; with WAIT, block until it connects or ends (hang up after "
                  "WAIT seconds).")
 async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None) -> dict:
-    call = await _place(ctx, number, mode)
+    call = await _place(ctx, phone.clean(number), mode)
     if wait is None:
         return call.view()
     # In callback mode the far end's answer rings the agent's phone back (Reminder).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from .. import phone
 from .context import Context
 from .registry import Length, command
 
@@ -31,12 +32,12 @@ async def contacts_import(ctx: Context, path: Path) -> dict:
 @command("contacts_add", "Add the contact NAME with its ACCOUNT and PHONES.")
 async def contacts_add(ctx: Context, name: Name, account: Annotated[str, Length(0, 200)] = "",
                        phones: Annotated[list[Number], Length(0, 50)] | None = None) -> dict:
-    return ctx.contacts.add(name, account, phones)
+    return ctx.contacts.add(name, account, [phone.clean(p) for p in phones or []])
 
 
 @command("contacts_add_number", "Add NUMBER to the contact CONTACT.")
 async def contacts_add_number(ctx: Context, contact: Name, number: Number) -> dict:
-    return ctx.contacts.add_number(contact, number)
+    return ctx.contacts.add_number(contact, phone.clean(number))
 
 
 @command("contacts_history", "The contact CONTACT and its calls.")

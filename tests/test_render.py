@@ -1,0 +1,30 @@
+"""cccli.render.out: JSON for scripts, text for people, one way."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+
+from cccli import render
+
+
+def test_json_for_scripts_text_for_people(capsys):
+    render.out({"n": 1}, True, "ignored")
+    assert json.loads(capsys.readouterr().out) == {"n": 1}
+    render.out({"n": 1}, False, "one line")
+    assert capsys.readouterr().out == "one line\n"
+    render.out([1, 2], False, lambda value: "\n".join(map(str, value)))
+    assert capsys.readouterr().out == "1\n2\n"
+    render.out([], False, lambda value: "")
+    assert capsys.readouterr().out == ""
+
+
+def test_an_empty_value_fails_for_people_but_not_for_scripts(capsys):
+    render.out([], True, str, empty="no colleague matches 'x'")
+    assert json.loads(capsys.readouterr().out) == []
+    with pytest.raises(typer.Exit) as caught:
+        render.out([], False, str, empty="no colleague matches 'x'")
+    assert caught.value.exit_code == 1
+    assert capsys.readouterr().err == "cc: no colleague matches 'x'\n"
