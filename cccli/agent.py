@@ -66,12 +66,12 @@ def _set(name: str, json: bool, for_: str | None = None, after_call: bool = Fals
 
 
 def available(json: Json = False) -> None:
-    """Become Available: calls reach you (F17)."""
+    """Become Available: calls reach you."""
     _set("available", json)
 
 
 def away(for_: For = None, after_call: AfterCall = False, json: Json = False) -> None:
-    """Become Away: no call reaches you (F17)."""
+    """Become Away: no call reaches you."""
     _set("away", json, for_, after_call)
 
 
@@ -81,7 +81,7 @@ def break_(reason: Annotated[Optional[str], typer.Argument(
            other: Annotated[Optional[str], typer.Option(
                "--other", help="A reason of your own, in words.")] = None,
            for_: For = None, after_call: AfterCall = False, json: Json = False) -> None:
-    """Take a break (F15): outgoing calls allowed, no incoming."""
+    """Take a break: outgoing calls allowed, no incoming."""
     if reason and other:
         raise WireError(ErrorCode.BAD_INPUT, "give a regulated REASON or --other TEXT, not both")
     _set("break", json, for_, after_call, reason=reason, other=other)

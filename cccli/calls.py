@@ -60,7 +60,7 @@ class DialMode(str, Enum):
 def dial(number: Annotated[Optional[str], typer.Argument(
              help="The number to call; @ALIAS or @N for a quick-dial entry.")] = None,
          contact: Annotated[Optional[str], typer.Option(
-             "--contact", help="Call a contact by name (F31).")] = None,
+             "--contact", help="Call a contact by name.")] = None,
          pick: Annotated[Optional[int], typer.Option(
              "--pick", help="With --contact: which of its numbers (1, 2, ...).")] = None,
          mode: Annotated[Optional[DialMode], typer.Option(
@@ -68,13 +68,14 @@ def dial(number: Annotated[Optional[str], typer.Argument(
                             "server rings the number, then your phone (default: dial.mode)")]
          = None,
          wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
-    """Call a number, a contact or a quick-dial entry (F12, F13, F27, F28, F31)."""
+    """Call a number, a contact or a quick-dial entry."""
     if contact:
         if number:
             raise WireError(ErrorCode.BAD_INPUT, "give a NUMBER or --contact NAME, not both")
         number = contacts.pick_number(contact, pick)
     elif not number:
-        raise WireError(ErrorCode.BAD_INPUT, "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
+        raise WireError(ErrorCode.BAD_INPUT,
+                        "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
     elif number.startswith("@"):
         number = quick.lookup(number[1:])
     _placed("dial", wait, timeout, json, number=phone.clean(number),
@@ -84,7 +85,7 @@ def dial(number: Annotated[Optional[str], typer.Argument(
 def redial(log_id: Annotated[Optional[int], typer.Argument(
                help="A call log id (see `cc log`); default: the last call.")] = None,
            wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
-    """Call the number of the last call, or of a logged one, again (F21)."""
+    """Call the number of the last call, or of a logged one, again."""
     _placed("redial", wait, timeout, json, log_id=log_id)
 
 
@@ -104,7 +105,8 @@ def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #."
          call: CallId = None, json: Json = False) -> None:
     """Send touch-tone digits on the connected call (e.g. to an IVR menu)."""
     if not _DTMF.match(digits):
-        raise WireError(ErrorCode.BAD_INPUT, f"'{digits}' cannot be sent as tones: use 0-9, * and #")
+        raise WireError(ErrorCode.BAD_INPUT,
+                        f"'{digits}' cannot be sent as tones: use 0-9, * and #")
     result = client.request("dtmf", digits=digits, call_id=call)
     render.out(result, json, f"sent {digits} on call {result['call_id']}")
 
@@ -115,12 +117,12 @@ def answer(call: CallId = None, json: Json = False) -> None:
 
 
 def hangup(call: CallId = None, json: Json = False) -> None:
-    """Hang up or cancel the current call (F29)."""
+    """Hang up or cancel the current call."""
     render.out(client.request("hangup", call_id=call), json, render.call_line)
 
 
 def hold(call: CallId = None, json: Json = False) -> None:
-    """Put the call on hold, or resume it if it is held (a toggle, F34)."""
+    """Put the call on hold, or resume it if it is held (a toggle)."""
     render.out(client.request("hold", call_id=call), json, render.call_line)
 
 
@@ -139,11 +141,12 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
                             "the last call).")] = None,
            hangup: Annotated[Optional[bool], typer.Option(
                "--hangup/--keep", help="With done while a call is still up: hang it up, "
-                                       "or keep it (F25).")] = None,
+                                       "or keep it.")] = None,
            json: Json = False) -> None:
-    """Wrap-up (F7, F25, F30): fill in the call card; `done` ends processing."""
+    """Wrap-up: fill in the call card; `done` ends processing."""
     if what not in (None, "done"):
-        raise WireError(ErrorCode.BAD_INPUT, f"unknown wrap-up action '{what}': use `cc wrapup done`")
+        raise WireError(ErrorCode.BAD_INPUT,
+                        f"unknown wrap-up action '{what}': use `cc wrapup done`")
     fields = card_fields(call_type, subject, result, link, note)
     done = what == "done"
     if done and hangup is None:
@@ -164,7 +167,7 @@ def _card_line(call: dict | None, done: bool) -> str:
 
 
 def _ask_hangup() -> bool | None:
-    """At a terminal, ask whether to hang up a call that is still up (F25)."""
+    """At a terminal, ask whether to hang up a call that is still up."""
     if not picker.at_terminal():
         return None
     active = client.request("calls")
@@ -188,7 +191,7 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
                  "--blind", help="Transfer at once, without talking to the target first.")]
              = False,
              call: CallId = None, json: Json = False) -> None:
-    """Transfer the call (F35): consult by default (the caller waits on hold), or --blind."""
+    """Transfer the call: consult by default (the caller waits on hold), or --blind."""
     if target in TRANSFER_ACTIONS:
         result = client.request("transfer", action=target, call_id=call)
     else:
@@ -233,7 +236,7 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
                "--dial", min=1, help="Call the N-th number of the list.")] = None,
            limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
            json: Json = False) -> None:
-    """Recent numbers, newest first, each once (F13): dial one with --dial N."""
+    """Recent numbers, newest first, each once: dial one with --dial N."""
     if dialed + received + missed > 1:
         raise WireError(ErrorCode.BAD_INPUT, "choose one of --dialed, --received, --missed")
     filters = ({"direction": Direction.OUT} if dialed else
@@ -254,7 +257,8 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
     numbers = numbers[:limit]
     if dial_index is not None:
         if dial_index > len(numbers):
-            raise WireError(ErrorCode.BAD_INPUT, f"--dial {dial_index}: the list has {len(numbers)} "
+            raise WireError(ErrorCode.BAD_INPUT,
+                            f"--dial {dial_index}: the list has {len(numbers)} "
                             "numbers")
         _placed("dial", False, 60.0, json, number=numbers[dial_index - 1]["number"])
         return

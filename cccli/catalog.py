@@ -1,4 +1,4 @@
-"""`cc catalog list|add|rm types|results|break-reasons` (F44)."""
+"""`cc catalog list|add|rm types|results|break-reasons`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from . import client, render
 from .options import Json
 
 app = typer.Typer(help="Catalogues: call types, call results (with colours), break reasons "
-                       "(F44).", no_args_is_help=True)
+                       ".", no_args_is_help=True)
 BREAKS = "states.break_reasons"
 
 

@@ -49,7 +49,8 @@ def request(cmd: str, timeout: float = 10.0, **args):
         if not sock.poll(int(timeout * 1000)):
             where = f"at {remote} (are its keys yours? `cc daemon keys`)" if remote else \
                 f"(is it stuck? see `cc daemon status`; socket {path})"
-            raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon did not answer within {timeout:g} s "
+            raise WireError(ErrorCode.NOT_RUNNING,
+                            f"the cc daemon did not answer within {timeout:g} s "
                             f"{where}")
         return wire.parse_reply(sock.recv())
     finally:
@@ -65,7 +66,8 @@ def _curve_client(sock, keys) -> None:
             keys / "client.key_secret")
         sock.curve_serverkey, _ = zmq.auth.load_certificate(keys / "server.key")
     except (OSError, ValueError) as exc:
-        raise WireError(ErrorCode.CONFIG, f"CC_REMOTE needs keys in {keys} (client.key_secret and the "
+        raise WireError(ErrorCode.CONFIG,
+                        f"CC_REMOTE needs keys in {keys} (client.key_secret and the "
                         f"daemon's server.key; `cc daemon keys` makes them): {exc}") from None
 
 

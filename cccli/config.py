@@ -11,7 +11,7 @@ from daemon import profile
 from . import complete, render
 from .options import Json
 
-app = typer.Typer(help="Show and change settings (F11).", no_args_is_help=True)
+app = typer.Typer(help="Show and change settings.", no_args_is_help=True)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""`cc contacts`: the local directory of contacts and accounts (F5, F31, F39, F40, F45)."""
+"""`cc contacts`: the local directory of contacts and accounts."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _history(result: dict) -> str:
 
 
 def pick_number(name: str, pick: int | None) -> str:
-    """F31: a contact's number; with several, `--pick N`, or a choice at a terminal."""
+    """a contact's number; with several, `--pick N`, or a choice at a terminal."""
     contact = client.request("contacts_one", name=name)
     if not contact["phones"]:
         raise WireError(ErrorCode.BAD_INPUT, f"{contact['name']} has no phone number: add one "

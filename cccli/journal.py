@@ -1,5 +1,5 @@
 """`cc journal [FILE]`: the XML journal of messages exchanged with the server, read back
-safely (F10). A journal may come from another site: the reader refuses hostile XML."""
+safely. A journal may come from another site: the reader refuses hostile XML."""
 
 from __future__ import annotations
 

@@ -38,19 +38,20 @@ FILTER_KEYS = ("period", "agent", "direction", "result", "missed", "number", "co
 
 def log(words: Annotated[Optional[list[str]], typer.Argument(
             metavar="[NAME | show ID | edit ID | rm ID | save NAME]",
-            help="A saved filter's NAME; `show ID` for one call's full record (F36); "
+            help="A saved filter's NAME; `show ID` for one call's full record; "
                  "`edit ID` with card options; `rm ID` (or --all); `save NAME` keeps the "
-                 "filters given as NAME (F43).")] = None,
+                 "filters given as NAME.")] = None,
         period: Annotated[Optional[str], typer.Option(
-            "--period", "-p", autocompletion=complete.periods, help="today, yesterday, this-week, last-week, this-month, "
-                                   "last-month, or FROM..TO (YYYY-MM-DD).")] = None,
+            "--period", "-p", autocompletion=complete.periods,
+            help="today, yesterday, this-week, last-week, this-month, last-month, or FROM..TO "
+                 "(YYYY-MM-DD).")] = None,
         agent: Annotated[Optional[str], typer.Option(help="Only this agent's calls.")] = None,
         direction: Annotated[Optional[Direction], typer.Option(
             help="Incoming or outgoing calls.")] = None,
         result: Annotated[Optional[str], typer.Option(
             help="Only calls with this outcome (answered, missed, busy, ...).")] = None,
         missed: Annotated[Optional[bool], typer.Option(
-            "--missed", help="Only missed calls (F19).")] = None,
+            "--missed", help="Only missed calls.")] = None,
         number: Annotated[Optional[str], typer.Option(
             help="Calls whose number contains this.")] = None,
         contact: Annotated[Optional[str], typer.Option(
@@ -64,75 +65,83 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             "--limit", "-n", min=1, help="At most this many calls (default: 20 in a table, "
                                          "all in other formats).")] = None,
         format: Annotated[str, typer.Option(
-            "--format", "-f", autocompletion=complete.log_formats, help="table, json, ndjson, csv, asterisk-csv, or a template "
-                                   "such as '{start} {number} {outcome}'.")] = "table",
+            "--format", "-f", autocompletion=complete.log_formats,
+            help="table, json, ndjson, csv, asterisk-csv, or a template such as "
+                 "'{start} {number} {outcome}'.")] = "table",
         output: Annotated[Optional[str], typer.Option(
             "--output", "-o", help="Write to this file instead of standard output.")] = None,
         call_type: CardType = None, subject: CardSubject = None, link: CardLinks = None,
         note: CardNote = None,
         new_number: Annotated[Optional[str], typer.Option(
-            "--set-number", help="Refused: a saved call's number never changes (F26).")]
+            "--set-number", help="Refused: a saved call's number never changes.")]
         = None,
         all_: Annotated[bool, typer.Option("--all", help="With rm: every call.")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="With rm: do not ask.")]
         = False,
         json: Json = False) -> None:
-    """The call log, newest first (F19, F21, F36, F42, F43, F48)."""
+    """The call log, newest first."""
     words = words or []
-    if words[:1] == ["edit"]:
-        if len(words) != 2 or not words[1].isdigit():
-            raise WireError(ErrorCode.BAD_INPUT, "usage: cc log edit ID --type/--subject/--result/"
-                            "--link/--note")
-        fields = card_fields(call_type, subject, result, link, note)
-        if new_number is not None:
-            fields["number"] = new_number
-        if not fields:
-            raise WireError(ErrorCode.BAD_INPUT, "nothing to change: give --type, --subject, --result,"
-                            " --link or --note")
-        render.out(client.request("log_edit", log_id=int(words[1]), fields=fields), json,
-                   _record)
-        return
-    if words[:1] == ["rm"]:
-        _remove(words[1:], all_, yes, json)
-        return
     given = {"period": period, "agent": agent,
              "direction": direction.value if direction else None, "result": result,
              "missed": missed, "number": number, "contact": contact,
-             "sort": sort.value if sort else None,
-             "desc": desc}
-    if words[:1] == ["show"]:
+             "sort": sort.value if sort else None, "desc": desc}
+    action = words[0] if words and words[0] in ("edit", "rm", "show", "save") else None
+    if action == "edit":
+        fields = card_fields(call_type, subject, result, link, note)
+        if new_number is not None:
+            fields["number"] = new_number
+        _edit(words[1:], fields, json)
+    elif action == "rm":
+        _remove(words[1:], all_, yes, json)
+    elif action == "show":
         if len(words) != 2 or not words[1].isdigit():
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc log show ID (an id from `cc log`)")
         render.out(client.request("log_show", log_id=int(words[1])), json, _record)
-        return
-    if words[:1] == ["save"]:
-        if len(words) != 2:
-            raise WireError(ErrorCode.BAD_INPUT, "usage: cc log save NAME --period ... (the filters)")
-        saved = {k: v for k, v in given.items() if v is not None}
-        if not saved:
-            raise WireError(ErrorCode.BAD_INPUT, "nothing to save: give the filters, e.g. "
-                            f"cc log save {words[1]} --period last-week --missed")
-        save_filter(words[1], saved)
-        print(f"saved filter '{words[1]}': " +
-              " ".join(f"--{k} {v}" for k, v in saved.items()))
-        return
+    elif action == "save":
+        _save(words[1:], given)
+    else:
+        _list(words, given, "json" if json else format, columns, limit, output)
+
+
+def _edit(rest: list[str], fields: dict, as_json: bool) -> None:
+    if len(rest) != 1 or not rest[0].isdigit():
+        raise WireError(ErrorCode.BAD_INPUT,
+                        "usage: cc log edit ID --type/--subject/--result/--link/--note")
+    if not fields:
+        raise WireError(ErrorCode.BAD_INPUT,
+                        "nothing to change: give --type, --subject, --result, --link or --note")
+    render.out(client.request("log_edit", log_id=int(rest[0]), fields=fields), as_json,
+               _record)
+
+
+def _save(rest: list[str], given: dict) -> None:
+    if len(rest) != 1:
+        raise WireError(ErrorCode.BAD_INPUT, "usage: cc log save NAME --period ... (the filters)")
+    saved = {k: v for k, v in given.items() if v is not None}
+    if not saved:
+        raise WireError(ErrorCode.BAD_INPUT, "nothing to save: give the filters, e.g. "
+                        f"cc log save {rest[0]} --period last-week --missed")
+    save_filter(rest[0], saved)
+    print(f"saved filter '{rest[0]}': " + " ".join(f"--{k} {v}" for k, v in saved.items()))
+
+
+def _list(words: list[str], given: dict, fmt: str, columns: str | None, limit: int | None,
+          output: str | None) -> None:
     if len(words) > 1:
         raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[1]}': cc log [NAME] [options]")
     filters = load_filter(words[0]) if words else {}
     filters.update({k: v for k, v in given.items() if v is not None})
     from daemon import export
 
-    fmt = "json" if json else format
     if fmt not in export.FORMATS:
         if "{" not in fmt:
             raise WireError(ErrorCode.BAD_INPUT, f"unknown format '{fmt}': use "
                             f"{', '.join(export.FORMATS)} or a template like '{{start}} "
                             "{number}'")
         _checked(export.check_template, fmt)
-    cols = _columns(columns)
     if limit is None and fmt == "table":
         limit = 20
-    _run(filters, fmt, cols, limit, output)
+    _run(filters, fmt, _columns(columns), limit, output)
 
 
 def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
@@ -141,7 +150,8 @@ def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
     what = "every call in the log" if all_ else f"call {rest[0]}"
     if not yes:
         if not picker.at_terminal():
-            raise WireError(ErrorCode.BAD_INPUT, f"removing {what} needs --yes when not at a terminal")
+            raise WireError(ErrorCode.BAD_INPUT,
+                            f"removing {what} needs --yes when not at a terminal")
         if not typer.confirm(f"Remove {what}?", default=False):
             raise WireError(ErrorCode.FAILED, "nothing removed")
     result = client.request("log_rm", log_id=None if all_ else int(rest[0]))
@@ -187,7 +197,8 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
     if fmt == "table":
         rows = list(pages(filters, limit))
         if output:
-            raise WireError(ErrorCode.BAD_INPUT, "--output needs a file format: --format csv, json, "
+            raise WireError(ErrorCode.BAD_INPUT,
+                            "--output needs a file format: --format csv, json, "
                             "ndjson or asterisk-csv")
         if rows:
             colours = {}

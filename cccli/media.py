@@ -1,4 +1,4 @@
-"""`cc play` (F21) and `cc kb` (F37): a call's recording, and the knowledge base."""
+"""`cc play` and `cc kb`: a call's recording, and the knowledge base."""
 
 from __future__ import annotations
 

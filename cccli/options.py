@@ -11,7 +11,7 @@ CallId = Annotated[Optional[str], typer.Option(
     "--call", autocompletion=complete.call_ids,
     help="The call's id (see `cc status`); default: the current call.")]
 
-# The call card (F22, F30, F41), shared by `cc wrapup` and `cc log edit`.
+# The call card, shared by `cc wrapup` and `cc log edit`.
 CardType = Annotated[Optional[str], typer.Option("--type", help="Call type (catalogue).")]
 CardSubject = Annotated[Optional[str], typer.Option("--subject", help="What the call was "
                                                     "about.")]
@@ -31,6 +31,7 @@ def card_fields(call_type, subject, result, links, note) -> dict:
     for link in links or []:
         kind, sep, value = link.partition("=")
         if not sep or not kind:
-            raise WireError(ErrorCode.BAD_INPUT, f"--link '{link}': write KIND=VALUE, e.g. task=1234")
+            raise WireError(ErrorCode.BAD_INPUT,
+                            f"--link '{link}': write KIND=VALUE, e.g. task=1234")
         fields[f"link_{kind.strip()}"] = value.strip()
     return fields

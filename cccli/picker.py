@@ -1,5 +1,5 @@
 """Choosing one of several: `--pick N`, or a filter-as-you-type list for a person at a
-terminal (F6): type to narrow, arrows to move, Enter to choose, Esc or Ctrl-C to give up."""
+terminal: type to narrow, arrows to move, Enter to choose, Esc or Ctrl-C to give up."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cc quick`: the quick-dial list (F13), a plain TOML file people and scripts edit alike."""
+"""`cc quick`: the quick-dial list, a plain TOML file people and scripts edit alike."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from daemon.wire import ErrorCode, WireError
 from . import render
 from .options import Json
 
-app = typer.Typer(help="The quick-dial list: `cc dial @ALIAS` or `cc dial @N` (F13).",
+app = typer.Typer(help="The quick-dial list: `cc dial @ALIAS` or `cc dial @N`.",
                   no_args_is_help=False, invoke_without_command=True)
 HEADER = ("# Quick-dial list of cc: one [[entry]] per number (name, number, alias).\n"
           "# Edit it by hand or with `cc quick add|rm`; dial with `cc dial @ALIAS` or @N.\n")
@@ -45,7 +45,8 @@ def lookup(key: str) -> str:
     if key.isdigit():
         if 1 <= int(key) <= len(listed):
             return listed[int(key) - 1]["number"]
-        raise WireError(ErrorCode.BAD_INPUT, f"@{key}: the quick-dial list has {len(listed)} entries")
+        raise WireError(ErrorCode.BAD_INPUT,
+                        f"@{key}: the quick-dial list has {len(listed)} entries")
     for entry in listed:
         if entry.get("alias") == key:
             return entry["number"]

@@ -73,7 +73,7 @@ def agent_line(view: dict) -> str:
 
 
 def log_table(rows: list[dict], colours: dict[str, str] | None = None) -> None:
-    """The log as a table; each result in its catalogue colour on a terminal (F20)."""
+    """The log as a table; each result in its catalogue colour on a terminal."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -142,7 +142,7 @@ def colour_on() -> bool:
 
 
 def coloured(text: str, colour: str) -> str:
-    """Text in a catalogue colour on a terminal (F20); plain in a pipe or with NO_COLOR."""
+    """Text in a catalogue colour on a terminal; plain in a pipe or with NO_COLOR."""
     if not colour or colour not in ANSI or not colour_on():
         return text
     return f"\x1b[{ANSI[colour]}m{text}\x1b[0m"

@@ -1,4 +1,4 @@
-"""`cc report`: a period's calls per day and agent, for people and for cron (F49).
+"""`cc report`: a period's calls per day and agent, for people and for cron.
 
 It reads the call log file directly (read-only) rather than asking the daemon, so it runs
 from cron with no terminal and no daemon. The work is in `daemon.report`, imported inside
@@ -42,7 +42,7 @@ def report(period: Annotated[str, typer.Option(
            database: Annotated[Optional[Path], typer.Option(
                help="The call log to read (default: this profile's data/calls.db).")] = None,
            json: Json = False) -> None:
-    """Calls per day and agent for a period, with totals (F49). Reads the call log
+    """Calls per day and agent for a period, with totals. Reads the call log
     directly: needs no daemon and no terminal, so cron can run it."""
     from daemon import periods
     from daemon import report as reports

@@ -1,4 +1,4 @@
-"""`cc who [QUERY]` and `cc who import FILE`: colleagues with numbers and live states (F16)."""
+"""`cc who [QUERY]` and `cc who import FILE`: colleagues with numbers and live states."""
 
 from __future__ import annotations
 

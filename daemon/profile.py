@@ -34,9 +34,9 @@ class Setting:
 
 # The one list of settings: defaults, types and the comments of a new config file.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("server.host", "127.0.0.1", "Infinity server host (F1)"),
+    Setting("server.host", "127.0.0.1", "Infinity server host"),
     Setting("server.port", 10080, "Infinity integration port (10080 on most sites)"),
-    Setting("server.login", "", "your Infinity login (F2)"),
+    Setting("server.login", "", "your Infinity login"),
     Setting("server.password", "", "password here only if the file is private (chmod 600); "
             "prefer CC_PASSWORD or password_command"),
     Setting("server.password_command", "", "a command that prints the password, "
@@ -46,36 +46,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.timeout", 5.0, "seconds to wait for an answer from the server"),
     Setting("server.poll_interval", 2.0, "seconds between polls of state and active calls"),
     Setting("directory.poll_interval", 30.0, "seconds between polls of colleagues' states"),
-    Setting("session.auto_login", True, "log in when the daemon starts (F3)"),
-    Setting("session.reconnect", True, "reconnect after a network failure (F4)"),
+    Setting("session.auto_login", True, "log in when the daemon starts"),
+    Setting("session.reconnect", True, "reconnect after a network failure"),
     Setting("session.backoff_initial", 1.0, "first reconnect delay, seconds"),
     Setting("session.backoff_cap", 60.0, "longest reconnect delay, seconds"),
     Setting("session.logout_on_stop", False, "log out when the daemon stops"),
     Setting("states.break_reasons", "lunch,training,meeting,technical",
-            "regulated break reasons (F15), comma-separated; reason=ID gives one its own "
+            "regulated break reasons, comma-separated; reason=ID gives one its own "
             "IDUserState"),
     *(Setting(setting_key(short), code, f"IDUserState of {title}")
       for code, (short, title) in AGENT_STATES.items()),
-    Setting("log.number_mask", "CALL-{n:06}", "how calls are numbered (F22): {n} is the "
+    Setting("log.number_mask", "CALL-{n:06}", "how calls are numbered: {n} is the "
             "counter, e.g. CALL-{n:06} or {n}"),
     Setting("contacts.default_region", "UA", "region for numbers written without a country "
             "code (ISO 3166 code, e.g. UA, PL, GB)"),
-    Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers (F28); "
+    Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers; "
             "callback: the server rings the number, then your phone, and `cc answer` "
-            "connects (F27)"),
+            "connects"),
     Setting("transfer.timeout", 30.0, "seconds a consult transfer's target may ring before "
             "the caller is taken back"),
     Setting("wrapup.enabled", False, "stay Busy after a connected call until `cc wrapup done` "
-            "(F7)"),
+            ""),
     Setting("wrapup.timeout", 0.0, "seconds after which wrap-up closes by itself (0: never)"),
-    *(Setting(f"hooks.{event}", "", f"command run {when}, the call as JSON on stdin (F38)")
+    *(Setting(f"hooks.{event}", "", f"command run {when}, the call as JSON on stdin")
       for event, when in (("on_ring", "when a call rings"), ("on_answer", "when a call "
-                          "connects"), ("on_end", "when a call ends (F9)"),
+                          "connects"), ("on_end", "when a call ends"),
                           ("on_wrapup_done", "when wrap-up closes"))),
     Setting("notify.desktop", True, "a desktop notice (notify-send) when a call rings or ends "
-            "(F9), where the machine has one"),
+            ", where the machine has one"),
     Setting("hooks.timeout", 10.0, "seconds before a hook is killed"),
-    Setting("kb.url", "", "knowledge base search URL; {subject} is replaced (F37)"),
+    Setting("kb.url", "", "knowledge base search URL; {subject} is replaced"),
     Setting("remote.endpoint", "", "a TCP endpoint for remote control, e.g. "
             "tcp://0.0.0.0:5555; CURVE keys required (`cc daemon keys`); empty: off"),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)"),
@@ -85,7 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
             "(empty: http://listen_host:port)"),
     Setting("events.register", True, "ask the server to push events here "
             "(the emulator's /_emulator/subscribe; real servers are set up by their admin)"),
-    Setting("journal.enabled", True, "journal every message exchanged with the server (F10)"),
+    Setting("journal.enabled", True, "journal every message exchanged with the server"),
     Setting("journal.max_bytes", 10_485_760, "rotate the journal at this size"),
     Setting("journal.backups", 5, "rotated journals to keep"),
 )

@@ -55,7 +55,7 @@ class Session:
 
     @property
     def wrapup_call(self):
-        """The call in wrap-up (F7), if any."""
+        """The call in wrap-up, if any."""
         return self.after_call.call
 
     # -- what the CLI sees
@@ -114,7 +114,7 @@ class Session:
         if not login:
             raise WireError(ErrorCode.CONFIG,
                             "no user name: set it with `cc config set server.login "
-                            "NAME` (F2); nothing was sent to the server")
+                            "NAME`; nothing was sent to the server")
         if password is None and self._password is None:
             try:
                 self._password = resolve_password(self.settings)
@@ -166,7 +166,7 @@ class Session:
         return self.view()
 
     async def auto_login(self) -> None:
-        """F3: log in at start; a server that cannot be reached is retried (F4)."""
+        """log in at start; a server that cannot be reached is retried."""
         try:
             await self.login()
         except WireError as exc:
@@ -261,7 +261,7 @@ class Session:
 
     # -- reconnect
     def restart_requested(self, reason: str) -> None:
-        """F4: the server asks its clients to restart: log on afresh (with
+        """the server asks its clients to restart: log on afresh (with
         session.reconnect), keeping the agent's state."""
         if self.status != LOGGED_IN:
             return

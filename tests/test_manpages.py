@@ -108,3 +108,18 @@ def test_pages_render_as_text(page):
     assert done.returncode == 0
     assert "NAME" in done.stdout and "SYNOPSIS" in done.stdout
     assert "\\" not in done.stdout      # no escape leaked through as text
+
+
+def test_no_feature_number_of_ours_reaches_a_user():
+    """F-numbers name features in our specification; help, man pages, settings and the
+    README speak the user's words."""
+    import re
+
+    from daemon import profile
+
+    texts = {str(p.relative_to(REPO)): p.read_text(encoding="utf-8")
+             for p in [*(REPO / "man").glob("*.1"), REPO / "README.md",
+                       *(REPO / "docs").glob("*.md")]}
+    texts["settings"] = "\n".join(s.help for s in profile.SETTINGS)
+    found = {name: re.findall(r"\bF\d{1,2}\b", text) for name, text in texts.items()}
+    assert {name: hits for name, hits in found.items() if hits} == {}
