@@ -20,7 +20,7 @@ import wave
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from aiohttp import web
@@ -28,7 +28,7 @@ from yarl import URL
 
 from . import model as m
 from .model import ApiError, Call, Clock, Model, User
-from .scenario import Scenario, is_valid_number, normalize_number
+from .scenario import EVENTS_URL_FORM, Scenario, is_valid_events_url, is_valid_number, normalize_number
 
 ADMIN_PREFIX = "/_emulator/"
 FAULT_KINDS = ("http500", "malformed", "truncated", "slow", "unknown-state", "extra-fields")
@@ -287,6 +287,10 @@ class Emulator:
 
     async def start(self) -> None:
         await self.pusher.start()
+        # As a real server takes its eventsURL from its configuration.
+        for url in self.scenario.events_urls:
+            self.pusher.subscribe(url)
+            log(f"pushing events to {url} (the scenario's events_url)")
 
     async def close(self) -> None:
         self.model.shutdown()
@@ -587,13 +591,8 @@ class Emulator:
     @staticmethod
     def events_url(q) -> str:
         url = param(q, "URL")
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if parts.scheme != "http" or not parts.hostname or port is None or parts.query or parts.fragment:
-            raise ApiError(f"Malformed parameter URL: {url!r} (expected http://HOST:PORT or http://HOST:PORT/PATH)")
+        if not is_valid_events_url(url):
+            raise ApiError(f"Malformed parameter URL: {url!r} (expected {EVENTS_URL_FORM})")
         return url
 
     def admin_subscribe(self, q) -> dict:
