@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import json as jsonlib
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 
 from daemon import profile
+from daemon.wire import Exit
 
 from . import render
 from .options import Json
+
+if TYPE_CHECKING:
+    from daemon.emulator.admin import Admin
 
 app = typer.Typer(help="The Infinity server emulator (tests, demos, training).",
                   no_args_is_help=True)
@@ -45,36 +48,30 @@ def scenario() -> None:
     print(emulator.demo_scenario_text(), end="")
 
 
-def _admin(url: str | None, path: str, params: dict) -> dict:
-    import urllib.error
-    import urllib.parse
-    import urllib.request
+EmulatorUrl = Annotated[Optional[str], typer.Option(
+    "--url", help="The emulator's URL (default: server.host and server.port).")]
+
+
+def _admin(url: str | None, ask: Callable[["Admin"], dict]) -> dict:
+    """Ask the emulator at url (default: the profile's server) through its admin client."""
+    from daemon.emulator.admin import Admin, AdminError
 
     if url is None:
         settings = profile.load()
         url = f"http://{settings['server.host']}:{settings['server.port']}"
-    full = f"{url.rstrip('/')}/_emulator/{path}/?{urllib.parse.urlencode(params)}"
     try:
-        with urllib.request.urlopen(full, timeout=5) as resp:
-            return jsonlib.loads(resp.read())["result"]
-    except urllib.error.HTTPError as exc:
-        try:
-            message = jsonlib.loads(exc.read())["result"]["ErrorMessage"]
-        except (ValueError, KeyError, TypeError):
-            message = f"HTTP {exc.code}"
-        render.fail(f"the emulator refused: {message}", 7)
-    except (urllib.error.URLError, OSError) as exc:
-        render.fail(f"cannot reach the emulator at {url}: {getattr(exc, 'reason', exc)}", 7)
+        return ask(Admin(url))
+    except AdminError as exc:
+        hint = "" if exc.status else " (is it running? `cc emulator run` starts one; or give --url)"
+        render.fail(f"{exc}{hint}", int(Exit.SERVER))
 
 
 @app.command("call-in")
 def call_in(from_: Annotated[str, typer.Option("--from", help="The caller's number.")],
             to: Annotated[str, typer.Option("--to", help="The agent's extension.")],
-            url: Annotated[Optional[str], typer.Option(
-                help="The emulator's URL (default: server.host and server.port).")] = None,
-            json: Json = False) -> None:
+            url: EmulatorUrl = None, json: Json = False) -> None:
     """Make the emulator place an incoming call to an extension."""
-    result = _admin(url, "call-in", {"From": from_, "To": to})
+    result = _admin(url, lambda admin: admin.call_in(from_, to))
     if json:
         render.emit_json(result)
     else:

@@ -14,8 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from daemon.emulator.admin import Admin, AdminError
 
 CC = str(Path(sys.executable).parent / "cc")
 NUMBER = "+380441110001"      # answers after 2 s in the demo scenario
@@ -55,11 +56,11 @@ def main() -> int:
         port = int(wait_until(lambda: port_file.exists() and port_file.read_text().strip(),
                               15, "the emulator"))
         url = f"http://127.0.0.1:{port}"
+        admin = Admin(url)
         print(f"# emulator listening on {url}")
 
         def clock() -> float:
-            with urllib.request.urlopen(f"{url}/_emulator/clock/", timeout=5) as resp:
-                return json.loads(resp.read())["result"]["Now"]
+            return admin.clock()["Now"]
 
         def line_state() -> str:
             calls = json.loads(cc("status", "--json", show=False))["calls"]
@@ -85,6 +86,8 @@ def main() -> int:
                                "server" for r in json.loads(cc("log", "--json", show=False))),
                    20, "the call's final record")
         cc("log")
+    except AdminError as exc:
+        raise SystemExit(f"demo: {exc}") from None
     finally:
         subprocess.run([CC, "daemon", "stop"], env=env, capture_output=True)
         emulator.terminate()

@@ -9,11 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from daemon.emulator.admin import Admin
 
 BIN = Path(sys.executable).parent
 CC = str(BIN / "cc")
@@ -105,14 +105,10 @@ class Emulator:
                           15, "the emulator's port file")
         self.port = int(text)
         self.url = f"http://127.0.0.1:{self.port}"
-
-    def get(self, path: str, **params):
-        query = urllib.parse.urlencode(params)
-        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=5) as resp:
-            return json.loads(resp.read())["result"]
+        self.client = Admin(self.url)
 
     def admin(self, what: str, **params):
-        return self.get(f"/_emulator/{what}/", **params)
+        return self.client.request(what, **params)
 
     def now(self) -> float:
         return self.admin("clock")["Now"]

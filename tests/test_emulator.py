@@ -1083,6 +1083,43 @@ def test_a_bad_events_url_is_one_clear_line(value, problem):
     assert problem in message and 'events_url = "http://127.0.0.1:8080"' in message, message
 
 
+def test_the_admin_client_raises_one_error_with_the_emulators_message(emu):
+    from daemon.emulator.admin import Admin, AdminError
+
+    admin = Admin(emu.base)
+    assert admin.clock()["TimeScale"] == SCALE
+    with pytest.raises(AdminError) as refused:
+        admin.subscribe("ftp://x")
+    assert refused.value.status == 406
+    assert refused.value.message == (
+        "Malformed parameter URL: 'ftp://x' (expected http://HOST:PORT or http://HOST:PORT/PATH)")
+    assert str(refused.value) == f"the emulator at {emu.base} refused subscribe: {refused.value.message}"
+    with pytest.raises(AdminError, match=r"refused call-in: Extension 999 not found$"):
+        admin.call_in("+380501234567", "999")
+    with pytest.raises(AdminError) as unknown:
+        admin.request("nothing")
+    assert unknown.value.status == 404 and "Unknown admin endpoint /_emulator/nothing/" in unknown.value.message
+
+
+def test_the_admin_client_names_an_emulator_it_cannot_reach_or_that_is_none():
+    import socket
+
+    from daemon.emulator.admin import Admin, AdminError
+
+    with socket.socket() as probe:      # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(AdminError, match=rf"^cannot reach the emulator at {closed}: ") as unreachable:
+        Admin(closed).clock()
+    assert unreachable.value.status is None
+    stranger = Listener()                # answers 200 with an empty body
+    try:
+        with pytest.raises(AdminError, match=rf"\(is {stranger.url} the emulator\?\)$"):
+            Admin(stranger.url).clock()
+    finally:
+        stranger.close()
+
+
 def test_package_import_stays_light():
     code = "import sys, daemon.emulator; print('aiohttp' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE)

@@ -27,10 +27,10 @@ from aiohttp import web
 from yarl import URL
 
 from . import model as m
+from .admin import ADMIN_PREFIX
 from .model import ApiError, Call, Clock, Model, User
 from .scenario import EVENTS_URL_FORM, Scenario, is_valid_events_url, is_valid_number, normalize_number
 
-ADMIN_PREFIX = "/_emulator/"
 FAULT_KINDS = ("http500", "malformed", "truncated", "slow", "unknown-state", "extra-fields")
 CODECS = ("gsm", "pcm", "mp3")
 DEFAULT_SLOW_DELAY = 3.0          # real seconds
