@@ -35,9 +35,9 @@ def run(port: Annotated[int, typer.Option(help="Port to listen on (0: any free p
         emulator.run(host=host, port=port, scenario=scenario, time_scale=time_scale,
                      port_file=port_file)
     except emulator.ScenarioError as exc:
-        render.fail(str(exc), 2)
+        render.fail(str(exc), int(Exit.USAGE))
     except OSError as exc:
-        render.fail(f"the emulator cannot start: {exc} (choose another --port)", 8)
+        render.fail(f"the emulator cannot start: {exc} (choose another --port)", int(Exit.CONFIG))
 
 
 @app.command()
