@@ -70,6 +70,8 @@ def main() -> int:
         cc("config", "set", "server.login", "ivanova")
         cc("config", "set", "server.poll_interval", "0.5")
         cc("daemon", "start")
+        # The daemon's listener port is known only now: point the emulator's events at it.
+        admin.subscribe(json.loads(cc("status", "--json", show=False))["events_url"])
         cc("status")
         call = json.loads(cc("dial", NUMBER, "--json", show=False))
         print(f"$ cc dial {NUMBER}\ncall {call['call_id']} -> {NUMBER}  {call['state_name']}")

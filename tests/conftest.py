@@ -132,6 +132,7 @@ class Agent:
     """One agent's profile (its own CC_HOME) driven through the `cc` command."""
 
     def __init__(self, emulator: Emulator, login="ivanova", password="s3cret", **settings):
+        self.emulator = emulator
         # Short paths: a unix socket path must fit in 108 bytes.
         self.home = Path(tempfile.mkdtemp(prefix="cc-"))
         self.env = {**os.environ, "CC_HOME": str(self.home), "CC_PASSWORD": password}
@@ -161,9 +162,16 @@ class Agent:
     def json(self, *args):
         return json.loads(self.cc(*args, "--json").stdout)
 
-    def start(self):
+    def start(self, subscribe: bool = True):
+        """Start the daemon and, unless told not to, point the emulator's events at it."""
         self.cc("daemon", "start")
+        if subscribe:
+            self.subscribe()
         return self
+
+    def subscribe(self):
+        # As a real server's administrator sets its eventsURL; the port is new at each start.
+        self.emulator.client.subscribe(self.status()["events_url"])
 
     def status(self):
         return self.json("status")
