@@ -1,4 +1,4 @@
-"""`cc emulator run|scenario|call-in`: the reference Infinity server for tests and demos."""
+"""`cc emulator run|scenario|call-in|subscribe`: the reference Infinity server for tests, demos."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 import typer
 
 from daemon import profile
-from daemon.wire import Exit
+from daemon.wire import ErrorCode, Exit, WireError
 
-from . import render
+from . import client, render
 from .options import Json
 
 if TYPE_CHECKING:
@@ -76,3 +76,33 @@ def call_in(from_: Annotated[str, typer.Option("--from", help="The caller's numb
         render.emit_json(result)
     else:
         print(f"incoming call {result['IDCall']} from {from_} to {to}")
+
+
+@app.command()
+def subscribe(events_url: Annotated[Optional[str], typer.Argument(
+                  help="Where the emulator pushes events (default: the running daemon's "
+                       "listener, its events_url).")] = None,
+              url: EmulatorUrl = None, json: Json = False) -> None:
+    """Make the emulator push events to a daemon, as a server's eventsURL does."""
+    from daemon.emulator.scenario import EVENTS_URL_FORM, is_valid_events_url
+
+    if events_url is None:
+        events_url = _daemon_events_url()
+    elif not is_valid_events_url(events_url):
+        render.fail(f"'{events_url}' is not an events URL: give {EVENTS_URL_FORM}",
+                    int(Exit.BAD_INPUT))
+    result = _admin(url, lambda admin: admin.subscribe(events_url))
+    if json:
+        render.emit_json(result)
+    else:
+        print(f"the emulator pushes events to {result['Subscribed']}")
+
+
+def _daemon_events_url() -> str:
+    try:
+        return client.request("status")["events_url"]
+    except WireError as exc:
+        if exc.code != ErrorCode.NOT_RUNNING:
+            raise
+        render.fail(f"{exc.message}; or give the URL yourself: `cc emulator subscribe EVENTS_URL`",
+                    int(Exit.DAEMON_NOT_RUNNING))
