@@ -32,6 +32,16 @@ def wait_until(condition, timeout: float, what: str):
     return value
 
 
+def start_daemon(cc, admin: Admin, port: int) -> None:
+    """Set up the profile, start the daemon, and point the emulator's events at it."""
+    cc("config", "set", "server.port", str(port))
+    cc("config", "set", "server.login", "ivanova")
+    cc("config", "set", "server.poll_interval", "0.5")
+    cc("daemon", "start")
+    # The daemon's listener port is known only now, as a server's admin would learn it.
+    admin.subscribe(json.loads(cc("status", "--json", show=False))["events_url"])
+
+
 def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="cc-demo-"))
     env = {**os.environ, "CC_HOME": str(home), "CC_PASSWORD": "demo"}
@@ -66,12 +76,7 @@ def main() -> int:
             calls = json.loads(cc("status", "--json", show=False))["calls"]
             return calls[0]["state_name"] if calls else "idle"
 
-        cc("config", "set", "server.port", str(port))
-        cc("config", "set", "server.login", "ivanova")
-        cc("config", "set", "server.poll_interval", "0.5")
-        cc("daemon", "start")
-        # The daemon's listener port is known only now: point the emulator's events at it.
-        admin.subscribe(json.loads(cc("status", "--json", show=False))["events_url"])
+        start_daemon(cc, admin, port)
         cc("status")
         call = json.loads(cc("dial", NUMBER, "--json", show=False))
         print(f"$ cc dial {NUMBER}\ncall {call['call_id']} -> {NUMBER}  {call['state_name']}")
