@@ -194,12 +194,15 @@ def last_event(journal) -> str:
 
 def clock_check(settings: dict | None) -> Check:
     """Against the emulator's clock, or else the Date header of the server's answer."""
+    from daemon.emulator.admin import Admin
+
     if settings is None:
         return Check("clock", None, "not checked: the config file does not parse")
     base = f"http://{settings['server.host']}:{settings['server.port']}"
     before = time.time()
     try:
-        _, body, date = http_get(f"{base}/_emulator/clock/")   # a real server: 404 or 406
+        # The emulator's clock; a real server answers 404 or 406, with its Date header.
+        _, body, date = http_get(Admin(base).url_for("clock"))
     except OSError as exc:
         return Check("clock", None, f"not measurable: cannot reach {base} ({exc})")
     here = (before + time.time()) / 2

@@ -1,16 +1,19 @@
-"""`cc emulator run|scenario|call-in`: the reference Infinity server for tests and demos."""
+"""`cc emulator run|scenario|call-in|subscribe`: the reference Infinity server for tests, demos."""
 
 from __future__ import annotations
 
-import json as jsonlib
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 
 from daemon import profile
+from daemon.wire import ErrorCode, Exit, WireError
 
-from . import render
+from . import client, render
 from .options import Json
+
+if TYPE_CHECKING:
+    from daemon.emulator.admin import Admin
 
 app = typer.Typer(help="The Infinity server emulator (tests, demos, training).",
                   no_args_is_help=True)
@@ -32,9 +35,9 @@ def run(port: Annotated[int, typer.Option(help="Port to listen on (0: any free p
         emulator.run(host=host, port=port, scenario=scenario, time_scale=time_scale,
                      port_file=port_file)
     except emulator.ScenarioError as exc:
-        render.fail(str(exc), 2)
+        render.fail(str(exc), int(Exit.USAGE))
     except OSError as exc:
-        render.fail(f"the emulator cannot start: {exc} (choose another --port)", 8)
+        render.fail(f"the emulator cannot start: {exc} (choose another --port)", int(Exit.CONFIG))
 
 
 @app.command()
@@ -45,37 +48,61 @@ def scenario() -> None:
     print(emulator.demo_scenario_text(), end="")
 
 
-def _admin(url: str | None, path: str, params: dict) -> dict:
-    import urllib.error
-    import urllib.parse
-    import urllib.request
+EmulatorUrl = Annotated[Optional[str], typer.Option(
+    "--url", help="The emulator's URL (default: server.host and server.port).")]
+
+
+def _admin(url: str | None, ask: Callable[["Admin"], dict]) -> dict:
+    """Ask the emulator at url (default: the profile's server) through its admin client."""
+    from daemon.emulator.admin import Admin, AdminError
 
     if url is None:
         settings = profile.load()
         url = f"http://{settings['server.host']}:{settings['server.port']}"
-    full = f"{url.rstrip('/')}/_emulator/{path}/?{urllib.parse.urlencode(params)}"
     try:
-        with urllib.request.urlopen(full, timeout=5) as resp:
-            return jsonlib.loads(resp.read())["result"]
-    except urllib.error.HTTPError as exc:
-        try:
-            message = jsonlib.loads(exc.read())["result"]["ErrorMessage"]
-        except (ValueError, KeyError, TypeError):
-            message = f"HTTP {exc.code}"
-        render.fail(f"the emulator refused: {message}", 7)
-    except (urllib.error.URLError, OSError) as exc:
-        render.fail(f"cannot reach the emulator at {url}: {getattr(exc, 'reason', exc)}", 7)
+        return ask(Admin(url))
+    except AdminError as exc:
+        hint = "" if exc.status else " (is it running? `cc emulator run` starts one; or give --url)"
+        render.fail(f"{exc}{hint}", int(Exit.SERVER))
 
 
 @app.command("call-in")
 def call_in(from_: Annotated[str, typer.Option("--from", help="The caller's number.")],
             to: Annotated[str, typer.Option("--to", help="The agent's extension.")],
-            url: Annotated[Optional[str], typer.Option(
-                help="The emulator's URL (default: server.host and server.port).")] = None,
-            json: Json = False) -> None:
+            url: EmulatorUrl = None, json: Json = False) -> None:
     """Make the emulator place an incoming call to an extension."""
-    result = _admin(url, "call-in", {"From": from_, "To": to})
+    result = _admin(url, lambda admin: admin.call_in(from_, to))
     if json:
         render.emit_json(result)
     else:
         print(f"incoming call {result['IDCall']} from {from_} to {to}")
+
+
+@app.command()
+def subscribe(events_url: Annotated[Optional[str], typer.Argument(
+                  help="Where the emulator pushes events (default: the running daemon's "
+                       "listener, its events_url).")] = None,
+              url: EmulatorUrl = None, json: Json = False) -> None:
+    """Make the emulator push events to a daemon, as a server's eventsURL does."""
+    from daemon.emulator.scenario import EVENTS_URL_FORM, is_valid_events_url
+
+    if events_url is None:
+        events_url = _daemon_events_url()
+    elif not is_valid_events_url(events_url):
+        render.fail(f"'{events_url}' is not an events URL: give {EVENTS_URL_FORM}",
+                    int(Exit.BAD_INPUT))
+    result = _admin(url, lambda admin: admin.subscribe(events_url))
+    if json:
+        render.emit_json(result)
+    else:
+        print(f"the emulator pushes events to {result['Subscribed']}")
+
+
+def _daemon_events_url() -> str:
+    try:
+        return client.request("status")["events_url"]
+    except WireError as exc:
+        if exc.code != ErrorCode.NOT_RUNNING:
+            raise
+        render.fail(f"{exc.message}; or give the URL yourself: `cc emulator subscribe EVENTS_URL`",
+                    int(Exit.DAEMON_NOT_RUNNING))

@@ -83,8 +83,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("events.max_rate", 20000, "events per second the listener takes; more get 429"),
     Setting("events.public_url", "", "URL the server pushes events to "
             "(empty: http://listen_host:port)"),
-    Setting("events.register", True, "ask the server to push events here "
-            "(the emulator's /_emulator/subscribe; real servers are set up by their admin)"),
     Setting("journal.enabled", True, "journal every message exchanged with the server"),
     Setting("journal.max_bytes", 10_485_760, "rotate the journal at this size"),
     Setting("journal.backups", 5, "rotated journals to keep"),

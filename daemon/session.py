@@ -143,13 +143,6 @@ class Session:
         self.tracker.agent, self.tracker.extension = login, self.extension
         log.info("logged in as %s (IDUser %s, extension %s)", login, self.id_user,
                  self.extension)
-        if self.events_url and self.settings["events.register"]:
-            try:
-                await self.client.subscribe(self.events_url)
-            except InfinityError as exc:
-                log.warning("the server takes no event subscription (%s); relying on polling "
-                            "unless its administrator points eventsURL at %s", exc,
-                            self.events_url)
         try:
             await self.refresh_state()
             if self.wanted_state not in (None, self.states.id("available"), self.agent_state):

@@ -14,8 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from daemon.emulator.admin import Admin, AdminError
 
 CC = str(Path(sys.executable).parent / "cc")
 NUMBER = "+380441110001"      # answers after 2 s in the demo scenario
@@ -29,6 +30,16 @@ def wait_until(condition, timeout: float, what: str):
             sys.exit(f"demo: gave up waiting for {what}")
         time.sleep(0.05)
     return value
+
+
+def start_daemon(cc, admin: Admin, port: int) -> None:
+    """Set up the profile, start the daemon, and point the emulator's events at it."""
+    cc("config", "set", "server.port", str(port))
+    cc("config", "set", "server.login", "ivanova")
+    cc("config", "set", "server.poll_interval", "0.5")
+    cc("daemon", "start")
+    # The daemon's listener port is known only now, as a server's admin would learn it.
+    admin.subscribe(json.loads(cc("status", "--json", show=False))["events_url"])
 
 
 def main() -> int:
@@ -55,20 +66,17 @@ def main() -> int:
         port = int(wait_until(lambda: port_file.exists() and port_file.read_text().strip(),
                               15, "the emulator"))
         url = f"http://127.0.0.1:{port}"
+        admin = Admin(url)
         print(f"# emulator listening on {url}")
 
         def clock() -> float:
-            with urllib.request.urlopen(f"{url}/_emulator/clock/", timeout=5) as resp:
-                return json.loads(resp.read())["result"]["Now"]
+            return admin.clock()["Now"]
 
         def line_state() -> str:
             calls = json.loads(cc("status", "--json", show=False))["calls"]
             return calls[0]["state_name"] if calls else "idle"
 
-        cc("config", "set", "server.port", str(port))
-        cc("config", "set", "server.login", "ivanova")
-        cc("config", "set", "server.poll_interval", "0.5")
-        cc("daemon", "start")
+        start_daemon(cc, admin, port)
         cc("status")
         call = json.loads(cc("dial", NUMBER, "--json", show=False))
         print(f"$ cc dial {NUMBER}\ncall {call['call_id']} -> {NUMBER}  {call['state_name']}")
@@ -85,6 +93,8 @@ def main() -> int:
                                "server" for r in json.loads(cc("log", "--json", show=False))),
                    20, "the call's final record")
         cc("log")
+    except AdminError as exc:
+        raise SystemExit(f"demo: {exc}") from None
     finally:
         subprocess.run([CC, "daemon", "stop"], env=env, capture_output=True)
         emulator.terminate()

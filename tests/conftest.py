@@ -9,11 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from daemon.emulator.admin import Admin
 
 BIN = Path(sys.executable).parent
 CC = str(BIN / "cc")
@@ -119,14 +119,10 @@ class Emulator:
                           15, "the emulator's port file")
         self.port = int(text)
         self.url = f"http://127.0.0.1:{self.port}"
-
-    def get(self, path: str, **params):
-        query = urllib.parse.urlencode(params)
-        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=5) as resp:
-            return json.loads(resp.read())["result"]
+        self.client = Admin(self.url)
 
     def admin(self, what: str, **params):
-        return self.get(f"/_emulator/{what}/", **params)
+        return self.client.request(what, **params)
 
     def now(self) -> float:
         return self.admin("clock")["Now"]
@@ -150,6 +146,7 @@ class Agent:
     """One agent's profile (its own CC_HOME) driven through the `cc` command."""
 
     def __init__(self, emulator: Emulator, login="ivanova", password="s3cret", **settings):
+        self.emulator = emulator
         # Short paths: a unix socket path must fit in 108 bytes.
         self.home = Path(tempfile.mkdtemp(prefix="cc-"))
         self.env = {**os.environ, "CC_HOME": str(self.home), "CC_PASSWORD": password}
@@ -179,9 +176,16 @@ class Agent:
     def json(self, *args):
         return json.loads(self.cc(*args, "--json").stdout)
 
-    def start(self):
+    def start(self, subscribe: bool = True):
+        """Start the daemon and, unless told not to, point the emulator's events at it."""
         self.cc("daemon", "start")
+        if subscribe:
+            self.subscribe()
         return self
+
+    def subscribe(self):
+        # As a real server's administrator sets its eventsURL; the port is new at each start.
+        self.emulator.client.subscribe(self.status()["events_url"])
 
     def status(self):
         return self.json("status")

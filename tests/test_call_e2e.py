@@ -93,7 +93,7 @@ def test_log_lists_newest_first_in_every_format(emulator, agent):
 
 
 def test_call_is_tracked_by_polling_when_no_event_arrives(emulator, agent_factory):
-    agent = agent_factory(emulator, **{"events.register": False}).start()
+    agent = agent_factory(emulator).start(subscribe=False)
     agent.wait_logged_in()
     call = agent.json("dial", ANSWERS_AFTER_2S)
     agent.wait_call_state("Connected")

@@ -1029,6 +1029,97 @@ def test_bad_groups_are_one_clear_line(group, words):
     assert all(word in message for word in words), message
 
 
+def scenario_with_events_url(value: str) -> str:
+    return SCENARIO.replace("[server]\n", f"[server]\nevents_url = {value}\n", 1)
+
+
+def test_the_scenario_events_url_gets_events_without_a_subscribe(tmp_path):
+    """As a real server pushes to the eventsURL its configuration names: one per daemon."""
+    first, second = Listener(), Listener()
+    emu = Emulator(tmp_path, scenario_with_events_url(json.dumps([first.url, second.url])))
+    try:
+        emu.logon("ivanova")
+        # Subscribing a configured URL again changes nothing: each event still comes once.
+        assert emu.admin("subscribe", URL=first.url) == {"Subscribed": first.url}
+        call_id = dial(emu, "+380441110003")
+        emu.json("/call/drop/", IDUser=IVANOVA, IDCall=call_id)
+        for listener in (first, second):
+            listener.wait_call_state(call_id, 100)   # each listener gets its events in order
+            paths = [e["path"] for e in listener.call_events(call_id)]
+            assert paths.count("/call/OnCallCreated/") == 1, paths
+        assert f"pushing events to {first.url} (the scenario's events_url)" in emu.stderr()
+    finally:
+        assert emu.stop() == 0
+        first.close()
+        second.close()
+
+
+def test_events_url_takes_one_url_or_a_list():
+    from daemon.emulator.scenario import parse
+
+    assert parse(SCENARIO, "team.toml").events_urls == ()
+    one = parse(scenario_with_events_url('"http://127.0.0.1:8080"'), "team.toml")
+    assert one.events_urls == ("http://127.0.0.1:8080",)
+    two = parse(scenario_with_events_url('["http://10.0.0.7:8080/events", "http://[::1]:8081"]'), "team.toml")
+    assert two.events_urls == ("http://10.0.0.7:8080/events", "http://[::1]:8081")
+
+
+@pytest.mark.parametrize("value, problem", [
+    ('"ftp://127.0.0.1:8080"', "[server] events_url 'ftp://127.0.0.1:8080' is not http://HOST:PORT"),
+    ('"http://127.0.0.1"', "[server] events_url 'http://127.0.0.1' is not http://HOST:PORT"),
+    ('"http://127.0.0.1:99999"', "[server] events_url 'http://127.0.0.1:99999' is not"),
+    ('["http://127.0.0.1:8080", "http://127.0.0.1:8081/?x=1"]', "events_url 'http://127.0.0.1:8081/?x=1' is not"),
+    ("8080", "[server] events_url is 8080, not a URL or a list of URLs"),
+    ("[8080]", "[server] events_url 8080 is not http://HOST:PORT"),
+])
+def test_a_bad_events_url_is_one_clear_line(value, problem):
+    from daemon.emulator import ScenarioError
+    from daemon.emulator.scenario import parse
+
+    with pytest.raises(ScenarioError) as caught:
+        parse(scenario_with_events_url(value), "team.toml")
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("scenario team.toml: ")
+    assert problem in message and 'events_url = "http://127.0.0.1:8080"' in message, message
+
+
+def test_the_admin_client_raises_one_error_with_the_emulators_message(emu):
+    from daemon.emulator.admin import Admin, AdminError
+
+    admin = Admin(emu.base)
+    assert admin.clock()["TimeScale"] == SCALE
+    with pytest.raises(AdminError) as refused:
+        admin.subscribe("ftp://x")
+    assert refused.value.status == 406
+    assert refused.value.message == (
+        "Malformed parameter URL: 'ftp://x' (expected http://HOST:PORT or http://HOST:PORT/PATH)")
+    assert str(refused.value) == f"the emulator at {emu.base} refused subscribe: {refused.value.message}"
+    with pytest.raises(AdminError, match=r"refused call-in: Extension 999 not found$"):
+        admin.call_in("+380501234567", "999")
+    with pytest.raises(AdminError) as unknown:
+        admin.request("nothing")
+    assert unknown.value.status == 404 and "Unknown admin endpoint /_emulator/nothing/" in unknown.value.message
+
+
+def test_the_admin_client_names_an_emulator_it_cannot_reach_or_that_is_none():
+    import socket
+
+    from daemon.emulator.admin import Admin, AdminError
+
+    with socket.socket() as probe:      # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(AdminError, match=rf"^cannot reach the emulator at {closed}: ") as unreachable:
+        Admin(closed).clock()
+    assert unreachable.value.status is None
+    stranger = Listener()                # answers 200 with an empty body
+    try:
+        with pytest.raises(AdminError, match=rf"\(is {stranger.url} the emulator\?\)$"):
+            Admin(stranger.url).clock()
+    finally:
+        stranger.close()
+
+
 def test_package_import_stays_light():
     code = "import sys, daemon.emulator; print('aiohttp' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE)

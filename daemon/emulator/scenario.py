@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 # The names server.py imports from here: numbers are cleaned as everywhere (daemon.phone).
-from ..phone import dialable as is_valid_number, strip as normalize_number
+from .. import phone
 
 DEMO_RESOURCE = "demo.toml"
 
@@ -23,7 +24,9 @@ SERVER_DEFAULTS: dict[str, Any] = {
     "ring_timeout": 30.0,
     "finished_linger": 30.0,
     "raw_answers": False,
+    "events_url": (),       # the server's eventsURL: where it pushes events, set by its admin
 }
+EVENTS_URL_FORM = "http://HOST:PORT or http://HOST:PORT/PATH"
 USER_REQUIRED = ("login", "password", "id", "extension")
 USER_OPTIONAL = ("name", "position", "department")
 NUMBER_DEFAULTS: dict[str, Any] = {
@@ -45,6 +48,17 @@ GROUP_ORDERS = (RING_ALL, HUNT)
 
 class ScenarioError(Exception):
     """A scenario is missing or invalid. The message is one line: file, problem, fix."""
+
+
+def is_valid_events_url(url: str) -> bool:
+    """True for a URL events can be pushed to: http, a host and a port, no query or fragment."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return (parts.scheme == "http" and bool(parts.hostname) and port is not None
+            and not parts.query and not parts.fragment)
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,7 @@ class Scenario:
     users: tuple[UserSpec, ...]
     numbers: tuple[NumberRule, ...]
     groups: tuple[GroupSpec, ...] = ()
+    events_urls: tuple[str, ...] = ()
 
     def rule_for(self, number: str) -> NumberRule | None:
         """The first rule matching a (normalised) number, or None."""
@@ -152,6 +167,7 @@ def parse(text: str, source: str) -> Scenario:
     ring_timeout = _number(server, "ring_timeout", SERVER_DEFAULTS["ring_timeout"], "[server]", fail, positive=True)
     finished_linger = _number(server, "finished_linger", SERVER_DEFAULTS["finished_linger"], "[server]", fail)
     raw_answers = _bool(server, "raw_answers", SERVER_DEFAULTS["raw_answers"], "[server]", fail)
+    events_urls = _events_urls(server.get("events_url", SERVER_DEFAULTS["events_url"]), fail)
 
     users_data = data.get("users")
     if not isinstance(users_data, list) or not users_data:
@@ -189,6 +205,7 @@ def parse(text: str, source: str) -> Scenario:
         users=users,
         numbers=numbers,
         groups=groups,
+        events_urls=events_urls,
     )
 
 
@@ -214,6 +231,18 @@ def _bool(table: dict, key: str, default: bool, where: str, fail) -> bool:
     if not isinstance(value, bool):
         raise fail(f"{where} {key} is {value!r}, not true or false", f"write {key} = true or {key} = false")
     return value
+
+
+def _events_urls(value: Any, fail) -> tuple[str, ...]:
+    """[server] events_url: one URL or a list of them (several daemons, one per agent)."""
+    urls = [value] if isinstance(value, str) else value
+    fix = 'write e.g. events_url = "http://127.0.0.1:8080", or a list of such URLs'
+    if not isinstance(urls, (list, tuple)):
+        raise fail(f"[server] events_url is {value!r}, not a URL or a list of URLs", fix)
+    for url in urls:
+        if not isinstance(url, str) or not is_valid_events_url(url):
+            raise fail(f"[server] events_url {url!r} is not {EVENTS_URL_FORM}", fix)
+    return tuple(urls)
 
 
 def _user(entry: Any, i: int, fail) -> UserSpec:
@@ -252,9 +281,9 @@ def _rule(entry: Any, i: int, fail) -> NumberRule:
     if "match" not in entry:
         raise fail(f"{where} has no 'match'", 'give a number, a prefix ending in "*", or "*" alone')
     raw = entry["match"]
-    match = normalize_number(raw) if isinstance(raw, str) else None
+    match = phone.strip(raw) if isinstance(raw, str) else None
     body = match[:-1] if match and match.endswith("*") else match
-    if match is None or not (match == "*" or (body and is_valid_number(body))):
+    if match is None or not (match == "*" or (body and phone.dialable(body))):
         raise fail(f"{where} match is {raw!r}", 'give a number, a prefix ending in "*", or "*" alone, as a quoted string')
     answer_after = _number(entry, "answer_after", NUMBER_DEFAULTS["answer_after"], where, fail)
     hangup_after = _number(entry, "hangup_after", NUMBER_DEFAULTS["hangup_after"], where, fail)

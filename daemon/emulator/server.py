@@ -20,17 +20,18 @@ import wave
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from aiohttp import web
 from yarl import URL
 
 from . import model as m
+from .admin import ADMIN_PREFIX
 from .model import ApiError, Call, Clock, Model, User
-from .scenario import Scenario, is_valid_number, normalize_number
+from .. import phone
+from .scenario import EVENTS_URL_FORM, Scenario, is_valid_events_url
 
-ADMIN_PREFIX = "/_emulator/"
 FAULT_KINDS = ("http500", "malformed", "truncated", "slow", "unknown-state", "extra-fields")
 CODECS = ("gsm", "pcm", "mp3")
 DEFAULT_SLOW_DELAY = 3.0          # real seconds
@@ -123,8 +124,8 @@ def int_param(query, name: str) -> int:
 
 def number_param(query, name: str) -> str:
     value = param(query, name)
-    number = normalize_number(value)
-    if not is_valid_number(number):
+    number = phone.strip(value)
+    if not phone.dialable(number):
         raise ApiError(f"Malformed parameter {name}: {value!r} is not a phone number")
     return number
 
@@ -288,6 +289,10 @@ class Emulator:
 
     async def start(self) -> None:
         await self.pusher.start()
+        # As a real server takes its eventsURL from its configuration.
+        for url in self.scenario.events_urls:
+            self.pusher.subscribe(url)
+            log(f"pushing events to {url} (the scenario's events_url)")
 
     async def close(self) -> None:
         self.model.shutdown()
@@ -588,13 +593,8 @@ class Emulator:
     @staticmethod
     def events_url(q) -> str:
         url = param(q, "URL")
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if parts.scheme != "http" or not parts.hostname or port is None or parts.query or parts.fragment:
-            raise ApiError(f"Malformed parameter URL: {url!r} (expected http://HOST:PORT or http://HOST:PORT/PATH)")
+        if not is_valid_events_url(url):
+            raise ApiError(f"Malformed parameter URL: {url!r} (expected {EVENTS_URL_FORM})")
         return url
 
     def admin_subscribe(self, q) -> dict:

@@ -191,9 +191,3 @@ class InfinityClient:
         if not body or body[:1] in (b"{", b"<"):
             raise BadResponse(f"the server's answer to {path} is not audio")
         return body
-
-    async def subscribe(self, url: str) -> None:
-        """Ask the emulator to push events to `url` (real servers are set up by their admin)."""
-        await self.call("/_emulator/subscribe/", URL=url)
-
-
