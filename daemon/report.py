@@ -40,6 +40,10 @@ from pathlib import Path
 from . import periods, units
 from .store import open_log
 
+def _ratio(total: float, count: int) -> float | None:
+    return total / count if count else None
+
+
 RATE_NOTE = ("Answer rate = answered incoming calls / incoming calls that have ended. "
              "Rejected and failed calls count as not answered; answered-elsewhere (a group "
              "call a colleague took) is left out of both sides. Talk and hold are averaged "
@@ -138,24 +142,14 @@ class Figures:
 
     @property
     def answer_rate(self) -> float | None:
-        offered = self.calls_in - self.in_progress
-        return self.answered / offered if offered else None
+        return _ratio(self.answered, self.calls_in - self.in_progress)
 
-    @property
-    def avg_talk(self) -> float | None:
-        return self.talk_total / self.connected if self.connected else None
-
-    @property
-    def avg_hold(self) -> float | None:
-        return self.hold_total / self.connected if self.connected else None
-
-    @property
-    def avg_answer(self) -> float | None:
-        return self.answer_wait_total / self.answered if self.answered else None
-
-    @property
-    def avg_processing(self) -> float | None:
-        return self.processing_total / self.wrapped if self.wrapped else None
+    # Averages over the calls each is about: talk and hold over connected calls, time to
+    # answer over answered incoming ones, processing over wrapped-up ones.
+    avg_talk = property(lambda self: _ratio(self.talk_total, self.connected))
+    avg_hold = property(lambda self: _ratio(self.hold_total, self.connected))
+    avg_answer = property(lambda self: _ratio(self.answer_wait_total, self.answered))
+    avg_processing = property(lambda self: _ratio(self.processing_total, self.wrapped))
 
     def row(self) -> dict:
         """The figures under CSV_COLUMNS: seconds to 0.1 s, the rate to 4 places."""
