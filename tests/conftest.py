@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -123,6 +125,12 @@ class Emulator:
 
     def admin(self, what: str, **params):
         return self.client.request(what, **params)
+
+    def api(self, path: str, **params) -> dict:
+        """An Infinity method called as another user's client would: its `result`."""
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=5) as resp:
+            return json.loads(resp.read())["result"]
 
     def now(self) -> float:
         return self.admin("clock")["Now"]

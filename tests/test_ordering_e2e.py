@@ -17,7 +17,7 @@ def test_a_poll_answered_after_the_answer_event_does_not_move_the_call_back(
     agent = agent_factory(emulator).start()
     agent.wait_logged_in()
     # Petrenko is logged on without a daemon: the test answers for him when it chooses.
-    emulator.get("/user/logon/", Login="petrenko", Password="s3cret", IDRole=1)
+    emulator.api("/user/logon/", Login="petrenko", Password="s3cret", IDRole=1)
     call = agent.json("dial", "102")
     agent.wait_call_state("Alerting")
     # The next poll of active calls is answered at once (Alerting) but delivered 2 s late.
@@ -25,7 +25,7 @@ def test_a_poll_answered_after_the_answer_event_does_not_move_the_call_back(
     wait_until(lambda: not emulator.admin("faults")["Faults"], 10, "a poll to take the fault")
     theirs = next(c for c in emulator.admin("calls")["Calls"]
                   if c["IDUser"] == PETRENKO and c["Active"])
-    emulator.get("/call/accept/", IDUser=PETRENKO, IDCall=theirs["IDCall"])
+    emulator.api("/call/accept/", IDUser=PETRENKO, IDCall=theirs["IDCall"])
     agent.wait_call_state("Connected")
     log = agent.home / "log" / "daemon.log"
     wait_until(lambda: "ignored Alerting, older than Connected" in log.read_text(), 15,
