@@ -40,6 +40,58 @@ def _line(msg: dict, as_json: bool) -> str:
     return f"[{seq}] {kind}: {jsonlib.dumps(data, ensure_ascii=False)}"
 
 
+class Watcher:
+    """Prints changes in order, each once, from the daemon's feed (the Clone pattern)."""
+
+    def __init__(self, count: int | None, as_json: bool, daemon_pid: int):
+        self.count, self.as_json = count, as_json
+        self.daemon_pid = daemon_pid
+        self.printed = 0
+
+    def out(self, msg: dict, counts: bool = True) -> bool:
+        """Print one message; True once --count changes have been printed."""
+        print(_line(msg, self.as_json), flush=True)
+        self.printed += counts
+        return self.count is not None and self.printed >= self.count
+
+    def gap(self, seq: int, since: int, message: str) -> None:
+        self.out({"seq": seq, "kind": "gap", "data": {"message": message, "since": since}},
+                 counts=False)
+
+    def snapshot(self) -> int:
+        status = client.request("status")
+        self.daemon_pid = status["pid"]
+        self.out({"seq": status["seq"], "kind": "snapshot", "data": status}, counts=False)
+        return status["seq"]
+
+    def catch_up(self, after: int) -> tuple[int, bool]:
+        """Print what the daemon kept after `after`; on a gap, a fresh snapshot."""
+        kept = client.request("events_since", seq=after)
+        if not kept["complete"]:
+            self.gap(kept["seq"], after, f"events after {after} are no longer kept; a fresh "
+                                         "snapshot follows")
+            return self.snapshot(), False
+        for msg in kept["events"]:
+            if self.out(msg):
+                return msg["seq"], True
+        return (kept["events"][-1]["seq"] if kept["events"] else after), False
+
+    def follow(self, sub, last: int) -> None:
+        done = False
+        while not done:
+            if not sub.poll(1000):
+                continue
+            msg = jsonlib.loads(sub.recv())
+            if msg.get("daemon") != self.daemon_pid:     # a new daemon counts from 1 again
+                self.gap(msg["seq"], last, f"the daemon restarted (pid {msg.get('daemon')}); "
+                                           "a fresh snapshot follows")
+                last = self.snapshot()
+            elif msg["seq"] > last + 1:
+                last, done = self.catch_up(last)
+            elif msg["seq"] == last + 1:
+                last, done = msg["seq"], self.out(msg)
+
+
 def watch(since: Annotated[Optional[int], typer.Option(
               "--since", help="Resume after this sequence number, without a gap.")] = None,
           count: Annotated[Optional[int], typer.Option(
@@ -50,63 +102,18 @@ def watch(since: Annotated[Optional[int], typer.Option(
 
     paths = client.profile.paths()
     # Fails clearly when no daemon runs; its pid tells a later restart from this daemon.
-    daemon_pid = client.request("ping", timeout=3)["pid"]
+    watcher = Watcher(count, json, client.request("ping", timeout=3)["pid"])
     sub = zmq.Context.instance().socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(f"ipc://{paths.socket(wire.EVENTS_SOCKET)}")
-
-    printed = 0
-
-    def out(msg: dict, counts: bool = True) -> bool:
-        nonlocal printed
-        print(_line(msg, json), flush=True)
-        if counts:
-            printed += 1
-        return count is not None and printed >= count
-
-    def snapshot() -> int:
-        nonlocal daemon_pid
-        status = client.request("status")
-        daemon_pid = status["pid"]
-        out({"seq": status["seq"], "kind": "snapshot", "data": status}, counts=False)
-        return status["seq"]
-
-    def catch_up(after: int) -> tuple[int, bool]:
-        """Print what the daemon kept after `after`; on a gap, a fresh snapshot."""
-        kept = client.request("events_since", seq=after)
-        if not kept["complete"]:
-            out({"seq": kept["seq"], "kind": "gap", "data": {
-                "message": f"events after {after} are no longer kept; a fresh snapshot "
-                           "follows", "since": after}}, counts=False)
-            return snapshot(), False
-        for msg in kept["events"]:
-            if out(msg):
-                return msg["seq"], True
-        return (kept["events"][-1]["seq"] if kept["events"] else after), False
-
     try:
         if since is None:
-            last, done = snapshot(), False
+            last, done = watcher.snapshot(), False
         else:
-            last, done = catch_up(since)
-        while not done:
-            if not sub.poll(1000):
-                continue
-            msg = jsonlib.loads(sub.recv())
-            if msg.get("daemon") != daemon_pid:     # a new daemon counts from 1 again
-                out({"seq": msg["seq"], "kind": "gap", "data": {
-                    "message": f"the daemon restarted (pid {msg.get('daemon')}); a fresh "
-                               "snapshot follows", "since": last}}, counts=False)
-                last = snapshot()
-                continue
-            if msg["seq"] <= last:
-                continue
-            if msg["seq"] > last + 1:
-                last, done = catch_up(last)
-                continue
-            last = msg["seq"]
-            done = out(msg)
+            last, done = watcher.catch_up(since)
+        if not done:
+            watcher.follow(sub, last)
     except KeyboardInterrupt:
         pass
     finally:
