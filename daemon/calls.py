@@ -16,11 +16,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .clock import WallClock
 from .states import ENDED, HELD, TALKING, LineState, line_name
 from .wire import Direction
 
 log = logging.getLogger("cc.calls")
 NEVER = float("-inf")
+WALL = WallClock()
 
 
 def iso(ts: float | None) -> str | None:
@@ -141,17 +143,15 @@ class CallTracker:
     def active(self) -> list[Call]:
         return [c for c in self.calls.values() if not c.ended]
 
-    async def wait_for(self, call: Call, predicate, timeout: float) -> bool:
-        """Wait until `predicate(call)` holds (an event or a poll changed the call)."""
+    async def wait_for(self, call: Call, predicate, timeout: float, clock=None) -> bool:
+        """Wait until `predicate(call)` holds (an event or a poll changed the call); the
+        timeout is on `clock` when it is a timer of the product (else real seconds)."""
         if predicate(call):
             return True
         waiter = (call, predicate, asyncio.get_running_loop().create_future())
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(waiter[2], timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
+            return await (clock or WALL).within(waiter[2], timeout)
         finally:
             self._waiters.remove(waiter)
 

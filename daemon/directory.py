@@ -74,13 +74,14 @@ class Directory:
         await asyncio.gather(*(one(i) for i in self.ids()))
 
     async def keep_polling(self, client, session, interval: float) -> None:
+        """Every `interval` seconds of the session's clock, while logged in."""
         while True:
             if session.status == SessionStatus.LOGGED_IN:
                 try:
                     await self.refresh(client)
                 except Exception:     # the loop must outlive one failure
                     log.exception("polling colleagues' states failed; trying again")
-            await asyncio.sleep(interval)
+            await session.clock.sleep(interval)
 
     def ids(self) -> list[int]:
         return [r["id_user"] for r in self.db.query(

@@ -36,7 +36,7 @@ class Poller:
     async def _loop(self) -> None:
         session = self.session
         while session.logged_in:
-            await asyncio.sleep(session.settings["server.poll_interval"])
+            await session.clock.sleep(session.settings["server.poll_interval"])
             try:
                 await self.once()
             except Unreachable as exc:

@@ -6,9 +6,9 @@ import asyncio
 import logging
 import random
 import socket
-import time
 
 from .calls import CallTracker
+from .clock import WallClock
 from .infinity import BadResponse, InfinityClient, InfinityError, Unreachable
 from .profile import ConfigError, resolve_password
 from .states import SETTABLE, StateMap
@@ -23,8 +23,9 @@ LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING = SessionStatus
 
 class Session:
     def __init__(self, settings: dict, client: InfinityClient, tracker: CallTracker,
-                 publish, events_url: str | None = None):
+                 publish, events_url: str | None = None, clock: WallClock | None = None):
         self.settings = settings
+        self.clock = clock or WallClock()      # the timers': away --for, reconnect backoff
         self.client = client
         self.tracker = tracker
         self.publish = publish
@@ -72,7 +73,7 @@ class Session:
             view["state_until"] = self.state_until
         view.update(self.after_call.view())
         if self.status == RECONNECTING and self.next_try_at:
-            view["next_try_in"] = max(0.0, round(self.next_try_at - time.time(), 1))
+            view["next_try_in"] = max(0.0, round(self.next_try_at - self.clock.time(), 1))
         return view
 
     async def ready(self) -> int:
@@ -204,7 +205,7 @@ class Session:
                             f"the server refused the state change: {exc}") from None
         self.wanted_state, self.after_call.pending = code, None
         self.state_reason = (reason or other) if name == "break" else None
-        self.state_until = time.time() + for_seconds if for_seconds else None
+        self.state_until = self.clock.time() + for_seconds if for_seconds else None
         if self._return_timer:
             self._return_timer.cancel()
             self._return_timer = None
@@ -214,7 +215,7 @@ class Session:
         return self.view()
 
     async def _back_after(self, seconds: float, code: int) -> None:
-        await asyncio.sleep(seconds)
+        await self.clock.sleep(seconds)
         self._return_timer = None
         if self.status == LOGGED_IN and self.wanted_state == code:
             try:
@@ -279,8 +280,8 @@ class Session:
         cap = self.settings["session.backoff_cap"]
         while self.status == RECONNECTING:
             pause = random.uniform(0.5, 1.0) * delay     # jitter spreads a site's agents out
-            self.next_try_at = time.time() + pause
-            await asyncio.sleep(pause)
+            self.next_try_at = self.clock.time() + pause
+            await self.clock.sleep(pause)
             try:
                 await self.login()
                 log.info("reconnected")

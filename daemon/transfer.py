@@ -100,7 +100,7 @@ class Transfers:
     async def _timeout(self, first: Call, leg: Call) -> None:
         answered = await self.tracker.wait_for(
             leg, lambda c: c.connected_at is not None or c.ended,
-            self.settings["transfer.timeout"])
+            self.settings["transfer.timeout"], self.control.session.clock)
         if first.ended or first.transfer_leg != leg.call_id:
             return
         if not answered or leg.ended:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from .infinity import InfinityError
 from .wire import ErrorCode, WireError
@@ -52,7 +51,7 @@ class AfterCall:
         session = self.session
         if self.call is not None:
             await self.finish()
-        call.processing_started_at = time.time()
+        call.processing_started_at = session.clock.time()
         self.call = call
         session.tracker.save(call)
         self.state_before = session.wanted_state or session.states.id("available")
@@ -63,7 +62,7 @@ class AfterCall:
         session.publish("session", session.view())
 
     async def _timeout(self, call, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+        await self.session.clock.sleep(seconds)
         self._timer = None
         if self.call is call:
             log.info("wrap-up of call %s closed by its timeout", call.call_id)
@@ -77,7 +76,7 @@ class AfterCall:
         if self._timer and self._timer is not asyncio.current_task():
             self._timer.cancel()
         self._timer = None
-        call.processing_ended_at = time.time()
+        call.processing_ended_at = session.clock.time()
         self.call = None
         session.tracker.save(call)
         if self.on_done:

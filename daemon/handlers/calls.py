@@ -34,7 +34,7 @@ async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = Non
     # In callback mode the far end's answer rings the agent's phone back (Reminder).
     settled = await ctx.tracker.wait_for(
         call, lambda c: c.ended or c.connected_at is not None
-        or c.state == LineState.REMINDER, wait)
+        or c.state == LineState.REMINDER, wait, ctx.session.clock)
     if not settled:
         call.dropped_by_agent = True
         try:

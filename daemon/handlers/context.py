@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .. import clock as clocks
 from .. import profile
 from ..calls import CallTracker
 from ..contacts import Contacts
@@ -87,7 +88,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
                          f"{s['events.listen_port']}: {exc.strerror}; change "
                          "events.listen_port") from None
     events_url = s["events.public_url"] or f"http://{s['events.listen_host']}:{port}"
-    session = Session(s, client, tracker, feed.publish, events_url)
+    session = Session(s, client, tracker, feed.publish, events_url, clocks.from_environment())
     directory = Directory(store, session.states)
     contacts = Contacts(store, s["contacts.default_region"])
     hooks = Hooks(s)

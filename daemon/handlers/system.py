@@ -9,6 +9,7 @@ from typing import Annotated
 from .. import profile
 from ..states import StateMap
 from .context import Context
+from ..wire import ErrorCode, WireError
 from .registry import UNBOUNDED, Range, command
 
 
@@ -21,13 +22,26 @@ async def ping(ctx: Context) -> dict:
 async def status(ctx: Context) -> dict:
     return {**ctx.session.view(), "calls": [c.view() for c in ctx.tracker.active()],
             "pid": os.getpid(), "unsaved_calls": len(ctx.store.pending),
-            "store_error": ctx.store.last_error, "seq": ctx.feed.seq}
+            "store_error": ctx.store.last_error, "seq": ctx.feed.seq,
+            **({"test_clock": "manual"} if ctx.session.clock.manual else {})}
 
 
 @command("events_since", "The published changes after SEQ still kept; complete is false "
                          "when some are gone.")
 async def events_since(ctx: Context, seq: Annotated[int, Range(0, UNBOUNDED)]) -> dict:
     return ctx.feed.since(seq)
+
+
+@command("clock_advance", "Tests only: move the daemon's manual clock (CC_TEST_CLOCK=manual) "
+                          "on by SECONDS, firing the timers that fall due.")
+async def clock_advance(ctx: Context, seconds: Annotated[float, Range(0.001, 7 * 86400)]
+                        ) -> dict:
+    clock = ctx.session.clock
+    if not clock.manual:
+        raise WireError(ErrorCode.STATE_FORBIDS, "the daemon's clock is the wall clock: only a "
+                        "daemon started with CC_TEST_CLOCK=manual (for tests) can be advanced")
+    fired = await clock.advance(seconds)
+    return {"now": clock.time(), "fired": fired}
 
 
 @command("reload", "Take edited agent-state settings (IDs, break reasons) without a restart.")
