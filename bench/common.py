@@ -9,16 +9,17 @@ exception, Ctrl-C or SIGTERM in the middle of a benchmark still stops them.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from daemon import testing, wire
+from daemon.testing import wait_until  # noqa: F401  (the benchmarks' one way to wait)
 
 BIN = Path(sys.executable).parent
 CC = str(BIN / "cc")
@@ -106,138 +107,38 @@ def standalone(run) -> None:
         cleanup()
 
 
-def wait_until(condition, timeout: float, what: str, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-class Emulator:
+class Emulator(testing.Emulator):
     """`cc emulator run` on a free port, stopped at cleanup."""
 
     def __init__(self, scale: float = 10.0):
-        self.workdir = Path(tempfile.mkdtemp(prefix="cc-bench-emu-", dir="/tmp"))
-        on_cleanup(lambda: shutil.rmtree(self.workdir, ignore_errors=True))
-        scenario = self.workdir / "scenario.toml"
-        scenario.write_text(SCENARIO.format(scale=scale))
-        port_file = self.workdir / "emulator.port"
-        self.log = open(self.workdir / "emulator.log", "wb")
-        self.proc = subprocess.Popen(
-            [CC, "emulator", "run", "--port", "0", "--port-file", str(port_file),
-             "--scenario", str(scenario)],
-            env=ENV, stdout=self.log, stderr=subprocess.STDOUT)
+        super().__init__(scale=scale, scenario=SCENARIO, env=ENV)
         on_cleanup(self.stop)
-        text = wait_until(lambda: self.proc.poll() is not None or (
-            port_file.exists() and port_file.read_text().strip()), 15, "the emulator's port")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"the emulator exited at start ({self.workdir / 'emulator.log'})")
-        self.port = int(text)
-        self.url = f"http://127.0.0.1:{self.port}"
         note(f"emulator pid {self.proc.pid} on {self.url}")
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
-
-class Agent:
-    """One agent's profile under a short private CC_HOME, driven through `cc`."""
+class Agent(testing.Agent):
+    """One agent's profile under a short private CC_HOME, with the default settings."""
 
     def __init__(self, emulator: Emulator, **settings):
-        self.home = Path(tempfile.mkdtemp(prefix="cc-bench-", dir="/tmp"))
+        super().__init__(emulator, LOGIN, PASSWORD, env=ENV, quick=False, **settings)
         on_cleanup(lambda: shutil.rmtree(self.home, ignore_errors=True))
-        self.env = {**ENV, "CC_HOME": str(self.home), "CC_PASSWORD": PASSWORD}
-        self.env.pop("XDG_RUNTIME_DIR", None)
         self.pid: int | None = None
-        config = {"server.host": "127.0.0.1", "server.port": emulator.port,
-                  "server.login": LOGIN, **settings}
-        sections: dict[str, list[str]] = {}
-        for key, value in config.items():
-            section, name = key.split(".", 1)
-            sections.setdefault(section, []).append(f"{name} = {json.dumps(value)}")
-        (self.home / "config.toml").write_text(
-            "\n".join(f"[{s}]\n" + "\n".join(lines) + "\n" for s, lines in sections.items()))
-
-    @property
-    def database(self) -> Path:
-        return self.home / "data" / "calls.db"
 
     @property
     def request_socket(self) -> str:
-        from daemon import wire
-
         return f"ipc://{self.home / 'run' / wire.REQUEST_SOCKET}"
-
-    def cc(self, *args, timeout: float = 120) -> subprocess.CompletedProcess:
-        done = subprocess.run([CC, *map(str, args)], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
-        if done.returncode != 0:
-            raise RuntimeError(f"cc {' '.join(map(str, args))} exited {done.returncode}: "
-                               f"{done.stderr.strip()}")
-        return done
-
-    def json(self, *args):
-        return json.loads(self.cc(*args, "--json").stdout)
 
     def start(self) -> "Agent":
         """Start the daemon and wait until it has logged in."""
-        on_cleanup(self.stop)
+        on_cleanup(lambda: self.stop(keep_home=True))
         try:
-            self.cc("daemon", "start", "--timeout", 60)
-            self.pid = self._lock_pid()
-            wait_until(lambda: self.json("status")["session"] == "logged in", 20, "log-in",
-                       interval=0.1)
-        except RuntimeError as exc:   # the profile is deleted at cleanup: keep the clue
-            raise RuntimeError(f"{exc}; the daemon's log ends: {self._log_tail()}") from None
+            super().start()
+            self.wait_logged_in(20)
+        except AssertionError as exc:   # the profile is deleted at cleanup: keep the clue
+            raise RuntimeError(f"{exc}; the daemon's log ends: {self.log_tail()}") from None
+        self.pid = self.daemon_pid()
         note(f"daemon pid {self.pid} under {self.home}")
         return self
-
-    def _log_tail(self, count: int = 3) -> str:
-        try:
-            text = (self.home / "log" / "daemon.log").read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return " | ".join([line for line in text.splitlines() if line.strip()][-count:])
-
-    def _lock_pid(self) -> int | None:
-        lock = self.home / "run" / "daemon.lock"
-        try:
-            text = lock.read_text().strip()
-        except OSError:
-            return None
-        return int(text) if text.isdigit() else None
-
-    def stop(self) -> None:
-        pid = self.pid or self._lock_pid()
-        if pid is None:
-            return
-        done = subprocess.run([CC, "daemon", "stop"], env=self.env, capture_output=True,
-                              timeout=30)
-        if done.returncode not in (0, 3):
-            _kill(pid)
-        try:   # `cc daemon start` detaches the daemon: it is no child of ours to reap
-            wait_until(lambda: not Path(f"/proc/{pid}").exists(), 5, "the daemon to exit")
-        except RuntimeError:
-            _kill(pid)
-        self.pid = None
 
 
 # -- measures

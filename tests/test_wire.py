@@ -55,9 +55,10 @@ def _constants(path: Path):
             yield node.lineno, node.value
 
 
-# The emulator speaks Infinity by design; `cc emulator` is its front, and its admin
-# answers (IDCall, ...) are the emulator's own.
-EMULATOR = (("daemon", "infinity"), ("daemon", "emulator"), ("cccli", "emulatorctl.py"))
+# The emulator speaks Infinity by design; `cc emulator` is its front and daemon/testing.py
+# drives it for tests, and its admin answers (IDCall, ...) are the emulator's own.
+EMULATOR = (("daemon", "infinity"), ("daemon", "emulator"), ("cccli", "emulatorctl.py"),
+            ("daemon", "testing.py"))
 
 
 def _outside_infinity():

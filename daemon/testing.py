@@ -1,0 +1,333 @@
+"""What tests and benchmarks drive: the emulator and agents' daemons as real processes on
+real sockets, through the `cc` command (as aiohttp ships its test utilities).
+
+    emulator = Emulator(workdir, manual_clock=True)
+    agent = Agent(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
+    advance(10, emulator, agent)       # both clocks ten seconds on, every timer fired
+
+Every helper waits on a condition with a deadline (`wait_until`), never for luck.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from . import wire
+from .clock import ENV as TEST_CLOCK
+from .emulator.admin import Admin
+from .wire import SessionStatus
+
+BIN = Path(sys.executable).parent
+CC = str(BIN / "cc")
+
+# Two agents, a few far ends that behave each their own way, two groups.
+SCENARIO = """
+[server]
+time_scale = {scale}
+{clock_line}
+ring_timeout = 60
+finished_linger = 30
+raw_answers = {raw}
+
+[[users]]
+login = "ivanova"
+password = "s3cret"
+id = 5001790109
+extension = "101"
+name = "Olena Ivanova"
+position = "Senior agent"
+department = "Sales"
+
+[[users]]
+login = "petrenko"
+password = "s3cret"
+id = 5001790110
+extension = "102"
+name = "Petro Petrenko"
+position = "Agent"
+department = "Support"
+
+[[numbers]]
+match = "+380441110001"
+answer_after = 2
+
+[[numbers]]
+match = "+380441110002"
+busy = true
+
+[[numbers]]
+match = "+380441110003"
+never_answer = true
+
+[[numbers]]
+match = "+380441110004"
+answer_after = 1
+hangup_after = 5
+
+[[numbers]]
+match = "*"
+answer_after = 3
+
+[[groups]]
+number = "500"
+name = "Sales line"
+order = "ring-all"
+extensions = ["101", "102"]
+hunt_timeout = 5
+
+[[groups]]
+number = "501"
+name = "Support line"
+order = "hunt"
+extensions = ["102", "101"]
+hunt_timeout = 5
+"""
+
+
+HOMES: set[Path] = set()        # every agent profile made, for a check that none is left
+
+
+def leftovers() -> list[Path]:
+    """The agent profiles made here that are still on disk."""
+    return sorted(home for home in HOMES if home.exists())
+
+
+class TimedOut(AssertionError):
+    """A condition did not come true before its deadline."""
+
+
+def wait_until(condition, timeout: float = 10.0, what: str = "condition",
+               interval: float = 0.02):
+    """Poll `condition` until it returns something truthy (and return that), or raise
+    TimedOut naming `what` after `timeout` real seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimedOut(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def advance(seconds: float, emulator: "Emulator", *agents: "Agent") -> None:
+    """Move the emulator's manual clock, then each agent's daemon's, `seconds` on."""
+    emulator.advance(seconds)
+    for agent in agents:
+        agent.advance(seconds)
+
+
+def config_text(settings: dict) -> str:
+    sections: dict[str, list[str]] = {}
+    for key, value in settings.items():
+        section, name = key.split(".", 1)
+        sections.setdefault(section, []).append(f"{name} = {json.dumps(value)}")
+    return "\n".join(f"[{s}]\n" + "\n".join(lines) + "\n" for s, lines in sections.items())
+
+
+class Emulator:
+    """`cc emulator run` on a free port with SCENARIO (or `scenario`) in `workdir`."""
+
+    def __init__(self, workdir: Path | None = None, scale: float = 10.0, raw: bool = False,
+                 manual_clock: bool = False, scenario: str = SCENARIO,
+                 env: dict | None = None):
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="cc-emu-"))
+        self.owns_workdir = workdir is None
+        self.scenario = self.workdir / "scenario.toml"
+        self.scenario.write_text(scenario.format(
+            scale=scale, raw=str(raw).lower(),
+            clock_line='clock = "manual"' if manual_clock else ""))
+        port_file = self.workdir / "emulator.port"
+        self.log = open(self.workdir / "emulator.log", "wb")
+        self.proc = subprocess.Popen(
+            [CC, "emulator", "run", "--port", "0", "--port-file", str(port_file),
+             "--scenario", str(self.scenario)], env=env, stdout=self.log,
+            stderr=subprocess.STDOUT)
+        text = wait_until(lambda: self.proc.poll() is not None or (
+            port_file.exists() and port_file.read_text().strip()), 15, "the emulator's port")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the emulator exited at start: {self.log_tail()}")
+        self.port = int(text)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.client = Admin(self.url)
+
+    def admin(self, what: str, **params) -> dict:
+        return self.client.request(what, **params)
+
+    def api(self, path: str, **params) -> dict:
+        """An Infinity method called as another user's client would: its `result`."""
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=5) as resp:
+            return json.loads(resp.read())["result"]
+
+    def now(self) -> float:
+        return self.admin("clock")["Now"]
+
+    def advance(self, seconds: float) -> dict:
+        return self.admin("advance", Seconds=seconds)
+
+    def call(self, call_id) -> dict:
+        for call in self.admin("calls")["Calls"]:
+            if str(call["IDCall"]) == str(call_id):
+                return call
+        raise KeyError(call_id)
+
+    def log_tail(self, count: int = 5) -> str:
+        text = (self.workdir / "emulator.log").read_text(errors="replace")
+        return " | ".join(line for line in text.splitlines()[-count:] if line.strip())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        if self.owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Agent:
+    """One agent's profile (its own short CC_HOME: a socket path must fit in 108 bytes),
+    driven through the `cc` command."""
+
+    def __init__(self, emulator: Emulator, login: str = "ivanova", password: str = "s3cret",
+                 manual_clock: bool = False, env: dict | None = None, quick: bool = True,
+                 **settings):
+        """`quick`: poll and reconnect faster than the defaults, as tests want; benchmarks
+        measure the defaults."""
+        self.emulator = emulator
+        self.home = Path(tempfile.mkdtemp(prefix="cc-"))
+        HOMES.add(self.home)
+        self.env = {**(env or os.environ), "CC_HOME": str(self.home), "CC_PASSWORD": password}
+        self.env.pop("XDG_RUNTIME_DIR", None)
+        if manual_clock:
+            self.env[TEST_CLOCK] = "manual"
+        base = {"server.host": "127.0.0.1", "server.port": emulator.port,
+                "server.login": login}
+        if quick:
+            base.update({"server.poll_interval": 0.5, "server.timeout": 3.0,
+                         "session.backoff_initial": 0.2, "session.backoff_cap": 1.0})
+        self.write_config({**base, **settings})
+
+    def write_config(self, settings: dict) -> None:
+        (self.home / "config.toml").write_text(config_text(settings))
+
+    @property
+    def database(self) -> Path:
+        return self.home / "data" / "calls.db"
+
+    @property
+    def daemon_log(self) -> Path:
+        return self.home / "log" / "daemon.log"
+
+    def cc(self, *args, check=True, timeout=30, input=None) -> subprocess.CompletedProcess:
+        done = subprocess.run([CC, *map(str, args)], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, input=input)
+        if check and done.returncode != 0:
+            raise AssertionError(f"cc {' '.join(map(str, args))} exited {done.returncode}: "
+                                 f"{done.stderr.strip()}")
+        return done
+
+    def json(self, *args):
+        return json.loads(self.cc(*args, "--json").stdout)
+
+    def request(self, cmd: str, timeout: float = 30, **args):
+        """One request to the daemon on its socket, as any client may send it."""
+        import zmq
+
+        sock = zmq.Context.instance().socket(zmq.REQ)
+        sock.setsockopt(zmq.LINGER, 0)
+        try:
+            sock.connect(f"ipc://{self.home / 'run' / wire.REQUEST_SOCKET}")
+            sock.send(wire.request(cmd, **args))
+            if not sock.poll(int(timeout * 1000)):
+                raise TimedOut(f"the daemon did not answer {cmd} within {timeout:g} s")
+            return wire.parse_reply(sock.recv())
+        finally:
+            sock.close()
+
+    def advance(self, seconds: float) -> dict:
+        """Move this daemon's manual clock on (started with manual_clock=True)."""
+        return self.request("clock_advance", seconds=seconds)
+
+    def start(self, subscribe: bool = True) -> "Agent":
+        """Start the daemon and, unless told not to, point the emulator's events at it, as
+        a real server's administrator sets its eventsURL (the port is new at each start)."""
+        self.cc("daemon", "start", "--timeout", 60, timeout=90)
+        if subscribe:
+            self.subscribe()
+        return self
+
+    def subscribe(self) -> None:
+        self.emulator.client.subscribe(self.status()["events_url"])
+
+    def status(self) -> dict:
+        return self.json("status")
+
+    def wait_logged_in(self, timeout: float = 15) -> dict:
+        return wait_until(lambda: (s := self.status())["session"] == SessionStatus.LOGGED_IN
+                          and s, timeout, "log-in")
+
+    def wait_call_state(self, name: str, timeout: float = 15) -> dict:
+        def check():
+            calls = self.status()["calls"]
+            return calls and calls[0]["state_name"] == name and calls[0]
+        return wait_until(check, timeout, f"a call in state {name}")
+
+    def log_row(self, call_id, timeout: float = 15, **expected) -> dict:
+        def check():
+            for row in self.json("log"):
+                if row["call_id"] == str(call_id) and all(row[k] == v
+                                                          for k, v in expected.items()):
+                    return row
+            return None
+        return wait_until(check, timeout, f"call {call_id} in the log with {expected}")
+
+    def daemon_pid(self) -> int | None:
+        try:
+            text = (self.home / "run" / "daemon.lock").read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def log_tail(self, count: int = 3) -> str:
+        try:
+            text = self.daemon_log.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return " | ".join([line for line in text.splitlines() if line.strip()][-count:])
+
+    def stop(self, keep_home: bool = False) -> None:
+        """Stop the daemon (killed if it does not stop) and delete the profile."""
+        pid = self.daemon_pid()
+        done = self.cc("daemon", "stop", check=False)
+        if pid is not None and done.returncode not in (0, 3):
+            _kill(pid)
+        if pid is not None:   # `cc daemon start` detaches it: no child of ours to reap
+            try:
+                wait_until(lambda: not Path(f"/proc/{pid}").exists(), 5, "the daemon to exit")
+            except TimedOut:
+                _kill(pid)
+        if not keep_home:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
