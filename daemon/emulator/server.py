@@ -26,9 +26,11 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from . import model as m
+from . import calls as m
 from .admin import ADMIN_PREFIX
-from .model import ApiError, Call, Clock, Model, User
+from .calls import ApiError, Call, User
+from .clock import ScaledClock
+from .model import Model
 from .. import phone
 from .scenario import EVENTS_URL_FORM, Scenario, is_valid_events_url
 
@@ -236,7 +238,7 @@ class EventPusher:
 class Emulator:
     def __init__(self, scenario: Scenario, time_scale: float | None = None):
         self.scenario = scenario
-        self.clock = Clock(time_scale if time_scale is not None else scenario.time_scale)
+        self.clock = ScaledClock(time_scale if time_scale is not None else scenario.time_scale)
         self.pusher = EventPusher(self.network_down)
         self.model = Model(scenario, self.clock, self.pusher.emit)
         self.faults: list[Fault] = []
@@ -476,16 +478,16 @@ class Emulator:
 
     def call_quicktransfer(self, q) -> dict:
         user, call_id = self.call_user(q), int_param(q, "IDCall")
-        self.model.quick_transfer(user, call_id, number_param(q, "Number"))
+        self.model.transfers.quick(user, call_id, number_param(q, "Number"))
         return {}
 
     def call_starttransfer(self, q) -> dict:
         user, call_id = self.call_user(q), int_param(q, "IDCall")
-        leg = self.model.start_transfer(user, call_id, number_param(q, "Number"))
+        leg = self.model.transfers.start(user, call_id, number_param(q, "Number"))
         return {"IDCall": leg.id}
 
     def call_finishtransfer(self, q) -> dict:
-        self.model.finish_transfer(self.call_user(q), int_param(q, "IDCall"))
+        self.model.transfers.finish(self.call_user(q), int_param(q, "IDCall"))
         return {}
 
     def call_senddigits(self, q) -> dict:
