@@ -1,0 +1,49 @@
+"""Reading a request's query parameters; what is missing or malformed is an ApiError."""
+
+from __future__ import annotations
+
+import math
+
+from .. import phone
+from .calls import ApiError
+
+
+def param(query, name: str) -> str:
+    value = query.get(name)
+    if value is None or not value.strip():
+        raise ApiError(f"Missing parameter {name}")
+    return value.strip()
+
+
+def int_param(query, name: str) -> int:
+    value = param(query, name)
+    if not value.isdigit():
+        raise ApiError(f"Malformed parameter {name}: {value!r} is not a whole number")
+    return int(value)
+
+
+def number_param(query, name: str) -> str:
+    value = param(query, name)
+    number = phone.strip(value)
+    if not phone.dialable(number):
+        raise ApiError(f"Malformed parameter {name}: {value!r} is not a phone number")
+    return number
+
+
+def float_param(query, name: str, default: float | None = None) -> float:
+    value = query.get(name)
+    if value is None or not value.strip():
+        if default is None:
+            raise ApiError(f"Missing parameter {name}")
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not math.isfinite(number) or number < 0:
+        raise ApiError(f"Malformed parameter {name}: {value!r} is not a number of seconds")
+    return number
+
+
+def normalize_path(path: str) -> str:
+    return path if path.endswith("/") else path + "/"
