@@ -92,8 +92,13 @@ class Admin:
         return self.request("ask-restart", Reason=reason)
 
     def clock(self) -> dict:
-        """The emulated time: Now (epoch seconds) and TimeScale."""
+        """The emulated time: Now (epoch seconds), TimeScale and Mode ("scaled" or "manual")."""
         return self.request("clock")
+
+    def advance(self, seconds: float) -> dict:
+        """Move a manual clock `seconds` emulated seconds on, firing every timer due on the
+        way at its own time: Now, Fired. Returns once their events reached each subscriber."""
+        return self.request("advance", Seconds=seconds)
 
     def calls(self) -> dict:
         """Calls: the emulator's own record of every call."""

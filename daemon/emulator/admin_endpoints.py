@@ -5,13 +5,13 @@ They steer the emulated server for tests and demos; `admin.py` is their client.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .admin import ADMIN_PREFIX
 from .calls import ApiError, Call, User
 from .faults import DEFAULT_SLOW_DELAY, FAULT_KINDS, Fault
 from .params import float_param, int_param, normalize_path, number_param, param
-from .scenario import EVENTS_URL_FORM, is_valid_events_url
+from .scenario import EVENTS_URL_FORM, MANUAL, is_valid_events_url
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -72,7 +72,7 @@ class AdminEndpoints:
         self.model = emulator.model
         self.pusher = emulator.pusher
         self.clock = emulator.clock
-        self.table: dict[str, Callable[[Any], dict]] = {
+        self.table: dict[str, Callable[[Any], dict | Awaitable[dict]]] = {
             "subscribe": self.subscribe,
             "unsubscribe": self.unsubscribe,
             "call-in": self.call_in,
@@ -83,6 +83,7 @@ class AdminEndpoints:
             "restart": self.restart,
             "ask-restart": self.ask_restart,
             "clock": self.clock_now,
+            "advance": self.advance,
             "calls": self.calls,
             "users": self.users,
         }
@@ -158,7 +159,19 @@ class AdminEndpoints:
         return {}
 
     def clock_now(self, q) -> dict:
-        return {"Now": self.clock.now(), "TimeScale": self.clock.time_scale}
+        return {"Now": self.clock.now(), "TimeScale": self.clock.time_scale, "Mode": self.clock.mode}
+
+    async def advance(self, q) -> dict:
+        """Move a manual clock on, firing the timers due on the way; answer once the
+        events they raised have reached every subscriber."""
+        if self.clock.mode != MANUAL:
+            raise ApiError("The clock is scaled and runs by itself: only a manual clock is advanced "
+                           '(start the emulator with --manual-clock, or clock = "manual" in [server])')
+        seconds = float_param(q, "Seconds", above_zero=True)
+        fired = self.clock.advance(seconds)
+        now = self.clock.now()
+        await self.pusher.flush()
+        return {"Now": now, "Fired": fired}
 
     def calls(self, q) -> dict:
         now = self.clock.now()

@@ -21,6 +21,7 @@ def log(message: str) -> None:
 @dataclass
 class Subscriber:
     url: str
+    # Event URLs, and futures that flush() waits on, in the order they were queued.
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     worker: asyncio.Task | None = None
 
@@ -65,9 +66,23 @@ class EventPusher:
         for sub in self.subscribers.values():
             sub.queue.put_nowait(f"{sub.url.rstrip('/')}{path}?{query}")
 
+    async def flush(self) -> None:
+        """Return once every event emitted so far has been delivered or dropped."""
+        waits = []
+        for sub in self.subscribers.values():
+            reached = asyncio.get_running_loop().create_future()
+            sub.queue.put_nowait(reached)
+            # A subscriber that goes away meanwhile has nothing left to deliver.
+            waits.append(asyncio.wait([reached, sub.worker], return_when=asyncio.FIRST_COMPLETED))
+        await asyncio.gather(*waits)
+
     async def _deliver(self, sub: Subscriber) -> None:
         while True:
             target = await sub.queue.get()
+            if isinstance(target, asyncio.Future):
+                if not target.done():
+                    target.set_result(None)
+                continue
             if self.network_down():
                 log(f"network down, event lost: {target}")
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .clock import ScaledClock
+from .clock import Clock
 
 FAULT_KINDS = ("http500", "malformed", "truncated", "slow", "unknown-state", "extra-fields")
 DEFAULT_SLOW_DELAY = 3.0          # real seconds
@@ -65,7 +65,7 @@ def with_extra_fields(result: dict) -> dict:
 class Network:
     """A network window: while it lasts, methods go unanswered and events are lost."""
 
-    def __init__(self, clock: ScaledClock):
+    def __init__(self, clock: Clock):
         self.clock = clock
         self.down_until: float | None = None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .calls import (CONNECTED, DIAL_MODES, FINISHED, HOLD, IN, OFFHOOK, OFFLINE, READY, REMINDER,
                     RINGING, SETTABLE_STATES, ApiError, Call, Emit, User, expect_state, state_text)
-from .clock import ScaledClock
+from .clock import Clock
 from .directory import Directory
 from .scenario import Scenario
 from .switch import Switch
@@ -21,7 +21,7 @@ from .transfers import Transfers
 
 
 class Model(Directory):
-    def __init__(self, scenario: Scenario, clock: ScaledClock, emit: Emit):
+    def __init__(self, scenario: Scenario, clock: Clock, emit: Emit):
         super().__init__(scenario, emit)
         self.clock = clock
         self.switch = Switch(self, clock)

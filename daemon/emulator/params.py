@@ -30,7 +30,8 @@ def number_param(query, name: str) -> str:
     return number
 
 
-def float_param(query, name: str, default: float | None = None) -> float:
+def float_param(query, name: str, default: float | None = None, *, above_zero: bool = False) -> float:
+    """A finite number of seconds, 0 or more (more than 0 if above_zero)."""
     value = query.get(name)
     if value is None or not value.strip():
         if default is None:
@@ -40,8 +41,9 @@ def float_param(query, name: str, default: float | None = None) -> float:
         number = float(value)
     except ValueError:
         number = float("nan")
-    if not math.isfinite(number) or number < 0:
-        raise ApiError(f"Malformed parameter {name}: {value!r} is not a number of seconds")
+    if not math.isfinite(number) or number < 0 or (above_zero and number == 0):
+        wanted = " greater than 0" if above_zero else ""
+        raise ApiError(f"Malformed parameter {name}: {value!r} is not a number of seconds{wanted}")
     return number
 
 

@@ -9,6 +9,7 @@ steer the emulator.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 
@@ -17,19 +18,19 @@ from aiohttp import web
 from .admin import ADMIN_PREFIX
 from .admin_endpoints import AdminEndpoints
 from .calls import ApiError
-from .clock import ScaledClock
+from .clock import make_clock
 from .events import EventPusher, log
 from .faults import HTTP500_BODY, MALFORMED_BODY, Fault, Faults, Network, with_extra_fields
 from .methods import Answer, Methods, json_body
 from .model import Model
 from .params import normalize_path
-from .scenario import Scenario
+from .scenario import MANUAL, Scenario
 
 
 class Emulator:
     def __init__(self, scenario: Scenario, time_scale: float | None = None):
         self.scenario = scenario
-        self.clock = ScaledClock(time_scale if time_scale is not None else scenario.time_scale)
+        self.clock = make_clock(scenario.clock, time_scale if time_scale is not None else scenario.time_scale)
         self.network = Network(self.clock)
         self.pusher = EventPusher(self.network.down)
         self.model = Model(scenario, self.clock, self.pusher.emit)
@@ -62,7 +63,7 @@ class Emulator:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = normalize_path(request.path)
         if path.startswith(ADMIN_PREFIX):
-            return self.dispatch_admin(path, request)
+            return await self.dispatch_admin(path, request)
         if self.network.down():
             return self.drop_connection(request)
         handler = self.methods.table.get(path)
@@ -79,7 +80,7 @@ class Emulator:
             return await self.faulty(answer, fault)
         return self.respond(answer)
 
-    def dispatch_admin(self, path: str, request: web.Request) -> web.Response:
+    async def dispatch_admin(self, path: str, request: web.Request) -> web.Response:
         name = path[len(ADMIN_PREFIX):].strip("/")
         handler = self.admin.table.get(name)
         if handler is None:
@@ -88,6 +89,8 @@ class Emulator:
         else:
             try:
                 payload, status = handler(request.query), 200
+                if inspect.isawaitable(payload):
+                    payload = await payload
             except ApiError as exc:
                 payload, status = {"ErrorMessage": exc.message, **exc.extra}, 406
         return self._response(status, json_body({"result": payload}), "application/json")
@@ -164,7 +167,8 @@ async def serve(scenario: Scenario, host: str, port: int, time_scale: float | No
                     f"cannot write the port file {port_file}: {exc.strerror or exc} "
                     "(check that its directory exists and is writable)"
                 ) from None
-        print(f"emulator listening on http://{host}:{actual_port} (time scale {emulator.time_scale:g})", flush=True)
+        clock = "manual clock" if emulator.clock.mode == MANUAL else f"time scale {emulator.time_scale:g}"
+        print(f"emulator listening on http://{host}:{actual_port} ({clock})", flush=True)
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -10,7 +10,7 @@ from typing import Callable
 
 from .calls import (ALERTING, CALLBACK, CONNECTED, DISCONNECTED, FINISHED, HOLD, IN, OUT, REMINDER,
                     RINGING, Call, User)
-from .clock import ScaledClock
+from .clock import Clock
 from .directory import Directory
 from .groups import Groups
 from .holdrule import HoldRule
@@ -20,7 +20,7 @@ FIRST_ID = 5007182329      # IDs look like real ones: about 10 digits
 
 
 class Switch:
-    def __init__(self, directory: Directory, clock: ScaledClock):
+    def __init__(self, directory: Directory, clock: Clock):
         self.directory = directory
         self.scenario = directory.scenario
         self.clock = clock
