@@ -176,6 +176,13 @@ class Emulator:
     def advance(self, seconds: float) -> dict:
         return self.admin("advance", Seconds=seconds)
 
+    def answers(self) -> bool:
+        """Whether the methods answer at all, or the network is down."""
+        try:
+            return self.get("/user/getstate/", IDUser=IVANOVA)[0] == 200
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            return False
+
     def call(self, call_id: int) -> dict:
         return next(c for c in self.admin("calls")["Calls"] if c["IDCall"] == call_id)
 
@@ -982,14 +989,7 @@ def test_network_drop(emu, events):
 
     # A drop ends by itself after its emulated seconds.
     emu.admin("network", Down=5)
-
-    def answers():
-        try:
-            return emu.get("/user/getstate/", IDUser=IVANOVA)[0] == 200
-        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
-            return False
-
-    wait_until(answers, "the network to come back")
+    wait_until(emu.answers, "the network to come back")
 
 
 def test_hold_rule_moves_the_agent_and_unhold_restores(emu, events):
@@ -1262,6 +1262,26 @@ def test_advance_is_refused_on_a_scaled_clock_and_with_bad_seconds(emu, manual):
         assert refused == {"ErrorMessage": f"Malformed parameter Seconds: {bad!r} is not a number of seconds greater than 0"}
     assert manual.json("/_emulator/advance/", expect=406) == {"ErrorMessage": "Missing parameter Seconds"}
     assert manual.now() == before
+
+
+def test_the_network_stays_down_forever_until_brought_back(manual):
+    from daemon.emulator.admin import FOREVER, Admin
+
+    admin = Admin(manual.base)
+    assert admin.network(FOREVER) == {"Down": "forever", "DownUntil": None}
+    assert not manual.answers()
+    admin.advance(10**6)
+    assert not manual.answers()
+    assert admin.network(0) == {"Down": 0, "DownUntil": None}
+    assert manual.answers()
+    # Down=N lasts N emulated seconds, which a manual clock passes only when advanced.
+    admin.network(5)
+    admin.advance(4.5)
+    assert not manual.answers()
+    admin.advance(0.5)
+    assert manual.answers()
+    assert manual.json("/_emulator/network/", expect=406, Down="soon") == {
+        "ErrorMessage": "Malformed parameter Down: 'soon' is not a number of seconds (or forever)"}
 
 
 def test_events_that_timers_raise_are_delivered_before_advance_returns(manual):

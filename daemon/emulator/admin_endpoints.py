@@ -5,9 +5,10 @@ They steer the emulated server for tests and demos; `admin.py` is their client.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from .admin import ADMIN_PREFIX
+from .admin import ADMIN_PREFIX, FOREVER
 from .calls import ApiError, Call, User
 from .faults import DEFAULT_SLOW_DELAY, FAULT_KINDS, Fault
 from .params import float_param, int_param, normalize_path, number_param, param
@@ -110,8 +111,11 @@ class AdminEndpoints:
         return {"IDCall": call.id}
 
     def network(self, q) -> dict:
-        seconds = float_param(q, "Down")
         network = self.emulator.network
+        if (q.get("Down") or "").strip().lower() == FOREVER:
+            network.drop(math.inf)
+            return {"Down": FOREVER, "DownUntil": None}
+        seconds = float_param(q, "Down", also=f" (or {FOREVER})")
         network.drop(seconds)
         return {"Down": seconds, "DownUntil": network.down_until}
 

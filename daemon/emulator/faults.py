@@ -73,5 +73,6 @@ class Network:
         return self.down_until is not None and self.clock.now() < self.down_until
 
     def drop(self, seconds: float) -> None:
-        """Down for `seconds` emulated seconds from now; 0 brings it back."""
+        """Down for `seconds` emulated seconds from now (math.inf: until brought back);
+        0 brings it back."""
         self.down_until = self.clock.now() + seconds if seconds > 0 else None

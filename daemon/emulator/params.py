@@ -30,8 +30,10 @@ def number_param(query, name: str) -> str:
     return number
 
 
-def float_param(query, name: str, default: float | None = None, *, above_zero: bool = False) -> float:
-    """A finite number of seconds, 0 or more (more than 0 if above_zero)."""
+def float_param(query, name: str, default: float | None = None, *, above_zero: bool = False,
+                also: str = "") -> float:
+    """A finite number of seconds, 0 or more (more than 0 if above_zero); `also` adds to
+    the refusal what else the parameter may be."""
     value = query.get(name)
     if value is None or not value.strip():
         if default is None:
@@ -43,7 +45,7 @@ def float_param(query, name: str, default: float | None = None, *, above_zero: b
         number = float("nan")
     if not math.isfinite(number) or number < 0 or (above_zero and number == 0):
         wanted = " greater than 0" if above_zero else ""
-        raise ApiError(f"Malformed parameter {name}: {value!r} is not a number of seconds{wanted}")
+        raise ApiError(f"Malformed parameter {name}: {value!r} is not a number of seconds{wanted}{also}")
     return number
 
 
