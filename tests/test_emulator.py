@@ -1197,6 +1197,14 @@ def test_advancing_answers_an_outside_call_at_exactly_its_due_time(manual):
     assert (row["State"], row["Connected"], row["WaitSeconds"]) == (21, created + 2, 2)
 
 
+def test_small_steps_reach_a_timer_as_one_step_would(manual):
+    manual.logon("ivanova")
+    call_id = dial(manual, "+380441110001")         # answer_after = 2
+    # 0.1 is not exact in floating point: twenty of them may fall a hair short of 2.
+    assert sum(manual.advance(0.1)["Fired"] for _ in range(20)) == 1
+    assert manual.call(call_id)["State"] == 21
+
+
 def test_advancing_rings_an_incoming_call_out_then_deletes_it(manual):
     manual.logon("petrenko")
     call_id = manual.admin("call-in", From="+380501234567", To="102")["IDCall"]

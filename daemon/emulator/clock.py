@@ -16,9 +16,8 @@ from typing import Callable, Protocol
 
 from .scenario import MANUAL, SCALED
 
-# Steps such as 0.1 do not add up exactly in floating point: a timer due this close
-# after the end of an advance still fires in it.
-DUE_SLACK = 1e-6
+# Steps like 0.1 do not add up exactly: a timer due this close after an advance's end fires in it.
+DUE_SLACK = 1e-4
 
 
 class Timer(Protocol):
