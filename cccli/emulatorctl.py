@@ -26,6 +26,9 @@ def run(port: Annotated[int, typer.Option(help="Port to listen on (0: any free p
             help="Scenario file (TOML); default: the built-in demo.")] = None,
         time_scale: Annotated[Optional[float], typer.Option(
             help="Emulated seconds per real second (overrides the scenario).")] = None,
+        manual_clock: Annotated[bool, typer.Option(
+            "--manual-clock", help="Time stands still until /_emulator/advance/ moves it "
+                                   "(overrides the scenario).")] = False,
         port_file: Annotated[Optional[str], typer.Option(
             help="Write the port here once listening.")] = None) -> None:
     """Run the emulator in the foreground."""
@@ -33,8 +36,8 @@ def run(port: Annotated[int, typer.Option(help="Port to listen on (0: any free p
 
     try:
         emulator.run(host=host, port=port, scenario=scenario, time_scale=time_scale,
-                     port_file=port_file)
-    except emulator.ScenarioError as exc:
+                     port_file=port_file, manual_clock=manual_clock)
+    except (emulator.ScenarioError, emulator.OptionError) as exc:
         render.fail(str(exc), int(Exit.USAGE))
     except OSError as exc:
         render.fail(f"the emulator cannot start: {exc} (choose another --port)", int(Exit.CONFIG))

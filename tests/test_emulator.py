@@ -1,12 +1,14 @@
 """Tests of the reference Infinity emulator (daemon/emulator), run as a real process.
 
 The emulator runs at a high time scale so that emulated timers (ring timeout, hold
-rule, linger) pass in fractions of a real second. Tests never sleep for luck: they
-wait for a condition (an event, a port file, a clock reading) with a deadline.
+rule, linger) pass in fractions of a real second, or on a manual clock that the tests
+advance themselves. Tests never sleep for luck: they wait for a condition (an event, a
+port file, a clock reading) with a deadline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import http.server
 import io
@@ -84,6 +86,11 @@ match = "+380441110003"
 never_answer = true
 
 [[numbers]]
+match = "+380441110005"
+answer_after = 1
+hangup_after = 5
+
+[[numbers]]
 match = "*"
 answer_after = 3
 """
@@ -107,16 +114,17 @@ def wait_until(predicate, what: str, timeout: float = DEADLINE):
 class Emulator:
     """A running emulator process and a small urllib client for it."""
 
-    def __init__(self, tmp: Path, scenario_text: str, scale: float = SCALE):
+    def __init__(self, tmp: Path, scenario_text: str, scale: float | None = SCALE, manual: bool = False):
         self.scenario = tmp / "scenario.toml"
         self.scenario.write_text(scenario_text, encoding="utf-8")
         port_file = tmp / "port"
         # Output goes to files, not pipes: a full pipe would block the emulator.
         self.stdout_path, self.stderr_path = tmp / "stdout", tmp / "stderr"
+        clock = ["--manual-clock"] if manual else ["--time-scale", str(scale)] if scale is not None else []
         with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "daemon.emulator", "run", "--port", "0", "--port-file", str(port_file),
-                 "--scenario", str(self.scenario), "--time-scale", str(scale)],
+                 "--scenario", str(self.scenario), *clock],
                 cwd=ROOT, stdout=out, stderr=err,
             )
 
@@ -164,6 +172,16 @@ class Emulator:
 
     def now(self) -> float:
         return self.admin("clock")["Now"]
+
+    def advance(self, seconds: float) -> dict:
+        return self.admin("advance", Seconds=seconds)
+
+    def answers(self) -> bool:
+        """Whether the methods answer at all, or the network is down."""
+        try:
+            return self.get("/user/getstate/", IDUser=IVANOVA)[0] == 200
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            return False
 
     def call(self, call_id: int) -> dict:
         return next(c for c in self.admin("calls")["Calls"] if c["IDCall"] == call_id)
@@ -236,6 +254,37 @@ class Listener:
         )
 
 
+class AioListener:
+    """A daemon-like listener: a tiny aiohttp server, on a loop in a thread of its own,
+    recording each event it is pushed before it answers."""
+
+    def __init__(self):
+        from aiohttp import web
+
+        self.events: list[dict] = []
+        self.loop = asyncio.new_event_loop()
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self.record)
+        self.runner = web.AppRunner(app, access_log=None)
+        self.loop.run_until_complete(self.runner.setup())
+        self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", 0).start())
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    async def record(self, request):
+        from aiohttp import web
+
+        self.events.append({"path": request.path, **request.query})
+        return web.Response()
+
+    def close(self):
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(DEADLINE)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(DEADLINE)
+        self.loop.close()
+
+
 def seconds_of(day_fraction: str) -> float:
     """A stat duration ("0,003472222") in seconds, as clients read it."""
     return float(day_fraction.replace(",", ".")) * 86400
@@ -285,14 +334,24 @@ def events(emu):
     listener.close()
 
 
+@pytest.fixture(scope="module")
+def manual(tmp_path_factory):
+    """A shared emulator on a manual clock: time moves only when a test advances it."""
+    emulator = Emulator(tmp_path_factory.mktemp("manual"), SCENARIO, manual=True)
+    yield emulator
+    assert emulator.stop() == 0
+    assert "Traceback" not in emulator.stderr(), emulator.stderr()
+
+
 @pytest.fixture(autouse=True)
 def fresh(request):
-    """Every test that uses the shared emulator starts from a restarted server."""
-    if "emu" in request.fixturenames:
-        emu = request.getfixturevalue("emu")
-        emu.admin("fault", Kind="none")
-        emu.admin("network", Down=0)
-        emu.admin("restart")
+    """Every test that uses a shared emulator starts from a restarted server."""
+    for name in ("emu", "manual"):
+        if name in request.fixturenames:
+            emu = request.getfixturevalue(name)
+            emu.admin("fault", Kind="none")
+            emu.admin("network", Down=0)
+            emu.admin("restart")
     yield
 
 
@@ -930,14 +989,7 @@ def test_network_drop(emu, events):
 
     # A drop ends by itself after its emulated seconds.
     emu.admin("network", Down=5)
-
-    def answers():
-        try:
-            return emu.get("/user/getstate/", IDUser=IVANOVA)[0] == 200
-        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
-            return False
-
-    wait_until(answers, "the network to come back")
+    wait_until(emu.answers, "the network to come back")
 
 
 def test_hold_rule_moves_the_agent_and_unhold_restores(emu, events):
@@ -1118,6 +1170,180 @@ def test_the_admin_client_names_an_emulator_it_cannot_reach_or_that_is_none():
             Admin(stranger.url).clock()
     finally:
         stranger.close()
+
+
+# ----- the manual clock ----------------------------------------------------------
+
+
+def test_a_manual_clock_stands_still_until_advanced(emu, manual):
+    assert emu.admin("clock")["Mode"] == "scaled"
+    clock = manual.admin("clock")
+    assert clock["Mode"] == "manual" and clock["TimeScale"] == 0
+    manual.logon("ivanova")
+    assert manual.now() == clock["Now"]
+    assert manual.advance(2.5) == {"Now": clock["Now"] + 2.5, "Fired": 0}
+    assert manual.now() == clock["Now"] + 2.5
+    assert manual.stdout() == f"emulator listening on http://127.0.0.1:{manual.port} (manual clock)\n"
+
+
+def test_advancing_answers_an_outside_call_at_exactly_its_due_time(manual):
+    manual.logon("ivanova")
+    call_id = dial(manual, "+380441110001")         # answer_after = 2
+    created = manual.call(call_id)["Created"]
+    assert manual.advance(1.5)["Fired"] == 0
+    assert manual.call(call_id)["State"] == 13
+    assert manual.advance(0.5) == {"Now": created + 2, "Fired": 1}
+    row = manual.call(call_id)
+    assert (row["State"], row["Connected"], row["WaitSeconds"]) == (21, created + 2, 2)
+
+
+def test_small_steps_reach_a_timer_as_one_step_would(manual):
+    manual.logon("ivanova")
+    call_id = dial(manual, "+380441110001")         # answer_after = 2
+    # 0.1 is not exact in floating point: twenty of them may fall a hair short of 2.
+    assert sum(manual.advance(0.1)["Fired"] for _ in range(20)) == 1
+    assert manual.call(call_id)["State"] == 21
+
+
+def test_advancing_rings_an_incoming_call_out_then_deletes_it(manual):
+    manual.logon("petrenko")
+    call_id = manual.admin("call-in", From="+380501234567", To="102")["IDCall"]
+    created = manual.call(call_id)["Created"]
+    manual.advance(RING_TIMEOUT - 1)
+    assert manual.call(call_id)["State"] == 1
+    assert manual.advance(1)["Fired"] == 1
+    row = manual.call(call_id)
+    assert (row["State"], row["Reason"], row["Ended"]) == (100, "NoAnswer", created + RING_TIMEOUT)
+    manual.advance(LINGER - 1)
+    assert manual.call(call_id)["Active"]
+    manual.advance(1)
+    assert not manual.call(call_id)["Active"]
+
+
+def test_advancing_applies_the_hold_rule_at_30_and_60_seconds(manual):
+    manual.logon("shevchenko")
+    call_id = dial(manual, "+380441110001", user_id=SHEVCHENKO)
+    manual.advance(2)
+    manual.json("/call/hold/", IDUser=SHEVCHENKO, IDCall=call_id)
+    states = []
+    for seconds in (29, 1, 29, 1):
+        manual.advance(seconds)
+        states.append(manual.json("/user/getstate/", IDUser=SHEVCHENKO)["IDUserState"])
+    assert states == [300, 304, 304, 303]
+    manual.json("/call/unhold/", IDUser=SHEVCHENKO, IDCall=call_id)
+    assert manual.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 300}
+    assert manual.call(call_id)["HoldSeconds"] == 60
+
+
+def test_timers_set_by_timers_fire_in_the_same_advance(manual):
+    manual.logon("ivanova")
+    call_id = dial(manual, "+380441110005")         # answers after 1 s, hangs up 5 s later
+    created = manual.call(call_id)["Created"]
+    assert manual.advance(10)["Fired"] == 2
+    row = manual.call(call_id)
+    assert (row["Connected"], row["Ended"], row["Reason"], row["TalkSeconds"]) == (created + 1, created + 6, "Normal", 5)
+
+
+def test_a_hunt_group_moves_on_at_each_hunt_timeout_in_one_advance(manual):
+    manual.logon("petrenko")
+    manual.logon("shevchenko")
+    first = manual.admin("call-in", From="+380501234567", To="501")["IDCall"]
+    start = manual.call(first)["Created"]
+    assert manual.advance(3 * HUNT_TIMEOUT)["Fired"] == 2
+    rows = [manual.call(call_id) for call_id in group_calls_since(manual, first)]
+    assert [(r["Extension"], r["Reason"]) for r in rows] == [("102", "NoAnswer"), ("103", "NoAnswer")]
+    assert rows[0]["Ended"] == rows[1]["Created"] == start + HUNT_TIMEOUT
+    assert rows[1]["Ended"] == start + 2 * HUNT_TIMEOUT
+
+
+def test_advance_is_refused_on_a_scaled_clock_and_with_bad_seconds(emu, manual):
+    from daemon.emulator.admin import Admin, AdminError
+
+    with pytest.raises(AdminError) as scaled:
+        Admin(emu.base).advance(5)
+    assert scaled.value.status == 406
+    assert scaled.value.message.startswith("The clock is scaled and runs by itself: only a manual clock is advanced")
+    assert "--manual-clock" in scaled.value.message
+    before = manual.now()
+    for bad in ("0", "-3", "abc", "inf", "nan"):
+        refused = manual.json("/_emulator/advance/", expect=406, Seconds=bad)
+        assert refused == {"ErrorMessage": f"Malformed parameter Seconds: {bad!r} is not a number of seconds greater than 0"}
+    assert manual.json("/_emulator/advance/", expect=406) == {"ErrorMessage": "Missing parameter Seconds"}
+    assert manual.now() == before
+
+
+def test_the_network_stays_down_forever_until_brought_back(manual):
+    from daemon.emulator.admin import FOREVER, Admin
+
+    admin = Admin(manual.base)
+    assert admin.network(FOREVER) == {"Down": "forever", "DownUntil": None}
+    assert not manual.answers()
+    admin.advance(10**6)
+    assert not manual.answers()
+    assert admin.network(0) == {"Down": 0, "DownUntil": None}
+    assert manual.answers()
+    # Down=N lasts N emulated seconds, which a manual clock passes only when advanced.
+    admin.network(5)
+    admin.advance(4.5)
+    assert not manual.answers()
+    admin.advance(0.5)
+    assert manual.answers()
+    assert manual.json("/_emulator/network/", expect=406, Down="soon") == {
+        "ErrorMessage": "Malformed parameter Down: 'soon' is not a number of seconds (or forever)"}
+
+
+def test_events_that_timers_raise_are_delivered_before_advance_returns(manual):
+    import socket
+
+    from daemon.emulator.admin import Admin
+
+    with socket.socket() as probe:      # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    admin, listener = Admin(manual.base), AioListener()
+    try:
+        admin.subscribe(listener.url)
+        admin.subscribe(dead)           # its events are dropped: nobody waits for them
+        manual.logon("ivanova")
+        call_id = dial(manual, "+380441110005")     # answers after 1 s, hangs up 5 s later
+        assert admin.advance(10)["Fired"] == 2
+        # No waiting: every event is there already, in order.
+        states = [e["State"] for e in listener.events
+                  if e["path"] == "/call/OnCallStateChanged/" and e["IDCall"] == str(call_id)]
+        assert states == ["13", "21", "99", "100"]
+    finally:
+        admin.unsubscribe(dead)
+        admin.unsubscribe(listener.url)
+        listener.close()
+
+
+def test_the_scenario_can_ask_for_a_manual_clock(tmp_path):
+    text = SCENARIO.replace("time_scale = 1.0", 'clock = "manual"')
+    emu = Emulator(tmp_path, text, scale=None)
+    try:
+        assert emu.admin("clock")["Mode"] == "manual"
+        assert emu.advance(1)["Fired"] == 0
+    finally:
+        assert emu.stop() == 0
+    # A time scale cannot apply to it: one line, exit 2.
+    module, cc = [sys.executable, "-m", "daemon.emulator"], [str(Path(sys.executable).parent / "cc"), "emulator"]
+    for command, extra in ((module, ["--scenario", str(emu.scenario), "--time-scale", "5"]),
+                           (module, ["--manual-clock", "--time-scale", "5"]),
+                           (cc, ["--manual-clock", "--time-scale", "5"])):
+        done = subprocess.run([*command, "run", "--port", "0", *extra],
+                              cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE)
+        assert done.returncode == 2 and done.stdout == ""
+        assert len(done.stderr.strip().splitlines()) == 1 and "--time-scale" in done.stderr, done.stderr
+
+
+def test_a_bad_clock_is_one_clear_line():
+    from daemon.emulator import ScenarioError
+    from daemon.emulator.scenario import parse
+
+    with pytest.raises(ScenarioError) as caught:
+        parse(SCENARIO.replace("time_scale = 1.0", 'clock = "fast"'), "team.toml")
+    assert str(caught.value) == (
+        """scenario team.toml: [server] clock is 'fast' (write clock = "scaled" (the default) or clock = "manual")""")
 
 
 def test_package_import_stays_light():

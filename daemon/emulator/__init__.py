@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from .scenario import ScenarioError
 
-__all__ = ["ScenarioError", "demo_scenario_text", "run"]
+__all__ = ["OptionError", "ScenarioError", "demo_scenario_text", "run"]
+
+
+class OptionError(ValueError):
+    """run's options are out of range or do not go together. The message is one line."""
 
 
 def demo_scenario_text() -> str:
@@ -25,21 +29,33 @@ def run(
     scenario: str | None = None,
     time_scale: float | None = None,
     port_file: str | None = None,
+    manual_clock: bool = False,
 ) -> None:
     """Serve until SIGINT or SIGTERM. port=0 picks a free port; once listening, the
-    actual port is written to port_file (if given) and one line is printed.
+    actual port is written to port_file (if given) and one line is printed. A manual
+    clock (manual_clock, or the scenario's [server] clock) moves only when advanced.
 
-    Raises ScenarioError for a missing or invalid scenario, ValueError for a bad
-    time_scale, OSError when the address cannot be bound.
+    Raises ScenarioError for a missing or invalid scenario, OptionError for a bad
+    time_scale or one given with a manual clock, OSError when the address cannot be bound.
     """
     import asyncio
+    import dataclasses
+    import math
 
     from . import scenario as scenario_mod
     from .server import serve
 
-    if time_scale is not None and not time_scale > 0:
-        raise ValueError(f"time scale {time_scale!r} must be greater than 0")
+    if time_scale is not None and not (time_scale > 0 and math.isfinite(time_scale)):
+        raise OptionError(f"time scale {time_scale!r} must be a number greater than 0")
     loaded = scenario_mod.load(scenario)
+    if manual_clock:
+        loaded = dataclasses.replace(loaded, clock=scenario_mod.MANUAL)
+    if loaded.clock == scenario_mod.MANUAL and time_scale is not None:
+        if manual_clock:
+            raise OptionError("--time-scale and --manual-clock do not go together: a manual clock "
+                              "moves only when advanced (drop one of them)")
+        raise OptionError(f'--time-scale does not apply: scenario {loaded.source} sets [server] clock = '
+                          '"manual" (drop --time-scale, or write clock = "scaled")')
     try:
         asyncio.run(serve(loaded, host, port, time_scale, port_file))
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import ScenarioError, demo_scenario_text, run
+from . import OptionError, ScenarioError, demo_scenario_text, run
 
 
 def positive_float(text: str) -> float:
@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=port_number, default=10080, help="port to listen on; 0 picks a free one (default 10080)")
     serve.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default: the built-in demo)")
-    serve.add_argument("--time-scale", type=positive_float, metavar="F", help="emulated seconds per real second (overrides the scenario)")
+    clock = serve.add_mutually_exclusive_group()
+    clock.add_argument("--time-scale", type=positive_float, metavar="F", help="emulated seconds per real second (overrides the scenario)")
+    clock.add_argument("--manual-clock", action="store_true",
+                       help="time stands still until /_emulator/advance/ moves it (overrides the scenario)")
     serve.add_argument("--port-file", metavar="FILE", help="write the listening port to FILE once ready")
     commands.add_parser("scenario", help="print the built-in demo scenario")
     args = parser.parse_args(argv)
@@ -46,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(demo_scenario_text())
         return 0
     try:
-        run(host=args.host, port=args.port, scenario=args.scenario, time_scale=args.time_scale, port_file=args.port_file)
-    except ScenarioError as exc:
+        run(host=args.host, port=args.port, scenario=args.scenario, time_scale=args.time_scale,
+            port_file=args.port_file, manual_clock=args.manual_clock)
+    except (ScenarioError, OptionError) as exc:
         print(f"emulator: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

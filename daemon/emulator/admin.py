@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 
 ADMIN_PREFIX = "/_emulator/"
+FOREVER = "forever"         # network(FOREVER): down until network(0) brings it back
 
 
 class AdminError(Exception):
@@ -74,8 +75,8 @@ class Admin:
         """The far end hangs up the call."""
         return self.request("hangup", IDCall=call_id)
 
-    def network(self, down: float) -> dict:
-        """Drop the network for `down` emulated seconds (0 brings it back)."""
+    def network(self, down: float | str) -> dict:
+        """Drop the network for `down` emulated seconds, or FOREVER; 0 brings it back."""
         return self.request("network", Down=down)
 
     def fault(self, kind: str, count: int | None = None, path: str | None = None,
@@ -92,8 +93,13 @@ class Admin:
         return self.request("ask-restart", Reason=reason)
 
     def clock(self) -> dict:
-        """The emulated time: Now (epoch seconds) and TimeScale."""
+        """The emulated time: Now (epoch seconds), TimeScale and Mode ("scaled" or "manual")."""
         return self.request("clock")
+
+    def advance(self, seconds: float) -> dict:
+        """Move a manual clock `seconds` emulated seconds on, firing every timer due on the
+        way at its own time: Now, Fired. Returns once their events reached each subscriber."""
+        return self.request("advance", Seconds=seconds)
 
     def calls(self) -> dict:
         """Calls: the emulator's own record of every call."""

@@ -19,7 +19,11 @@ from .. import phone
 
 DEMO_RESOURCE = "demo.toml"
 
+SCALED = "scaled"          # [server] clock: time_scale times the wall clock
+MANUAL = "manual"          # [server] clock: stands still until /_emulator/advance/
+CLOCK_MODES = (SCALED, MANUAL)
 SERVER_DEFAULTS: dict[str, Any] = {
+    "clock": SCALED,
     "time_scale": 1.0,
     "ring_timeout": 30.0,
     "finished_linger": 30.0,
@@ -108,6 +112,7 @@ class Scenario:
     numbers: tuple[NumberRule, ...]
     groups: tuple[GroupSpec, ...] = ()
     events_urls: tuple[str, ...] = ()
+    clock: str = SCALED
 
     def rule_for(self, number: str) -> NumberRule | None:
         """The first rule matching a (normalised) number, or None."""
@@ -159,15 +164,7 @@ def parse(text: str, source: str) -> Scenario:
 
     _check_keys(data, ("server", "users", "numbers", "groups"), "the top level", fail)
 
-    server = data.get("server", {})
-    if not isinstance(server, dict):
-        raise fail("'server' is not a table", "write it as a [server] section")
-    _check_keys(server, tuple(SERVER_DEFAULTS), "[server]", fail)
-    time_scale = _number(server, "time_scale", SERVER_DEFAULTS["time_scale"], "[server]", fail, positive=True)
-    ring_timeout = _number(server, "ring_timeout", SERVER_DEFAULTS["ring_timeout"], "[server]", fail, positive=True)
-    finished_linger = _number(server, "finished_linger", SERVER_DEFAULTS["finished_linger"], "[server]", fail)
-    raw_answers = _bool(server, "raw_answers", SERVER_DEFAULTS["raw_answers"], "[server]", fail)
-    events_urls = _events_urls(server.get("events_url", SERVER_DEFAULTS["events_url"]), fail)
+    settings = _server(data.get("server", {}), fail)
 
     users_data = data.get("users")
     if not isinstance(users_data, list) or not users_data:
@@ -196,17 +193,26 @@ def parse(text: str, source: str) -> Scenario:
             raise fail(f"groups[{i}] repeats number {group.number!r}", "every group needs a distinct number")
         seen_numbers.add(group.number)
 
-    return Scenario(
-        source=source,
-        time_scale=time_scale,
-        ring_timeout=ring_timeout,
-        finished_linger=finished_linger,
-        raw_answers=raw_answers,
-        users=users,
-        numbers=numbers,
-        groups=groups,
-        events_urls=events_urls,
-    )
+    return Scenario(source=source, users=users, numbers=numbers, groups=groups, **settings)
+
+
+def _server(server: Any, fail) -> dict[str, Any]:
+    """The [server] table, as Scenario's keyword arguments."""
+    if not isinstance(server, dict):
+        raise fail("'server' is not a table", "write it as a [server] section")
+    _check_keys(server, tuple(SERVER_DEFAULTS), "[server]", fail)
+    clock = server.get("clock", SERVER_DEFAULTS["clock"])
+    if clock not in CLOCK_MODES:
+        raise fail(f"[server] clock is {clock!r}", f'write clock = "{SCALED}" (the default) or clock = "{MANUAL}"')
+    return {
+        "clock": clock,
+        "time_scale": _number(server, "time_scale", SERVER_DEFAULTS["time_scale"], "[server]", fail, positive=True),
+        "ring_timeout": _number(server, "ring_timeout", SERVER_DEFAULTS["ring_timeout"], "[server]", fail,
+                                positive=True),
+        "finished_linger": _number(server, "finished_linger", SERVER_DEFAULTS["finished_linger"], "[server]", fail),
+        "raw_answers": _bool(server, "raw_answers", SERVER_DEFAULTS["raw_answers"], "[server]", fail),
+        "events_urls": _events_urls(server.get("events_url", SERVER_DEFAULTS["events_url"]), fail),
+    }
 
 
 def _check_keys(table: dict, known: tuple[str, ...], where: str, fail) -> None:
