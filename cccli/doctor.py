@@ -209,8 +209,12 @@ def clock_check(settings: dict | None) -> Check:
     try:
         clock = jsonlib.loads(body)["result"]
         server_now, scale = float(clock["Now"]), float(clock.get("TimeScale", 1))
+        manual = clock.get("Mode") == "manual"
     except (ValueError, KeyError, TypeError):
-        server_now, scale = None, 1.0
+        server_now, scale, manual = None, 1.0, False
+    if manual:
+        return Check("clock", None, "not measurable: the emulator's clock is manual (moved "
+                                    "by a test)")
     if scale != 1:
         return Check("clock", None, f"not measurable: the emulator runs {scale:g} times "
                                     "faster than real time")

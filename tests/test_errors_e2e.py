@@ -55,7 +55,12 @@ def test_no_user_name_means_no_connection_attempt(emulator, agent_factory):
     assert not journal.exists() or "/user/logon/" not in journal.read_text()
 
 
-def test_hold_on_a_call_not_yet_answered_names_the_line_state(agent):
+def test_hold_on_a_call_not_yet_answered_names_the_line_state(emulator_factory,
+                                                              agent_factory):
+    # Time stands still: the call rings on however slow the machine (no ring timeout).
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
     call = agent.json("dial", NEVER_ANSWERS)
     agent.wait_call_state("Alerting")
     done = agent.cc("hold", check=False)

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import zmq
 
-from conftest import wait_until
+from conftest import advance, wait_until
 from daemon import wire
 
 ANSWERS = "+380441110001"
@@ -38,16 +38,24 @@ def session(agent) -> str:
     return agent.status()["session"]
 
 
-def test_network_drop_while_idle_reconnects_and_keeps_a_break(emulator, agent):
+def test_network_drop_while_idle_reconnects_and_keeps_a_break(emulator_factory,
+                                                              agent_factory):
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
     agent.cc("break", "lunch")
-    emulator.admin("network", Down=30)              # 3 s of real time at scale 10
-    status = wait_until(lambda: (s := agent.status())["session"] == "reconnecting" and s,
-                        15, "the daemon to notice the drop")
-    assert "next_try_in" in status
+    emulator.admin("network", Down="forever")
+    advance(0.5, emulator, agent)                   # the next poll finds no server
+    status = agent.status()
+    assert status["session"] == "reconnecting" and 0 < status["next_try_in"] <= 0.2
     assert "reconnecting, next try in" in agent.cc("status").stdout
     done = agent.cc("dial", ANSWERS, check=False)
     assert done.returncode == 7 and "reconnecting" in done.stderr
-    wait_until(lambda: session(agent) == "logged in", 30, "the reconnect")
+    advance(1.0, emulator, agent)                   # tries while the network is down
+    assert session(agent) == "reconnecting"
+    emulator.admin("network", Down=0)
+    advance(1.0, emulator, agent)                   # the backoff is capped at 1 s here
+    assert session(agent) == "logged in"
     assert agent.status()["agent_state"]["name"] == "break"
 
 
