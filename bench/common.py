@@ -34,38 +34,8 @@ CACHE = Path("/tmp/cc-bench-cache")
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV["PYTHONPYCACHEPREFIX"] = str(CACHE / "pycache")
 
-LOGIN, PASSWORD, ID_USER, EXTENSION = "ivanova", "bench", 5001790109, "101"
+LOGIN, PASSWORD = "ivanova", "bench"
 NEVER_ANSWERS = "+380441110003"
-
-SCENARIO = f"""
-[server]
-time_scale = {{scale}}
-ring_timeout = 30
-finished_linger = 30
-
-[[users]]
-login = "{LOGIN}"
-password = "{PASSWORD}"
-id = {ID_USER}
-extension = "{EXTENSION}"
-name = "Olena Ivanova"
-
-[[users]]
-login = "petrenko"
-password = "{PASSWORD}"
-id = 5001790110
-extension = "102"
-name = "Petro Petrenko"
-
-[[numbers]]
-match = "{NEVER_ANSWERS}"
-never_answer = true
-
-[[numbers]]
-match = "*"
-answer_after = 3
-"""
-
 
 def note(text: str) -> None:
     """Progress for whoever debugs a benchmark (BENCH_VERBOSE=1); stdout keeps the figures."""
@@ -111,7 +81,8 @@ class Emulator(testing.Emulator):
     """`cc emulator run` on a free port, stopped at cleanup."""
 
     def __init__(self, scale: float = 10.0):
-        super().__init__(scale=scale, scenario=SCENARIO, env=ENV)
+        super().__init__(scale=scale, env=ENV,
+                         scenario=testing.scenario_text(scale, password=PASSWORD))
         on_cleanup(self.stop)
         note(f"emulator pid {self.proc.pid} on {self.url}")
 

@@ -31,68 +31,38 @@ from .wire import SessionStatus
 BIN = Path(sys.executable).parent
 CC = str(BIN / "cc")
 
-# Two agents, a few far ends that behave each their own way, two groups.
-SCENARIO = """
-[server]
-time_scale = {scale}
-{clock_line}
-ring_timeout = 60
-finished_linger = 30
-raw_answers = {raw}
+# Two agents, far ends that each behave their own way, two groups.
+USERS = (  # login, IDUser, extension, name, position, department
+    ("ivanova", 5001790109, "101", "Olena Ivanova", "Senior agent", "Sales"),
+    ("petrenko", 5001790110, "102", "Petro Petrenko", "Agent", "Support"),
+)
+NUMBERS = (  # the far end's number, how it behaves
+    ("+380441110001", "answer_after = 2"), ("+380441110002", "busy = true"),
+    ("+380441110003", "never_answer = true"),
+    ("+380441110004", "answer_after = 1\nhangup_after = 5"), ("*", "answer_after = 3"),
+)
+GROUPS = (  # number, name, order, extensions
+    ("500", "Sales line", "ring-all", ("101", "102")),
+    ("501", "Support line", "hunt", ("102", "101")),
+)
 
-[[users]]
-login = "ivanova"
-password = "s3cret"
-id = 5001790109
-extension = "101"
-name = "Olena Ivanova"
-position = "Senior agent"
-department = "Sales"
 
-[[users]]
-login = "petrenko"
-password = "s3cret"
-id = 5001790110
-extension = "102"
-name = "Petro Petrenko"
-position = "Agent"
-department = "Support"
-
-[[numbers]]
-match = "+380441110001"
-answer_after = 2
-
-[[numbers]]
-match = "+380441110002"
-busy = true
-
-[[numbers]]
-match = "+380441110003"
-never_answer = true
-
-[[numbers]]
-match = "+380441110004"
-answer_after = 1
-hangup_after = 5
-
-[[numbers]]
-match = "*"
-answer_after = 3
-
-[[groups]]
-number = "500"
-name = "Sales line"
-order = "ring-all"
-extensions = ["101", "102"]
-hunt_timeout = 5
-
-[[groups]]
-number = "501"
-name = "Support line"
-order = "hunt"
-extensions = ["102", "101"]
-hunt_timeout = 5
-"""
+def scenario_text(scale: float = 10.0, raw: bool = False, manual_clock: bool = False,
+                  password: str = "s3cret") -> str:
+    """The tests' scenario, with every agent's password `password`."""
+    server = [f"time_scale = {scale}", "ring_timeout = 60", "finished_linger = 30",
+              f"raw_answers = {str(raw).lower()}"] + (['clock = "manual"'] if manual_clock
+                                                      else [])
+    parts = ["[server]\n" + "\n".join(server)]
+    parts += [f'[[users]]\nlogin = "{login}"\npassword = "{password}"\nid = {id_user}\n'
+              f'extension = "{ext}"\nname = "{name}"\nposition = "{position}"\n'
+              f'department = "{department}"'
+              for login, id_user, ext, name, position, department in USERS]
+    parts += [f'[[numbers]]\nmatch = "{match}"\n{rule}' for match, rule in NUMBERS]
+    parts += [f'[[groups]]\nnumber = "{number}"\nname = "{name}"\norder = "{order}"\n'
+              f"extensions = {list(exts)!r}\nhunt_timeout = 5".replace("'", '"')
+              for number, name, order, exts in GROUPS]
+    return "\n\n".join(parts) + "\n"
 
 
 HOMES: set[Path] = set()        # every agent profile made, for a check that none is left
@@ -137,17 +107,15 @@ def config_text(settings: dict) -> str:
 
 
 class Emulator:
-    """`cc emulator run` on a free port with SCENARIO (or `scenario`) in `workdir`."""
+    """`cc emulator run` on a free port with the tests' scenario (or `scenario`)."""
 
     def __init__(self, workdir: Path | None = None, scale: float = 10.0, raw: bool = False,
-                 manual_clock: bool = False, scenario: str = SCENARIO,
+                 manual_clock: bool = False, scenario: str | None = None,
                  env: dict | None = None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="cc-emu-"))
         self.owns_workdir = workdir is None
         self.scenario = self.workdir / "scenario.toml"
-        self.scenario.write_text(scenario.format(
-            scale=scale, raw=str(raw).lower(),
-            clock_line='clock = "manual"' if manual_clock else ""))
+        self.scenario.write_text(scenario or scenario_text(scale, raw, manual_clock))
         port_file = self.workdir / "emulator.port"
         self.log = open(self.workdir / "emulator.log", "wb")
         self.proc = subprocess.Popen(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from daemon import testing
-from daemon.testing import BIN, CC, SCENARIO, Agent, Emulator, advance, wait_until  # noqa: F401
+from daemon.testing import BIN, CC, Agent, Emulator, advance, wait_until  # noqa: F401
 
 
 PROCESS_FIXTURES = {"emulator", "emulator_factory", "agent", "agent_factory"}
