@@ -10,10 +10,10 @@ import socket
 from .calls import CallTracker
 from .clock import WallClock
 from .infinity import BadResponse, InfinityClient, InfinityError, Unreachable
+from .poller import Poller
 from .profile import ConfigError, resolve_password
 from .states import SETTABLE, StateMap
 from .wire import ErrorCode, SessionStatus, WireError
-from .poller import Poller
 from .wrapup import AfterCall
 
 log = logging.getLogger("cc.session")
