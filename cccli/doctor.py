@@ -9,7 +9,6 @@ here prints the password.
 
 from __future__ import annotations
 
-import json as jsonlib
 import os
 import re
 import stat
@@ -194,7 +193,7 @@ def last_event(journal) -> str:
 
 def clock_check(settings: dict | None) -> Check:
     """Against the emulator's clock, or else the Date header of the server's answer."""
-    from daemon.emulator.admin import Admin
+    from daemon.emulator.admin import Admin, read_clock
 
     if settings is None:
         return Check("clock", None, "not checked: the config file does not parse")
@@ -206,12 +205,7 @@ def clock_check(settings: dict | None) -> Check:
     except OSError as exc:
         return Check("clock", None, f"not measurable: cannot reach {base} ({exc})")
     here = (before + time.time()) / 2
-    try:
-        clock = jsonlib.loads(body)["result"]
-        server_now, scale = float(clock["Now"]), float(clock.get("TimeScale", 1))
-        manual = clock.get("Mode") == "manual"
-    except (ValueError, KeyError, TypeError):
-        server_now, scale, manual = None, 1.0, False
+    server_now, scale, manual = read_clock(body) or (None, 1.0, False)
     if manual:
         return Check("clock", None, "not measurable: the emulator's clock is manual (moved "
                                     "by a test)")

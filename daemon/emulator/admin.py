@@ -15,6 +15,17 @@ ADMIN_PREFIX = "/_emulator/"
 FOREVER = "forever"         # network(FOREVER): down until network(0) brings it back
 
 
+def read_clock(body: bytes) -> tuple[float, float, bool] | None:
+    """(now, time scale, manual) from the body of the clock endpoint's answer, or None
+    when the body is not the emulator's (a real server's 404 or 406)."""
+    try:
+        clock = json.loads(body)["result"]
+        return float(clock["Now"]), float(clock.get("TimeScale", 1)), \
+            clock.get("Mode") == "manual"
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class AdminError(Exception):
     """The emulator refused an admin request, or could not be reached.
 
