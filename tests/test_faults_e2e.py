@@ -205,11 +205,11 @@ def test_network_drops_of_any_length_end_in_a_reconnect_within_the_backoff_cap(
         while True:
             advance(step, emulator, agent)
             moved += step
-            now = status()["session"]
-            seen.add(now)
-            if now == "logged in" and moved >= seconds:
+            state = status()["session"]
+            seen.add(state)
+            if state == "logged in" and moved >= seconds:
                 break
-            assert moved < seconds + cap + step, f"still {now} {moved:g} s after the drop"
+            assert moved < seconds + cap + step, f"still {state} {moved:g} s after the drop"
     late = moved - seconds          # seconds between the network's return and the log-on
     print(f"network drop of {seconds} s: logged in again {late:g} s after it came back")
     # The drop is seen at the first poll after it began (2 s in); one of 1 s is over by then.
