@@ -190,6 +190,7 @@ class Agent:
             base.update({"server.poll_interval": 0.5, "server.timeout": 3.0,
                          "session.backoff_initial": 0.2, "session.backoff_cap": 1.0})
         self.write_config({**base, **settings})
+        self.running: list[Running] = []
 
     def write_config(self, settings: dict) -> None:
         (self.home / "config.toml").write_text(config_text(settings))
@@ -212,6 +213,31 @@ class Agent:
 
     def json(self, *args):
         return json.loads(self.cc(*args, "--json").stdout)
+
+    def begin(self, *args) -> "Running":
+        """Start `cc ARGS` and leave it running, for a command that waits on a clock the
+        test then moves (`dial --wait`); `finish()` collects it."""
+        running = Running(self, args)
+        self.running.append(running)
+        return running
+
+    def dial_answered(self, number: str, after: float) -> dict:
+        """Dial `number` with the emulator on a manual clock, move it the `after` seconds
+        its far end takes to answer, and return the call once the daemon shows it
+        Connected."""
+        call_id = self.json("dial", number)["call_id"]
+        self.emulator.advance(after)
+        connected = self.wait_call_state("Connected")
+        assert connected["call_id"] == call_id, connected
+        return connected
+
+    def answers_from_server(self, path: str) -> int:
+        """How many answers to the method `path` the daemon's journal holds: a command
+        that waits on the daemon's clock after one has started that wait."""
+        journal = self.home / "log" / "journal.xml"
+        text = journal.read_text(errors="replace") if journal.exists() else ""
+        return sum('kind="response"' in line and f'path="{path}"' in line
+                   for line in text.splitlines())
 
     def request(self, cmd: str, timeout: float = 30, **args):
         """One request to the daemon on its socket, as any client may send it."""
@@ -280,7 +306,10 @@ class Agent:
         return " | ".join([line for line in text.splitlines() if line.strip()][-count:])
 
     def stop(self, keep_home: bool = False) -> None:
-        """Stop the daemon (killed if it does not stop) and delete the profile."""
+        """Stop the daemon (killed if it does not stop), any `cc` left running, and delete
+        the profile."""
+        for running in self.running:
+            running.kill()
         pid = self.daemon_pid()
         done = self.cc("daemon", "stop", check=False)
         if pid is not None and done.returncode not in (0, 3):
@@ -292,6 +321,33 @@ class Agent:
                 _kill(pid)
         if not keep_home:
             shutil.rmtree(self.home, ignore_errors=True)
+
+
+class Running:
+    """A `cc` command started by `Agent.begin` that has not been collected yet."""
+
+    def __init__(self, agent: Agent, args: tuple):
+        self.args = [str(a) for a in args]
+        self.proc = subprocess.Popen([CC, *self.args], env=agent.env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+
+    def finish(self, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
+        """Wait for the command to end (TimedOut after `timeout` real seconds)."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise TimedOut(f"cc {' '.join(self.args)} still ran after {timeout:g} s") from None
+        done = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+        if check and done.returncode != 0:
+            raise AssertionError(f"cc {' '.join(self.args)} exited {done.returncode}: "
+                                 f"{err.strip()}")
+        return done
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
 
 
 def _kill(pid: int) -> None:

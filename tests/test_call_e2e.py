@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import advance, wait_until
+from conftest import advance
 
 ANSWERS_AFTER_2S = "+380441110001"
 NEVER_ANSWERS = "+380441110003"
@@ -46,34 +46,51 @@ def test_outgoing_call_with_hold_lands_in_the_log_with_emulated_durations(
     assert row["started_at"] <= row["connected_at"] <= row["ended_at"]
 
 
-def test_incoming_call_answered_with_cc_answer_is_logged_as_incoming(emulator, agent):
+def test_incoming_call_answered_with_cc_answer_is_logged_as_incoming(emulator_factory,
+                                                                     agent_factory):
+    emulator = emulator_factory(manual_clock=True)      # it rings until answered
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
     done = agent.cc("emulator", "call-in", "--from", "+380509998877", "--to", "101",
                     "--url", emulator.url, "--json")
     call_id = str(__import__("json").loads(done.stdout)["IDCall"])
     ringing = agent.wait_call_state("Ringing")
     assert ringing["call_id"] == call_id and ringing["direction"] == "in"
+    emulator.advance(5)
     agent.cc("answer")
     agent.wait_call_state("Connected")
+    emulator.advance(4)
     agent.cc("hangup")
     row = agent.log_row(call_id, durations_from="server")
     assert row["direction"] == "in"
     assert row["number"] == "+380509998877"
     assert row["outcome"] == "answered"
     assert row["connected_at"] is not None
+    assert abs(row["wait_seconds"] - 5.0) < SAME_FIGURE
+    assert abs(row["talk_seconds"] - 4.0) < SAME_FIGURE
 
 
-def test_incoming_call_nobody_answers_is_logged_as_missed(emulator, agent):
+def test_incoming_call_nobody_answers_is_logged_as_missed(emulator_factory, agent_factory):
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
     result = emulator.admin("call-in", From="+380671112233", To="101")
     agent.wait_call_state("Ringing")
+    # The caller gives up after the scenario's ring_timeout of 60 seconds.
+    emulator.advance(59.9)
+    assert agent.json("calls")[0]["state_name"] == "Ringing"
+    emulator.advance(0.1)
     row = agent.log_row(result["IDCall"], outcome="missed", durations_from="server")
     assert row["direction"] == "in"
     assert row["connected_at"] is None
     assert row["talk_seconds"] == 0
-    # The caller gives up after the scenario's ring_timeout of 60 emulated seconds.
-    assert abs(row["wait_seconds"] - 60.0) < 0.5
+    assert abs(row["wait_seconds"] - 60.0) < SAME_FIGURE
 
 
-def test_log_lists_newest_first_in_every_format(emulator, agent):
+def test_log_lists_newest_first_in_every_format(emulator_factory, agent_factory):
+    emulator = emulator_factory(manual_clock=True)      # the calls ring until hung up
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
     first = agent.json("dial", NEVER_ANSWERS)
     agent.cc("hangup")
     agent.log_row(first["call_id"], outcome="cancelled")
@@ -90,14 +107,22 @@ def test_log_lists_newest_first_in_every_format(emulator, agent):
     assert NEVER_ANSWERS in table and "cancelled" in table
 
 
-def test_call_is_tracked_by_polling_when_no_event_arrives(emulator, agent_factory):
-    agent = agent_factory(emulator).start(subscribe=False)
+def test_call_is_tracked_by_polling_when_no_event_arrives(emulator_factory, agent_factory):
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True).start(subscribe=False)
     agent.wait_logged_in()
     call = agent.json("dial", ANSWERS_AFTER_2S)
-    agent.wait_call_state("Connected")
+    emulator.advance(2)                      # answered, and no event says so
+    assert agent.json("calls")[0]["state_name"] != "Connected"
+    agent.advance(0.5)                       # one poll (server.poll_interval)
+    assert agent.json("calls")[0]["state_name"] == "Connected"
+    emulator.advance(3)
+    agent.advance(0.5)                       # a poll of the live call
     agent.cc("hangup")
+    agent.advance(0.5)                       # the poll that finds the call gone
     row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
-    assert abs(row["wait_seconds"] - emulator.call(call["call_id"])["WaitSeconds"]) < SAME_FIGURE
+    assert abs(row["wait_seconds"] - 2.0) < SAME_FIGURE
+    assert abs(row["talk_seconds"] - 3.0) < SAME_FIGURE
     # Exactly one record although the call was seen in several polls.
     assert [r["call_id"] for r in agent.json("log")].count(call["call_id"]) == 1
 

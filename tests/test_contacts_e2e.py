@@ -47,7 +47,7 @@ def test_vcard_import_keeps_only_phone_numbers(agent, tmp_path):
 
 def test_calls_are_resolved_to_one_contact_or_list_the_candidates(emulator_factory,
                                                                   agent_factory, tmp_path):
-    emulator = emulator_factory(scale=1)      # the calls must ring while we look at them
+    emulator = emulator_factory(manual_clock=True)     # the calls ring while we look at them
     agent = agent_factory(emulator).start()
     agent.wait_logged_in()
     (tmp_path / "c.csv").write_text(CONTACTS_CSV)

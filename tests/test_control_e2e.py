@@ -16,18 +16,35 @@ def agent_state(agent) -> str:
     return agent.status()["agent_state"]["name"]
 
 
+def emulated_call(emulator) -> dict:
+    """The emulator's record of the agent's one live call, once the server has placed it."""
+    return wait_until(lambda: [c for c in emulator.admin("calls")["Calls"]
+                               if c["Active"] and not c["Ended"]], 10, "the placed call")[0]
+
+
 def test_dial_wait_exits_with_a_code_for_each_outcome(emulator_factory, agent_factory):
-    emulator = emulator_factory(scale=1)     # ring_timeout (10 s) must outlast --timeout
-    agent = agent_factory(emulator).start()
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True).start()
     agent.wait_logged_in()
-    done = agent.cc("dial", ANSWERS, "--wait", "--json")
-    assert json.loads(done.stdout)["state_name"] == "Connected"
+    dialling = agent.begin("dial", ANSWERS, "--wait", "--json")
+    emulated_call(emulator)
+    emulator.advance(2)                          # the far end's answer_after
+    assert json.loads(dialling.finish().stdout)["state_name"] == "Connected"
     agent.cc("hangup")
 
-    done = agent.cc("dial", BUSY, "--wait", check=False)
+    dialling = agent.begin("dial", BUSY, "--wait")
+    emulated_call(emulator)
+    emulator.advance(1)                          # a busy far end fails after 1 s
+    done = dialling.finish(check=False)
     assert done.returncode == 11 and "busy" in done.stderr
 
-    done = agent.cc("dial", NEVER_ANSWERS, "--wait", "--timeout", "1", "--json", check=False)
+    dialling = agent.begin("dial", NEVER_ANSWERS, "--wait", "--timeout", "1", "--json")
+    wait_until(lambda: agent.answers_from_server("/call/make/") == 3, 10,
+               "the third call to be placed (the daemon then waits on its clock)")
+    agent.advance(0.9)
+    assert dialling.proc.poll() is None and agent.json("calls")[0]["state_name"] == "Alerting"
+    agent.advance(0.1)
+    done = dialling.finish(check=False)
     assert done.returncode == 12 and "did not answer within 1 s" in done.stderr
     call = json.loads(done.stdout)
     assert call["timed_out"] and call["ended_at"]
@@ -35,7 +52,10 @@ def test_dial_wait_exits_with_a_code_for_each_outcome(emulator_factory, agent_fa
     assert agent.json("calls") == []
 
 
-def test_reject_an_incoming_call(emulator, agent):
+def test_reject_an_incoming_call(emulator_factory, agent_factory):
+    emulator = emulator_factory(manual_clock=True)     # the call rings until rejected
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
     call_id = emulator.admin("call-in", From="+380671112233", To="101")["IDCall"]
     agent.wait_call_state("Ringing")
     agent.cc("reject")
@@ -43,7 +63,7 @@ def test_reject_an_incoming_call(emulator, agent):
 
 
 def test_several_calls_are_listed_and_named_by_id(emulator_factory, agent_factory):
-    emulator = emulator_factory(scale=1)       # the calls must ring longer than the test runs
+    emulator = emulator_factory(manual_clock=True)     # the calls ring until told otherwise
     agent = agent_factory(emulator).start()
     agent.wait_logged_in()
     first = str(emulator.admin("call-in", From="+380671110001", To="101")["IDCall"])
@@ -62,11 +82,16 @@ def test_several_calls_are_listed_and_named_by_id(emulator_factory, agent_factor
     agent.log_row(second, outcome="answered")
 
 
-def test_break_with_a_regulated_reason_returns_to_available_by_itself(agent):
-    shown = agent.cc("break", "lunch", "--for", "1s").stdout
+def test_break_with_a_regulated_reason_returns_to_available_by_itself(emulator, agent_factory):
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
+    shown = agent.cc("break", "lunch", "--for", "2m").stdout
     assert "Break (lunch) until" in shown
     assert agent_state(agent) == "break"
-    wait_until(lambda: agent_state(agent) == "available", 10, "the break to end by itself")
+    agent.advance(119)
+    assert agent_state(agent) == "break"
+    agent.advance(1)                        # the daemon is back to Available when this returns
+    assert agent_state(agent) == "available"
 
 
 def test_break_reasons_are_checked_and_other_takes_free_text(agent):
@@ -91,13 +116,20 @@ def test_break_after_call_starts_when_the_call_ends(agent):
 
 
 def test_hold_over_30s_makes_agent_busy_then_no_phone(emulator_factory, agent_factory):
-    emulator = emulator_factory(scale=40)
+    emulator = emulator_factory(manual_clock=True)
     agent = agent_factory(emulator).start()
     agent.wait_logged_in()
-    agent.cc("dial", ANSWERS, "--wait")
+    agent.dial_answered(ANSWERS, after=2)
     agent.cc("hold")
-    wait_until(lambda: agent_state(agent) == "busy", 10, "Busy after 30 s on hold")
-    wait_until(lambda: agent_state(agent) == "no-phone", 10, "No phone after 60 s on hold")
+    # An advance returns once the server's changes have been pushed to the daemon.
+    emulator.advance(29.9)
+    assert agent_state(agent) == "available"
+    emulator.advance(0.1)
+    assert agent_state(agent) == "busy"
+    emulator.advance(29.9)
+    assert agent_state(agent) == "busy"
+    emulator.advance(0.1)
+    assert agent_state(agent) == "no-phone"
     assert "No phone" in agent.cc("status").stdout
     agent.cc("unhold")
     wait_until(lambda: agent_state(agent) == "available", 10, "Available after resuming")
@@ -123,7 +155,7 @@ def read_lines(proc, n: int) -> list[dict]:
 
 def test_watch_prints_a_snapshot_then_every_change_and_resumes_without_a_gap(
         emulator_factory, agent_factory):
-    emulator = emulator_factory(scale=1)      # the call must still ring when we hang up
+    emulator = emulator_factory(manual_clock=True)     # the call rings until we hang up
     agent = agent_factory(emulator).start()
     agent.wait_logged_in()
     proc = subprocess.Popen([CC, "watch", "--json", "--count", "2"], env=agent.env,
@@ -162,31 +194,37 @@ def test_watch_prints_a_snapshot_then_every_change_and_resumes_without_a_gap(
 
 def test_wrapup_keeps_the_agent_busy_until_done_and_records_processing_time(
         emulator, agent_factory):
-    agent = agent_factory(emulator, **{"wrapup.enabled": True}).start()
+    agent = agent_factory(emulator, manual_clock=True, **{"wrapup.enabled": True}).start()
     agent.wait_logged_in()
     call = agent.json("dial", ANSWERS, "--wait")
     agent.cc("break", "lunch", "--after-call")
     agent.cc("hangup")
     wait_until(lambda: agent_state(agent) == "busy", 10, "Busy during wrap-up")
     assert "CALL-000001" in agent.cc("wrapup").stdout
-    assert "closed after" in agent.cc("wrapup", "done").stdout
+    agent.advance(42)                              # the agent writes up the call
+    assert agent_state(agent) == "busy"
+    assert "closed after 0:42" in agent.cc("wrapup", "done").stdout
     # The break asked for --after-call starts when wrap-up ends.
     wait_until(lambda: agent_state(agent) == "break", 10, "the break after wrap-up")
     row = agent.log_row(call["call_id"], durations_from="server")
-    assert row["processing_seconds"] is not None and row["processing_seconds"] >= 0
-    assert row["processing_started_at"] <= row["processing_ended_at"]
+    assert row["processing_seconds"] == 42.0
+    assert row["processing_started_at"] < row["processing_ended_at"]
     done = agent.cc("wrapup", "done", check=False)
     assert done.returncode == 6 and "no call is in wrap-up" in done.stderr
 
 
 def test_wrapup_closes_by_itself_after_its_timeout(emulator, agent_factory):
-    agent = agent_factory(emulator, **{"wrapup.enabled": True, "wrapup.timeout": 0.5}).start()
+    agent = agent_factory(emulator, manual_clock=True,
+                          **{"wrapup.enabled": True, "wrapup.timeout": 120}).start()
     agent.wait_logged_in()
     call = agent.json("dial", ANSWERS, "--wait")
     agent.cc("hangup")
-    wait_until(lambda: agent.log_row(call["call_id"])["processing_ended_at"], 10,
-               "wrap-up to close by its timeout")
-    wait_until(lambda: agent_state(agent) == "available", 10, "Available after wrap-up")
+    wait_until(lambda: agent_state(agent) == "busy", 10, "Busy during wrap-up")
+    agent.advance(119)
+    assert agent.log_row(call["call_id"])["processing_ended_at"] is None
+    agent.advance(1)                   # wrap-up has closed when this returns
+    assert agent.log_row(call["call_id"])["processing_seconds"] == 120.0
+    assert agent_state(agent) == "available"
 
 
 def test_watch_notices_a_restarted_daemon_and_takes_a_fresh_snapshot(agent):

@@ -59,36 +59,52 @@ def test_network_drop_while_idle_reconnects_and_keeps_a_break(emulator_factory,
     assert agent.status()["agent_state"]["name"] == "break"
 
 
-def test_network_drop_mid_call_finishes_the_record_from_the_server(emulator, agent):
-    call = agent.json("dial", "+380441110004", "--wait")         # far end hangs up after 5 s
-    emulator.admin("network", Down=100)             # the call ends while we are away
-    wait_until(lambda: session(agent) == "reconnecting", 15, "the drop to be noticed")
-    wait_until(lambda: emulator.call(call["call_id"])["Ended"], 15, "the call to end")
+def test_network_drop_mid_call_finishes_the_record_from_the_server(emulator_factory,
+                                                                   agent_factory):
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
+    call = agent.dial_answered("+380441110004", after=1)      # far end hangs up after 5 s
+    emulator.admin("network", Down="forever")
+    agent.advance(0.5)                              # the next poll finds no server
+    assert session(agent) == "reconnecting"
+    emulator.advance(5)                             # the call ends while we are away
+    assert emulator.call(call["call_id"])["Ended"]
+    assert [c["state_name"] for c in agent.json("calls")] == ["Connected"]
     emulator.admin("network", Down=0)
-    wait_until(lambda: session(agent) == "logged in", 30, "the reconnect")
+    agent.advance(0.2)                              # the first try of the reconnect backoff
+    assert session(agent) == "logged in"
     row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
-    assert abs(row["talk_seconds"] - emulator.call(call["call_id"])["TalkSeconds"]) < 0.01
+    assert abs(row["talk_seconds"] - 5.0) < 0.01
     assert agent.json("calls") == []
 
 
-def test_server_restart_forgets_the_session_and_the_daemon_logs_in_again(emulator, agent):
+def test_server_restart_forgets_the_session_and_the_daemon_logs_in_again(emulator,
+                                                                          agent_factory):
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
     agent.cc("away")
     emulator.admin("restart")
-    wait_until(lambda: emulator.admin("users")["Users"][0]["IDUserState"] != 399, 30,
-               "the daemon to log on again")
-    wait_until(lambda: agent.status()["agent_state"]["name"] == "away", 15,
-               "the agent's Away to be restored")
+    assert emulator.admin("users")["Users"][0]["IDUserState"] == 399       # offline
+    agent.advance(0.5)                      # the next poll finds the session gone
+    assert session(agent) == "reconnecting"
+    agent.advance(0.2)                      # the first try of the reconnect backoff
     assert session(agent) == "logged in"
+    assert emulator.admin("users")["Users"][0]["IDUserState"] != 399
+    assert agent.status()["agent_state"]["name"] == "away"
 
 
-def test_http_500_slow_and_unknown_state_answers_do_not_break_the_daemon(emulator, agent):
+def test_http_500_slow_and_unknown_state_answers_do_not_break_the_daemon(emulator,
+                                                                         agent_factory):
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
     emulator.admin("fault", Kind="http500", Count=3, Path="/call/getactivecalls/")
-    emulator.admin("fault", Kind="unknown-state", Count=50, Path="/user/getstate/")
-    wait_until(lambda: agent.status()["agent_state"]["title"] == "state 777", 15,
-               "the unknown state to be shown by its number")
-    emulator.admin("fault", Kind="none")
-    wait_until(lambda: agent.status()["agent_state"]["name"] == "available", 15,
-               "the state to come back")
+    emulator.admin("fault", Kind="unknown-state", Count=3, Path="/user/getstate/")
+    agent.advance(1.5)                      # three polls, each taking both faults
+    assert emulator.admin("faults")["Faults"] == []
+    assert agent.status()["agent_state"]["title"] == "state 777"
+    agent.advance(0.5)                      # a good poll
+    assert agent.status()["agent_state"]["name"] == "available"
     emulator.admin("fault", Kind="slow", Count=1, Path="/call/make/", Delay=5)
     done = agent.cc("dial", ANSWERS, check=False)
     assert done.returncode == 7 and "did not answer /call/make/ within 3 s" in done.stderr
@@ -142,10 +158,12 @@ def test_a_locked_database_keeps_the_call_in_memory_and_writes_it_later(emulator
     assert row["counter_number"] == "CALL-000001"
 
 
-def test_events_twice_late_or_out_of_order_log_the_call_once(emulator, agent):
+def test_events_twice_late_or_out_of_order_log_the_call_once(emulator, agent_factory):
     import urllib.parse
     import urllib.request
 
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
     base = agent.status()["events_url"]
 
     def push(path, **params):
@@ -167,6 +185,8 @@ def test_events_twice_late_or_out_of_order_log_the_call_once(emulator, agent):
     push("/call/OnCallCreated/", IDCall=7700000001, Number="+380671119999", Direction=1, **me)
     push("/call/OnCallCreated/", IDCall=7700000001, Number="+380671119999", Direction=1, **me)
     # The server never heard of it: the next poll ends it; the record stays, once.
+    assert [c["call_id"] for c in agent.json("calls")] == ["7700000001"]
+    agent.advance(0.5)
     row = agent.log_row("7700000001", outcome="missed")
     assert (row["number"], row["direction"]) == ("+380671119999", "in")
     assert [r["call_id"] for r in agent.json("log")].count("7700000001") == 1
@@ -177,26 +197,32 @@ def test_events_twice_late_or_out_of_order_log_the_call_once(emulator, agent):
 @pytest.mark.parametrize("seconds", [1, 30, 600])
 def test_network_drops_of_any_length_end_in_a_reconnect_within_the_backoff_cap(
         emulator_factory, agent_factory, seconds):
-    # Emulator and daemon both run 100x faster: poll 2 s, backoff 1 s doubling to 60 s.
-    scale = 100
-    emulator = emulator_factory(scale=scale)
-    agent = agent_factory(emulator, **{"server.poll_interval": 2 / scale,
-                                       "session.backoff_initial": 1 / scale,
-                                       "session.backoff_cap": 60 / scale}).start()
+    # The daemon's default timings, poll 2 s and backoff 1 s doubling to 60 s, on manual
+    # clocks that the test moves together a second at a time, looking after each step.
+    poll, cap, step = 2.0, 60.0, 1.0
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True, **{
+        "server.poll_interval": poll, "session.backoff_initial": 1.0,
+        "session.backoff_cap": cap}).start()
     agent.wait_logged_in()
     agent.cc("break", "lunch")
-    call = agent.json("dial", "+380441110001", "--wait")
+    call = agent.dial_answered(ANSWERS, after=2)
     emulator.admin("network", Down=seconds)
-    back_at = emulator.now() + seconds
-    with quick_status(agent) as status:       # a `cc` process per look would blur the figure
-        if seconds > 2:       # a drop shorter than a poll may pass unseen, and harmless
-            wait_until(lambda: status()["session"] == "reconnecting", 30,
-                       "the drop to be seen")
-        wait_until(lambda: status()["session"] == "logged in" and emulator.now() > back_at,
-                   60, "the reconnect", interval=0.005)
-    late = max(0.0, emulator.now() - back_at)  # emulated seconds after the network returned
-    print(f"network drop of {seconds} s: logged in again {late:.1f} s after it came back")
-    assert late <= 60 + 2 + 5                  # the backoff cap, a poll, and process latency
+    seen, moved = set(), 0.0
+    with quick_status(agent) as status:       # a `cc` process per look would be slow
+        while True:
+            advance(step, emulator, agent)
+            moved += step
+            state = status()["session"]
+            seen.add(state)
+            if state == "logged in" and moved >= seconds:
+                break
+            assert moved < seconds + cap + step, f"still {state} {moved:g} s after the drop"
+    late = moved - seconds          # seconds between the network's return and the log-on
+    print(f"network drop of {seconds} s: logged in again {late:g} s after it came back")
+    # The drop is seen at the first poll after it began (2 s in); one of 1 s is over by then.
+    assert ("reconnecting" in seen) == (seconds > poll)
+    assert late <= cap                # a try at most every backoff_cap seconds
     assert agent.status()["agent_state"]["name"] == "break"
     agent.cc("hangup")
     agent.log_row(call["call_id"], outcome="answered", durations_from="server")
@@ -245,12 +271,15 @@ def test_a_full_disk_keeps_the_call_in_memory_and_writes_it_when_there_is_room(
     assert row["counter_number"] == "CALL-000001"
 
 
-def test_the_server_asking_clients_to_restart_logs_on_again_keeping_the_state(emulator, agent):
+def test_the_server_asking_clients_to_restart_logs_on_again_keeping_the_state(
+        emulator, agent_factory):
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
     agent.cc("away")
-    logons = lambda: (agent.home / "log" / "journal.xml").read_text().count(  # noqa: E731
-        'path="/user/logon/"')
-    before = logons()
+    before = agent.answers_from_server("/user/logon/")
     emulator.admin("ask-restart", Reason="update")
-    wait_until(lambda: logons() > before and session(agent) == "logged in", 15,
-               "a fresh log-on")
+    wait_until(lambda: session(agent) == "reconnecting", 10, "the request to restart to arrive")
+    agent.advance(0.2)                      # the first try of the reconnect backoff
+    assert agent.answers_from_server("/user/logon/") == before + 1
+    assert session(agent) == "logged in"
     assert agent.status()["agent_state"]["name"] == "away"

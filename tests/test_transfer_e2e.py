@@ -21,9 +21,17 @@ Petro Petrenko,Agent,Support,102,5001790110,+380509876543
 
 
 @pytest.fixture
+def emulator(emulator_factory):
+    """Time stands still until a test moves it: calls ring until answered, and groups move
+    on only when the test lets hunt_timeout pass."""
+    return emulator_factory(manual_clock=True)
+
+
+@pytest.fixture
 def two_agents(emulator, agent_factory, tmp_path):
-    ivanova = agent_factory(emulator).start()
-    petrenko = agent_factory(emulator, login="petrenko").start()
+    """Two agents whose daemons' timers (a consult's transfer.timeout) also stand still."""
+    ivanova = agent_factory(emulator, manual_clock=True).start()
+    petrenko = agent_factory(emulator, login="petrenko", manual_clock=True).start()
     ivanova.wait_logged_in()
     petrenko.wait_logged_in()
     team = tmp_path / "team.csv"
@@ -88,10 +96,13 @@ def test_consult_transfer_cancel_resumes_the_caller(emulator, two_agents):
 
 
 def test_a_consult_target_that_does_not_answer_returns_the_caller(emulator, agent_factory):
-    agent = agent_factory(emulator, **{"transfer.timeout": 0.5}).start()
+    agent = agent_factory(emulator, manual_clock=True, **{"transfer.timeout": 30}).start()
     agent.wait_logged_in()
     first = caller_connected_to(emulator, agent)
     agent.cc("transfer", NEVER_ANSWERS)
+    agent.advance(29.9)
+    assert [c["state_name"] for c in agent.json("calls")] == ["On hold", "Alerting"]
+    agent.advance(0.1)
     wait_until(lambda: [(c["call_id"], c["state_name"]) for c in agent.json("calls")]
                == [(first, "Connected")], 10, "the caller to be taken back")
 
@@ -147,15 +158,24 @@ def test_ring_all_group_rings_both_agents_and_one_answers(emulator, two_agents):
 
 def test_hunt_group_skips_a_busy_agent(emulator, two_agents):
     ivanova, petrenko = two_agents
-    petrenko.cc("dial", "+380441110001", "--wait")      # Petrenko is on a call
+    petrenko.dial_answered("+380441110001", after=2)    # Petrenko is on a call
     emulator.admin("call-in", From=CALLER, To="501")
     ringing = ivanova.wait_call_state("Ringing")
     assert ringing["number"] == CALLER
     assert [c["number"] for c in petrenko.json("calls")] == ["+380441110001"]
+    # Unanswered for the group's hunt_timeout, with nobody else free, the caller gives up.
+    emulator.advance(4.9)
+    assert ivanova.json("calls")[0]["state_name"] == "Ringing"
+    emulator.advance(0.1)
+    ivanova.log_row(ringing["call_id"], outcome="missed", group_number="501")
+    assert [c["number"] for c in petrenko.json("calls")] == ["+380441110001"]
 
 
-def test_callback_dial_rings_the_agent_back_and_answer_connects(agent):
-    done = agent.cc("dial", "--mode", "callback", "+380441110001", "--wait")
+def test_callback_dial_rings_the_agent_back_and_answer_connects(emulator, agent):
+    dialling = agent.begin("dial", "--mode", "callback", "+380441110001", "--wait")
+    wait_until(lambda: agent.json("calls"), 10, "the call to be placed")
+    emulator.advance(2)               # the far end answers; the agent's phone rings back
+    done = dialling.finish()
     assert "pick up with `cc answer`" in done.stdout
     call = agent.json("calls")[0]
     assert call["state_name"] == "Ringing back" and call["dial_mode"] == "callback"
