@@ -114,17 +114,19 @@ def wait_until(predicate, what: str, timeout: float = DEADLINE):
 class Emulator:
     """A running emulator process and a small urllib client for it."""
 
-    def __init__(self, tmp: Path, scenario_text: str, scale: float | None = SCALE, manual: bool = False):
+    def __init__(self, tmp: Path, scenario_text: str, clock: str | None = "manual"):
+        """clock: "manual" (time moves only when advanced), "scaled" (at SCALE), or None
+        for what the scenario says."""
         self.scenario = tmp / "scenario.toml"
         self.scenario.write_text(scenario_text, encoding="utf-8")
         port_file = tmp / "port"
         # Output goes to files, not pipes: a full pipe would block the emulator.
         self.stdout_path, self.stderr_path = tmp / "stdout", tmp / "stderr"
-        clock = ["--manual-clock"] if manual else ["--time-scale", str(scale)] if scale is not None else []
+        flags = {"manual": ["--manual-clock"], "scaled": ["--time-scale", str(SCALE)], None: []}[clock]
         with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "daemon.emulator", "run", "--port", "0", "--port-file", str(port_file),
-                 "--scenario", str(self.scenario), *clock],
+                 "--scenario", str(self.scenario), *flags],
                 cwd=ROOT, stdout=out, stderr=err,
             )
 
@@ -320,7 +322,7 @@ def states_of(events: Listener, call_id: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory):
-    emulator = Emulator(tmp_path_factory.mktemp("emu"), SCENARIO)
+    emulator = Emulator(tmp_path_factory.mktemp("emu"), SCENARIO, clock="scaled")
     yield emulator
     assert emulator.stop() == 0
     assert "Traceback" not in emulator.stderr(), emulator.stderr()
@@ -337,7 +339,7 @@ def events(emu):
 @pytest.fixture(scope="module")
 def manual(tmp_path_factory):
     """A shared emulator on a manual clock: time moves only when a test advances it."""
-    emulator = Emulator(tmp_path_factory.mktemp("manual"), SCENARIO, manual=True)
+    emulator = Emulator(tmp_path_factory.mktemp("manual"), SCENARIO)
     yield emulator
     assert emulator.stop() == 0
     assert "Traceback" not in emulator.stderr(), emulator.stderr()
@@ -916,13 +918,10 @@ def test_raw_answers_mode(tmp_path):
     raw = Emulator(tmp_path, SCENARIO.replace("raw_answers = false", "raw_answers = true"))
     try:
         raw.json("/user/logon/", Login="ivanova", Password="demo", IDRole=1)
-        raw.json("/call/make/", IDUser=IVANOVA, Number="+380441110001")
-
-        def connected_body():
-            status, body, _ = raw.get("/call/getactivecalls/", IDUser=IVANOVA)
-            return status == 200 and b'"21"' in body and body
-
-        body = wait_until(connected_body, "the call to connect")
+        raw.json("/call/make/", IDUser=IVANOVA, Number="+380441110001")     # answer_after = 2
+        raw.advance(2)
+        status, body, _ = raw.get("/call/getactivecalls/", IDUser=IVANOVA)
+        assert status == 200 and b'"21"' in body
         assert b"\r\n" in body and b"\t" in body
         assert b"C:\\Records\\" in body and b"C:\\\\Records" not in body
         with pytest.raises(ValueError):
@@ -933,7 +932,7 @@ def test_raw_answers_mode(tmp_path):
         assert row["AWavFile"].startswith("C:/Records/")
     finally:
         assert raw.stop() == 0      # SIGTERM ends it cleanly
-    assert raw.stdout() == f"emulator listening on http://127.0.0.1:{raw.port} (time scale {SCALE})\n"
+    assert raw.stdout() == f"emulator listening on http://127.0.0.1:{raw.port} (manual clock)\n"
     assert raw.stderr() == ""
 
 
@@ -1319,7 +1318,7 @@ def test_events_that_timers_raise_are_delivered_before_advance_returns(manual):
 
 def test_the_scenario_can_ask_for_a_manual_clock(tmp_path):
     text = SCENARIO.replace("time_scale = 1.0", 'clock = "manual"')
-    emu = Emulator(tmp_path, text, scale=None)
+    emu = Emulator(tmp_path, text, clock=None)
     try:
         assert emu.admin("clock")["Mode"] == "manual"
         assert emu.advance(1)["Fired"] == 0
