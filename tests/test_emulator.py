@@ -345,10 +345,19 @@ def manual(tmp_path_factory):
     assert "Traceback" not in emulator.stderr(), emulator.stderr()
 
 
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    """A shared emulator whose clock runs by itself at SCALE, for the tests of that clock."""
+    emulator = Emulator(tmp_path_factory.mktemp("scaled"), SCENARIO, clock="scaled")
+    yield emulator
+    assert emulator.stop() == 0
+    assert "Traceback" not in emulator.stderr(), emulator.stderr()
+
+
 @pytest.fixture(autouse=True)
 def fresh(request):
     """Every test that uses a shared emulator starts from a restarted server."""
-    for name in ("emu", "manual"):
+    for name in ("emu", "manual", "scaled"):
         if name in request.fixturenames:
             emu = request.getfixturevalue(name)
             emu.admin("fault", Kind="none")
@@ -1171,11 +1180,35 @@ def test_the_admin_client_names_an_emulator_it_cannot_reach_or_that_is_none():
         stranger.close()
 
 
-# ----- the manual clock ----------------------------------------------------------
+# ----- the clocks ----------------------------------------------------------------
 
 
-def test_a_manual_clock_stands_still_until_advanced(emu, manual):
-    assert emu.admin("clock")["Mode"] == "scaled"
+def test_a_scaled_clock_runs_by_itself_at_its_time_scale(scaled):
+    """The one test where emulated time passes by itself, since that is what it checks.
+    Each bound holds however slow the machine is: the real seconds measured around the
+    emulator's readings contain the real seconds between them."""
+    from daemon.emulator.admin import Admin
+
+    clock = Admin(scaled.base).clock()
+    assert (clock["Mode"], clock["TimeScale"]) == ("scaled", SCALE)
+    rounding = 1e-6                     # emulated seconds: epoch times are floats
+    scaled.logon("ivanova")
+    before_start = time.monotonic()
+    start = scaled.now()
+    after_start = time.monotonic()
+    call_id = dial(scaled, "+380441110001")         # answer_after = 2, and nobody advances
+    row = wait_until(lambda: (r := scaled.call(call_id))["State"] == 21 and r, "the call to be answered")
+    before_end = time.monotonic()
+    end = scaled.now()
+    after_end = time.monotonic()
+    assert SCALE * (before_end - after_start) - rounding <= end - start <= SCALE * (after_end - before_start) + rounding
+    # The timer fires on the emulated clock, never before its due time.
+    assert row["WaitSeconds"] >= 2 - rounding
+    assert scaled.stdout() == f"emulator listening on http://127.0.0.1:{scaled.port} (time scale {SCALE})\n"
+
+
+def test_a_manual_clock_stands_still_until_advanced(scaled, manual):
+    assert scaled.admin("clock")["Mode"] == "scaled"
     clock = manual.admin("clock")
     assert clock["Mode"] == "manual" and clock["TimeScale"] == 0
     manual.logon("ivanova")
@@ -1255,14 +1288,14 @@ def test_a_hunt_group_moves_on_at_each_hunt_timeout_in_one_advance(manual):
     assert rows[1]["Ended"] == start + 2 * HUNT_TIMEOUT
 
 
-def test_advance_is_refused_on_a_scaled_clock_and_with_bad_seconds(emu, manual):
+def test_advance_is_refused_on_a_scaled_clock_and_with_bad_seconds(scaled, manual):
     from daemon.emulator.admin import Admin, AdminError
 
-    with pytest.raises(AdminError) as scaled:
-        Admin(emu.base).advance(5)
-    assert scaled.value.status == 406
-    assert scaled.value.message.startswith("The clock is scaled and runs by itself: only a manual clock is advanced")
-    assert "--manual-clock" in scaled.value.message
+    with pytest.raises(AdminError) as refused:
+        Admin(scaled.base).advance(5)
+    assert refused.value.status == 406
+    assert refused.value.message.startswith("The clock is scaled and runs by itself: only a manual clock is advanced")
+    assert "--manual-clock" in refused.value.message
     before = manual.now()
     for bad in ("0", "-3", "abc", "inf", "nan"):
         refused = manual.json("/_emulator/advance/", expect=406, Seconds=bad)
