@@ -51,6 +51,7 @@ def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daem
     """Start the daemon in the background, if it is not running."""
     running = _ping()
     if running is None:
+        os.umask(0o077)     # its log and everything the daemon makes: the agent's alone
         paths = profile.paths()
         paths.log_dir.mkdir(parents=True, exist_ok=True)
         with open(paths.daemon_log, "ab") as logfile:

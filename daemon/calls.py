@@ -61,6 +61,7 @@ class Call:
     contact_candidates: str = ""    # JSON list of names when several have it
     number_key: str = ""            # the number normalised, for matching contacts
     server_figures: dict | None = None
+    logged: bool = False            # its record was complete before this daemon saw it
 
     @property
     def ended(self) -> bool:
@@ -127,8 +128,9 @@ class Call:
 
 class CallTracker:
     def __init__(self, store, agent: str, extension: str, publish=None,
-                 clock=time.monotonic):
+                 clock=time.monotonic, server: str = ""):
         self.store = store
+        self.server = server    # with the call id and the agent: a call's identity
         self.clock = clock      # orders updates; wall time still dates the calls
         self.agent = agent
         self.extension = extension
@@ -172,6 +174,8 @@ class CallTracker:
         new = call is None
         if new:
             call = self._adopt(call_id, direction, number)
+            if call.logged:
+                return call
         else:
             if number and not call.number:
                 call.number = number
@@ -198,9 +202,17 @@ class CallTracker:
 
     def _adopt(self, call_id: str, direction: Direction, number: str) -> Call:
         call = Call(call_id, direction, number or "")
+        row = self.store.open_row(self.server, call_id, self.agent)
+        if row and row.get("ended_at"):
+            # Logged to its end already (the server lists a finished call for a while,
+            # or an event came late): nothing more is recorded for it.
+            call.log_id, call.logged = row["id"], True
+            call.state, call.ended_at = LineState.FINISHED, time.time()
+            call.number = call.number or row.get("number") or ""
+            self.calls[call_id] = call
+            return call
         # A daemon restarted mid-call picks up the record it wrote before.
-        row = self.store.open_row(call_id)
-        if row and not row.get("ended_at"):
+        if row:
             call.log_id = row["id"]
             call.started_at = datetime.fromisoformat(row["started_at"]).timestamp()
             if row.get("connected_at"):
@@ -298,8 +310,11 @@ class CallTracker:
                     call.log_id = row_id
 
     def _save(self, call: Call) -> None:
-        row = {"id": call.log_id, "call_id": call.call_id, "direction": call.direction,
-               "number": call.number, "agent": self.agent, "extension": self.extension,
+        if call.logged:
+            return
+        row = {"server": self.server, "id": call.log_id, "call_id": call.call_id,
+               "direction": call.direction, "number": call.number, "agent": self.agent,
+               "extension": self.extension,
                "started_at": iso(call.started_at), "connected_at": iso(call.connected_at),
                "ended_at": iso(call.ended_at), "outcome": call.outcome,
                "line_state": line_name(call.state), "durations_from": call.durations_from,

@@ -50,6 +50,8 @@ class Poller:
                     session.lost(f"the server no longer knows the session: {exc}")
                     return
                 log.warning("poll failed: %s", exc)
+            except Exception:         # a bug must not end polling, the source of truth
+                log.exception("a poll failed unexpectedly; polling goes on")
 
     async def once(self) -> None:
         session = self.session

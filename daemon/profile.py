@@ -269,6 +269,20 @@ def shown(key: str, value) -> object:
     return value
 
 
+def make_private(folders) -> None:
+    """Close what earlier versions left open to other users: every folder 0700, every
+    file 0600 under the daemon's own folders (the call log, journal, logs, recordings)."""
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for place in [folder, *folder.rglob("*")]:
+            if place.is_symlink():
+                continue
+            wanted = 0o700 if place.is_dir() else 0o600
+            if stat.S_IMODE(place.stat().st_mode) & 0o077:
+                place.chmod(wanted)
+
+
 def check_private(settings: dict, path: Path | None = None) -> None:
     """Refuse a config file that holds a password and that others can read."""
     path = path or paths().config_file

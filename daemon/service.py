@@ -72,6 +72,7 @@ class Daemon:
     async def run(self) -> None:
         prepare_run_dir(self.paths.run_dir)
         self._take_lock()
+        profile.make_private([self.paths.data_dir, self.paths.log_dir])
         try:
             serving = await self._start()
         except BaseException:
@@ -178,6 +179,7 @@ def run_foreground() -> int:
     """`cc daemon run`: serve until SIGTERM/SIGINT or `cc daemon stop`."""
     import sys
 
+    os.umask(0o077)     # the call log, the journal, recordings and logs are the agent's alone
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:

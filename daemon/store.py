@@ -150,8 +150,19 @@ def _v6(db: sqlite_utils.Database) -> None:
     db["calls"].create_index(["counter"], if_not_exists=True)
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    """A call is logged once: (server, call id, agent) is unique. The second records an
+    older cc wrote for one call (a restart while the server still listed it) go; the
+    first, the call as it was, stays."""
+    db["calls"].add_column("server", str, not_null_default="")
+    db.execute("delete from calls where id not in "
+               "(select min(id) from calls group by call_id, agent)")
+    db["calls"].create_index(["server", "call_id", "agent"], unique=True,
+                             index_name="calls_identity")
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 
 
 class Store:
@@ -183,10 +194,12 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def open_row(self, call_id: str) -> dict | None:
-        """The newest record of a call the server still knows by this id."""
-        rows = list(self.db["calls"].rows_where("call_id = ?", [call_id],
-                                                order_by="id desc", limit=1))
+    def open_row(self, server: str, call_id: str, agent: str) -> dict | None:
+        """The record of this server's call for this agent, if it is logged."""
+        # A record from before calls knew their server ('') counts as this server's.
+        rows = list(self.db["calls"].rows_where(
+            "server in (?, '') and call_id = ? and agent = ?", [server, call_id, agent],
+            order_by="server desc", limit=1))
         return rows[0] if rows else None
 
     def save(self, row: dict) -> int | None:
@@ -212,6 +225,12 @@ class Store:
                         row_id = row["id"]
                         self.db["calls"].update(row_id, {k: v for k, v in row.items()
                                                          if k != "id"})
+            except sqlite3.IntegrityError:
+                # The database's own guard: a call is logged once, and never again.
+                self._warn(f"call {key} is in the call log already; a second record of it "
+                           "was not written")
+                del self.pending[key]
+                continue
             except sqlite3.Error as exc:
                 self._failed(exc)
                 continue
@@ -223,11 +242,15 @@ class Store:
     def _failed(self, exc: sqlite3.Error) -> None:
         """Log a write that failed, once per distinct error rather than at every retry."""
         if self.last_error != str(exc):
-            import logging      # here, not at the top: cc report loads this module, not logging
-
-            logging.getLogger("cc.store").error(
-                "cannot write the call log %s: %s; the call is kept in memory", self.path, exc)
+            self._warn(f"cannot write the call log {self.path}: {exc}; the call is kept in "
+                       "memory")
         self.last_error = str(exc)
+
+    @staticmethod
+    def _warn(message: str) -> None:
+        import logging      # here, not at the top: cc report loads this module, not logging
+
+        logging.getLogger("cc.store").error("%s", message)
 
     def _next_counter(self) -> int:
         return (self.db.execute("select max(counter) from calls").fetchone()[0] or 0) + 1

@@ -18,8 +18,9 @@ class MemoryStore:
         self.rows[row["call_id"]] = {**self.rows.get(row["call_id"], {}), **row}
         return list(self.rows).index(row["call_id"]) + 1
 
-    def open_row(self, call_id):
-        return None
+    def open_row(self, server, call_id, agent):
+        row = self.rows.get(call_id)
+        return {**row, "id": list(self.rows).index(call_id) + 1} if row else None
 
     def unfinished(self, agent):
         return []
@@ -89,3 +90,18 @@ def test_a_call_as_published_has_exactly_the_documented_fields():
     calls, published = tracker()
     calls.seen("5007", Direction.OUT, "+380441110001", LineState.ALERTING, at=1.0)
     assert tuple(published[-1][1]) == CALL_FIELDS
+
+
+def test_a_call_logged_to_its_end_is_not_recorded_again_when_the_server_lists_it_late():
+    store = MemoryStore()
+    first, _ = tracker()
+    first.store = store
+    call = first.seen("5007", Direction.OUT, "+380441110001", LineState.CONNECTED, at=1.0)
+    first.change(call, LineState.DISCONNECTED)
+    logged = dict(store.rows["5007"])
+    again, published = tracker()                # a restarted daemon, the same call log
+    again.store = store
+    again.seen("5007", Direction.OUT, "+380441110001", LineState.FINISHED, at=5.0)
+    again.seen("5007", state=LineState.DISCONNECTED, reason="Rejected", at=6.0)
+    assert store.rows["5007"] == logged and published == []
+    assert again.active() == []

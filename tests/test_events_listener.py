@@ -173,3 +173,27 @@ def test_refusals_are_journalled_at_most_once_a_second(tmp_path):
     journal.close()
     lines = [as_dict(e) for e in read(tmp_path / "journal.xml")]
     assert [int(m.get("count", 1)) for m in lines] == [1, 999, 1000, 1000]
+
+
+@pytest.mark.parametrize("value", ["1e300", "inf", "-inf", "nan", "-0,001", "7", "abc"])
+def test_a_duration_the_server_cannot_mean_is_refused_at_the_edge(value):
+    from daemon.infinity.answers import day_fraction_seconds
+
+    with pytest.raises(ValueError):
+        day_fraction_seconds(value)
+
+
+@pytest.mark.parametrize("value", ["1e300", "inf", "nan", "0", "99999,5"])
+def test_a_start_time_outside_this_century_is_refused_at_the_edge(value):
+    from daemon.infinity.answers import ole_datetime
+
+    with pytest.raises(ValueError):
+        ole_datetime(value)
+
+
+def test_good_figures_still_read():
+    from daemon.infinity.answers import day_fraction_seconds, ole_datetime
+
+    assert day_fraction_seconds("0,0034722") == pytest.approx(300.0, abs=0.01)
+    assert day_fraction_seconds("null") == 0.0
+    assert ole_datetime("46351,5").year == 2026

@@ -283,3 +283,24 @@ def test_the_server_asking_clients_to_restart_logs_on_again_keeping_the_state(
     assert agent.answers_from_server("/user/logon/") == before + 1
     assert session(agent) == "logged in"
     assert agent.status()["agent_state"]["name"] == "away"
+
+
+@pytest.mark.parametrize("value", ["inf", "1e300", "-0,5", "nan"])
+def test_a_duration_the_server_lies_about_is_dropped_and_the_call_keeps_its_own(
+        emulator_factory, agent_factory, value):
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
+    call = agent.json("dial", ANSWERS)
+    advance(2, emulator, agent)
+    agent.wait_call_state("Connected")
+    advance(3, emulator, agent)
+    emulator.admin("fault", Kind="patch", Path="/stat/connectionsbycall/", Count=1000,
+                   Field="DurationTalk", Value=value)
+    agent.cc("hangup")
+    row = agent.log_row(call["call_id"], outcome="answered")
+    assert row["durations_from"] == "local" and row["talk_seconds"] >= 0
+    wait_until(lambda: "keeping local ones" in agent.daemon_log.read_text(), 10,
+               "the daemon to refuse the server's figures")
+    assert agent.cc("log").returncode == 0 and agent.cc("status").returncode == 0
+    assert agent.cc("report", "--period", "today").returncode == 0

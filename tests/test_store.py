@@ -134,3 +134,28 @@ def test_open_log_reads_a_copy_in_a_directory_it_cannot_write(tmp_path):
         conn.close()
     finally:
         (tmp_path / "copy").chmod(0o755)
+
+
+def test_an_older_log_with_a_call_twice_keeps_its_first_record_and_then_refuses_a_second(
+        tmp_path):
+    import sqlite_utils
+
+    from daemon import store as calls_log
+
+    path = tmp_path / "calls.db"
+    db = sqlite_utils.Database(path)
+    for step in calls_log.MIGRATIONS[:6]:
+        step(db)
+    db.execute("PRAGMA user_version = 6")
+    base = {"call_id": "5007", "direction": "out", "number": "+380441110001",
+            "started_at": "2026-11-25T09:00:00+00:00"}
+    db["calls"].insert_all([
+        {**base, "agent": "ivanova", "outcome": "answered", "counter": 1},
+        {**base, "agent": "ivanova", "outcome": "not-answered", "counter": 2},
+        {**base, "agent": "petrenko", "outcome": "answered", "counter": 3}])
+    db.close()
+    log = calls_log.Store(path)
+    rows = [(r["agent"], r["outcome"]) for r in log.db["calls"].rows_where(order_by="id")]
+    assert rows == [("ivanova", "answered"), ("petrenko", "answered")]
+    log.save({**base, "id": None, "server": "", "agent": "ivanova", "outcome": "missed"})
+    assert log.pending == {} and log.db["calls"].count == 2

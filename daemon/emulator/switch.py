@@ -6,6 +6,7 @@ Groups and the hold rule hang off it, since calls ending and leaving hold drive 
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Callable
 
 from .calls import (ALERTING, CALLBACK, CONNECTED, DISCONNECTED, FINISHED, HOLD, IN, OUT, REMINDER,
@@ -16,7 +17,13 @@ from .groups import Groups
 from .holdrule import HoldRule
 
 BUSY_FAILS_AFTER = 1.0     # a busy far end ends the call after this many seconds
-FIRST_ID = 5007182329      # IDs look like real ones: about 10 digits
+
+
+def first_id() -> int:
+    """Where this run's IDs start: the wall clock in milliseconds, so a daemon that outlives
+    an emulator restart never meets one ID for two calls (a run would have to hand out
+    more IDs than milliseconds pass before the next one starts)."""
+    return int(time.time() * 1000)
 
 
 class Switch:
@@ -25,7 +32,7 @@ class Switch:
         self.scenario = directory.scenario
         self.clock = clock
         self.emit = directory.emit
-        self._ids = itertools.count(FIRST_ID)
+        self._ids = itertools.count(first_id())
         self.groups = Groups(self)
         self.hold_rule = HoldRule(self)
 

@@ -78,7 +78,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     except (RuntimeError, sqlite3.DatabaseError) as exc:
         raise StartError(f"cannot open the call log {paths.database}: {exc}") from None
     client = InfinityClient(s["server.host"], s["server.port"], s["server.timeout"], journal)
-    tracker = CallTracker(store, s["server.login"], "", feed.publish)
+    tracker = CallTracker(store, s["server.login"], "", feed.publish, server=client.base)
     listener = EventListener(s["events.listen_host"], s["events.listen_port"], None, journal,
                              max_rate=s["events.max_rate"])
     try:

@@ -7,6 +7,7 @@ unescaped; every known client strips the former and turns `\\` into `/`.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timedelta, timezone
 
 OLE_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)
@@ -72,20 +73,42 @@ def as_int(value, field: str, path: str) -> int:
             from None
 
 
-def day_fraction_seconds(value) -> float:
-    """`"0,0034722"` (a fraction of a day, comma decimal) -> 300.0 seconds."""
-    text = str(value).strip().replace(",", ".")
-    if not text or text == "null":
-        return 0.0
-    return float(text) * 86400.0
+MAX_DURATION = 7 * 86400.0     # seconds: no one call lasts a week
+OLE_RANGE = (32874.0, 73051.0)  # 1990-01-01 to 2100-01-01 as OLE dates
 
 
-def ole_datetime(value) -> datetime | None:
-    """An OLE automation date (days since 1899-12-30, comma decimal) as UTC."""
+def _number(value) -> float | None:
+    """A day fraction or OLE date as the server writes it (comma decimal), or None."""
     text = str(value).strip().replace(",", ".")
     if not text or text == "null":
         return None
-    return OLE_EPOCH + timedelta(days=float(text))
+    number = float(text)                  # ValueError for what is not a number at all
+    if not math.isfinite(number):
+        raise ValueError(f"{text!r} is not a finite number")
+    return number
+
+
+def day_fraction_seconds(value) -> float:
+    """`"0,0034722"` (a fraction of a day, comma decimal) -> 300.0 seconds; ValueError for
+    a value that cannot be a call's duration (negative, a week or more, not finite)."""
+    days = _number(value)
+    if days is None:
+        return 0.0
+    seconds = days * 86400.0
+    if not 0.0 <= seconds < MAX_DURATION:
+        raise ValueError(f"{value!r} is not a duration")
+    return seconds
+
+
+def ole_datetime(value) -> datetime | None:
+    """An OLE automation date (days since 1899-12-30, comma decimal) as UTC; ValueError
+    for one outside 1990-2100."""
+    days = _number(value)
+    if days is None:
+        return None
+    if not OLE_RANGE[0] <= days < OLE_RANGE[1]:
+        raise ValueError(f"{value!r} is not a date this century")
+    return OLE_EPOCH + timedelta(days=days)
 
 
 def clean_id(value, field: str) -> str:

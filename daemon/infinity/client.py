@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from enum import StrEnum
+from urllib.parse import quote, quote_plus
 
 import aiohttp
 
@@ -12,6 +14,34 @@ from ..wire import Direction
 from .answers import (AnswerTimeout, BadResponse, InfinityError, Unreachable, as_int,
                       clean_id, day_fraction_seconds, need, ole_datetime, parse_body)
 from .values import ActiveCall, ConnectionRecord, direction
+
+
+MAX_ANSWER = 4 * 1024 * 1024       # bytes of an answer; real ones are a few kilobytes
+MAX_AUDIO = 512 * 1024 * 1024      # bytes of a recording: hours of PCM
+SECRET = re.compile(r"pass", re.IGNORECASE)
+
+
+def redact(text: str, params: dict) -> str:
+    """`text` with every secret parameter's value, as sent or URL-encoded, as ***."""
+    for name, value in params.items():
+        if SECRET.search(name) and value:
+            for form in {value, quote(value), quote_plus(value), quote(value, safe="")}:
+                text = text.replace(form, "***")
+    return text
+
+
+async def _read(resp: aiohttp.ClientResponse, limit: int, path: str) -> bytes:
+    """The body, refused past `limit` bytes before more of it is held in memory."""
+    if (resp.content_length or 0) > limit:
+        raise BadResponse(f"the server's answer to {path} is {resp.content_length} bytes, "
+                          f"over the {limit}-byte limit")
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            raise BadResponse(f"the server's answer to {path} is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class CallAction(StrEnum):
@@ -46,15 +76,17 @@ class InfinityClient:
                 connector=aiohttp.TCPConnector(limit=16, force_close=False))
         return self._http
 
-    async def _fetch(self, path: str, params: dict,
-                     journal_body: bool = True) -> tuple[int, bytes]:
+    async def _fetch(self, path: str, params: dict, journal_body: bool = True,
+                     limit: int = MAX_ANSWER) -> tuple[int, bytes]:
         params = {k: str(v) for k, v in params.items() if v is not None}
         if self.journal:
             self.journal.sent(path, params)
         began = time.monotonic()
         try:
-            async with self._session().get(self.base + path, params=params) as resp:
-                body = await resp.read()
+            # A real server never redirects: following one would send the password on.
+            async with self._session().get(self.base + path, params=params,
+                                           allow_redirects=False) as resp:
+                body = await _read(resp, limit, path)
                 status = resp.status
         except asyncio.TimeoutError:
             self._journal_failure(path, began, "timeout")
@@ -62,7 +94,16 @@ class InfinityClient:
                 from None
         except aiohttp.ClientError as exc:
             self._journal_failure(path, began, type(exc).__name__)
-            raise Unreachable(f"cannot reach the server at {self.base}: {exc}") from None
+            # The one place an error about a request becomes text: no secret gets through.
+            raise Unreachable(redact(f"cannot reach the server at {self.base}: {exc}",
+                                     params)) from None
+        except BadResponse:
+            self._journal_failure(path, began, "oversized")
+            raise
+        if 300 <= status < 400:
+            raise BadResponse(f"the server answered {path} with a redirect (HTTP {status}), "
+                              "which an Infinity server never sends; check server.host and "
+                              "server.port")
         if self.journal:
             shown = body if journal_body else f"<{len(body)} bytes of audio>".encode()
             self.journal.received(path, status, (time.monotonic() - began) * 1000, shown)
@@ -180,7 +221,7 @@ class InfinityClient:
         """The raw audio of a connection (stat/getrecordedfile)."""
         path = "/stat/getrecordedfile/"
         status, body = await self._fetch(path, {"IDConnection": connection_id, "codec": codec},
-                                         journal_body=False)
+                                         journal_body=False, limit=MAX_AUDIO)
         if status != 200:
             try:
                 message = parse_body(body.decode("utf-8", "replace"), path).get(

@@ -197,6 +197,8 @@ class EventListener:
             event = parse_event(kind, params, time.monotonic())
         except MalformedEvent as exc:
             return self._refuse(request, 400, f"malformed event: {exc}", params)
+        if self.on_event is None:      # listening already, the daemon's parts still starting
+            return web.Response(text="OK")
         try:
             self.on_event(event)
         except Exception:   # a bug must not turn an event into a 500 storm for the server
