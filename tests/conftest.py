@@ -16,7 +16,7 @@ from daemon import testing
 from daemon.testing import BIN, CC, Agent, Emulator, advance, wait_until  # noqa: F401
 
 
-PROCESS_FIXTURES = {"emulator", "emulator_factory", "agent", "agent_factory"}
+PROCESS_FIXTURES = {"emulator", "emulator_factory", "agent", "agent_factory", "manual"}
 
 
 def pytest_collection_modifyitems(items):
@@ -89,3 +89,12 @@ def agent(emulator, agent_factory):
     agent = agent_factory(emulator).start()
     agent.wait_logged_in()
     return agent
+
+
+@pytest.fixture
+def manual(emulator_factory, agent_factory):
+    """An emulator and an agent's daemon, both on manual clocks, the agent logged in."""
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
+    return emulator, agent

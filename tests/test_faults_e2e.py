@@ -287,13 +287,9 @@ def test_the_server_asking_clients_to_restart_logs_on_again_keeping_the_state(
 
 @pytest.mark.parametrize("value", ["inf", "1e300", "-0,5", "nan"])
 def test_a_duration_the_server_lies_about_is_dropped_and_the_call_keeps_its_own(
-        emulator_factory, agent_factory, value):
-    emulator = emulator_factory(manual_clock=True)
-    agent = agent_factory(emulator, manual_clock=True).start()
-    agent.wait_logged_in()
-    call = agent.json("dial", ANSWERS)
-    advance(2, emulator, agent)
-    agent.wait_call_state("Connected")
+        manual, value):
+    emulator, agent = manual
+    call = agent.dial_answered(ANSWERS, after=2)
     advance(3, emulator, agent)
     emulator.admin("fault", Kind="patch", Path="/stat/connectionsbycall/", Count=1000,
                    Field="DurationTalk", Value=value)

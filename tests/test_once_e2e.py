@@ -14,14 +14,9 @@ ANSWERS = "+380441110001"
 
 
 @pytest.mark.parametrize("how", ["stop", "kill"])
-def test_a_restart_inside_the_servers_linger_window_logs_no_call_twice(
-        emulator_factory, agent_factory, how):
-    emulator = emulator_factory(manual_clock=True)
-    agent = agent_factory(emulator, manual_clock=True).start()
-    agent.wait_logged_in()
-    call = agent.json("dial", ANSWERS)
-    advance(2, emulator, agent)
-    agent.wait_call_state("Connected")
+def test_a_restart_inside_the_servers_linger_window_logs_no_call_twice(manual, how):
+    emulator, agent = manual
+    call = agent.dial_answered(ANSWERS, after=2)
     advance(3, emulator, agent)
     agent.cc("hangup")
     agent.log_row(call["call_id"], outcome="answered", durations_from="server")
