@@ -284,6 +284,8 @@ class CallTracker:
 
     def save(self, call: Call) -> None:
         """Write a change made outside the line states (wrap-up, transfer details)."""
+        if call.logged:
+            return
         self._save(call)
         self.publish("call", call.view())
 

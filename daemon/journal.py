@@ -17,7 +17,7 @@ from pathlib import Path
 
 log = logging.getLogger("cc.journal")
 
-SECRET_PARAMS = re.compile(r"pass", re.IGNORECASE)
+SECRET_PARAMS = re.compile(r"pass", re.IGNORECASE)   # parameters never written in clear
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 # Characters XML 1.0 cannot carry, even escaped (and lone surrogates, which UTF-8 cannot).
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from enum import StrEnum
 from urllib.parse import quote, quote_plus
 
 import aiohttp
 
+from ..journal import SECRET_PARAMS
 from ..wire import Direction
 from .answers import (AnswerTimeout, BadResponse, InfinityError, Unreachable, as_int,
                       clean_id, day_fraction_seconds, need, ole_datetime, parse_body)
@@ -18,13 +18,12 @@ from .values import ActiveCall, ConnectionRecord, direction
 
 MAX_ANSWER = 4 * 1024 * 1024       # bytes of an answer; real ones are a few kilobytes
 MAX_AUDIO = 512 * 1024 * 1024      # bytes of a recording: hours of PCM
-SECRET = re.compile(r"pass", re.IGNORECASE)
 
 
 def redact(text: str, params: dict) -> str:
     """`text` with every secret parameter's value, as sent or URL-encoded, as ***."""
     for name, value in params.items():
-        if SECRET.search(name) and value:
+        if SECRET_PARAMS.search(name) and value:
             for form in {value, quote(value), quote_plus(value), quote(value, safe="")}:
                 text = text.replace(form, "***")
     return text
