@@ -62,6 +62,7 @@ class Call:
     number_key: str = ""            # the number normalised, for matching contacts
     server_figures: dict | None = None
     logged: bool = False            # its record was complete before this daemon saw it
+    resumed: bool = False           # taken up from its record: no daemon saw all of it
 
     @property
     def ended(self) -> bool:
@@ -213,7 +214,7 @@ class CallTracker:
             return call
         # A daemon restarted mid-call picks up the record it wrote before.
         if row:
-            call.log_id = row["id"]
+            call.log_id, call.resumed = row["id"], True
             call.started_at = datetime.fromisoformat(row["started_at"]).timestamp()
             if row.get("connected_at"):
                 call.connected_at = datetime.fromisoformat(row["connected_at"]).timestamp()
@@ -271,14 +272,19 @@ class CallTracker:
                 call = self._adopt(row["call_id"], row["direction"], row["number"])
                 self.change(call, LineState.FINISHED)
 
-    def apply_server_figures(self, call: Call, figures: dict, final: bool = True) -> None:
-        """Take the server's own durations; a live call's are refreshed at each poll."""
+    def apply_server_figures(self, call: Call, figures: dict, final: bool = True,
+                             full_seconds: float | None = None) -> None:
+        """Take the server's own durations; a live call's are refreshed at each poll. A call
+        no daemon saw to its end ends where the server says: its start plus the full
+        duration, not when a daemon noticed."""
         figures = {k: round(v, 3) for k, v in figures.items()}
         if figures == call.server_figures and not final:
             return
         call.server_figures = figures
         if final:
             call.durations_from = "server"
+            if call.resumed and full_seconds is not None:
+                call.ended_at = call.started_at + full_seconds
         self._save(call)
         self.publish("call", call.view())
 

@@ -88,4 +88,5 @@ class Poller:
         self.tracker.apply_server_figures(call, {
             "wait_seconds": min(r.wait_seconds for r in records),
             "talk_seconds": sum(r.talk_seconds for r in records),
-            "hold_seconds": sum(r.hold_seconds for r in records)}, final)
+            "hold_seconds": sum(r.hold_seconds for r in records)}, final,
+            full_seconds=max(r.full_seconds for r in records))

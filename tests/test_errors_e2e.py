@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from datetime import datetime
 
 from conftest import CC, wait_until
 
@@ -163,6 +164,9 @@ def test_a_call_that_ended_while_the_daemon_was_dead_is_completed(emulator_facto
     agent.start()
     row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
     assert abs(row["talk_seconds"] - 5.0) < 0.01 and row["ended_at"]
+    # It ended where the server says (1 s ringing, 5 s talking), not when the daemon came back.
+    lasted = datetime.fromisoformat(row["ended_at"]) - datetime.fromisoformat(row["started_at"])
+    assert abs(lasted.total_seconds() - 6.0) < 0.01, lasted
     import sqlite3
     db = sqlite3.connect(agent.home / "data" / "calls.db")
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
