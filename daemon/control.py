@@ -7,11 +7,10 @@ import logging
 
 from .calls import Call, CallTracker
 from .infinity import CallAction, InfinityClient, InfinityError
-from .states import HELD, LineState, line_name
+from .states import HELD, line_name
 from .wire import ErrorCode, WireError
 
 log = logging.getLogger("cc.control")
-RINGING = frozenset({LineState.RINGING, LineState.REMINDER})
 
 
 def resumed(call: Call) -> bool:

@@ -14,10 +14,9 @@ import shlex
 import shutil
 import signal
 
-from .states import ENDED, HELD, TALKING, LineState
+from .states import ENDED, HELD, RINGING, TALKING
 
 log = logging.getLogger("cc.hooks")
-RINGING = frozenset({LineState.RINGING, LineState.REMINDER})
 EVENTS = ("on_ring", "on_answer", "on_end", "on_wrapup_done")
 NOTICES = {"on_ring": "Call from {who}", "on_end": "Call with {who} ended ({outcome})"}
 

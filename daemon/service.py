@@ -24,14 +24,13 @@ from .handlers.context import StartError, open_context
 
 log = logging.getLogger("cc.daemon")
 MAX_IPC_PATH = 100   # sun_path holds 108 bytes on Linux
-DaemonError = StartError
 
 
 def prepare_run_dir(path) -> None:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise DaemonError(f"{path} is open to other users (mode {mode:o}): run "
+        raise StartError(f"{path} is open to other users (mode {mode:o}): run "
                           f"`chmod 700 {path}` so only you can reach the daemon")
 
 
@@ -55,7 +54,7 @@ class Daemon:
         except BlockingIOError:
             other = os.read(fd, 32).decode().strip() or "?"
             os.close(fd)
-            raise DaemonError(f"another cc daemon (pid {other}) already runs for this profile "
+            raise StartError(f"another cc daemon (pid {other}) already runs for this profile "
                               f"({self.paths.run_dir}); stop it with `cc daemon stop`") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -65,7 +64,7 @@ class Daemon:
         found = [self.paths.socket(name) for name in (wire.REQUEST_SOCKET, wire.EVENTS_SOCKET)]
         for path in found:
             if len(str(path)) > MAX_IPC_PATH:
-                raise DaemonError(f"socket path too long for the system ({path}); use a "
+                raise StartError(f"socket path too long for the system ({path}); use a "
                                   "shorter CC_HOME")
         return found
 
@@ -120,7 +119,7 @@ class Daemon:
         keys = self.paths.keys_dir
         secret = keys / "server.key_secret"
         if not secret.exists():
-            raise DaemonError(f"remote.endpoint is set but there are no keys in {keys}: run "
+            raise StartError(f"remote.endpoint is set but there are no keys in {keys}: run "
                               "`cc daemon keys`")
         self.auth = AsyncioAuthenticator(self.zmq)
         self.auth.start()
@@ -133,7 +132,7 @@ class Daemon:
         try:
             sock.bind(endpoint)
         except zmq.ZMQError as exc:
-            raise DaemonError(f"cannot listen on remote.endpoint {endpoint}: {exc}") from None
+            raise StartError(f"cannot listen on remote.endpoint {endpoint}: {exc}") from None
         self.sockets.append(sock)
         log.info("remote control on %s (CURVE)", endpoint)
         return sock
@@ -187,7 +186,7 @@ def run_foreground() -> int:
         settings = profile.load(paths.config_file)
         profile.check_private(settings, paths.config_file)
         asyncio.run(Daemon(paths, settings).run())
-    except (DaemonError, profile.ConfigError) as exc:
+    except (StartError, profile.ConfigError) as exc:
         print(f"cc daemon: {exc}", file=sys.stderr)
         return int(wire.Exit.CONFIG)
     return 0

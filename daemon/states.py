@@ -33,6 +33,7 @@ LINE_NAMES = {
 }
 ENDED = {LineState.DISCONNECTED, LineState.FINISHED}
 HELD = {LineState.HOLD, LineState.ON_HOLD}
+RINGING = frozenset({LineState.RINGING, LineState.REMINDER})   # the agent's phone rings
 TALKING = {LineState.CONNECTED, LineState.CONFERENCE, LineState.IN_CONFERENCE}
 
 

@@ -6,9 +6,9 @@ import logging
 from typing import Annotated
 
 from .. import phone
-from ..control import RINGING, ended, forbid, resumed
+from ..control import ended, forbid, resumed
 from ..infinity import AnswerTimeout, BadResponse, CallAction, InfinityError
-from ..states import HELD, TALKING, LineState
+from ..states import HELD, RINGING, TALKING, LineState
 from ..wire import Direction, ErrorCode, WireError
 from .context import Context
 from .registry import CallId, Length, LogId, Match, OneOf, Range, command
