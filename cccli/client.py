@@ -34,27 +34,16 @@ def request(cmd: str, timeout: float = 10.0, **args):
     path = paths.socket(wire.REQUEST_SOCKET)
     if not remote and (not path.exists() or not daemon_holds_lock(paths.lock_file)):
         raise WireError(ErrorCode.NOT_RUNNING, NOT_RUNNING)
-    import zmq
-
-    ctx = zmq.Context.instance()
-    sock = ctx.socket(zmq.REQ)
-    sock.setsockopt(zmq.LINGER, 0)
     try:
         if remote:
-            _curve_client(sock, paths.keys_dir)
-            sock.connect(remote)
-        else:
-            sock.connect(f"ipc://{path}")
-        sock.send(wire.request(cmd, **args))
-        if not sock.poll(int(timeout * 1000)):
-            where = f"at {remote} (are its keys yours? `cc daemon keys`)" if remote else \
-                f"(is it stuck? see `cc daemon status`; socket {path})"
-            raise WireError(ErrorCode.NOT_RUNNING,
-                            f"the cc daemon did not answer within {timeout:g} s "
-                            f"{where}")
-        return wire.parse_reply(sock.recv())
-    finally:
-        sock.close()
+            return wire.exchange(remote, cmd, timeout,
+                                 lambda sock: _curve_client(sock, paths.keys_dir), **args)
+        return wire.exchange(f"ipc://{path}", cmd, timeout, **args)
+    except wire.NoAnswer:
+        where = f"at {remote} (are its keys yours? `cc daemon keys`)" if remote else \
+            f"(is it stuck? see `cc daemon status`; socket {path})"
+        raise WireError(ErrorCode.NOT_RUNNING,
+                        f"the cc daemon did not answer within {timeout:g} s {where}") from None
 
 
 def _curve_client(sock, keys) -> None:

@@ -241,18 +241,11 @@ class Agent:
 
     def request(self, cmd: str, timeout: float = 30, **args):
         """One request to the daemon on its socket, as any client may send it."""
-        import zmq
-
-        sock = zmq.Context.instance().socket(zmq.REQ)
-        sock.setsockopt(zmq.LINGER, 0)
         try:
-            sock.connect(f"ipc://{self.home / 'run' / wire.REQUEST_SOCKET}")
-            sock.send(wire.request(cmd, **args))
-            if not sock.poll(int(timeout * 1000)):
-                raise TimedOut(f"the daemon did not answer {cmd} within {timeout:g} s")
-            return wire.parse_reply(sock.recv())
-        finally:
-            sock.close()
+            return wire.exchange(f"ipc://{self.home / 'run' / wire.REQUEST_SOCKET}", cmd,
+                                 timeout, **args)
+        except wire.NoAnswer:
+            raise TimedOut(f"the daemon did not answer {cmd} within {timeout:g} s") from None
 
     def advance(self, seconds: float) -> dict:
         """Move this daemon's manual clock on (started with manual_clock=True)."""

@@ -166,6 +166,30 @@ def reply_error(code: ErrorCode, message: str) -> bytes:
                       ensure_ascii=False).encode()
 
 
+class NoAnswer(Exception):
+    """No reply came within the deadline."""
+
+
+def exchange(endpoint: str, cmd: str, timeout: float, prepare=None, **args):
+    """Send one request on `endpoint` (a ZeroMQ REQ socket; `prepare(sock)` may set it up
+    first, e.g. for CURVE) and return its result, or raise WireError with the daemon's
+    message, or NoAnswer after `timeout` seconds."""
+    import zmq      # here: importing this module must stay cheap for the CLI
+
+    sock = zmq.Context.instance().socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        if prepare is not None:
+            prepare(sock)
+        sock.connect(endpoint)
+        sock.send(request(cmd, **args))
+        if not sock.poll(int(timeout * 1000)):
+            raise NoAnswer(f"no answer to {cmd} within {timeout:g} s")
+        return parse_reply(sock.recv())
+    finally:
+        sock.close()
+
+
 def parse_reply(raw: bytes):
     """Return the result of a reply, or raise WireError with the daemon's message."""
     msg = json.loads(raw)
