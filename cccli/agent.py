@@ -101,7 +101,7 @@ def _status_lines(view: dict) -> str:
         lines.append(f"error   {view['last_error']}")
     lines.append(render.agent_line(view))
     lines += [render.call_line(call) for call in view["calls"]] or ["line idle"]
-    if view.get("unsaved_calls"):
-        lines.append(f"warning {view['unsaved_calls']} call(s) not yet written to the call "
-                     f"log: {view.get('store_error')}")
+    lines += render.waiting_lines(view)
+    if view.get("store_notice"):
+        lines.append(f"notice  {view['store_notice']}")
     return "\n".join(lines)

@@ -71,11 +71,13 @@ def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daem
         started = False
     view = client.request("status")
     if view["session"] == SessionStatus.LOGGING_IN:
-        view = client.request("state")
+        view = {**view, **client.request("state")}
     render.out({"pid": running["pid"], "started": started, **view}, json,
                f"daemon {'started' if started else 'already running'} (pid {running['pid']})\n"
                + render.agent_line(view)
-               + (f"; {view['last_error']}" if view.get("last_error") else ""))
+               + (f"; {view['last_error']}" if view.get("last_error") else "")
+               + "".join(f"\n{line}" for line in render.waiting_lines(view))
+               + (f"\nnotice  {view['store_notice']}" if view.get("store_notice") else ""))
 
 
 def _exit_of(returncode: int) -> Exit:
@@ -96,19 +98,24 @@ def _last_line(path) -> str:
 
 @app.command()
 def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to stop."),
+         force: bool = typer.Option(False, "--force", help="Stop even when calls the call log "
+                                    "cannot take could be kept nowhere else (they are lost)."),
          json: Json = False) -> None:
     """Stop the daemon (it finishes writing the call log first)."""
     running = _ping()
     if running is None:
         render.fail(client.NOT_RUNNING, Exit.DAEMON_NOT_RUNNING)
     pid = running["pid"]
-    client.request("shutdown")
+    said = client.request("shutdown", force=force)
     if not _wait(lambda: not _alive(pid), timeout):
         os.kill(pid, signal.SIGTERM)
         if not _wait(lambda: not _alive(pid), timeout):
             render.fail(f"the daemon (pid {pid}) did not stop; kill it with `kill -9 {pid}`",
                         Exit.FAILED)
-    render.out({"pid": pid, "stopped": True}, json, f"daemon stopped (pid {pid})")
+    view = {**said, "pid": pid, "stopped": True}
+    view.pop("stopping", None)
+    render.out(view, json, "\n".join([f"daemon stopped (pid {pid})",
+                                      *render.waiting_lines(said)]))
 
 
 def _alive(pid: int) -> bool:

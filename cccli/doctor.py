@@ -103,7 +103,27 @@ def run_checks() -> list[Check]:
     checks.append(events_check(status, paths.journal))
     checks.append(clock_check(settings))
     checks.append(database_check(paths.database))
+    checks.append(spool_check(status, paths.spool))
     return checks
+
+
+def spool_check(status: dict | None, spool) -> Check:
+    """Calls the call log could not take yet: the daemon's count, or the file's own."""
+    if status is not None:
+        waiting, error = status.get("waiting_calls", 0), status.get("store_error")
+    else:
+        from daemon.spool import waiting as read_spool
+
+        try:
+            waiting, error = len(read_spool(spool)), "the daemon is not running"
+        except FileNotFoundError:
+            waiting = 0
+        except OSError as exc:
+            return Check("spool", False, f"{spool}: {exc.strerror}")
+    if waiting:
+        return Check("spool", False, f"{waiting} call(s) wait in {spool} for the call log "
+                                     f"({error}); they are written when it can take them")
+    return Check("spool", True, "every call is in the call log")
 
 
 def password_check(settings: dict | None) -> Check:
@@ -250,5 +270,9 @@ def database_check(database) -> Check:
         return Check("database", False, f"{database}: {exc}")
     if rows != ["ok"]:
         return Check("database", False, f"{database} is damaged: {'; '.join(rows[:3])} "
-                                        "(stop the daemon and restore a copy)")
-    return Check("database", True, f"{database}: integrity ok")
+                                        "(restart the daemon: it sets the log aside and "
+                                        "starts a fresh one)")
+    aside = sorted(database.parent.glob(f"{database.stem}.damaged-*{database.suffix}"))
+    kept = (f"; {len(aside)} damaged log(s) set aside, the last {aside[-1]} (read it with "
+            f"`cc log --database {aside[-1]}`)") if aside else ""
+    return Check("database", True, f"{database}: integrity ok{kept}")

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -75,6 +76,9 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         new_number: Annotated[Optional[str], typer.Option(
             "--set-number", help="Refused: a saved call's number never changes.")]
         = None,
+        database: Annotated[Optional[Path], typer.Option(
+            help="Read this call log file itself, without the daemon: a copy, or a damaged "
+                 "log the daemon set aside.")] = None,
         all_: Annotated[bool, typer.Option("--all", help="With rm: every call.")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="With rm: do not ask.")]
         = False,
@@ -100,7 +104,7 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
     elif action == "save":
         _save(words[1:], given)
     else:
-        _list(words, given, "json" if json else format, columns, limit, output)
+        _list(words, given, "json" if json else format, columns, limit, output, database)
 
 
 def _edit(rest: list[str], fields: dict, as_json: bool) -> None:
@@ -126,7 +130,7 @@ def _save(rest: list[str], given: dict) -> None:
 
 
 def _list(words: list[str], given: dict, fmt: str, columns: str | None, limit: int | None,
-          output: str | None) -> None:
+          output: str | None, database: Path | None) -> None:
     if len(words) > 1:
         raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[1]}': cc log [NAME] [options]")
     filters = load_filter(words[0]) if words else {}
@@ -141,7 +145,10 @@ def _list(words: list[str], given: dict, fmt: str, columns: str | None, limit: i
         _checked(export.check_template, fmt)
     if limit is None and fmt == "table":
         limit = 20
-    _run(filters, fmt, _columns(columns), limit, output)
+    if database is not None:
+        _run_file(database, filters, fmt, _columns(columns), limit, output)
+    else:
+        _run(filters, fmt, _columns(columns), limit, output)
 
 
 def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
@@ -193,21 +200,21 @@ def pages(filters: dict, limit: int | None):
             return
 
 
+def _table(rows: list[dict], filters: dict, output: str | None, colours) -> None:
+    if output:
+        raise WireError(ErrorCode.BAD_INPUT, "--output needs a file format: --format csv, json, "
+                        "ndjson or asterisk-csv")
+    if rows:
+        render.log_table(rows, colours() if render.colour_on() and
+                         any(r.get("result") for r in rows) else {})
+    else:
+        print("no calls match" if filters else "the call log is empty")
+
+
 def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -> None:
     if fmt == "table":
-        rows = list(pages(filters, limit))
-        if output:
-            raise WireError(ErrorCode.BAD_INPUT,
-                            "--output needs a file format: --format csv, json, "
-                            "ndjson or asterisk-csv")
-        if rows:
-            colours = {}
-            if render.colour_on() and any(r.get("result") for r in rows):
-                colours = {c["name"]: c["colour"] for c in client.request("catalog",
-                                                                          kind="results")}
-            render.log_table(rows, colours)
-        else:
-            print("no calls match" if filters else "the call log is empty")
+        _table(list(pages(filters, limit)), filters, output, lambda: {
+            c["name"]: c["colour"] for c in client.request("catalog", kind="results")})
         return
     if output:
         # The daemon writes the file itself from one cursor: no paging, no JSON.
@@ -217,16 +224,62 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
                                   columns=list(cols), limit=limit, timeout=3600, **args)
         print(f"wrote {done['written']} calls to {output}", file=sys.stderr)
         return
+    _write(pages(filters, limit), sys.stdout, fmt, cols)
+
+
+def _write(rows, stream, fmt: str, cols) -> None:
     from daemon import export
 
-    rows = pages(filters, limit)
-    first = next(rows, None)      # the daemon's answer, or its error, before any output
-    writer = export.Writer(sys.stdout, fmt, cols)
+    first = next(rows, None)      # the first page, or its error, before any output
+    writer = export.Writer(stream, fmt, cols)
     if first is not None:
         writer.write(first)
     for row in rows:
         writer.write(row)
     writer.close()
+
+
+def _run_file(path: Path, filters: dict, fmt: str, cols, limit: int | None,
+              output: str | None) -> None:
+    """The listing read from a call log file itself, read-only, without the daemon."""
+    rows = _file_rows(path, filters, limit)
+    if fmt == "table":
+        _table(list(rows), filters, output, dict)
+    elif output:
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as stream:
+                _write(rows, stream, fmt, cols)
+        except OSError as exc:
+            raise WireError(ErrorCode.FAILED, f"cannot write {output}: {exc.strerror}") from None
+    else:
+        _write(rows, sys.stdout, fmt, cols)
+
+
+def _file_rows(path: Path, filters: dict, limit: int | None):
+    import sqlite3
+
+    from daemon import periods
+    from daemon.store import Store, open_log
+
+    args = {("outcome" if k == "result" else k): v for k, v in filters.items()}
+    try:
+        sql, params = Store.select(limit=limit, **args)
+        conn = open_log(path, read_only=True)
+    except periods.PeriodError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
+    except OSError as exc:
+        raise WireError(ErrorCode.CONFIG, f"cannot read {path}: {exc.strerror}") from None
+    except sqlite3.Error as exc:
+        raise WireError(ErrorCode.CONFIG, f"cannot read {path} as a call log: {exc}") from None
+    conn.row_factory = sqlite3.Row
+    try:
+        for row in conn.execute(sql, params):
+            yield dict(row)
+    except sqlite3.Error as exc:
+        raise WireError(ErrorCode.FAILED, f"{path} cannot be read further: {exc} (a damaged "
+                        "log may still show calls of another period or filter)") from None
+    finally:
+        conn.close()
 
 
 @contextlib.contextmanager

@@ -146,3 +146,17 @@ def coloured(text: str, colour: str) -> str:
     if not colour or colour not in ANSI or not colour_on():
         return text
     return f"\x1b[{ANSI[colour]}m{text}\x1b[0m"
+
+
+def waiting_lines(view: dict) -> list[str]:
+    """What `cc status` and `cc daemon stop` say of calls the call log cannot take yet."""
+    waiting, spooled = view.get("waiting_calls", 0), view.get("spooled_calls", 0)
+    lines = []
+    if spooled:
+        lines.append(f"warning {spooled} call(s) wait in {view['spool']} for the call log "
+                     f"({view.get('store_error')}); they are written as soon as it can take "
+                     "them, at the latest at the next start")
+    if waiting > spooled:
+        lines.append(f"warning {waiting - spooled} call(s) are kept only in memory: "
+                     f"{view.get('store_error')}")
+    return lines

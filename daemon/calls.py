@@ -312,7 +312,7 @@ class CallTracker:
             except Exception:      # the loop must outlive any one failure: it keeps calls
                 log.exception("writing the calls kept in memory failed; trying again")
                 continue
-            for call_id, row_id in written.items():
+            for (_, call_id, _), row_id in written.items():
                 call = self.calls.get(call_id)
                 if call is not None and call.log_id is None:
                     call.log_id = row_id

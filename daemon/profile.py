@@ -103,6 +103,11 @@ class Paths:
         return self.data_dir / "calls.db"
 
     @property
+    def spool(self) -> Path:
+        """Calls the call log could not take yet, until it can (daemon/spool.py)."""
+        return self.data_dir / "calls.spool"
+
+    @property
     def journal(self) -> Path:
         return self.log_dir / "journal.xml"
 

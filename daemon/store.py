@@ -1,14 +1,17 @@
 """The call log on SQLite (sqlite-utils): schema, migrations, writes and queries.
 
 A call is written when it starts and updated as it goes, so a crash never loses one.
-When the database cannot be written (disk full, locked) the row waits in memory and is
-written on the next attempt.
+When the database cannot be written (disk full, locked, damaged) the row waits in memory
+and in the spool beside the log (`spool.py`), and is written at the next attempt or the
+next start. A damaged log is found at start, set aside, and a fresh one begun
+(`open_store`).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,8 +19,23 @@ from typing import TYPE_CHECKING
 from . import periods
 from .wire import LOG_COLUMNS as COLUMNS
 
-if TYPE_CHECKING:       # imported by Store itself: cc report and cc doctor do without it
+if TYPE_CHECKING:       # imported when used: cc report and cc doctor do without them
     import sqlite_utils
+
+    from .spool import Spool
+
+Key = tuple[str, str, str]      # (server, call_id, agent): a call's identity
+
+
+def identity(row: dict) -> Key:
+    return (row.get("server") or "", str(row["call_id"]), row.get("agent") or "")
+
+
+def _log():
+    import logging      # here, not at the top: cc report loads this module, not logging
+
+    return logging.getLogger("cc.store")
+
 
 SORT_COLUMNS = {"start": "started_at", "talk": "talk_seconds", "hold": "hold_seconds",
                 "wait": "wait_seconds", "processing": "processing_seconds"}
@@ -161,21 +179,138 @@ def _v7(db: sqlite_utils.Database) -> None:
                              index_name="calls_identity")
 
 
+DURATIONS = ("wait_seconds", "talk_seconds", "hold_seconds", "processing_seconds")
+MAX_SECONDS = 7 * 86400     # no one call lasts a week: the edge refuses such figures too
+
+
+def _v8(db: sqlite_utils.Database) -> None:
+    """The database refuses durations no call can have (negative, a week or more, not
+    finite), and keeps where a fresh log's card numbers start (after a damaged one's)."""
+    for column in DURATIONS:    # what an older cc stored from a lying server: unknown now
+        db.execute(f"update calls set {column} = null where not "
+                   f"({column} >= 0 and {column} < {MAX_SECONDS})")
+    checks = ", ".join(f"check ({c} is null or ({c} >= 0 and {c} < {MAX_SECONDS}))"
+                       for c in DURATIONS)
+    # SQLite adds a constraint only by making the table anew (its documented procedure).
+    table_sql = db.execute("select sql from sqlite_master where name = 'calls'").fetchone()[0]
+    indexes = [sql for (sql,) in db.execute(
+        "select sql from sqlite_master where tbl_name = 'calls' and type = 'index' "
+        "and sql is not null")]
+    columns = ", ".join(f'"{c}"' for c in db["calls"].columns_dict)
+    new_sql = table_sql.rstrip().removesuffix(")") + f", {checks})"
+    db.execute(re.sub(r'^CREATE TABLE\s+(?:"calls"|\[calls\]|`calls`|calls)(?=[\s(])',
+                      'CREATE TABLE "calls_new"', new_sql, count=1, flags=re.IGNORECASE))
+    db.execute(f"insert into calls_new ({columns}) select {columns} from calls")
+    db.execute("drop table calls")
+    db.execute("alter table calls_new rename to calls")
+    for sql in indexes:
+        db.execute(sql)
+    db["log_meta"].create({"key": str, "value": str}, pk="key")
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+RESTART_HINT = ("restart the daemon (`cc daemon stop`, `cc daemon start`): it sets the damaged "
+                "log aside and starts a fresh one")
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says the file itself is bad (not locked, full or unwritable)."""
+    return getattr(exc, "sqlite_errorname", "").split("_VTAB")[0] in DAMAGED
+
+
+def open_store(path: Path, number_mask: str, spool_path: Path) -> Store:
+    """The daemon's call log. A log SQLite finds damaged is set aside (kept readable for
+    `cc log --database`) and a fresh one begun; the calls the spool kept are written."""
+    path = Path(path)
+    notice, floor = None, 0
+    reason = damage(path)
+    if reason is not None:
+        aside = set_aside(path)
+        floor = _last_counter(aside)
+        notice = (f"the call log {path} was damaged ({reason}); it is kept as {aside} (read "
+                  f"it with `cc log --database {aside}`) and a fresh log was started")
+        _log().error("%s", notice)
+    from .spool import Spool
+
+    store = Store(path, number_mask, Spool(spool_path), counter_floor=floor)
+    store.notice = notice
+    return store
+
+
+def damage(path: Path) -> str | None:
+    """What is wrong with the log's file, if SQLite finds it damaged (its quick check)."""
+    if not path.exists():
+        return None
+    try:
+        conn = open_log(path, read_only=True)
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return str(exc) if is_damage(exc) else None     # locked, say: not the file's fault
+    return None if rows == ["ok"] else "; ".join(rows)
+
+
+def set_aside(path: Path) -> Path:
+    """Move the log (with its write-ahead files) to a name of its own; that name."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside, n = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}"), 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.stem}.damaged-{stamp}-{n}{path.suffix}")
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            part.rename(aside.with_name(aside.name + suffix))
+    return aside
+
+
+def _last_counter(path: Path) -> int:
+    """The highest card number a damaged log still shows (0 if it cannot tell), so a fresh
+    log's numbers do not repeat its ones."""
+    try:
+        conn = open_log(path, read_only=True)
+        try:
+            return int(conn.execute("select max(counter) from calls").fetchone()[0] or 0)
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError, TypeError, ValueError):
+        return 0
 
 
 class Store:
-    def __init__(self, path: Path, number_mask: str = "CALL-{n:06}"):
+    """The call log. Rows the database cannot take yet wait in memory and, with a spool,
+    on disk (`spool.py`), and are written at the next attempt or the next start."""
+
+    def __init__(self, path: Path, number_mask: str = "CALL-{n:06}", spool: Spool | None = None,
+                 counter_floor: int = 0):
         self.number_mask = number_mask
         self.path = Path(path)
         import sqlite_utils     # here, not at the top: readers of the log never load it
 
         self.db = sqlite_utils.Database(open_log(self.path, timeout=LOCK_WAIT))
         self.migrate()
-        self.pending: dict[str, dict] = {}   # call_id -> row not yet written
-        self.row_ids: dict[str, int] = {}    # call_id -> its row, once inserted
+        if counter_floor:
+            with self.db.conn:
+                self.db["log_meta"].upsert({"key": "counter_floor", "value": str(counter_floor)},
+                                           pk="key")
+        self.pending: dict[Key, dict] = {}    # a call's identity -> its row not yet written
+        self.row_ids: dict[Key, int] = {}     # a call's identity -> its row, once inserted
         self.last_error: str | None = None
+        self.spool = spool
+        self.spooled: dict[Key, dict] = {}    # what the spool holds of each waiting call
+        self.notice: str | None = None        # what was done at start that the agent must know
+        if spool is not None:
+            self.spooled = spool.open()
+            self.pending = {key: dict(row) for key, row in self.spooled.items()}
+            if self.pending:
+                _log().info("writing %d call(s) kept in %s", len(self.pending), spool.path)
+            self.flush()
 
     @property
     def version(self) -> int:
@@ -193,6 +328,8 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        if self.spool is not None:
+            self.spool.close()
 
     def open_row(self, server: str, call_id: str, agent: str) -> dict | None:
         """The record of this server's call for this agent, if it is logged."""
@@ -203,57 +340,103 @@ class Store:
         return rows[0] if rows else None
 
     def save(self, row: dict) -> int | None:
-        """Insert or update one call; on failure keep it in memory and report the problem."""
-        key = row["call_id"]
+        """Insert or update one call; on failure keep it (in memory and in the spool)."""
+        key = identity(row)
         if row.get("id") is None and key in self.row_ids:
             row = {**row, "id": self.row_ids[key]}
         self.pending[key] = {**self.pending.get(key, {}), **row}
         return self.flush().get(key)
 
-    def flush(self) -> dict[str, int]:
+    def waiting(self) -> dict:
+        """How many calls wait to be written, and where they are kept meanwhile."""
+        on_disk = sum(1 for key in self.pending if key in self.spooled)
+        return {"waiting_calls": len(self.pending), "spooled_calls": on_disk,
+                "spool": str(self.spool.path) if self.spool else None,
+                "store_error": self.last_error}
+
+    def flush(self) -> dict[Key, int]:
+        """Write what waits; the rows written, by call. A row that cannot be written yet
+        goes to the spool (once per change), so a stop or a crash loses none."""
         written = {}
         for key, row in list(self.pending.items()):
             try:
-                with self.db.conn:
-                    if row.get("id") is None:
-                        row = {k: v for k, v in row.items() if k != "id"}
-                        row["counter"] = self._next_counter()
-                        row["counter_number"] = self.number_mask.format(n=row["counter"])
-                        row_id = self.db["calls"].insert(row).last_pk
-                        self.row_ids[key] = row_id
-                    else:
-                        row_id = row["id"]
-                        self.db["calls"].update(row_id, {k: v for k, v in row.items()
-                                                         if k != "id"})
+                row_id = self._write(key, row)
             except sqlite3.IntegrityError:
                 # The database's own guard: a call is logged once, and never again.
-                self._warn(f"call {key} is in the call log already; a second record of it "
+                self._warn(f"call {key[1]} is in the call log already; a second record of it "
                            "was not written")
-                del self.pending[key]
+                self._done(key)
                 continue
             except sqlite3.Error as exc:
                 self._failed(exc)
+                if self.spool is not None and self.spooled.get(key) != row:
+                    if self.spool.add({k: v for k, v in row.items() if k != "id"}):
+                        self.spooled[key] = row
                 continue
             self.last_error = None
-            del self.pending[key]
+            self._done(key)
             written[key] = row_id
+        if not self.pending and self.spool is not None and self.spooled:
+            self.spooled.clear()
+            self.spool.clear()
         return written
+
+    def _done(self, key: Key) -> None:
+        del self.pending[key]
+        if key in self.spooled and self.pending and self.spool.written(key):
+            del self.spooled[key]
+
+    def _write(self, key: Key, row: dict) -> int:
+        try:
+            return self._put(key, row)
+        except sqlite3.IntegrityError as exc:
+            if getattr(exc, "sqlite_errorname", "") != "SQLITE_CONSTRAINT_CHECK":
+                raise
+        # The edge checks the server's figures; this is the database's own refusal.
+        self._warn(f"call {key[1]}: durations the call log refuses "
+                   f"({', '.join(f'{c}={row.get(c)}' for c in DURATIONS if c in row)}); "
+                   "written without them")
+        row = {**row, **{c: None for c in DURATIONS if c in row}}
+        self.pending[key] = row
+        return self._put(key, row)
+
+    def _put(self, key: Key, row: dict) -> int:
+        with self.db.conn:
+            if row.get("id") is None:
+                existing = self.open_row(*key)    # a call the spool brings back, say
+                if existing is not None:
+                    self.row_ids[key] = existing["id"]
+                    row = {**row, "id": existing["id"]}
+            if row.get("id") is None:
+                row = {k: v for k, v in row.items() if k != "id"}
+                row["counter"] = self._next_counter()
+                row["counter_number"] = self.number_mask.format(n=row["counter"])
+                row_id = self.db["calls"].insert(row).last_pk
+                self.row_ids[key] = row_id
+                return row_id
+            self.db["calls"].update(row["id"], {k: v for k, v in row.items()
+                                                if k not in ("id", "counter", "counter_number")})
+            return row["id"]
 
     def _failed(self, exc: sqlite3.Error) -> None:
         """Log a write that failed, once per distinct error rather than at every retry."""
-        if self.last_error != str(exc):
-            self._warn(f"cannot write the call log {self.path}: {exc}; the call is kept in "
-                       "memory")
-        self.last_error = str(exc)
+        reason = str(exc)
+        if is_damage(exc):
+            reason += f"; {RESTART_HINT}"
+        if self.last_error != reason:
+            where = f"kept in {self.spool.path}" if self.spool else "kept in memory"
+            self._warn(f"cannot write the call log {self.path}: {reason}; the call is {where}")
+        self.last_error = reason
 
     @staticmethod
     def _warn(message: str) -> None:
-        import logging      # here, not at the top: cc report loads this module, not logging
-
-        logging.getLogger("cc.store").error("%s", message)
+        _log().error("%s", message)
 
     def _next_counter(self) -> int:
-        return (self.db.execute("select max(counter) from calls").fetchone()[0] or 0) + 1
+        floor = self.db.execute("select value from log_meta where key = 'counter_floor'"
+                                ).fetchone()
+        last = self.db.execute("select max(counter) from calls").fetchone()[0] or 0
+        return max(last, int(floor[0]) if floor else 0) + 1
 
     def edit(self, row_id: int, fields: dict) -> dict | None:
         """Change a saved call's card; its number is never changed (F26)."""

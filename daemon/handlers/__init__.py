@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 
 from ..infinity import InfinityError
+from ..store import RESTART_HINT, is_damage
 from ..wire import ErrorCode, WireError, reply_error, reply_ok
 from . import agent, calls, card, catalog, contacts, log, system, transfer, who  # noqa: F401
 from .context import Context
@@ -47,6 +49,12 @@ async def answer(ctx: Context, body: bytes) -> bytes:
         return reply_error(exc.code, exc.message)
     except InfinityError as exc:
         return reply_error(ErrorCode.SERVER, f"the server refused: {exc}")
+    except sqlite3.DatabaseError as exc:
+        if not is_damage(exc):
+            logger.exception("request %.40r failed", name)
+            return reply_error(ErrorCode.FAILED, f"the call log cannot be used now: {exc}")
+        return reply_error(ErrorCode.FAILED, f"the call log {ctx.store.path} is damaged "
+                           f"({exc}); {RESTART_HINT}")
     except Exception:   # a bug must not take the daemon down, nor pass for bad input
         logger.exception("request %.40r failed", name)   # never its arguments: a password
         return reply_error(ErrorCode.FAILED, "internal error, see daemon.log")

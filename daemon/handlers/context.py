@@ -24,7 +24,7 @@ from ..infinity import EventListener, InfinityClient
 from ..journal import Journal
 from ..server_events import ServerEvents
 from ..session import Session
-from ..store import Store
+from ..store import Store, open_store
 from ..transfer import Transfers
 
 log = logging.getLogger("cc.daemon")
@@ -74,9 +74,12 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     journal = Journal(paths.journal, s["journal.max_bytes"], s["journal.backups"],
                       s["journal.enabled"])
     try:
-        store = Store(paths.database, s["log.number_mask"])
+        store = open_store(paths.database, s["log.number_mask"], paths.spool)
     except (RuntimeError, sqlite3.DatabaseError) as exc:
         raise StartError(f"cannot open the call log {paths.database}: {exc}") from None
+    except OSError as exc:
+        raise StartError(f"cannot open the call log {paths.database}: {exc.strerror} "
+                         f"({exc.filename})") from None
     client = InfinityClient(s["server.host"], s["server.port"], s["server.timeout"], journal)
     tracker = CallTracker(store, s["server.login"], "", feed.publish, server=client.base)
     listener = EventListener(s["events.listen_host"], s["events.listen_port"], None, journal,

@@ -21,8 +21,8 @@ async def ping(ctx: Context) -> dict:
 @command("status", "The session, the agent's state, the active calls and the feed's number.")
 async def status(ctx: Context) -> dict:
     return {**ctx.session.view(), "calls": [c.view() for c in ctx.tracker.active()],
-            "pid": os.getpid(), "unsaved_calls": len(ctx.store.pending),
-            "store_error": ctx.store.last_error, "seq": ctx.feed.seq,
+            "pid": os.getpid(), **ctx.store.waiting(), "store_notice": ctx.store.notice,
+            "seq": ctx.feed.seq,
             **({"test_clock": "manual"} if ctx.session.clock.manual else {})}
 
 
@@ -52,7 +52,17 @@ async def reload(ctx: Context) -> dict:
     return {"break_reasons": list(ctx.session.states.reasons)}
 
 
-@command("shutdown", "Stop the daemon (log off first when session.logout_on_stop).")
-async def shutdown(ctx: Context) -> dict:
+@command("shutdown", "Stop the daemon (log off first when session.logout_on_stop); calls the "
+                     "call log cannot take yet wait in the spool for the next start. Refused "
+                     "while some are kept nowhere but in memory, unless FORCE.")
+async def shutdown(ctx: Context, force: bool = False) -> dict:
+    ctx.store.flush()
+    waiting = ctx.store.waiting()
+    only_here = waiting["waiting_calls"] - waiting["spooled_calls"]
+    if only_here and not force:
+        raise WireError(ErrorCode.STATE_FORBIDS, f"{only_here} call(s) are kept only in memory: "
+                        f"neither the call log nor {waiting['spool']} can be written "
+                        f"({waiting['store_error']}); free some space and stop again, or "
+                        "`cc daemon stop --force` loses them")
     ctx.stop()
-    return {"pid": os.getpid(), "stopping": True}
+    return {"pid": os.getpid(), "stopping": True, **waiting}

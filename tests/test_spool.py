@@ -1,0 +1,105 @@
+"""The spool and the call log's own guards, on their own: what waits is written once, in
+its latest form; a crash mid-line costs only that line; the schema refuses impossible
+durations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from types import SimpleNamespace
+
+import pytest
+
+from daemon.handlers import system
+from daemon.spool import RESERVE, Spool
+from daemon.store import MIGRATIONS, Store, open_store
+from daemon.wire import WireError
+
+
+def row(call_id: str, **fields) -> dict:
+    return {"id": None, "server": "http://pbx:10080", "call_id": call_id, "agent": "ivanova",
+            "direction": "in", "started_at": "2026-11-20T10:00:00.000+00:00", **fields}
+
+
+def test_the_spool_keeps_each_calls_latest_record_until_it_is_written(tmp_path):
+    spool = Spool(tmp_path / "calls.spool")
+    assert spool.open() == {}
+    assert os.path.getsize(spool.path) >= RESERVE     # room taken before it is needed
+    assert spool.add(row("1", outcome="ringing")) and spool.add(row("2"))
+    assert spool.add(row("1", outcome="answered"))
+    assert spool.written(("http://pbx:10080", "2", "ivanova"))
+    spool.close()
+    with open(spool.path, "r+b") as fh:          # a crash in the middle of the next line
+        fh.seek(spool.end)
+        fh.write(b'{"row": {"call_id": "3", "ser')
+    again = Spool(spool.path)
+    waiting = again.open()
+    assert list(waiting) == [("http://pbx:10080", "1", "ivanova")]
+    assert waiting[("http://pbx:10080", "1", "ivanova")]["outcome"] == "answered"
+    again.clear()
+    again.close()
+    assert Spool(spool.path).open() == {}
+
+
+def test_a_spooled_call_is_written_at_start_once_even_if_the_log_has_it(tmp_path):
+    store = Store(tmp_path / "calls.db")
+    store.save(row("1", outcome="ringing"))
+    store.close()
+    spool = Spool(tmp_path / "calls.spool")
+    spool.open()
+    spool.add(row("1", outcome="answered", talk_seconds=30.0))     # its update failed
+    spool.add(row("2", outcome="missed"))                          # never written
+    spool.close()
+    store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
+    got = {r["call_id"]: (r["outcome"], r["counter_number"]) for r in store.find(limit=None)}
+    assert got == {"1": ("answered", "CALL-000001"), "2": ("missed", "CALL-000002")}
+    assert store.waiting()["waiting_calls"] == 0
+    store.close()
+    assert Spool(tmp_path / "calls.spool").open() == {}     # emptied once all were written
+
+
+def test_a_call_kept_nowhere_but_in_memory_stops_a_shutdown_unless_forced(tmp_path):
+    store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
+    store.db.conn.execute("PRAGMA query_only = 1")    # the log refuses writes, say
+    os.close(store.spool.fd)                           # and so does the spool
+    store.spool.fd = os.open(os.devnull, os.O_RDONLY)
+    store.save(row("1"))
+    assert store.waiting()["waiting_calls"] == 1 and store.waiting()["spooled_calls"] == 0
+    stopped = []
+    ctx = SimpleNamespace(store=store, stop=lambda: stopped.append(True))
+    with pytest.raises(WireError, match="1 call.s. are kept only in memory.*--force"):
+        asyncio.run(system.shutdown(ctx))
+    assert stopped == []
+    assert asyncio.run(system.shutdown(ctx, force=True))["waiting_calls"] == 1
+    assert stopped == [True]
+
+
+@pytest.mark.parametrize("bad", [float("inf"), -1.0, 7 * 86400.0])
+def test_the_schema_refuses_a_duration_no_call_has(tmp_path, bad):
+    store = Store(tmp_path / "calls.db")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        with store.db.conn:
+            store.db["calls"].insert(row("1", talk_seconds=bad))
+    store.save(row("2", talk_seconds=bad, hold_seconds=2.0))     # through the store: kept,
+    kept = store.find(limit=None)[0]                            # without the bad figures
+    assert (kept["call_id"], kept["talk_seconds"], kept["hold_seconds"]) == ("2", None, None)
+
+
+def test_an_impossible_duration_an_older_cc_stored_is_cleared_by_the_migration(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "calls.db"
+    db = sqlite_utils.Database(path)
+    for step in MIGRATIONS[:7]:
+        step(db)
+    db.execute("PRAGMA user_version = 7")
+    db["calls"].insert(row("1", talk_seconds=float("inf"), wait_seconds=4.0))
+    db.conn.commit()
+    db.close()
+    store = Store(path)
+    kept = store.find(limit=None)[0]
+    assert (kept["talk_seconds"], kept["wait_seconds"]) == (None, 4.0)
+    names = {r[0] for r in store.db.execute("select name from sqlite_master "
+                                            "where tbl_name = 'calls' and type = 'index'")}
+    assert {"calls_identity", "idx_calls_started_at", "idx_calls_counter"} <= names
