@@ -102,6 +102,7 @@ def _status_lines(view: dict) -> str:
     lines.append(render.agent_line(view))
     lines += [render.call_line(call) for call in view["calls"]] or ["line idle"]
     lines += render.waiting_lines(view)
+    lines += [f"warning {render.task_failure(task)}" for task in view.get("task_failures", ())]
     if view.get("store_notice"):
         lines.append(f"notice  {view['store_notice']}")
     return "\n".join(lines)

@@ -104,7 +104,17 @@ def run_checks() -> list[Check]:
     checks.append(clock_check(settings))
     checks.append(database_check(paths.database))
     checks.append(spool_check(status, paths.spool))
+    checks.append(tasks_check(status))
     return checks
+
+
+def tasks_check(status: dict | None) -> Check:
+    if status is None:
+        return Check("tasks", None, "not checked: the daemon is not running")
+    failed = status.get("task_failures", [])
+    if failed:
+        return Check("tasks", False, "; ".join(render.task_failure(t) for t in failed))
+    return Check("tasks", True, "no background task of the daemon has failed")
 
 
 def spool_check(status: dict | None, spool) -> Check:

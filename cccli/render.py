@@ -148,6 +148,13 @@ def coloured(text: str, colour: str) -> str:
     return f"\x1b[{ANSI[colour]}m{text}\x1b[0m"
 
 
+def task_failure(task: dict) -> str:
+    """One line on a background task of the daemon that failed and was restarted."""
+    return (f"the daemon's {task['name']} task failed {task['failures']} time(s), last at "
+            f"{local_time(task['failed_at'])}: {task['last_error']}; "
+            f"{'restarted' if task['running'] else 'restarting'} (see daemon.log)")
+
+
 def waiting_lines(view: dict) -> list[str]:
     """What `cc status` and `cc daemon stop` say of calls the call log cannot take yet."""
     waiting, spooled = view.get("waiting_calls", 0), view.get("spooled_calls", 0)

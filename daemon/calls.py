@@ -307,11 +307,7 @@ class CallTracker:
             await asyncio.sleep(every)
             if not self.store.pending:
                 continue
-            try:
-                written = self.store.flush()
-            except Exception:      # the loop must outlive any one failure: it keeps calls
-                log.exception("writing the calls kept in memory failed; trying again")
-                continue
+            written = self.store.flush()
             for (_, call_id, _), row_id in written.items():
                 call = self.calls.get(call_id)
                 if call is not None and call.log_id is None:

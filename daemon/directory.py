@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 
 from . import lookup, phone
@@ -79,8 +80,8 @@ class Directory:
             if session.status == SessionStatus.LOGGED_IN:
                 try:
                     await self.refresh(client)
-                except Exception:     # the loop must outlive one failure
-                    log.exception("polling colleagues' states failed; trying again")
+                except sqlite3.Error as exc:     # a locked or full log: next time, then
+                    log.warning("cannot record colleagues' states: %s", exc)
             await session.clock.sleep(interval)
 
     def ids(self) -> list[int]:

@@ -4,7 +4,6 @@ for and reconciled with the call tracker; answered calls get the server's own fi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from .infinity import InfinityError, Unreachable
@@ -22,16 +21,12 @@ class Poller:
         self.client = session.client
         self.tracker = session.tracker
         self._orphans_done = False
-        self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop())
+        self.session.supervisor.keep("poller", self._loop)
 
     def stop(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = None
+        self.session.supervisor.stop("poller")
 
     async def _loop(self) -> None:
         session = self.session
@@ -50,8 +45,7 @@ class Poller:
                     session.lost(f"the server no longer knows the session: {exc}")
                     return
                 log.warning("poll failed: %s", exc)
-            except Exception:         # a bug must not end polling, the source of truth
-                log.exception("a poll failed unexpectedly; polling goes on")
+            # Anything else is a bug: the supervisor logs it and starts polling again.
 
     async def once(self) -> None:
         session = self.session

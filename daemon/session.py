@@ -13,6 +13,7 @@ from .infinity import BadResponse, InfinityClient, InfinityError, Unreachable
 from .poller import Poller
 from .profile import ConfigError, resolve_password
 from .states import SETTABLE, StateMap
+from .supervisor import Supervisor
 from .wire import ErrorCode, SessionStatus, WireError
 from .wrapup import AfterCall
 
@@ -23,9 +24,11 @@ LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING = SessionStatus
 
 class Session:
     def __init__(self, settings: dict, client: InfinityClient, tracker: CallTracker,
-                 publish, events_url: str | None = None, clock: WallClock | None = None):
+                 publish, events_url: str | None = None, clock: WallClock | None = None,
+                 supervisor: Supervisor | None = None):
         self.settings = settings
         self.clock = clock or WallClock()      # the timers': away --for, reconnect backoff
+        self.supervisor = supervisor or Supervisor(self.clock.sleep)
         self.client = client
         self.tracker = tracker
         self.publish = publish
@@ -39,7 +42,6 @@ class Session:
         self.last_error: str | None = None
         self.next_try_at: float | None = None
         self._password: str | None = None
-        self._reconnector: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._settled = asyncio.Event()
         self._settled.set()
@@ -248,10 +250,10 @@ class Session:
 
     def _stop_tasks(self) -> None:
         self.poller.stop()
-        for task in (self._reconnector, self._return_timer):
-            if task and not task.done():
-                task.cancel()
-        self._reconnector = self._return_timer = None
+        self.supervisor.stop("reconnect")
+        if self._return_timer and not self._return_timer.done():
+            self._return_timer.cancel()
+        self._return_timer = None
 
     # -- reconnect
     def restart_requested(self, reason: str) -> None:
@@ -273,7 +275,7 @@ class Session:
         self.status = RECONNECTING
         self.publish("session", self.view())
         if self.settings["session.reconnect"]:
-            self._reconnector = asyncio.create_task(self._reconnect_loop())
+            self.supervisor.keep("reconnect", self._reconnect_loop)
 
     async def _reconnect_loop(self) -> None:
         delay = self.settings["session.backoff_initial"]

@@ -12,7 +12,7 @@ from email.utils import formatdate
 import pytest
 
 CHECKS = ["config", "password", "sockets", "daemon", "session", "events", "clock",
-          "database", "spool"]
+          "database", "spool", "tasks"]
 
 
 def doctor(agent) -> tuple[int, dict, str]:
@@ -61,7 +61,7 @@ def test_no_daemon_fails_that_check_in_one_clear_line(emulator, agent_factory):
     assert failing_lines(agent) == [
         "FAIL  daemon    the cc daemon is not running for this profile (start it with "
         "`cc daemon start`)"]
-    assert done.stderr == "cc: 1 of 9 checks failed: daemon\n"
+    assert done.stderr == "cc: 1 of 10 checks failed: daemon\n"
     _, checks, _ = doctor(agent)
     assert checks["session"]["ok"] is None and checks["events"]["ok"] is None
 
@@ -70,7 +70,7 @@ def test_a_socket_directory_others_can_enter_fails_as_a_configuration_problem(ag
     run = agent.home / "run"
     run.chmod(0o755)
     code, checks, stderr = doctor(agent)
-    assert code == 8 and stderr == "cc: 1 of 9 checks failed: sockets\n"
+    assert code == 8 and stderr == "cc: 1 of 10 checks failed: sockets\n"
     assert checks["sockets"] == {"check": "sockets", "ok": False, "detail":
                                  f"{run} is open to other users (mode 755): run "
                                  f"`chmod 700 {run}`"}

@@ -25,6 +25,7 @@ from ..journal import Journal
 from ..server_events import ServerEvents
 from ..session import Session
 from ..store import Store, open_store
+from ..supervisor import Supervisor
 from ..transfer import Transfers
 
 log = logging.getLogger("cc.daemon")
@@ -52,6 +53,7 @@ class Context:
     hooks: Hooks
     control: Control
     transfers: Transfers
+    supervisor: Supervisor
     started: float = field(default_factory=time.time)
 
     def publish(self, kind: str, payload) -> None:
@@ -59,6 +61,7 @@ class Context:
 
     async def close(self) -> None:
         await self.session.close()
+        await self.supervisor.close()
         await self.hooks.close()
         await self.listener.stop()
         await self.client.close()
@@ -91,20 +94,23 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
                          f"{s['events.listen_port']}: {exc.strerror}; change "
                          "events.listen_port") from None
     events_url = s["events.public_url"] or f"http://{s['events.listen_host']}:{port}"
-    session = Session(s, client, tracker, feed.publish, events_url, clocks.from_environment())
+    clock = clocks.from_environment()
+    supervisor = Supervisor(clock.sleep)
+    session = Session(s, client, tracker, feed.publish, events_url, clock, supervisor)
     directory = Directory(store, session.states)
     contacts = Contacts(store, s["contacts.default_region"])
     hooks = Hooks(s)
     control = Control(tracker, client, session, s)
     ctx = Context(paths, s, feed, spawn, stop, journal, store, client, tracker, listener,
                   session, directory, contacts, hooks, control,
-                  Transfers(control, directory, s, spawn, feed.publish))
+                  Transfers(control, directory, s, spawn, feed.publish), supervisor)
     listener.on_event = ServerEvents(session, tracker, directory, s)
     tracker.resolver = lambda number: _describe(contacts, number)
     tracker.on_change = hooks.call_changed
     session.after_call.on_done = lambda call: hooks.fire("on_wrapup_done", call.view())
-    spawn(tracker.keep_flushing())
-    spawn(directory.keep_polling(client, session, s["directory.poll_interval"]))
+    supervisor.keep("flush", tracker.keep_flushing)
+    supervisor.keep("directory", lambda: directory.keep_polling(
+        client, session, s["directory.poll_interval"]))
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())
     return ctx

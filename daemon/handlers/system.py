@@ -10,7 +10,7 @@ from .. import profile
 from ..states import StateMap
 from .context import Context
 from ..wire import ErrorCode, WireError
-from .registry import UNBOUNDED, Range, command
+from .registry import UNBOUNDED, Length, Range, command
 
 
 @command("ping", "Whether the daemon answers: its pid and uptime.")
@@ -22,6 +22,7 @@ async def ping(ctx: Context) -> dict:
 async def status(ctx: Context) -> dict:
     return {**ctx.session.view(), "calls": [c.view() for c in ctx.tracker.active()],
             "pid": os.getpid(), **ctx.store.waiting(), "store_notice": ctx.store.notice,
+            "task_failures": ctx.supervisor.failures(),
             "seq": ctx.feed.seq,
             **({"test_clock": "manual"} if ctx.session.clock.manual else {})}
 
@@ -42,6 +43,18 @@ async def clock_advance(ctx: Context, seconds: Annotated[float, Range(0.001, 7 *
                         "daemon started with CC_TEST_CLOCK=manual (for tests) can be advanced")
     fired = await clock.advance(seconds)
     return {"now": clock.time(), "fired": fired}
+
+
+@command("fail_task", "Tests only (a daemon on a manual clock): make the background task "
+                      "NAME fail now, as a bug would, to see it restarted and reported.")
+async def fail_task(ctx: Context, name: Annotated[str, Length(1, 40)]) -> dict:
+    if not ctx.session.clock.manual:
+        raise WireError(ErrorCode.STATE_FORBIDS, "only a daemon started for tests "
+                        "(CC_TEST_CLOCK=manual) can be made to fail")
+    if not ctx.supervisor.fail(name):
+        raise WireError(ErrorCode.BAD_INPUT, f"no background task '{name}' runs now (running: "
+                        f"{', '.join(ctx.supervisor.names()) or 'none'})")
+    return {"failed": name}
 
 
 @command("reload", "Take edited agent-state settings (IDs, break reasons) without a restart.")
