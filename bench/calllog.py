@@ -20,6 +20,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from daemon.spool import RESERVE
 from daemon.states import LineState, line_name
 from daemon.store import MIGRATIONS, Store
 from daemon.wire import LOG_COLUMNS
@@ -195,8 +196,37 @@ def count_rows(csv_file: Path) -> int:
         return sum(1 for _ in fh) - 1
 
 
+def start_check(database: Path) -> float:
+    """Seconds the daemon's integrity check at start (SQLite's quick check) takes."""
+    from daemon.store import damage
+
+    start = time.perf_counter()
+    found = damage(database)
+    if found is not None:
+        raise RuntimeError(f"the benchmark's call log is damaged: {found}")
+    return time.perf_counter() - start
+
+
+def spool_figures(where: Path) -> tuple[float, int]:
+    """Median seconds to spool one call (written and fsynced), and its size in bytes."""
+    from daemon.spool import Spool
+
+    spool = Spool(where / "calls.spool")
+    spool.open()
+    row = next(synthetic_calls(1, time.time(), set(LOG_COLUMNS) | {"server"}, "CALL-{n:06}"))
+    times = []
+    for n in range(200):
+        start = time.perf_counter()
+        spool.add({**row, "call_id": str(n)})
+        times.append(time.perf_counter() - start)
+    size = spool.end // 200
+    spool.close()
+    return median(times), size
+
+
 def run() -> list[str]:
     source = cached_database()
+    check = median([start_check(source) for _ in range(3)])
     emulator = Emulator()
     agent = Agent(emulator)
     agent.database.parent.mkdir(parents=True)
@@ -219,6 +249,7 @@ def run() -> list[str]:
     if exported != CALLS:
         raise RuntimeError(f"cc log exported {exported} of {CALLS} calls")
     reference, missing = sqlite3_export(agent.database, theirs)
+    spooled, row_bytes = spool_figures(agent.home)
 
     if reference is None:
         compared = f"sqlite3 -csv: {missing}; no ratio"
@@ -230,6 +261,10 @@ def run() -> list[str]:
         f"call log at {CALLS:,} calls: cc log --period last-month --direction in --limit 50 "
         f"{ms(query)} (median of {QUERY_RUNS}); cc log --format csv --output FILE "
         f"{export:.2f} s (CPU: daemon {daemon_cpu:.1f} s, cc {cc_cpu:.1f} s); {compared}",
+        f"integrity check at start (quick check) at {CALLS:,} calls: {check:.2f} s (median "
+        f"of 3); spooling a call the log cannot take: {ms(spooled)} written and fsynced, "
+        f"{row_bytes} bytes, so the {RESERVE >> 20} MiB reserved holds "
+        f"{RESERVE // row_bytes:,} records",
         f"daemon memory: idle {idle:.1f} MiB RSS after start and log-in "
         f"(target <= {IDLE_TARGET_MIB} MiB) {verdict(idle <= IDLE_TARGET_MIB)}; "
         f"{served:.1f} MiB after serving the {CALLS:,}-call export (peak {peak:.1f} MiB)",

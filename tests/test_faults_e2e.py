@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 
 import pytest
 import zmq
@@ -146,10 +145,10 @@ def test_a_locked_database_keeps_the_call_in_memory_and_writes_it_later(emulator
     try:
         call = agent.json("dial", ANSWERS, "--wait")
         agent.cc("hangup")
-        status = wait_until(lambda: (s := agent.status())["unsaved_calls"] and s, 10,
+        status = wait_until(lambda: (s := agent.status())["waiting_calls"] and s, 10,
                             "the daemon to say the call is not yet written")
         assert "locked" in status["store_error"]
-        assert "not yet written to the call log" in agent.cc("status").stdout
+        assert "call(s) wait in" in agent.cc("status").stdout
     finally:
         db.execute("ROLLBACK")
         db.close()
@@ -226,49 +225,6 @@ def test_network_drops_of_any_length_end_in_a_reconnect_within_the_backoff_cap(
     assert agent.status()["agent_state"]["name"] == "break"
     agent.cc("hangup")
     agent.log_row(call["call_id"], outcome="answered", durations_from="server")
-
-
-@pytest.fixture
-def small_disk(emulator, agent_factory):
-    """An agent whose data directory is a 2 MiB file system of its own."""
-    agent = agent_factory(emulator)
-    data = agent.home / "data"
-    data.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(data)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"cannot mount a small file system: {mounted.stderr.strip()}")
-        pytest.skip("mounting a file system needs root")
-    try:
-        yield agent, data
-    finally:
-        agent.cc("daemon", "stop", check=False)
-        subprocess.run(["umount", "-l", str(data)], capture_output=True)
-
-
-def test_a_full_disk_keeps_the_call_in_memory_and_writes_it_when_there_is_room(
-        emulator, small_disk):
-    agent, data = small_disk
-    agent.start()
-    agent.wait_logged_in()
-    filler = data / "filler"
-    with open(filler, "wb") as fh:           # take every free byte
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
-    call = agent.json("dial", ANSWERS, "--wait")
-    agent.cc("hangup")
-    status = wait_until(lambda: (s := agent.status())["unsaved_calls"] and s, 15,
-                        "the daemon to say the call is not yet written")
-    assert "full" in status["store_error"]
-    filler.unlink()
-    row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
-    assert [r["call_id"] for r in agent.json("log")].count(call["call_id"]) == 1
-    assert row["counter_number"] == "CALL-000001"
 
 
 def test_the_server_asking_clients_to_restart_logs_on_again_keeping_the_state(
