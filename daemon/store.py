@@ -217,7 +217,8 @@ RESTART_HINT = ("restart the daemon (`cc daemon stop`, `cc daemon start`): it se
 
 def is_damage(exc: sqlite3.Error) -> bool:
     """Whether SQLite says the file itself is bad (not locked, full or unwritable)."""
-    return getattr(exc, "sqlite_errorname", "").split("_VTAB")[0] in DAMAGED
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return any(name == base or name.startswith(base + "_") for base in DAMAGED)
 
 
 def open_store(path: Path, number_mask: str, spool_path: Path) -> Store:
