@@ -117,8 +117,8 @@ def test_patch_sets_a_field_in_the_result_and_in_every_data_row(proxy):
 
 @pytest.mark.parametrize("target, said", [
     ("/_proxy/rule/?Path=/user/logon/&Kind=explode", "Kind must be one of status, body"),
-    ("/_proxy/rule/?Kind=drop", "Path must be a path such as /user/logon/"),
-    ("/_proxy/rule/?Path=/_proxy/hits/&Kind=drop", "not under /_proxy/"),
+    ("/_proxy/rule/?Kind=drop", "Path must be a method's path such as /user/logon/"),
+    ("/_proxy/rule/?Path=/_proxy/hits/&Kind=drop", "not '/_proxy/hits/'"),
     ("/_proxy/rule/?Path=/x/&Kind=drop&Count=0", "Count must be a whole number from 1"),
     ("/_proxy/rule/?Path=/x/&Kind=drop&Count=many", "Count must be a whole number from 1"),
     ("/_proxy/rule/?Path=/x/&Kind=status", "Kind=status needs Status"),
