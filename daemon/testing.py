@@ -6,6 +6,10 @@ real sockets, through the `cc` command (as aiohttp ships its test utilities).
     agent.wait_logged_in()
     advance(10, emulator, agent)       # both clocks ten seconds on, every timer fired
 
+    proxy = FaultProxy(emulator)       # a server that misbehaves on purpose, path by path
+    agent = Agent(emulator, **{"server.port": proxy.port})
+    proxy.rule("/user/logon/", "redirect-loop")
+
 Every helper waits on a condition with a deadline (`wait_until`), never for luck.
 """
 
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -166,6 +171,68 @@ class Emulator:
         self.log.close()
         if self.owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class FaultProxy:
+    """daemon/faultproxy.py in front of `emulator` on a free port: an agent whose
+    `server.port` is `port` reaches the emulator through it, and `rule` breaks the answers
+    to one path (see daemon/faultproxy.py for the kinds)."""
+
+    def __init__(self, emulator: Emulator, workdir: Path | None = None):
+        self.emulator = emulator
+        self.workdir = Path(workdir or emulator.workdir)
+        port_file = self.workdir / "faultproxy.port"
+        self.log = open(self.workdir / "faultproxy.log", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "daemon.faultproxy", "--upstream", emulator.url,
+             "--port", "0", "--port-file", str(port_file)], stdout=self.log,
+            stderr=subprocess.STDOUT)
+        text = wait_until(lambda: self.proc.poll() is not None or (
+            port_file.exists() and port_file.read_text().strip()), 15, "the fault proxy's port")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the fault proxy exited at start: {self.log_tail()}")
+        self.port = int(text)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def request(self, what: str, **params) -> dict:
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        try:
+            with urllib.request.urlopen(f"{self.url}/_proxy/{what}/?{query}", timeout=5) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"the fault proxy refused {what} {params}: "
+                                 f"{exc.read().decode(errors='replace').strip()}") from None
+
+    def rule(self, path: str, kind: str, **params) -> dict:
+        """Answer requests to `path` the way `kind` says: Count=N for the next N only."""
+        return self.request("rule", Path=path, Kind=kind, **params)
+
+    def clear(self) -> dict:
+        return self.request("clear")
+
+    def hits(self) -> dict:
+        """Hits (requests seen) and Faults (faults served), per path; Rules still set."""
+        return self.request("hits")
+
+    def seen(self, path: str) -> int:
+        return self.hits()["Hits"].get(path, 0)
+
+    def served(self, path: str) -> int:
+        return self.hits()["Faults"].get(path, 0)
+
+    def log_tail(self, count: int = 5) -> str:
+        text = (self.workdir / "faultproxy.log").read_text(errors="replace")
+        return " | ".join(line for line in text.splitlines()[-count:] if line.strip())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
 
 
 class Agent:

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from daemon import testing
-from daemon.testing import BIN, CC, Agent, Emulator, advance, wait_until  # noqa: F401
+from daemon.testing import (BIN, CC, Agent, Emulator, FaultProxy, advance,  # noqa: F401
+                            wait_until)
 
 
-PROCESS_FIXTURES = {"emulator", "emulator_factory", "agent", "agent_factory", "manual"}
+PROCESS_FIXTURES = {"emulator", "emulator_factory", "agent", "agent_factory", "manual",
+                    "proxy"}
 
 
 def pytest_collection_modifyitems(items):
@@ -98,3 +100,12 @@ def manual(emulator_factory, agent_factory):
     agent = agent_factory(emulator, manual_clock=True).start()
     agent.wait_logged_in()
     return emulator, agent
+
+
+@pytest.fixture
+def proxy(emulator_factory, tmp_path):
+    """An emulator on a manual clock with the fault proxy in front of it (`proxy.emulator`);
+    an agent reaches it through the proxy with `server.port` set to `proxy.port`."""
+    started = FaultProxy(emulator_factory(manual_clock=True), tmp_path)
+    yield started
+    started.stop()

@@ -4,6 +4,7 @@ through the emulator's admin endpoints, the daemon and `cc` as real processes.""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 
@@ -241,18 +242,106 @@ def test_the_server_asking_clients_to_restart_logs_on_again_keeping_the_state(
     assert agent.status()["agent_state"]["name"] == "away"
 
 
-@pytest.mark.parametrize("value", ["inf", "1e300", "-0,5", "nan"])
-def test_a_duration_the_server_lies_about_is_dropped_and_the_call_keeps_its_own(
-        manual, value):
-    emulator, agent = manual
+# Through the fault proxy: what the polls meet while a call is up.
+POLLED = ("/user/getstate/", "/call/getactivecalls/", "/stat/connectionsbycall/")
+# Each fault a poll meets, two answers at a time, and what the daemon's journal then says
+# of the request (None: an answer it read, then refused).
+POLL_FAULTS = {"oversize": ({}, "oversized"), "drop": ({}, "ServerDisconnectedError"),
+               "broken-status-line": ({}, "ClientResponseError")}
+NOT_FINITE = {"/user/getstate/": ("IDUserState", "1e300"),
+              "/call/getactivecalls/": ("State", "nan"),
+              "/stat/connectionsbycall/": ("TimeStart", "1e300")}
+
+
+def behind(proxy, agent_factory):
+    """An agent's daemon on a manual clock that reaches the emulator through `proxy`."""
+    agent = agent_factory(proxy.emulator, manual_clock=True,
+                          **{"server.port": proxy.port}).start()
+    agent.wait_logged_in()
+    return agent
+
+
+def poll_until(condition, emulator, agent, what: str, polls: int = 20):
+    """Move both clocks on a poll interval (0.5 s) at a time until `condition` holds."""
+    for _ in range(polls):
+        if condition():
+            return
+        advance(0.5, emulator, agent)
+    assert condition(), f"still not {what} after {polls} polls"
+
+
+def failures(agent, path: str) -> list[str]:
+    """The errors the daemon's journal gives for requests to `path` that got no answer."""
+    import re
+
+    journal = (agent.home / "log" / "journal.xml").read_text(errors="replace")
+    return [re.search(r'error="([^"]*)"', line).group(1) for line in journal.splitlines()
+            if 'kind="failure"' in line and f'path="{path}"' in line]
+
+
+def stored_durations(agent) -> list:
+    """Every duration the call log holds, as SQLite has it."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{agent.database}?mode=ro", uri=True)
+    try:
+        return [v for row in db.execute("SELECT wait_seconds, talk_seconds, hold_seconds, "
+                                        "processing_seconds FROM calls") for v in row]
+    finally:
+        db.close()
+
+
+def assert_commands_work(agent) -> None:
+    for args in (["status"], ["log"], ["report", "--period", "today"]):
+        done = agent.cc(*args, check=False)
+        assert done.returncode == 0 and "Traceback" not in done.stdout + done.stderr, \
+            (args, done.stderr)
+
+
+@pytest.mark.parametrize("path", POLLED)
+def test_poll_answers_lost_or_mangled_mid_call_do_not_stop_polling(proxy, agent_factory, path):
+    emulator = proxy.emulator
+    agent = behind(proxy, agent_factory)
     call = agent.dial_answered(ANSWERS, after=2)
+    field, value = NOT_FINITE[path]
+    faults = {**POLL_FAULTS, "patch": ({"Field": field, "Value": value}, None)}
+    for kind, (params, journalled) in faults.items():
+        served, failed = proxy.served(path), len(failures(agent, path))
+        proxy.rule(path, kind, Count=2, **params)
+        poll_until(lambda: proxy.served(path) == served + 2, emulator, agent,
+                   f"two {kind} answers served")
+        met = failures(agent, path)[failed:]     # aiohttp tries a dropped GET twice
+        assert set(met) == ({journalled} if journalled else set()), (kind, met)
+        after = proxy.seen(path)
+        poll_until(lambda: proxy.seen(path) >= after + 3, emulator, agent,
+                   f"polling again after {kind}")
+        assert agent.status()["session"] == "logged in", kind
+    agent.cc("hangup")
+    row = agent.log_row(call["call_id"], outcome="answered", durations_from="server")
+    truth = emulator.call(call["call_id"])
+    assert (row["wait_seconds"], row["talk_seconds"]) == pytest.approx(
+        (truth["WaitSeconds"], truth["TalkSeconds"]), abs=0.01)
+    assert all(v is None or (math.isfinite(v) and v >= 0) for v in stored_durations(agent))
+    assert_commands_work(agent)
+
+
+@pytest.mark.parametrize("field,value", [("DurationTalk", "inf"), ("DurationTalk", "1e300"),
+                                         ("DurationTalk", "-0,5"), ("DurationTalk", "nan"),
+                                         ("DurationFull", "-inf")])
+def test_a_duration_the_server_lies_about_is_dropped_and_the_call_keeps_its_own(
+        proxy, agent_factory, field, value):
+    emulator = proxy.emulator
+    agent = behind(proxy, agent_factory)
+    call = agent.dial_answered(ANSWERS, after=2)
+    proxy.rule("/stat/connectionsbycall/", "patch", Field=field, Value=value)
     advance(3, emulator, agent)
-    emulator.admin("fault", Kind="patch", Path="/stat/connectionsbycall/", Count=1000,
-                   Field="DurationTalk", Value=value)
+    lied = proxy.served("/stat/connectionsbycall/")
+    assert lied >= 3                        # a poll every 0.5 s asks for the figures
     agent.cc("hangup")
     row = agent.log_row(call["call_id"], outcome="answered")
-    assert row["durations_from"] == "local" and row["talk_seconds"] >= 0
+    assert row["durations_from"] == "local" and 0 <= row["talk_seconds"] <= 3.5
     wait_until(lambda: "keeping local ones" in agent.daemon_log.read_text(), 10,
                "the daemon to refuse the server's figures")
-    assert agent.cc("log").returncode == 0 and agent.cc("status").returncode == 0
-    assert agent.cc("report", "--period", "today").returncode == 0
+    assert proxy.served("/stat/connectionsbycall/") > lied     # the final ask, refused too
+    assert all(v is None or (math.isfinite(v) and v >= 0) for v in stored_durations(agent))
+    assert_commands_work(agent)

@@ -3,66 +3,28 @@ writes is the agent's alone: a real daemon against servers that misbehave on pur
 
 from __future__ import annotations
 
-import http.server
-import socketserver
 import stat
-import threading
 from urllib.parse import quote, quote_plus
 
 import pytest
+from yarl import URL
 
 from conftest import wait_until
+from daemon.infinity.client import MAX_ANSWER, redact
 
 PASSWORD = "Sup3r s3cret/pw?&="
-FORMS = {PASSWORD, quote(PASSWORD), quote_plus(PASSWORD), quote(PASSWORD, safe="")}
-
-
-class Redirecting(http.server.BaseHTTPRequestHandler):
-    """Answers every request with a redirect to itself: a loop, the password in tow."""
-
-    def do_GET(self):
-        self.send_response(302)
-        self.send_header("Location", self.path)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-class BrokenStatusLine(socketserver.StreamRequestHandler):
-    """Echoes the request line into a status line no HTTP client can read."""
-
-    def handle(self):
-        line = self.rfile.readline().decode("latin-1").strip()
-        self.wfile.write(f"HTTP/1.1 2x0 {line}\r\n\r\n".encode("latin-1"))
-
-
-class Oversized(http.server.BaseHTTPRequestHandler):
-    """A log-on answer one byte over the daemon's 4 MiB limit."""
-
-    def do_GET(self):
-        body = b'{"result": {"IDUser": 1, "Pad": "' + b"x" * (4 * 1024 * 1024) + b'"}}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(request):
-    handler = request.param
-    kind = socketserver.ThreadingTCPServer if handler is BrokenStatusLine else \
-        http.server.ThreadingHTTPServer
-    kind.allow_reuse_address = True
-    srv = kind(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv.server_address[1], handler
-    srv.shutdown()
-    srv.server_close()
+# As typed, URL-encoded each usual way, and as aiohttp writes it into a query (it leaves
+# `/` and `?` alone there): the form a request line or an error about it carries.
+FORMS = {PASSWORD, quote(PASSWORD), quote_plus(PASSWORD), quote(PASSWORD, safe=""),
+         URL.build(query={"P": PASSWORD}).raw_query_string[2:]}
+# How the fault proxy answers the log-on, and what the daemon then says of it.
+MANGLED_LOG_ONS = {
+    "redirect-loop": ({}, "redirect"),                  # to itself, the password in tow
+    "broken-status-line": ({}, "cannot reach the server"),  # the request line echoed in it
+    "oversize": ({}, f"over the {MAX_ANSWER}-byte limit"),
+    "drop": ({}, "cannot reach the server"),
+    "status": ({"Status": 500, "Body": "Internal Server Error"}, "HTTP 500"),
+}
 
 
 def leaks(agent, *outputs: str) -> list[str]:
@@ -75,19 +37,23 @@ def leaks(agent, *outputs: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("server", [Redirecting, BrokenStatusLine, Oversized], indirect=True,
-                         ids=["redirect-loop", "broken-status-line", "oversized-answer"])
-def test_a_log_on_the_server_mangles_says_so_without_the_password(
-        server, emulator, agent_factory):
-    port, handler = server
-    agent = agent_factory(emulator, password=PASSWORD, **{"server.port": port})
+def test_an_error_text_shows_the_password_in_none_of_its_forms():
+    text = " ".join(f"url=/user/logon/?Login=ivanova&Password={form}" for form in FORMS)
+    hidden = redact(text, {"Login": "ivanova", "Password": PASSWORD})
+    assert hidden.count("Password=***") == len(FORMS) and "Login=ivanova" in hidden
+
+
+@pytest.mark.parametrize("kind", MANGLED_LOG_ONS)
+def test_a_log_on_the_server_mangles_says_so_without_the_password(proxy, agent_factory, kind):
+    params, said = MANGLED_LOG_ONS[kind]
+    proxy.rule("/user/logon/", kind, **params)
+    agent = agent_factory(proxy.emulator, password=PASSWORD, **{"server.port": proxy.port})
     started = agent.cc("daemon", "start", check=False)
     status = wait_until(lambda: (s := agent.status())["last_error"] and s, 15,
                         "the log-on to fail")
-    said = {Redirecting: "redirect", BrokenStatusLine: "cannot reach the server",
-            Oversized: "over the 4194304-byte limit"}[handler]
     assert said in status["last_error"], status["last_error"]
     assert status["session"] != "logged in"
+    assert proxy.served("/user/logon/") >= 1
     outputs = [started.stdout + started.stderr, agent.cc("status", check=False).stdout,
                agent.cc("status", "--json", check=False).stdout,
                agent.cc("login", check=False).stderr, agent.cc("doctor", check=False).stdout]

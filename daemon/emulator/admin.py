@@ -91,12 +91,9 @@ class Admin:
         return self.request("network", Down=down)
 
     def fault(self, kind: str, count: int | None = None, path: str | None = None,
-              delay: float | None = None, field: str | None = None,
-              value: str | None = None) -> dict:
-        """Break the next `count` answers (of one path) the way `kind` says; "none" clears.
-        `patch` sets `field` to `value` in the answer, as a lying server would."""
-        return self.request("fault", Kind=kind, Count=count, Path=path, Delay=delay,
-                            Field=field, Value=value)
+              delay: float | None = None) -> dict:
+        """Break the next `count` answers (of one path) the way `kind` says; "none" clears."""
+        return self.request("fault", Kind=kind, Count=count, Path=path, Delay=delay)
 
     def restart(self) -> dict:
         """The server restarts: every session and call is gone."""

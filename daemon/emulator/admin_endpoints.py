@@ -131,8 +131,7 @@ class AdminEndpoints:
             raise ApiError("Malformed parameter Count: it must be 1 or more")
         path = self._fault_path(q, kind)
         delay = float_param(q, "Delay", DEFAULT_SLOW_DELAY)
-        field, value = (param(q, "Field"), q.get("Value", "")) if kind == "patch" else ("", "")
-        self.emulator.faults.add(Fault(kind, count, path, delay, field, value))
+        self.emulator.faults.add(Fault(kind, count, path, delay))
         return {"Fault": kind, "Count": count, "Path": path, "Delay": delay if kind == "slow" else None}
 
     @staticmethod

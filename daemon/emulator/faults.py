@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from .clock import Clock
 
-FAULT_KINDS = ("http500", "malformed", "truncated", "slow", "unknown-state", "extra-fields",
-               "patch")
+FAULT_KINDS = ("http500", "malformed", "truncated", "slow", "unknown-state", "extra-fields")
 DEFAULT_SLOW_DELAY = 3.0          # real seconds
 MALFORMED_BODY = b'{"result": {"IDUserState": 300,,}'
 HTTP500_BODY = (
@@ -22,8 +21,6 @@ class Fault:
     remaining: int
     path: str | None
     delay: float
-    field: str = ""            # patch: the field whose value is replaced...
-    value: str = ""            # ...by this text, in `result` and every `Data` row
 
     def applies_to(self, path: str) -> bool:
         return self.remaining > 0 and (self.path is None or self.path == path)
@@ -63,15 +60,6 @@ def with_extra_fields(result: dict) -> dict:
     extra["XEmulatorNumber"] = 12345
     extra["XEmulatorObject"] = {"Nested": [1, "two", None]}
     return extra
-
-
-def patched(result: dict, field: str, value: str) -> dict:
-    """The answer with `field` set to `value` wherever it is, as a lying server sends it."""
-    out = {k: (value if k == field else v) for k, v in result.items()}
-    if isinstance(out.get("Data"), list):
-        out["Data"] = [{k: (value if k == field else v) for k, v in row.items()}
-                       if isinstance(row, dict) else row for row in out["Data"]]
-    return out
 
 
 class Network:

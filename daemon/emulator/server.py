@@ -20,8 +20,7 @@ from .admin_endpoints import AdminEndpoints
 from .calls import ApiError
 from .clock import make_clock
 from .events import EventPusher, log
-from .faults import (HTTP500_BODY, MALFORMED_BODY, Fault, Faults, Network, patched,
-                     with_extra_fields)
+from .faults import HTTP500_BODY, MALFORMED_BODY, Fault, Faults, Network, with_extra_fields
 from .methods import Answer, Methods, json_body
 from .model import Model
 from .params import normalize_path
@@ -131,8 +130,6 @@ class Emulator:
             answer.result = {**answer.result, "IDUserState": 777}
         elif fault.kind == "extra-fields" and answer.result is not None:
             answer.result = with_extra_fields(answer.result)
-        elif fault.kind == "patch" and answer.result is not None:
-            answer.result = patched(answer.result, fault.field, fault.value)
         return self.respond(answer)
 
 

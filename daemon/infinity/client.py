@@ -8,6 +8,7 @@ from enum import StrEnum
 from urllib.parse import quote, quote_plus
 
 import aiohttp
+from yarl import URL
 
 from ..journal import SECRET_PARAMS
 from ..wire import Direction
@@ -21,10 +22,12 @@ MAX_AUDIO = 512 * 1024 * 1024      # bytes of a recording: hours of PCM
 
 
 def redact(text: str, params: dict) -> str:
-    """`text` with every secret parameter's value, as sent or URL-encoded, as ***."""
+    """`text` with every secret parameter's value, as given or URL-encoded, as ***."""
     for name, value in params.items():
         if SECRET_PARAMS.search(name) and value:
-            for form in {value, quote(value), quote_plus(value), quote(value, safe="")}:
+            # The last form is the one on the wire: aiohttp's query leaves `/` and `?` be.
+            sent = URL.build(query={name: value}).raw_query_string.split("=", 1)[1]
+            for form in {value, quote(value), quote_plus(value), quote(value, safe=""), sent}:
                 text = text.replace(form, "***")
     return text
 
