@@ -8,7 +8,8 @@ Kinds: `status` (Status=N, Body), `body` (200 with Body), `redirect-loop` (302 t
 same path and query), `broken-status-line` (`HTTP/1.1 2x0` and the request line echoed),
 `oversize` (200, a JSON body one byte over the daemon's cap), `patch` (the upstream's JSON
 answer with Field=Value in `result` and in every `result.Data` row), `drop` (the
-connection closed, no answer). Only `patch` reaches the upstream.
+connection closed, no answer), `drop-after` (the upstream carries the request out, then the
+connection is closed unanswered). Only `patch` and `drop-after` reach the upstream.
 A raw asyncio server, as no HTTP framework sends a broken status line or no answer at all.
 """
 
@@ -29,7 +30,8 @@ from .emulator.server import write_port_file
 from .infinity.client import MAX_ANSWER
 
 ADMIN = "/_proxy/"
-KINDS = ("status", "body", "redirect-loop", "broken-status-line", "oversize", "patch", "drop")
+KINDS = ("status", "body", "redirect-loop", "broken-status-line", "oversize", "patch", "drop",
+         "drop-after")
 KIND_PARAMS = {"status": {"Status", "Body"}, "body": {"Body"}, "patch": {"Field", "Value"}}
 # Headers about this one connection, not the answer: never passed on either way.
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -129,6 +131,8 @@ class Proxy:
                 answer = await resp.read()
         except (aiohttp.ClientError, asyncio.TimeoutError):
             return None            # the upstream did not answer: neither do we
+        if kind == "drop-after":
+            return None
         if kind == "patch":
             answer = patched(answer, rule["Field"], rule.get("Value", ""))
         kept = [(k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP]

@@ -345,3 +345,16 @@ def test_a_duration_the_server_lies_about_is_dropped_and_the_call_keeps_its_own(
     assert proxy.served("/stat/connectionsbycall/") > lied     # the final ask, refused too
     assert all(v is None or (math.isfinite(v) and v >= 0) for v in stored_durations(agent))
     assert_commands_work(agent)
+
+
+def test_a_dial_whose_answer_is_lost_is_sent_once_and_says_the_call_may_be_up(
+        proxy, agent_factory):
+    agent = behind(proxy, agent_factory)
+    proxy.rule("/call/make/", "drop-after", Count=1)     # placed, but the answer is lost
+    dialled = agent.cc("dial", ANSWERS, check=False)
+    assert dialled.returncode == 7, dialled.stderr
+    assert "the call may have been placed anyway" in dialled.stderr, dialled.stderr
+    assert proxy.seen("/call/make/") == 1       # never sent a second time
+    # The server did place it: the next poll finds it, and the daemon tracks it.
+    poll_until(lambda: agent.json("calls"), proxy.emulator, agent, "the call tracked")
+    assert [c["number"] for c in agent.json("calls")] == [ANSWERS]

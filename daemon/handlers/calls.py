@@ -7,7 +7,7 @@ from typing import Annotated
 
 from .. import phone
 from ..control import ended, forbid, resumed
-from ..infinity import AnswerTimeout, BadResponse, CallAction, InfinityError
+from ..infinity import AnswerLost, BadResponse, CallAction, InfinityError
 from ..states import HELD, RINGING, TALKING, LineState
 from ..wire import Direction, ErrorCode, WireError
 from .context import Context
@@ -66,7 +66,7 @@ async def _place(ctx: Context, number: str, mode: str | None):
                         f"{' or '.join(DIAL_MODES)} (`cc config set dial.mode offhook`)")
     try:
         call_id = await ctx.client.make_call(id_user, number, mode)
-    except (BadResponse, AnswerTimeout) as exc:
+    except (BadResponse, AnswerLost) as exc:
         raise WireError(ErrorCode.SERVER, f"{exc}; the call may have been placed anyway: "
                         "see `cc status` before dialling again") from None
     except InfinityError as exc:

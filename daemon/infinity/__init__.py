@@ -4,7 +4,7 @@ Everything the server says is parsed here into the typed values of `values.py`; 
 Infinity path or field name is used outside this package (a test checks: NAMES).
 """
 
-from .answers import AnswerTimeout, BadResponse, InfinityError, Unreachable
+from .answers import AnswerLost, BadResponse, InfinityError, Unreachable
 from .client import CallAction, InfinityClient
 from .events import EVENT_PATHS, EventListener
 
@@ -27,5 +27,5 @@ FIELDS = (
 )
 EMULATOR_ADMIN = "/_emulator/"   # the emulator's own test surface: never the daemon's
 
-__all__ = ["AnswerTimeout", "BadResponse", "CallAction", "EventListener", "InfinityClient",
+__all__ = ["AnswerLost", "BadResponse", "CallAction", "EventListener", "InfinityClient",
            "InfinityError", "Unreachable", "PATHS", "FIELDS", "EMULATOR_ADMIN"]

@@ -38,8 +38,9 @@ class Unreachable(InfinityError):
     """No answer at all: connection refused or dropped, or a timeout."""
 
 
-class AnswerTimeout(Unreachable):
-    """The request went out but no answer came in time: it may have been carried out."""
+class AnswerLost(Unreachable):
+    """The request went out but no answer came back (none in time, the connection broke,
+    an unreadable status line): it may have been carried out."""
 
 
 def parse_body(text: str, path: str) -> dict:

@@ -12,7 +12,7 @@ from yarl import URL
 
 from ..journal import SECRET_PARAMS
 from ..wire import Direction
-from .answers import (AnswerTimeout, BadResponse, InfinityError, Unreachable, as_int,
+from .answers import (AnswerLost, BadResponse, InfinityError, Unreachable, as_int,
                       clean_id, day_fraction_seconds, need, ole_datetime, parse_body)
 from .values import ActiveCall, ConnectionRecord, direction
 
@@ -76,6 +76,11 @@ class InfinityClient:
             self._http = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 connector=aiohttp.TCPConnector(limit=16, force_close=False))
+            # aiohttp sends a GET again, once, when the connection drops before the answer.
+            # Every Infinity method is a GET, and many change something (`call/make`
+            # places a call): a request the server may have carried out is never sent
+            # twice. aiohttp has no public switch for this; its own tests turn it off here.
+            self._http._retry_connection = False
         return self._http
 
     async def _fetch(self, path: str, params: dict, journal_body: bool = True,
@@ -92,13 +97,17 @@ class InfinityClient:
                 status = resp.status
         except asyncio.TimeoutError:
             self._journal_failure(path, began, "timeout")
-            raise AnswerTimeout(f"the server did not answer {path} within {self.timeout:g} s") \
+            raise AnswerLost(f"the server did not answer {path} within {self.timeout:g} s") \
                 from None
         except aiohttp.ClientError as exc:
             self._journal_failure(path, began, type(exc).__name__)
             # The one place an error about a request becomes text: no secret gets through.
-            raise Unreachable(redact(f"cannot reach the server at {self.base}: {exc}",
-                                     params)) from None
+            if isinstance(exc, aiohttp.ClientConnectorError):     # nothing was sent
+                raise Unreachable(redact(f"cannot reach the server at {self.base}: {exc}",
+                                         params)) from None
+            raise AnswerLost(redact(f"cannot reach the server at {self.base}: the connection "
+                                    f"broke before it answered {path} ({exc})", params)) \
+                from None
         except BadResponse:
             self._journal_failure(path, began, "oversized")
             raise
