@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .clock import WallClock
-from .states import ENDED, HELD, TALKING, LineState, line_name
+from .states import BEFORE_ANSWER, ENDED, HELD, TALKING, LineState, line_name
 from .wire import Direction
 
 log = logging.getLogger("cc.calls")
@@ -190,6 +190,11 @@ class CallTracker:
         if state is not None and at < call.state_at:
             log.info("call %s: ignored %s, older than %s", call_id, line_name(state),
                      line_name(call.state))
+            state = None
+        elif state in BEFORE_ANSWER and call.connected_at is not None:
+            # An event sent before the answer that arrived after a poll had seen it.
+            log.info("call %s: ignored %s, it was answered already", call_id,
+                     line_name(state))
             state = None
         elif state is not None:
             call.state_at = at

@@ -35,6 +35,10 @@ ENDED = {LineState.DISCONNECTED, LineState.FINISHED}
 HELD = {LineState.HOLD, LineState.ON_HOLD}
 RINGING = frozenset({LineState.RINGING, LineState.REMINDER})   # the agent's phone rings
 TALKING = {LineState.CONNECTED, LineState.CONFERENCE, LineState.IN_CONFERENCE}
+# Where a call is before anyone answers; once answered it never goes back to them (a
+# held call's reminder ring is REMINDER, not RINGING).
+BEFORE_ANSWER = frozenset({LineState.RINGING, LineState.DIALTONE, LineState.DIAL_NUMBER,
+                           LineState.ALERTING})
 
 
 def line_name(code: int) -> str:

@@ -41,6 +41,18 @@ def test_a_poll_asked_before_a_push_event_cannot_move_the_call_back():
     assert call.state == LineState.CONNECTED and call.connected_at is not None
 
 
+def test_an_event_sent_before_the_answer_that_arrives_after_a_poll_saw_it_is_stale():
+    calls, _ = tracker()
+    calls.seen("5007", Direction.OUT, "+380441110001", LineState.DIAL_NUMBER, at=1.0)
+    calls.seen("5007", state=LineState.CONNECTED, at=3.0)          # a poll saw it answered
+    calls.seen("5007", state=LineState.ALERTING, at=4.0)           # the event, held up
+    call = calls.calls["5007"]
+    assert call.state == LineState.CONNECTED
+    calls.seen("5007", state=LineState.HOLD, at=5.0)
+    calls.seen("5007", state=LineState.REMINDER, at=6.0)           # a held call rings back
+    assert call.state == LineState.REMINDER
+
+
 def test_a_late_end_reason_from_an_old_poll_is_not_taken():
     calls, _ = tracker()
     calls.seen("5007", Direction.OUT, "+380441110002", LineState.ALERTING, at=1.0)

@@ -358,3 +358,11 @@ def test_a_dial_whose_answer_is_lost_is_sent_once_and_says_the_call_may_be_up(
     # The server did place it: the next poll finds it, and the daemon tracks it.
     poll_until(lambda: agent.json("calls"), proxy.emulator, agent, "the call tracked")
     assert [c["number"] for c in agent.json("calls")] == [ANSWERS]
+
+
+def test_only_methods_that_read_may_be_sent_again():
+    from daemon.infinity import PATHS
+    from daemon.infinity.client import READS
+
+    assert READS <= set(PATHS)
+    assert not {"/call/make/", "/user/logon/", "/user/setstate/", "/call/hold/"} & READS

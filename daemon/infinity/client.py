@@ -59,29 +59,43 @@ class CallAction(StrEnum):
         return self.name.lower().replace("_", " ")
 
 
+# The methods that only read: safe to send again. Every other one changes something.
+READS = frozenset({"/user/getstate/", "/call/getactivecalls/", "/stat/connectionsbycall/",
+                   "/stat/getrecordedfile/"})
+
+
 class InfinityClient:
     def __init__(self, host: str, port: int, timeout: float, journal=None):
         self.base = f"http://{host}:{port}"
         self.timeout = timeout
         self.journal = journal
-        self._http: aiohttp.ClientSession | None = None
+        self._reads: aiohttp.ClientSession | None = None
+        self._actions: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        for http in (self._reads, self._actions):
+            if http is not None:
+                await http.close()
+        self._reads = self._actions = None
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None:
-            self._http = aiohttp.ClientSession(
+    def _session(self, path: str) -> aiohttp.ClientSession:
+        """Reads share kept-alive connections (aiohttp sends a read again, once, when a
+        kept-alive connection turns out closed). A method that changes something (every
+        Infinity method is a GET; `call/make` places a call) goes on a connection of its
+        own and is never sent twice: aiohttp's resend is off there (it has no public
+        switch; its own tests turn it off this way)."""
+        if path in READS:
+            if self._reads is None:
+                self._reads = aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    connector=aiohttp.TCPConnector(limit=16))
+            return self._reads
+        if self._actions is None:
+            self._actions = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
-                connector=aiohttp.TCPConnector(limit=16, force_close=False))
-            # aiohttp sends a GET again, once, when the connection drops before the answer.
-            # Every Infinity method is a GET, and many change something (`call/make`
-            # places a call): a request the server may have carried out is never sent
-            # twice. aiohttp has no public switch for this; its own tests turn it off here.
-            self._http._retry_connection = False
-        return self._http
+                connector=aiohttp.TCPConnector(limit=16, force_close=True))
+            self._actions._retry_connection = False
+        return self._actions
 
     async def _fetch(self, path: str, params: dict, journal_body: bool = True,
                      limit: int = MAX_ANSWER) -> tuple[int, bytes]:
@@ -91,7 +105,7 @@ class InfinityClient:
         began = time.monotonic()
         try:
             # A real server never redirects: following one would send the password on.
-            async with self._session().get(self.base + path, params=params,
+            async with self._session(path).get(self.base + path, params=params,
                                            allow_redirects=False) as resp:
                 body = await _read(resp, limit, path)
                 status = resp.status
