@@ -323,7 +323,9 @@ class Store:
             raise RuntimeError(f"{self.path} was written by a newer cc (schema {current}); "
                                "upgrade cc")
         for number, step in enumerate(MIGRATIONS[current:], current + 1):
-            with self.db.conn:
+            # One transaction per step: sqlite-utils commits each statement run outside
+            # one, and a crash mid-step must leave the log as it was, not half rebuilt.
+            with self.db.atomic():
                 step(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
