@@ -242,6 +242,11 @@ def _write(rows, stream, fmt: str, cols) -> None:
 def _run_file(path: Path, filters: dict, fmt: str, cols, limit: int | None,
               output: str | None) -> None:
     """The listing read from a call log file itself, read-only, without the daemon."""
+    from daemon.export import refusal
+
+    refused = output and refusal(output, path, profile.paths().own)
+    if refused:
+        raise WireError(ErrorCode.BAD_INPUT, refused)
     rows = _file_rows(path, filters, limit)
     if fmt == "table":
         _table(list(rows), filters, output, dict)

@@ -264,11 +264,15 @@ def set_aside(path: Path) -> Path:
     while aside.exists():
         n += 1
         aside = path.with_name(f"{path.stem}.damaged-{stamp}-{n}{path.suffix}")
-    for suffix in ("", "-wal", "-shm"):
-        part = path.with_name(path.name + suffix)
+    for part, moved in zip(log_files(path), log_files(aside)):
         if part.exists():
-            part.rename(aside.with_name(aside.name + suffix))
+            part.rename(moved)
     return aside
+
+
+def log_files(path: Path) -> tuple[Path, ...]:
+    """The log's file and the write-ahead files SQLite keeps beside it."""
+    return tuple(path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm"))
 
 
 def _last_counter(path: Path) -> int:

@@ -152,3 +152,39 @@ def test_a_damaged_log_is_set_aside_at_start_kept_readable_and_a_fresh_one_begun
         assert rows[0]["counter_number"] == "CALL-000003"     # the old log's numbers go on
     doctor = agent.cc("doctor", check=False).stdout
     assert f"1 damaged log(s) set aside, the last {aside}" in doctor, doctor
+
+
+def test_an_export_onto_the_call_log_or_the_spool_is_refused_and_both_stay_whole(manual):
+    import hashlib
+    import shutil
+
+    emulator, agent = manual
+    call_id = one_call(emulator, agent)
+    agent.log_row(call_id, outcome="answered")
+    data = agent.database.parent
+    for target in (agent.database, data / "calls.db-wal", data / "calls.spool",
+                   agent.home / "log" / "journal.xml"):
+        done = agent.cc("log", "--format", "csv", "--output", target, check=False)
+        assert done.returncode == 9 and f"cannot write {target}" in done.stderr, done.stderr
+    done = agent.cc("report", "--output", agent.database, check=False)
+    assert done.returncode == 9 and "it is the call log" in done.stderr, done.stderr
+    assert [r["call_id"] for r in agent.json("log")] == [call_id]
+    copy = agent.home / "copy.db"
+    agent.cc("daemon", "stop")
+    shutil.copy(agent.database, copy)
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    done = agent.cc("log", "--database", copy, "--format", "csv", "--output", copy,
+                    check=False)
+    assert done.returncode == 9 and f"cannot write {copy}" in done.stderr, done.stderr
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+    agent.start()
+    assert quick_check(agent.database) == "ok"
+    assert [r["call_id"] for r in agent.json("log")] == [call_id]
+
+
+def quick_check(database: Path) -> str:
+    conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute("PRAGMA quick_check").fetchone()[0]
+    finally:
+        conn.close()
