@@ -68,6 +68,14 @@ class Spool:
         """Open (or make) the file; the calls it still holds, each at its latest record."""
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         used = _used(self.fd)
+        if used and not used.endswith(b"\n"):
+            # A crash cut the last entry short: end its line, or the next entry joins it
+            # and is skipped with it.
+            try:
+                os.pwrite(self.fd, b"\n", len(used))
+                used += b"\n"
+            except OSError as exc:
+                log.warning("cannot end the cut-short line of %s: %s", self.path, exc.strerror)
         self.end = len(used)
         self._reserve()
         return fold(used, self.path)

@@ -42,6 +42,23 @@ def test_the_spool_keeps_each_calls_latest_record_until_it_is_written(tmp_path):
     assert Spool(spool.path).open() == {}
 
 
+def test_a_call_spooled_after_a_crash_cut_an_entry_short_is_kept(tmp_path):
+    spool = Spool(tmp_path / "calls.spool")
+    spool.open()
+    spool.add(row("1"))
+    spool.close()
+    with open(spool.path, "r+b") as fh:          # killed in the middle of the next entry
+        fh.seek(spool.end)
+        fh.write(b'{"row":{"call_id":"2","ser')
+    after_the_crash = Spool(spool.path)
+    assert list(after_the_crash.open()) == [("http://pbx:10080", "1", "ivanova")]
+    assert after_the_crash.add(row("3", outcome="missed"))
+    after_the_crash.close()
+    waiting = Spool(spool.path).open()
+    assert sorted(key[1] for key in waiting) == ["1", "3"]
+    assert waiting[("http://pbx:10080", "3", "ivanova")]["outcome"] == "missed"
+
+
 def test_a_spooled_call_is_written_at_start_once_even_if_the_log_has_it(tmp_path):
     store = Store(tmp_path / "calls.db")
     store.save(row("1", outcome="ringing"))
