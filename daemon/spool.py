@@ -31,12 +31,14 @@ def waiting(path: Path) -> dict[Key, dict]:
 
 
 def _used(fd: int) -> bytes:
-    data = b""
-    while chunk := os.read(fd, 1 << 16):
-        data += chunk
-        if b"\0" in chunk:
+    chunks = []         # joined once: adding each to the last would copy all read so far
+    while chunk := os.read(fd, 1 << 20):
+        end = chunk.find(b"\0")
+        if end >= 0:
+            chunks.append(chunk[:end])
             break
-    return data.split(b"\0", 1)[0]
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def fold(used: bytes, path: Path) -> dict[Key, dict]:

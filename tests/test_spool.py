@@ -59,6 +59,23 @@ def test_a_call_spooled_after_a_crash_cut_an_entry_short_is_kept(tmp_path):
     assert waiting[("http://pbx:10080", "3", "ivanova")]["outcome"] == "missed"
 
 
+def test_a_huge_spool_is_read_in_one_pass(tmp_path):
+    import time
+
+    from daemon.spool import waiting
+
+    # A live call adds an entry (700 bytes) at every poll while the log refuses it: 10 MB
+    # for a day of talking. Reading must not copy all it read so far at each step: that
+    # took 18 s for 40 MB, and over two minutes for this file with no end mark (garbage).
+    path = tmp_path / "calls.spool"
+    with open(path, "wb") as fh:
+        for _ in range(64):
+            fh.write(b"x" * (1 << 20))
+    began = time.monotonic()
+    assert waiting(path) == {}
+    assert time.monotonic() - began < 10.0
+
+
 def test_a_spooled_call_is_written_at_start_once_even_if_the_log_has_it(tmp_path):
     store = Store(tmp_path / "calls.db")
     store.save(row("1", outcome="ringing"))
