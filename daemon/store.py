@@ -476,10 +476,12 @@ class Store:
             return self.db.execute("delete from catalog where kind = ? and name = ?",
                                    [kind, name]).rowcount
 
-    def unfinished(self, agent: str) -> list[dict]:
-        """Calls of this agent whose end was never recorded (the daemon stopped mid-call)."""
-        return list(self.db["calls"].rows_where("ended_at is null and agent = ?", [agent],
-                                                select=", ".join(COLUMNS)))
+    def unfinished(self, server: str, agent: str) -> list[dict]:
+        """This server's calls of this agent whose end was never recorded (the daemon
+        stopped mid-call); another server's listing says nothing of its calls."""
+        return list(self.db["calls"].rows_where(
+            "ended_at is null and server in (?, '') and agent = ?", [server, agent],
+            select=", ".join(COLUMNS)))
 
     def get(self, row_id: int) -> dict | None:
         rows = list(self.db["calls"].rows_where("id = ?", [row_id], select=", ".join(COLUMNS)))
