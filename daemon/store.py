@@ -225,16 +225,18 @@ def open_store(path: Path, number_mask: str, spool_path: Path) -> Store:
     """The daemon's call log. A log SQLite finds damaged is set aside (kept readable for
     `cc log --database`) and a fresh one begun; the calls the spool kept are written."""
     path = Path(path)
-    notice, floor = None, 0
+    notice = None
     reason = damage(path)
     if reason is not None:
         aside = set_aside(path)
-        floor = _last_counter(aside)
         notice = (f"the call log {path} was damaged ({reason}); it is kept as {aside} (read "
                   f"it with `cc log --database {aside}`) and a fresh log was started")
         _log().error("%s", notice)
     from .spool import Spool
 
+    # From every log set aside, at every start: one that failed after setting a log aside
+    # must not leave the fresh log numbering from 1.
+    floor = max(map(_last_counter, damaged_logs(path)), default=0)
     store = Store(path, number_mask, Spool(spool_path), counter_floor=floor)
     store.notice = notice
     return store
@@ -275,17 +277,31 @@ def log_files(path: Path) -> tuple[Path, ...]:
     return tuple(path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm"))
 
 
+def damaged_logs(path: Path) -> list[Path]:
+    """The logs set aside beside `path`, oldest first."""
+    return sorted(path.parent.glob(f"{path.stem}.damaged-*{path.suffix}"))
+
+
 def _last_counter(path: Path) -> int:
-    """The highest card number a damaged log still shows (0 if it cannot tell), so a fresh
-    log's numbers do not repeat its ones."""
+    """The highest card number a damaged log still shows, or the one it was to go on from
+    (0 if it cannot tell), so a fresh log's numbers do not repeat its ones."""
     try:
         conn = open_log(path, read_only=True)
         try:
-            return int(conn.execute("select max(counter) from calls").fetchone()[0] or 0)
+            last = int(conn.execute("select max(counter) from calls").fetchone()[0] or 0)
+            if conn.execute("select 1 from sqlite_master where name = 'log_meta'").fetchone():
+                return max(last, _floor(conn))
+            return last
         finally:
             conn.close()
     except (sqlite3.Error, OSError, TypeError, ValueError):
         return 0
+
+
+def _floor(conn: sqlite3.Connection) -> int:
+    """Where the log's card numbers go on from (after the logs set aside before it)."""
+    floor = conn.execute("select value from log_meta where key = 'counter_floor'").fetchone()
+    return int(floor[0]) if floor else 0
 
 
 class Store:
@@ -300,7 +316,7 @@ class Store:
 
         self.db = sqlite_utils.Database(open_log(self.path, timeout=LOCK_WAIT))
         self.migrate()
-        if counter_floor:
+        if counter_floor > _floor(self.db.conn):
             with self.db.conn:
                 self.db["log_meta"].upsert({"key": "counter_floor", "value": str(counter_floor)},
                                            pk="key")
@@ -440,10 +456,8 @@ class Store:
         _log().error("%s", message)
 
     def _next_counter(self) -> int:
-        floor = self.db.execute("select value from log_meta where key = 'counter_floor'"
-                                ).fetchone()
         last = self.db.execute("select max(counter) from calls").fetchone()[0] or 0
-        return max(last, int(floor[0]) if floor else 0) + 1
+        return max(last, _floor(self.db.conn)) + 1
 
     def edit(self, row_id: int, fields: dict) -> dict | None:
         """Change a saved call's card; its number is never changed (F26)."""

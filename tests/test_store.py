@@ -205,3 +205,43 @@ def test_a_crash_at_any_statement_of_a_migration_leaves_a_log_the_next_start_mig
             break
     print(f"killed at each of {statements} statements")
     assert statements > 20
+
+
+def damage_an_index(database) -> None:
+    """Garbage over the pages of one index: the quick check fails, the calls still read."""
+    conn = sqlite3.connect(database)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("select rootpage from sqlite_master "
+                        "where name = 'idx_calls_talk_seconds'").fetchone()[0]
+    conn.close()
+    with open(database, "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(bytes(range(256)) * (page_size // 256))
+
+
+def test_card_numbers_go_on_after_damaged_logs_even_when_the_start_that_set_one_aside_failed(
+        tmp_path, monkeypatch):
+    from daemon.store import open_store
+
+    path, spool = tmp_path / "calls.db", tmp_path / "calls.spool"
+    store = Store(path)
+    for n in range(3):
+        store.save(row(n, 10.0))
+    store.close()
+    damage_an_index(path)
+    def disk_full(self):
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(Store, "migrate", disk_full)
+    with pytest.raises(sqlite3.OperationalError):       # set aside, then the disk was full
+        open_store(path, "CALL-{n:06}", spool)
+    monkeypatch.undo()
+    store = open_store(path, "CALL-{n:06}", spool)      # the next start: a fresh log
+    assert store.notice is None and store.find() == []
+    store.close()
+    with open(path, "r+b") as fh:           # damaged again before its first call, beyond reading
+        fh.write(b"this is not a call log at all")
+    store = open_store(path, "CALL-{n:06}", spool)
+    assert "damaged" in store.notice
+    store.save(row(4, 10.0))
+    assert store.last()["counter_number"] == "CALL-000004"
+    assert len(list(tmp_path.glob("calls.damaged-*.db"))) == 2
