@@ -429,6 +429,10 @@ class Store:
                 existing = self.open_row(*key)    # a call the spool brings back, say
                 if existing is not None:
                     self.row_ids[key] = existing["id"]
+                    if (existing["updated_at"] or "") > (row.get("updated_at") or ""):
+                        # A crash came between the log taking a newer record of the call
+                        # and the spool saying so: the spool's older one must not win.
+                        return existing["id"]
                     row = {**row, "id": existing["id"]}
             if row.get("id") is None:
                 row = {k: v for k, v in row.items() if k != "id"}

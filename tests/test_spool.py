@@ -93,6 +93,25 @@ def test_a_spooled_call_is_written_at_start_once_even_if_the_log_has_it(tmp_path
     assert Spool(tmp_path / "calls.spool").open() == {}     # emptied once all were written
 
 
+def test_a_spooled_record_older_than_the_logs_does_not_overwrite_it(tmp_path):
+    # The state a crash leaves between the log taking a newer record of a spooled call
+    # and the spool saying so: the spool's record is older than the log's.
+    spool = Spool(tmp_path / "calls.spool")
+    spool.open()
+    spool.add(row("1", line_state="Connected", ended_at=None, talk_seconds=5.0,
+                  updated_at="2026-11-20T10:00:05.000+00:00"))
+    spool.close()
+    store = Store(tmp_path / "calls.db")
+    store.save(row("1", line_state="Finished", ended_at="2026-11-20T10:01:00.000+00:00",
+                   talk_seconds=55.0, updated_at="2026-11-20T10:01:00.500+00:00"))
+    store.close()
+    store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
+    kept = store.find(limit=None)
+    assert [(r["line_state"], r["ended_at"], r["talk_seconds"]) for r in kept] == [
+        ("Finished", "2026-11-20T10:01:00.000+00:00", 55.0)]
+    assert store.waiting()["waiting_calls"] == 0
+
+
 def test_a_call_kept_nowhere_but_in_memory_stops_a_shutdown_unless_forced(tmp_path):
     store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
     store.db.conn.execute("PRAGMA query_only = 1")    # the log refuses writes, say
