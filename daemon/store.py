@@ -49,7 +49,8 @@ def open_log(path: Path | str, read_only: bool = False, timeout: float = 5.0) ->
     readers never wait for the writer. Read-only (cc report, cc doctor, exports): SQLite's
     `mode=ro`, so the reader can never change the log. `timeout` is how many seconds a
     statement waits for a lock. Raises FileNotFoundError or IsADirectoryError when a
-    read-only log is not a file there, sqlite3.Error when SQLite cannot open or read it.
+    read-only log is not a file there (OSError when it is a FIFO or a device), sqlite3.Error
+    when SQLite cannot open or read it.
     """
     path = Path(path)
     if not read_only:
@@ -59,6 +60,8 @@ def open_log(path: Path | str, read_only: bool = False, timeout: float = 5.0) ->
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not path.is_file():      # SQLite would wait on a FIFO for a writer, for ever
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
     uri = f"{path.resolve().as_uri()}?mode=ro"
     probe = "select count(*) from sqlite_master"    # reading the schema opens the WAL too
     try:
