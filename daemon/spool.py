@@ -44,7 +44,8 @@ def _used(fd: int) -> bytes:
 def fold(used: bytes, path: Path) -> dict[Key, dict]:
     """Each call's latest record, from the entries in order; a call written since is gone."""
     waiting: dict[Key, dict] = {}
-    for number, line in enumerate(used.splitlines(), 1):
+    lines, bad = used.splitlines(), []
+    for number, line in enumerate(lines, 1):
         try:
             entry = json.loads(line)
             if "row" in entry:
@@ -54,8 +55,11 @@ def fold(used: bytes, path: Path) -> dict[Key, dict]:
             else:
                 waiting.pop(tuple(entry["written"]), None)
         except (ValueError, KeyError, TypeError, AttributeError):
-            # A line cut short by a crash mid-write: the entries before it stand.
-            log.warning("%s line %d is not a spooled call; skipped", path, number)
+            # A line cut short by a crash mid-write: the entries around it stand.
+            bad.append(number)
+    if bad:         # one line, however many: this is read at every start and cc doctor
+        log.warning("%s: %d of its %d lines are not spooled calls (the first is line %d); "
+                    "skipped", path, len(bad), len(lines), bad[0])
     return waiting
 
 

@@ -76,6 +76,18 @@ def test_a_huge_spool_is_read_in_one_pass(tmp_path):
     assert time.monotonic() - began < 10.0
 
 
+def test_a_spool_full_of_garbage_is_told_in_one_line_not_one_per_line(tmp_path, caplog):
+    from daemon.spool import waiting
+
+    path = tmp_path / "calls.spool"
+    path.write_bytes(b"not json\n" * 20_000 + b'{"row": 5}\n' + b'{"written": 7}\n')
+    Spool(path).open()          # at every start of the daemon
+    waiting(path)               # at every cc doctor with the daemon stopped
+    told = [r.getMessage() for r in caplog.records if r.name == "cc.spool"]
+    assert told == [f"{path}: 20002 of its 20002 lines are not spooled calls (the first is "
+                    "line 1); skipped"] * 2
+
+
 def test_a_spooled_call_is_written_at_start_once_even_if_the_log_has_it(tmp_path):
     store = Store(tmp_path / "calls.db")
     store.save(row("1", outcome="ringing"))
