@@ -10,9 +10,11 @@ entries are written into that room, and the first zero byte marks the end.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 
 from .store import Key, identity
@@ -23,11 +25,21 @@ RESERVE = 1 << 20      # bytes kept ready: about a thousand records of calls
 
 def waiting(path: Path) -> dict[Key, dict]:
     """The calls a spool file holds, read without changing it (for `cc doctor`)."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = _opened(path, os.O_RDONLY)
     try:
         return fold(_used(fd), path)
     finally:
         os.close(fd)
+
+
+def _opened(path: Path, flags: int) -> int:
+    """The spool's file descriptor; OSError if it is not a regular file (/dev/null keeps
+    nothing, and a FIFO would keep its reader waiting for a writer)."""
+    fd = os.open(path, flags | os.O_NONBLOCK, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
 
 
 def _used(fd: int) -> bytes:
@@ -72,7 +84,7 @@ class Spool:
 
     def open(self) -> dict[Key, dict]:
         """Open (or make) the file; the calls it still holds, each at its latest record."""
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd = _opened(self.path, os.O_RDWR | os.O_CREAT)
         used = _used(self.fd)
         if used and not used.endswith(b"\n"):
             # A crash cut the last entry short: end its line, or the next entry joins it

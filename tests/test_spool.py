@@ -88,6 +88,20 @@ def test_a_spool_full_of_garbage_is_told_in_one_line_not_one_per_line(tmp_path, 
                     "line 1); skipped"] * 2
 
 
+def test_a_spool_that_is_not_a_regular_file_is_refused(tmp_path):
+    from daemon.spool import waiting
+
+    # A spool linked to /dev/null "kept" calls nowhere; a FIFO kept its reader waiting.
+    linked, fifo = tmp_path / "linked.spool", tmp_path / "fifo.spool"
+    linked.symlink_to(os.devnull)
+    os.mkfifo(fifo)
+    for path in (linked, fifo):
+        with pytest.raises(OSError, match="not a regular file"):
+            Spool(path).open()          # the daemon's start
+        with pytest.raises(OSError, match="not a regular file"):
+            waiting(path)               # cc doctor with the daemon stopped
+
+
 def test_a_spooled_call_is_written_at_start_once_even_if_the_log_has_it(tmp_path):
     store = Store(tmp_path / "calls.db")
     store.save(row("1", outcome="ringing"))
