@@ -94,12 +94,16 @@ class Supervisor:
             try:
                 await watched.make()
                 return
-            except asyncio.CancelledError:
-                if not watched.sabotaged:
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if watched.sabotaged:
+                    task.uncancel()
+                    watched.sabotaged = False
+                    error: BaseException = MadeToFail("made to fail on purpose (a test)")
+                elif task.cancelling():     # stopped: the loop itself was cancelled
                     raise
-                asyncio.current_task().uncancel()
-                watched.sabotaged = False
-                error: BaseException = MadeToFail("made to fail on purpose (a test)")
+                else:       # work it awaited was cancelled by someone else: a failure
+                    error = exc
             except Exception as exc:        # noqa: BLE001 - what a loop did not expect
                 error = exc
             finally:
