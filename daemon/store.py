@@ -331,7 +331,11 @@ class Store:
         self.notice: str | None = None        # what was done at start that the agent must know
         if spool is not None:
             self.spooled = spool.open()
-            self.pending = {key: dict(row) for key, row in self.spooled.items()}
+            # A file's rows, checked where they enter: the columns this log has, and the
+            # log's own numbering (a row id would name whatever call has it now).
+            known = set(self.db["calls"].columns_dict) - {"id", "counter", "counter_number"}
+            self.pending = {key: {k: v for k, v in row.items() if k in known}
+                            for key, row in self.spooled.items()}
             if self.pending:
                 _log().info("writing %d call(s) kept in %s", len(self.pending), spool.path)
             self.flush()
@@ -387,10 +391,14 @@ class Store:
         for key, row in list(self.pending.items()):
             try:
                 row_id = self._write(key, row)
-            except sqlite3.IntegrityError:
-                # The database's own guard: a call is logged once, and never again.
-                self._warn(f"call {key[1]} is in the call log already; a second record of it "
-                           "was not written")
+            except sqlite3.IntegrityError as exc:
+                if exc.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE":
+                    # The database's own guard: a call is logged once, and never again.
+                    self._warn(f"call {key[1]} is in the call log already; a second record "
+                               "of it was not written")
+                else:       # a spooled row without a call's every field: never writable
+                    self._warn(f"call {key[1]} cannot be logged ({exc}); its record was "
+                               "dropped")
                 self._done(key)
                 continue
             except sqlite3.Error as exc:

@@ -138,6 +138,26 @@ def test_a_spooled_record_older_than_the_logs_does_not_overwrite_it(tmp_path):
     assert store.waiting()["waiting_calls"] == 0
 
 
+def test_spooled_rows_of_the_wrong_shape_are_written_as_far_as_they_can_be_and_harm_no_call(
+        tmp_path, caplog):
+    import json
+
+    store = Store(tmp_path / "calls.db")
+    store.save(row("1", outcome="answered"))
+    store.close()
+    entries = [row(5), row("6", colour="blue"), row("7", id=1, outcome="missed"),
+               {"server": "http://pbx:10080", "call_id": "8", "agent": "ivanova"}]
+    (tmp_path / "calls.spool").write_text("".join(json.dumps({"row": {**r}}) + "\n"
+                                                  for r in entries))
+    store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
+    logged = {r["call_id"]: r["outcome"] for r in store.find(limit=None)}
+    assert logged == {"1": "answered", "5": None, "6": None, "7": "missed"}
+    assert store.waiting()["waiting_calls"] == 0     # a newer cc's column: left out
+    told = " ".join(r.getMessage() for r in caplog.records)
+    assert "call 8 cannot be logged (NOT NULL constraint failed: calls.direction)" in told
+    assert "in the call log already" not in told
+
+
 def test_a_call_kept_nowhere_but_in_memory_stops_a_shutdown_unless_forced(tmp_path):
     store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
     store.db.conn.execute("PRAGMA query_only = 1")    # the log refuses writes, say
