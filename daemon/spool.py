@@ -81,19 +81,22 @@ class Spool:
         self.fd: int | None = None
         self.end = 0                   # where the next entry goes
         self.error: str | None = None  # why the last entry could not be written
+        self.short: str | None = None  # why room could not be reserved, told once
 
     def open(self) -> dict[Key, dict]:
         """Open (or make) the file; the calls it still holds, each at its latest record."""
         self.fd = _opened(self.path, os.O_RDWR | os.O_CREAT)
         used = _used(self.fd)
         if used and not used.endswith(b"\n"):
-            # A crash cut the last entry short: end its line, or the next entry joins it
-            # and is skipped with it.
+            # A crash cut the last entry short (it was never reported written): blank it,
+            # or the next entry would join it and be skipped with it.
+            cut = used.rfind(b"\n") + 1
             try:
-                os.pwrite(self.fd, b"\n", len(used))
-                used += b"\n"
+                os.pwrite(self.fd, b"\0" * (len(used) - cut), cut)
+                used = used[:cut]
             except OSError as exc:
-                log.warning("cannot end the cut-short line of %s: %s", self.path, exc.strerror)
+                log.warning("cannot blank the cut-short entry of %s: %s", self.path,
+                            exc.strerror)
         self.end = len(used)
         self._reserve()
         return fold(used, self.path)
@@ -104,7 +107,12 @@ class Spool:
             if size < self.end + RESERVE:
                 os.posix_fallocate(self.fd, 0, self.end + RESERVE)
         except OSError as exc:
-            log.warning("cannot reserve room for the spool %s: %s", self.path, exc.strerror)
+            if self.short != exc.strerror:      # tried at every entry once room runs low
+                log.warning("cannot reserve room for the spool %s: %s", self.path,
+                            exc.strerror)
+            self.short = exc.strerror
+            return
+        self.short = None
 
     def add(self, row: dict) -> bool:
         return self._append({"row": row})
@@ -115,7 +123,10 @@ class Spool:
     def _append(self, entry: dict) -> bool:
         line = json.dumps(entry, separators=(",", ":"), allow_nan=False).encode() + b"\n"
         try:
-            os.pwrite(self.fd, line, self.end)
+            written = os.pwrite(self.fd, line, self.end)
+            if written < len(line):     # past the reserved room on a full disk
+                os.pwrite(self.fd, b"\0" * written, self.end)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             os.fsync(self.fd)
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)

@@ -5,6 +5,7 @@ durations."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import sqlite3
 from types import SimpleNamespace
@@ -57,6 +58,40 @@ def test_a_call_spooled_after_a_crash_cut_an_entry_short_is_kept(tmp_path):
     waiting = Spool(spool.path).open()
     assert sorted(key[1] for key in waiting) == ["1", "3"]
     assert waiting[("http://pbx:10080", "3", "ivanova")]["outcome"] == "missed"
+
+
+def test_an_entry_the_full_disk_cut_short_is_not_counted_as_spooled(tmp_path, monkeypatch,
+                                                                     caplog):
+    from daemon import spool as spooling
+
+    monkeypatch.setattr(spooling, "RESERVE", 4096)     # room for a few entries only
+    spool = Spool(tmp_path / "calls.spool")
+    spool.open()
+    assert spool.add(row("1"))
+    real_pwrite, real_fallocate = os.pwrite, os.posix_fallocate
+
+    def room_for_half(fd, data, offset):    # what a write past the reserved room does
+        return real_pwrite(fd, data[:len(data) // 2], offset)
+
+    def no_room(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(os, "posix_fallocate", no_room)
+    for n in range(2, 40):                  # the reserve runs low: told once, not each time
+        assert spool.add(row(str(n)))
+    monkeypatch.setattr(os, "pwrite", room_for_half)
+    assert not spool.add(row("40"))
+    monkeypatch.setattr(os, "pwrite", real_pwrite)
+    monkeypatch.setattr(os, "posix_fallocate", real_fallocate)
+    assert spool.error == "No space left on device"
+    spool.close()
+    again = Spool(spool.path)
+    assert sorted(int(key[1]) for key in again.open()) == list(range(1, 40))
+    assert again.add(row("41"))
+    again.close()
+    assert len(Spool(spool.path).open()) == 40
+    told = [r.getMessage() for r in caplog.records if r.name == "cc.spool"]
+    assert len([m for m in told if "cannot reserve room" in m]) == 1, told
+    assert not [m for m in told if "not spooled calls" in m], told
 
 
 def test_a_huge_spool_is_read_in_one_pass(tmp_path):
