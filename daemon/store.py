@@ -387,9 +387,11 @@ class Store:
     def flush(self) -> dict[Key, int]:
         """Write what waits; the rows written, by call. A row that cannot be written yet
         goes to the spool (once per change), so a stop or a crash loses none."""
-        written = {}
+        written, busy = {}, None
         for key, row in list(self.pending.items()):
             try:
+                if busy is not None:    # each row would wait LOCK_WAIT for the same lock,
+                    raise busy          # and the daemon's loop with it
                 row_id = self._write(key, row)
             except sqlite3.IntegrityError as exc:
                 if exc.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE":
@@ -403,6 +405,8 @@ class Store:
                 continue
             except sqlite3.Error as exc:
                 self._failed(exc)
+                if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                    busy = exc
                 if self.spool is not None and self.spooled.get(key) != row:
                     if self.spool.add({k: v for k, v in row.items() if k != "id"}):
                         self.spooled[key] = row

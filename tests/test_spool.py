@@ -193,6 +193,29 @@ def test_spooled_rows_of_the_wrong_shape_are_written_as_far_as_they_can_be_and_h
     assert "in the call log already" not in told
 
 
+def test_a_locked_log_costs_one_wait_per_flush_not_one_per_waiting_call(tmp_path):
+    import time
+
+    from daemon.store import LOCK_WAIT
+
+    Store(tmp_path / "calls.db").close()
+    spool = Spool(tmp_path / "calls.spool")
+    spool.open()
+    for n in range(20):
+        spool.add(row(str(n)))
+    spool.close()
+    other = sqlite3.connect(tmp_path / "calls.db")
+    other.execute("begin immediate")            # someone holds the log's write lock
+    began = time.monotonic()                    # the daemon's start, then each flush:
+    store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
+    assert time.monotonic() - began < 5 * LOCK_WAIT      # 20 waits of 0.25 s took 5 s
+    assert store.waiting()["spooled_calls"] == 20 and "locked" in store.last_error
+    other.rollback()
+    other.close()
+    store.flush()
+    assert store.waiting()["waiting_calls"] == 0 and len(store.find(limit=None)) == 20
+
+
 def test_a_call_kept_nowhere_but_in_memory_stops_a_shutdown_unless_forced(tmp_path):
     store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
     store.db.conn.execute("PRAGMA query_only = 1")    # the log refuses writes, say
