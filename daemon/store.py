@@ -357,6 +357,10 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
+        lost = [key[1] for key in self.pending if key not in self.spooled]
+        if lost:        # a forced stop or a signal: said where someone may look for them
+            self._warn(f"{len(lost)} call(s) kept only in memory are lost at the stop "
+                       f"({self.last_error}): call id {', '.join(lost)}")
         self.db.close()
         if self.spool is not None:
             self.spool.close()

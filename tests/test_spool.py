@@ -216,7 +216,7 @@ def test_a_locked_log_costs_one_wait_per_flush_not_one_per_waiting_call(tmp_path
     assert store.waiting()["waiting_calls"] == 0 and len(store.find(limit=None)) == 20
 
 
-def test_a_call_kept_nowhere_but_in_memory_stops_a_shutdown_unless_forced(tmp_path):
+def test_a_call_kept_nowhere_but_in_memory_stops_a_shutdown_unless_forced(tmp_path, caplog):
     store = open_store(tmp_path / "calls.db", "CALL-{n:06}", tmp_path / "calls.spool")
     store.db.conn.execute("PRAGMA query_only = 1")    # the log refuses writes, say
     os.close(store.spool.fd)                           # and so does the spool
@@ -230,6 +230,10 @@ def test_a_call_kept_nowhere_but_in_memory_stops_a_shutdown_unless_forced(tmp_pa
     assert stopped == []
     assert asyncio.run(system.shutdown(ctx, force=True))["waiting_calls"] == 1
     assert stopped == [True]
+    store.close()       # the forced stop, or a SIGTERM, which asks nobody: daemon.log says it
+    told = [r.getMessage() for r in caplog.records if r.name == "cc.store"]
+    assert told[-1] == ("1 call(s) kept only in memory are lost at the stop (attempt to write "
+                        "a readonly database): call id 1"), told
 
 
 @pytest.mark.parametrize("bad", [float("inf"), -1.0, 7 * 86400.0])
