@@ -115,7 +115,7 @@ def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to sto
     view = {**said, "pid": pid, "stopped": True}
     view.pop("stopping", None)
     render.out(view, json, "\n".join([f"daemon stopped (pid {pid})",
-                                      *render.waiting_lines(said)]))
+                                      *render.waiting_lines(said, stopped=True)]))
 
 
 def _alive(pid: int) -> bool:

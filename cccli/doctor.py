@@ -264,7 +264,7 @@ def clock_check(settings: dict | None) -> Check:
 def database_check(database) -> Check:
     import sqlite3
 
-    from daemon.store import open_log
+    from daemon.store import damaged_logs, open_log
 
     try:
         conn = open_log(database, read_only=True, timeout=5.0)
@@ -282,7 +282,7 @@ def database_check(database) -> Check:
         return Check("database", False, f"{database} is damaged: {'; '.join(rows[:3])} "
                                         "(restart the daemon: it sets the log aside and "
                                         "starts a fresh one)")
-    aside = sorted(database.parent.glob(f"{database.stem}.damaged-*{database.suffix}"))
+    aside = damaged_logs(database)
     kept = (f"; {len(aside)} damaged log(s) set aside, the last {aside[-1]} (read it with "
             f"`cc log --database {aside[-1]}`)") if aside else ""
     return Check("database", True, f"{database}: integrity ok{kept}")

@@ -242,6 +242,11 @@ def _write(rows, stream, fmt: str, cols) -> None:
 def _run_file(path: Path, filters: dict, fmt: str, cols, limit: int | None,
               output: str | None) -> None:
     """The listing read from a call log file itself, read-only, without the daemon."""
+    from daemon.export import refusal
+
+    refused = output and refusal(output, path, profile.paths().own)
+    if refused:
+        raise WireError(ErrorCode.BAD_INPUT, refused)
     rows = _file_rows(path, filters, limit)
     if fmt == "table":
         _table(list(rows), filters, output, dict)
@@ -263,18 +268,23 @@ def _file_rows(path: Path, filters: dict, limit: int | None):
 
     args = {("outcome" if k == "result" else k): v for k, v in filters.items()}
     try:
-        sql, params = Store.select(limit=limit, **args)
         conn = open_log(path, read_only=True)
-    except periods.PeriodError as exc:
-        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
+        # A log set aside before an upgrade has an older cc's columns: the others are empty.
+        have = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
     except OSError as exc:
         raise WireError(ErrorCode.CONFIG, f"cannot read {path}: {exc.strerror}") from None
     except sqlite3.Error as exc:
         raise WireError(ErrorCode.CONFIG, f"cannot read {path} as a call log: {exc}") from None
     conn.row_factory = sqlite3.Row
     try:
+        if not have:
+            raise WireError(ErrorCode.CONFIG, f"{path} is not a call log: it has no calls table")
+        sql, params = Store.select(limit=limit, columns=[c if c in have else f"null as {c}"
+                                                         for c in LOG_COLUMNS], **args)
         for row in conn.execute(sql, params):
             yield dict(row)
+    except periods.PeriodError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
     except sqlite3.Error as exc:
         raise WireError(ErrorCode.FAILED, f"{path} cannot be read further: {exc} (a damaged "
                         "log may still show calls of another period or filter)") from None

@@ -155,8 +155,9 @@ def task_failure(task: dict) -> str:
             f"{'restarted' if task['running'] else 'restarting'} (see daemon.log)")
 
 
-def waiting_lines(view: dict) -> list[str]:
-    """What `cc status` and `cc daemon stop` say of calls the call log cannot take yet."""
+def waiting_lines(view: dict, stopped: bool = False) -> list[str]:
+    """What `cc status` and `cc daemon stop` say of calls the call log cannot take yet;
+    `stopped`: the daemon is gone (a forced stop), and what it held in memory with it."""
     waiting, spooled = view.get("waiting_calls", 0), view.get("spooled_calls", 0)
     lines = []
     if spooled:
@@ -164,6 +165,6 @@ def waiting_lines(view: dict) -> list[str]:
                      f"({view.get('store_error')}); they are written as soon as it can take "
                      "them, at the latest at the next start")
     if waiting > spooled:
-        lines.append(f"warning {waiting - spooled} call(s) are kept only in memory: "
-                     f"{view.get('store_error')}")
+        kept = "kept only in memory are lost" if stopped else "are kept only in memory"
+        lines.append(f"warning {waiting - spooled} call(s) {kept}: {view.get('store_error')}")
     return lines

@@ -46,8 +46,12 @@ def report(period: Annotated[str, typer.Option(
     directly: needs no daemon and no terminal, so cron can run it."""
     from daemon import periods
     from daemon import report as reports
+    from daemon.export import refusal
 
     path = database or profile.paths().database
+    refused = output and refusal(output, path, profile.paths().own)
+    if refused:
+        render.fail(refused, Exit.BAD_INPUT)
     try:
         built = reports.build(path, period, agent)
     except periods.PeriodError as exc:

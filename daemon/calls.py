@@ -270,7 +270,7 @@ class CallTracker:
 
     def finish_orphans(self, present: set[str]) -> None:
         """Complete the records of calls that ended while no daemon was watching."""
-        for row in self.store.unfinished(self.agent):
+        for row in self.store.unfinished(self.server, self.agent):
             if row["call_id"] not in present and row["call_id"] not in self.calls:
                 log.info("call %s ended while the daemon was away; completing its record",
                          row["call_id"])

@@ -10,6 +10,7 @@ import csv
 import json
 import string
 from datetime import datetime
+from pathlib import Path
 
 from daemon.wire import LOG_COLUMNS
 
@@ -95,6 +96,23 @@ class Writer:
     def close(self) -> None:
         if self.fmt == "json":
             self.out.write("\n]\n" if self.count else "]\n")
+
+
+def refusal(output, database: Path, folders) -> str | None:
+    """Why `output` must not be written, if it is the call log `database` (or one of its
+    write-ahead files) or lies in one of the daemon's own `folders`: opening a file to
+    write empties it, a call log as any other."""
+    from .store import log_files
+
+    target = Path(output).resolve()
+    for kept in (*log_files(Path(database)), *folders):
+        kept = Path(kept).resolve()
+        if target == kept:
+            return f"cannot write {output}: it is the call log {kept} itself; write elsewhere"
+        if kept in target.parents:
+            return (f"cannot write {output}: {kept} holds the call log, its spool and the "
+                    "journal; write elsewhere")
+    return None
 
 
 def write_file(database, path: str, fmt: str, columns: tuple[str, ...], sql_for) -> int:

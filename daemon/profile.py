@@ -103,6 +103,12 @@ class Paths:
         return self.data_dir / "calls.db"
 
     @property
+    def own(self) -> tuple[Path, ...]:
+        """The folders of the daemon's records (the call log, its spool, the journal): no
+        export is written there."""
+        return (self.data_dir, self.log_dir)
+
+    @property
     def spool(self) -> Path:
         """Calls the call log could not take yet, until it can (daemon/spool.py)."""
         return self.data_dir / "calls.spool"

@@ -28,7 +28,7 @@ class Session:
                  supervisor: Supervisor | None = None):
         self.settings = settings
         self.clock = clock or WallClock()      # the timers': away --for, reconnect backoff
-        self.supervisor = supervisor or Supervisor(self.clock.sleep)
+        self.supervisor = supervisor or Supervisor(self.clock.sleep, self.clock.time)
         self.client = client
         self.tracker = tracker
         self.publish = publish

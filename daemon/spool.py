@@ -10,9 +10,11 @@ entries are written into that room, and the first zero byte marks the end.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 
 from .store import Key, identity
@@ -23,26 +25,39 @@ RESERVE = 1 << 20      # bytes kept ready: about a thousand records of calls
 
 def waiting(path: Path) -> dict[Key, dict]:
     """The calls a spool file holds, read without changing it (for `cc doctor`)."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = _opened(path, os.O_RDONLY)
     try:
         return fold(_used(fd), path)
     finally:
         os.close(fd)
 
 
+def _opened(path: Path, flags: int) -> int:
+    """The spool's file descriptor; OSError if it is not a regular file (/dev/null keeps
+    nothing, and a FIFO would keep its reader waiting for a writer)."""
+    fd = os.open(path, flags | os.O_NONBLOCK, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
+
+
 def _used(fd: int) -> bytes:
-    data = b""
-    while chunk := os.read(fd, 1 << 16):
-        data += chunk
-        if b"\0" in chunk:
+    chunks = []         # joined once: adding each to the last would copy all read so far
+    while chunk := os.read(fd, 1 << 20):
+        end = chunk.find(b"\0")
+        if end >= 0:
+            chunks.append(chunk[:end])
             break
-    return data.split(b"\0", 1)[0]
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def fold(used: bytes, path: Path) -> dict[Key, dict]:
     """Each call's latest record, from the entries in order; a call written since is gone."""
     waiting: dict[Key, dict] = {}
-    for number, line in enumerate(used.splitlines(), 1):
+    lines, bad = used.splitlines(), []
+    for number, line in enumerate(lines, 1):
         try:
             entry = json.loads(line)
             if "row" in entry:
@@ -52,8 +67,11 @@ def fold(used: bytes, path: Path) -> dict[Key, dict]:
             else:
                 waiting.pop(tuple(entry["written"]), None)
         except (ValueError, KeyError, TypeError, AttributeError):
-            # A line cut short by a crash mid-write: the entries before it stand.
-            log.warning("%s line %d is not a spooled call; skipped", path, number)
+            # A line cut short by a crash mid-write: the entries around it stand.
+            bad.append(number)
+    if bad:         # one line, however many: this is read at every start and cc doctor
+        log.warning("%s: %d of its %d lines are not spooled calls (the first is line %d); "
+                    "skipped", path, len(bad), len(lines), bad[0])
     return waiting
 
 
@@ -63,11 +81,22 @@ class Spool:
         self.fd: int | None = None
         self.end = 0                   # where the next entry goes
         self.error: str | None = None  # why the last entry could not be written
+        self.short: str | None = None  # why room could not be reserved, told once
 
     def open(self) -> dict[Key, dict]:
         """Open (or make) the file; the calls it still holds, each at its latest record."""
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd = _opened(self.path, os.O_RDWR | os.O_CREAT)
         used = _used(self.fd)
+        if used and not used.endswith(b"\n"):
+            # A crash cut the last entry short (it was never reported written): blank it,
+            # or the next entry would join it and be skipped with it.
+            cut = used.rfind(b"\n") + 1
+            try:
+                os.pwrite(self.fd, b"\0" * (len(used) - cut), cut)
+                used = used[:cut]
+            except OSError as exc:
+                log.warning("cannot blank the cut-short entry of %s: %s", self.path,
+                            exc.strerror)
         self.end = len(used)
         self._reserve()
         return fold(used, self.path)
@@ -78,7 +107,12 @@ class Spool:
             if size < self.end + RESERVE:
                 os.posix_fallocate(self.fd, 0, self.end + RESERVE)
         except OSError as exc:
-            log.warning("cannot reserve room for the spool %s: %s", self.path, exc.strerror)
+            if self.short != exc.strerror:      # tried at every entry once room runs low
+                log.warning("cannot reserve room for the spool %s: %s", self.path,
+                            exc.strerror)
+            self.short = exc.strerror
+            return
+        self.short = None
 
     def add(self, row: dict) -> bool:
         return self._append({"row": row})
@@ -89,7 +123,10 @@ class Spool:
     def _append(self, entry: dict) -> bool:
         line = json.dumps(entry, separators=(",", ":"), allow_nan=False).encode() + b"\n"
         try:
-            os.pwrite(self.fd, line, self.end)
+            written = os.pwrite(self.fd, line, self.end)
+            if written < len(line):     # past the reserved room on a full disk
+                os.pwrite(self.fd, b"\0" * written, self.end)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             os.fsync(self.fd)
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)

@@ -49,7 +49,8 @@ def open_log(path: Path | str, read_only: bool = False, timeout: float = 5.0) ->
     readers never wait for the writer. Read-only (cc report, cc doctor, exports): SQLite's
     `mode=ro`, so the reader can never change the log. `timeout` is how many seconds a
     statement waits for a lock. Raises FileNotFoundError or IsADirectoryError when a
-    read-only log is not a file there, sqlite3.Error when SQLite cannot open or read it.
+    read-only log is not a file there (OSError when it is a FIFO or a device), sqlite3.Error
+    when SQLite cannot open or read it.
     """
     path = Path(path)
     if not read_only:
@@ -59,6 +60,8 @@ def open_log(path: Path | str, read_only: bool = False, timeout: float = 5.0) ->
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not path.is_file():      # SQLite would wait on a FIFO for a writer, for ever
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
     uri = f"{path.resolve().as_uri()}?mode=ro"
     probe = "select count(*) from sqlite_master"    # reading the schema opens the WAL too
     try:
@@ -225,16 +228,18 @@ def open_store(path: Path, number_mask: str, spool_path: Path) -> Store:
     """The daemon's call log. A log SQLite finds damaged is set aside (kept readable for
     `cc log --database`) and a fresh one begun; the calls the spool kept are written."""
     path = Path(path)
-    notice, floor = None, 0
+    notice = None
     reason = damage(path)
     if reason is not None:
         aside = set_aside(path)
-        floor = _last_counter(aside)
         notice = (f"the call log {path} was damaged ({reason}); it is kept as {aside} (read "
                   f"it with `cc log --database {aside}`) and a fresh log was started")
         _log().error("%s", notice)
     from .spool import Spool
 
+    # From every log set aside, at every start: one that failed after setting a log aside
+    # must not leave the fresh log numbering from 1.
+    floor = max(map(_last_counter, damaged_logs(path)), default=0)
     store = Store(path, number_mask, Spool(spool_path), counter_floor=floor)
     store.notice = notice
     return store
@@ -264,24 +269,42 @@ def set_aside(path: Path) -> Path:
     while aside.exists():
         n += 1
         aside = path.with_name(f"{path.stem}.damaged-{stamp}-{n}{path.suffix}")
-    for suffix in ("", "-wal", "-shm"):
-        part = path.with_name(path.name + suffix)
+    for part, moved in zip(log_files(path), log_files(aside)):
         if part.exists():
-            part.rename(aside.with_name(aside.name + suffix))
+            part.rename(moved)
     return aside
 
 
+def log_files(path: Path) -> tuple[Path, ...]:
+    """The log's file and the write-ahead files SQLite keeps beside it."""
+    return tuple(path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm"))
+
+
+def damaged_logs(path: Path) -> list[Path]:
+    """The logs set aside beside `path`, oldest first."""
+    return sorted(path.parent.glob(f"{path.stem}.damaged-*{path.suffix}"))
+
+
 def _last_counter(path: Path) -> int:
-    """The highest card number a damaged log still shows (0 if it cannot tell), so a fresh
-    log's numbers do not repeat its ones."""
+    """The highest card number a damaged log still shows, or the one it was to go on from
+    (0 if it cannot tell), so a fresh log's numbers do not repeat its ones."""
     try:
         conn = open_log(path, read_only=True)
         try:
-            return int(conn.execute("select max(counter) from calls").fetchone()[0] or 0)
+            last = int(conn.execute("select max(counter) from calls").fetchone()[0] or 0)
+            if conn.execute("select 1 from sqlite_master where name = 'log_meta'").fetchone():
+                return max(last, _floor(conn))
+            return last
         finally:
             conn.close()
     except (sqlite3.Error, OSError, TypeError, ValueError):
         return 0
+
+
+def _floor(conn: sqlite3.Connection) -> int:
+    """Where the log's card numbers go on from (after the logs set aside before it)."""
+    floor = conn.execute("select value from log_meta where key = 'counter_floor'").fetchone()
+    return int(floor[0]) if floor else 0
 
 
 class Store:
@@ -296,7 +319,7 @@ class Store:
 
         self.db = sqlite_utils.Database(open_log(self.path, timeout=LOCK_WAIT))
         self.migrate()
-        if counter_floor:
+        if counter_floor > _floor(self.db.conn):
             with self.db.conn:
                 self.db["log_meta"].upsert({"key": "counter_floor", "value": str(counter_floor)},
                                            pk="key")
@@ -308,7 +331,11 @@ class Store:
         self.notice: str | None = None        # what was done at start that the agent must know
         if spool is not None:
             self.spooled = spool.open()
-            self.pending = {key: dict(row) for key, row in self.spooled.items()}
+            # A file's rows, checked where they enter: the columns this log has, and the
+            # log's own numbering (a row id would name whatever call has it now).
+            known = set(self.db["calls"].columns_dict) - {"id", "counter", "counter_number"}
+            self.pending = {key: {k: v for k, v in row.items() if k in known}
+                            for key, row in self.spooled.items()}
             if self.pending:
                 _log().info("writing %d call(s) kept in %s", len(self.pending), spool.path)
             self.flush()
@@ -323,11 +350,17 @@ class Store:
             raise RuntimeError(f"{self.path} was written by a newer cc (schema {current}); "
                                "upgrade cc")
         for number, step in enumerate(MIGRATIONS[current:], current + 1):
-            with self.db.conn:
+            # One transaction per step: sqlite-utils commits each statement run outside
+            # one, and a crash mid-step must leave the log as it was, not half rebuilt.
+            with self.db.atomic():
                 step(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
+        lost = [key[1] for key in self.pending if key not in self.spooled]
+        if lost:        # a forced stop or a signal: said where someone may look for them
+            self._warn(f"{len(lost)} call(s) kept only in memory are lost at the stop "
+                       f"({self.last_error}): call id {', '.join(lost)}")
         self.db.close()
         if self.spool is not None:
             self.spool.close()
@@ -358,18 +391,26 @@ class Store:
     def flush(self) -> dict[Key, int]:
         """Write what waits; the rows written, by call. A row that cannot be written yet
         goes to the spool (once per change), so a stop or a crash loses none."""
-        written = {}
+        written, busy = {}, None
         for key, row in list(self.pending.items()):
             try:
+                if busy is not None:    # each row would wait LOCK_WAIT for the same lock,
+                    raise busy          # and the daemon's loop with it
                 row_id = self._write(key, row)
-            except sqlite3.IntegrityError:
-                # The database's own guard: a call is logged once, and never again.
-                self._warn(f"call {key[1]} is in the call log already; a second record of it "
-                           "was not written")
+            except sqlite3.IntegrityError as exc:
+                if exc.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE":
+                    # The database's own guard: a call is logged once, and never again.
+                    self._warn(f"call {key[1]} is in the call log already; a second record "
+                               "of it was not written")
+                else:       # a spooled row without a call's every field: never writable
+                    self._warn(f"call {key[1]} cannot be logged ({exc}); its record was "
+                               "dropped")
                 self._done(key)
                 continue
             except sqlite3.Error as exc:
                 self._failed(exc)
+                if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                    busy = exc
                 if self.spool is not None and self.spooled.get(key) != row:
                     if self.spool.add({k: v for k, v in row.items() if k != "id"}):
                         self.spooled[key] = row
@@ -407,6 +448,10 @@ class Store:
                 existing = self.open_row(*key)    # a call the spool brings back, say
                 if existing is not None:
                     self.row_ids[key] = existing["id"]
+                    if (existing["updated_at"] or "") > (row.get("updated_at") or ""):
+                        # A crash came between the log taking a newer record of the call
+                        # and the spool saying so: the spool's older one must not win.
+                        return existing["id"]
                     row = {**row, "id": existing["id"]}
             if row.get("id") is None:
                 row = {k: v for k, v in row.items() if k != "id"}
@@ -434,10 +479,8 @@ class Store:
         _log().error("%s", message)
 
     def _next_counter(self) -> int:
-        floor = self.db.execute("select value from log_meta where key = 'counter_floor'"
-                                ).fetchone()
         last = self.db.execute("select max(counter) from calls").fetchone()[0] or 0
-        return max(last, int(floor[0]) if floor else 0) + 1
+        return max(last, _floor(self.db.conn)) + 1
 
     def edit(self, row_id: int, fields: dict) -> dict | None:
         """Change a saved call's card; its number is never changed (F26)."""
@@ -470,10 +513,12 @@ class Store:
             return self.db.execute("delete from catalog where kind = ? and name = ?",
                                    [kind, name]).rowcount
 
-    def unfinished(self, agent: str) -> list[dict]:
-        """Calls of this agent whose end was never recorded (the daemon stopped mid-call)."""
-        return list(self.db["calls"].rows_where("ended_at is null and agent = ?", [agent],
-                                                select=", ".join(COLUMNS)))
+    def unfinished(self, server: str, agent: str) -> list[dict]:
+        """This server's calls of this agent whose end was never recorded (the daemon
+        stopped mid-call); another server's listing says nothing of its calls."""
+        return list(self.db["calls"].rows_where(
+            "ended_at is null and server in (?, '') and agent = ?", [server, agent],
+            select=", ".join(COLUMNS)))
 
     def get(self, row_id: int) -> dict | None:
         rows = list(self.db["calls"].rows_where("id = ?", [row_id], select=", ".join(COLUMNS)))

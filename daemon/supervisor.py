@@ -1,6 +1,7 @@
 """The daemon's long-lived loops (polling, reconnecting, writing the call log, the
 colleagues' states), kept running: a loop that fails is logged (its traceback once per
-distinct error), counted, and started again after a pause that doubles up to a minute.
+distinct error), counted, and started again after a pause that doubles up to a minute
+(and starts from a second again once the loop has run well for a minute).
 `cc status` and `cc doctor` show every failure, so none goes unnoticed.
 
 A loop handles the failures it expects (the server refusing, the network down) itself;
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
@@ -30,6 +32,7 @@ class Watched:
     task: asyncio.Task | None = None
     looping: bool = False                    # in the loop (not pausing after a failure)
     failures: int = 0
+    in_a_row: int = 0                        # failures with less than PAUSE_CAP between them
     last_error: str | None = None
     failed_at: str | None = None           # ISO time of the last failure
     told: set[str] = field(default_factory=set)
@@ -45,8 +48,9 @@ class Watched:
 
 
 class Supervisor:
-    def __init__(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
-        self.sleep = sleep      # the daemon's clock: a manual one in tests
+    def __init__(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 now: Callable[[], float] = time.monotonic):
+        self.sleep, self.now = sleep, now      # the daemon's clock: a manual one in tests
         self.watched: dict[str, Watched] = {}
 
     def keep(self, name: str, make: Callable[[], Awaitable[None]]) -> None:
@@ -90,27 +94,33 @@ class Supervisor:
 
     async def _keep(self, watched: Watched) -> None:
         while True:
-            watched.looping = True
+            watched.looping, began = True, self.now()
             try:
                 await watched.make()
                 return
-            except asyncio.CancelledError:
-                if not watched.sabotaged:
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if watched.sabotaged:
+                    task.uncancel()
+                    watched.sabotaged = False
+                    error: BaseException = MadeToFail("made to fail on purpose (a test)")
+                elif task.cancelling():     # stopped: the loop itself was cancelled
                     raise
-                asyncio.current_task().uncancel()
-                watched.sabotaged = False
-                error: BaseException = MadeToFail("made to fail on purpose (a test)")
+                else:       # work it awaited was cancelled by someone else: a failure
+                    error = exc
             except Exception as exc:        # noqa: BLE001 - what a loop did not expect
                 error = exc
             finally:
                 watched.looping = False
-            await self.sleep(self._failed(watched, error))
+            await self.sleep(self._failed(watched, error, self.now() - began))
 
-    def _failed(self, watched: Watched, error: BaseException) -> float:
+    def _failed(self, watched: Watched, error: BaseException, ran: float) -> float:
         watched.failures += 1
+        # A loop that ran well for a while starts over from the shortest pause.
+        watched.in_a_row = 1 if ran >= PAUSE_CAP else watched.in_a_row + 1
         watched.last_error = f"{type(error).__name__}: {error}"
         watched.failed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        pause = min(PAUSE_CAP, 2.0 ** (watched.failures - 1))
+        pause = min(PAUSE_CAP, 2.0 ** (watched.in_a_row - 1))
         first = watched.last_error not in watched.told
         if len(watched.told) >= 32:      # errors that differ every time: tell them anew
             watched.told.clear()

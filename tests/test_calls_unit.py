@@ -22,7 +22,7 @@ class MemoryStore:
         row = self.rows.get(call_id)
         return {**row, "id": list(self.rows).index(call_id) + 1} if row else None
 
-    def unfinished(self, agent):
+    def unfinished(self, server, agent):
         return []
 
 

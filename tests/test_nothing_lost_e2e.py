@@ -152,3 +152,76 @@ def test_a_damaged_log_is_set_aside_at_start_kept_readable_and_a_fresh_one_begun
         assert rows[0]["counter_number"] == "CALL-000003"     # the old log's numbers go on
     doctor = agent.cc("doctor", check=False).stdout
     assert f"1 damaged log(s) set aside, the last {aside}" in doctor, doctor
+
+
+def test_an_export_onto_the_call_log_or_the_spool_is_refused_and_both_stay_whole(manual):
+    import hashlib
+    import shutil
+
+    emulator, agent = manual
+    call_id = one_call(emulator, agent)
+    agent.log_row(call_id, outcome="answered")
+    data = agent.database.parent
+    for target in (agent.database, data / "calls.db-wal", data / "calls.spool",
+                   agent.home / "log" / "journal.xml"):
+        done = agent.cc("log", "--format", "csv", "--output", target, check=False)
+        assert done.returncode == 9 and f"cannot write {target}" in done.stderr, done.stderr
+    done = agent.cc("report", "--output", agent.database, check=False)
+    assert done.returncode == 9 and "it is the call log" in done.stderr, done.stderr
+    assert [r["call_id"] for r in agent.json("log")] == [call_id]
+    copy = agent.home / "copy.db"
+    agent.cc("daemon", "stop")
+    shutil.copy(agent.database, copy)
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    done = agent.cc("log", "--database", copy, "--format", "csv", "--output", copy,
+                    check=False)
+    assert done.returncode == 9 and f"cannot write {copy}" in done.stderr, done.stderr
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+    agent.start()
+    assert quick_check(agent.database) == "ok"
+    assert [r["call_id"] for r in agent.json("log")] == [call_id]
+
+
+def quick_check(database: Path) -> str:
+    conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute("PRAGMA quick_check").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_cc_log_database_reads_a_log_of_an_older_cc_and_refuses_what_is_no_log_in_one_line(
+        tmp_path):
+    import json
+
+    import sqlite_utils
+
+    from conftest import CC
+    from daemon.store import MIGRATIONS
+
+    def cc_log(database: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([CC, "log", "--database", str(database), "--json"],
+                              env={**os.environ, "CC_HOME": str(tmp_path / "home")},
+                              capture_output=True, text=True, timeout=30)
+
+    old = tmp_path / "calls.damaged-20261120-100000.db"    # set aside before its upgrade
+    db = sqlite_utils.Database(old)
+    for step in MIGRATIONS[:4]:
+        step(db)
+    db.execute("PRAGMA user_version = 4")
+    db["calls"].insert({"call_id": "5007", "direction": "in", "agent": "ivanova",
+                        "started_at": "2026-11-20T10:00:00+00:00", "talk_seconds": 12.0})
+    db.close()
+    listed = cc_log(old)
+    assert listed.returncode == 0, listed.stderr
+    [call] = json.loads(listed.stdout)
+    assert (call["call_id"], call["talk_seconds"], call["counter_number"]) == ("5007", 12.0,
+                                                                                None)
+    fifo, empty = tmp_path / "fifo", tmp_path / "empty.db"
+    os.mkfifo(fifo)
+    empty.touch()
+    for path, said in ((fifo, "not a regular file"), (Path("/dev/zero"), "not a regular file"),
+                       (empty, "not a call log")):
+        done = cc_log(path)         # a FIFO kept it waiting for a writer, for ever
+        assert done.returncode == 8 and said in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

@@ -28,3 +28,14 @@ def test_an_empty_value_fails_for_people_but_not_for_scripts(capsys):
         render.out([], False, str, empty="no colleague matches 'x'")
     assert caught.value.exit_code == 1
     assert capsys.readouterr().err == "cc: no colleague matches 'x'\n"
+
+
+def test_a_forced_stop_says_the_calls_kept_only_in_memory_are_lost_not_kept():
+    view = {"waiting_calls": 3, "spooled_calls": 1, "spool": "/home/a/calls.spool",
+            "store_error": "database or disk is full"}
+    assert render.waiting_lines(view)[1] == ("warning 2 call(s) are kept only in memory: "
+                                             "database or disk is full")
+    assert render.waiting_lines(view, stopped=True) == [
+        "warning 1 call(s) wait in /home/a/calls.spool for the call log (database or disk is "
+        "full); they are written as soon as it can take them, at the latest at the next start",
+        "warning 2 call(s) kept only in memory are lost: database or disk is full"]

@@ -159,3 +159,89 @@ def test_an_older_log_with_a_call_twice_keeps_its_first_record_and_then_refuses_
     assert rows == [("ivanova", "answered"), ("petrenko", "answered")]
     log.save({**base, "id": None, "server": "", "agent": "ivanova", "outcome": "missed"})
     assert log.pending == {} and log.db["calls"].count == 2
+
+
+def test_a_crash_at_any_statement_of_a_migration_leaves_a_log_the_next_start_migrates(
+        tmp_path):
+    import shutil
+
+    import sqlite_utils
+
+    old = tmp_path / "old.db"
+    db = sqlite_utils.Database(old)
+    for step in MIGRATIONS[:3]:
+        step(db)
+    db.execute("PRAGMA user_version = 3")
+    db["calls"].insert_all([row(1, 30.0), row(2, 4.0)])
+    db.close()
+    statements = 0
+    while True:
+        statements += 1
+        path = tmp_path / f"crash-{statements}" / "calls.db"
+        path.parent.mkdir()
+        shutil.copy(old, path)
+        pid = os.fork()
+        if pid == 0:        # the daemon, killed as it sends its nth statement of the upgrade
+            executed = 0
+            real = sqlite_utils.Database.execute
+
+            def dies_at_the_nth(self, sql, *args):
+                nonlocal executed
+                executed += 1
+                if executed == statements:
+                    os._exit(9)
+                return real(self, sql, *args)
+            sqlite_utils.Database.execute = dies_at_the_nth
+            Store(path).close()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        store = Store(path)         # the next start
+        assert store.version == len(MIGRATIONS)
+        assert [(r["call_id"], r["talk_seconds"]) for r in store.find(limit=None, desc=False)
+                ] == [("5001", 30.0), ("5002", 4.0)], f"killed at statement {statements}"
+        assert "calls_identity" in {i.name for i in store.db["calls"].indexes}
+        store.close()
+        if os.waitstatus_to_exitcode(status) == 0:      # the upgrade ran to its end
+            break
+    print(f"killed at each of {statements} statements")
+    assert statements > 20
+
+
+def damage_an_index(database) -> None:
+    """Garbage over the pages of one index: the quick check fails, the calls still read."""
+    conn = sqlite3.connect(database)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("select rootpage from sqlite_master "
+                        "where name = 'idx_calls_talk_seconds'").fetchone()[0]
+    conn.close()
+    with open(database, "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(bytes(range(256)) * (page_size // 256))
+
+
+def test_card_numbers_go_on_after_damaged_logs_even_when_the_start_that_set_one_aside_failed(
+        tmp_path, monkeypatch):
+    from daemon.store import open_store
+
+    path, spool = tmp_path / "calls.db", tmp_path / "calls.spool"
+    store = Store(path)
+    for n in range(3):
+        store.save(row(n, 10.0))
+    store.close()
+    damage_an_index(path)
+    def disk_full(self):
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(Store, "migrate", disk_full)
+    with pytest.raises(sqlite3.OperationalError):       # set aside, then the disk was full
+        open_store(path, "CALL-{n:06}", spool)
+    monkeypatch.undo()
+    store = open_store(path, "CALL-{n:06}", spool)      # the next start: a fresh log
+    assert store.notice is None and store.find() == []
+    store.close()
+    with open(path, "r+b") as fh:           # damaged again before its first call, beyond reading
+        fh.write(b"this is not a call log at all")
+    store = open_store(path, "CALL-{n:06}", spool)
+    assert "damaged" in store.notice
+    store.save(row(4, 10.0))
+    assert store.last()["counter_number"] == "CALL-000004"
+    assert len(list(tmp_path.glob("calls.damaged-*.db"))) == 2

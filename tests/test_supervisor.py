@@ -48,6 +48,57 @@ def test_a_failing_loop_is_restarted_after_a_growing_pause_and_told_once(caplog)
     assert len(told) == 3 and [bool(r.exc_info) for r in told] == [True, False, False]
 
 
+def test_a_loop_that_ran_well_for_a_while_is_restarted_at_once_after_its_next_failure():
+    async def main():
+        clock = ManualClock(start=0.0)
+        supervisor, runs = Supervisor(clock.sleep, clock.time), []
+
+        async def loop():
+            runs.append(clock.time())
+            if len(runs) == 8:          # after seven quick failures, an hour of work
+                await clock.sleep(3600)
+            if len(runs) <= 8:
+                raise ValueError("a bug")
+            await clock.sleep(86400)
+
+        supervisor.keep("poller", loop)
+        await asyncio.sleep(0)
+        await clock.advance(1 + 2 + 4 + 8 + 16 + 32 + 60)
+        assert runs == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 123.0]
+        await clock.advance(3600 + 1)   # a failure after the hour: the first pause again
+        assert runs[-1] == 123.0 + 3600 + 1
+        assert supervisor.failures()[0]["failures"] == 8
+        await supervisor.close()
+
+    asyncio.run(main())
+
+
+def test_a_loop_hit_by_a_cancellation_meant_for_something_else_is_restarted():
+    async def main():
+        clock = ManualClock(start=0.0)
+        supervisor, runs = Supervisor(clock.sleep), []
+
+        async def loop():
+            runs.append(clock.time())
+            if len(runs) == 1:      # awaits work that someone else cancelled
+                work = asyncio.get_running_loop().create_future()
+                work.cancel()
+                await work
+            await clock.sleep(3600)
+
+        supervisor.keep("poller", loop)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        [failed] = supervisor.failures()
+        assert (failed["failures"], failed["last_error"]) == (1, "CancelledError: ")
+        await clock.advance(1)
+        assert runs == [0.0, 1.0] and supervisor.names() == ["poller"]
+        await supervisor.close()            # while its own cancellation still ends it
+        assert supervisor.names() == []
+
+    asyncio.run(main())
+
+
 def test_a_loop_that_ends_by_design_is_not_restarted():
     async def main():
         supervisor, runs = Supervisor(), []

@@ -95,7 +95,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
                          "events.listen_port") from None
     events_url = s["events.public_url"] or f"http://{s['events.listen_host']}:{port}"
     clock = clocks.from_environment()
-    supervisor = Supervisor(clock.sleep)
+    supervisor = Supervisor(clock.sleep, clock.time)
     session = Session(s, client, tracker, feed.publish, events_url, clock, supervisor)
     directory = Directory(store, session.states)
     contacts = Contacts(store, s["contacts.default_region"])

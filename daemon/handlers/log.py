@@ -61,6 +61,9 @@ async def log_export(ctx: Context, path: Annotated[str, Length(1, 4096)],
                      limit: Annotated[int, Range(1, UNBOUNDED)] | None = None,
                      **filters) -> dict:
     _checked_period(filters["period"])
+    refused = export.refusal(path, ctx.paths.database, ctx.paths.own)
+    if refused:
+        raise WireError(ErrorCode.BAD_INPUT, refused)
     ctx.store.flush()
 
     def sql_for(cols):
