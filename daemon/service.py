@@ -104,9 +104,15 @@ class Daemon:
                                       self._stop.set)
         return serving
 
-    def _bind(self, kind: int, endpoint: str):
+    def _socket(self, kind: int):
         sock = self.zmq.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
+        # libzmq drops a longer message before it is buffered, and disconnects its sender
+        sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_REQUEST_BYTES)
+        return sock
+
+    def _bind(self, kind: int, endpoint: str):
+        sock = self._socket(kind)
         sock.bind(endpoint)
         self.sockets.append(sock)
         return sock
@@ -125,8 +131,7 @@ class Daemon:
         self.auth.start()
         self.auth.configure_curve(domain="*", location=str(keys / "authorized"))
         public, private = zmq.auth.load_certificate(secret)
-        sock = self.zmq.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
+        sock = self._socket(zmq.ROUTER)
         sock.curve_secretkey, sock.curve_publickey = private, public
         sock.curve_server = True
         try:
