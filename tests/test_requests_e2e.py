@@ -1,6 +1,7 @@
-"""The request socket under hostile input: a message over the size cap, and what `cc`
-does when the daemon drops the connection. Unit tests of the client's wait come first;
-the end-to-end ones drive a real daemon through `cc` and its raw socket."""
+"""The request socket under hostile input: a message over the size cap, SQL-shaped export
+columns, exports aimed at FIFOs, devices, /proc and links, and an export that fails midway.
+Unit tests of the same guards (output paths, the client's wait) come first; the
+end-to-end ones drive a real daemon through `cc` and its raw socket."""
 
 from __future__ import annotations
 
@@ -13,12 +14,47 @@ import pytest
 import zmq
 
 from conftest import wait_until
-from daemon import wire
+from daemon import export, wire
 from daemon.testing import TimedOut
 from daemon.wire import ErrorCode, WireError
+from test_nothing_lost_e2e import fill, small_disk
 
 BUSY = "+380441110002"             # busy after 1 s (the tests' scenario)
 NEVER_ANSWERS = "+380441110003"
+
+
+# -- unit: where an export may go, and how it is written
+
+def test_an_output_path_is_an_absolute_regular_file_or_none_yet(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "victim").write_text("keep\n")
+    (tmp_path / "link").symlink_to(tmp_path / "victim")
+    refused = {"calls.csv": "not an absolute path", str(tmp_path / "fifo"): "is a FIFO",
+               str(tmp_path / "link"): "is a symbolic link", str(tmp_path): "is a folder",
+               "/dev/null": "is under /dev", "/proc/self/comm": "is under /proc",
+               "/sys/kernel/notes": "is under /sys",
+               str(tmp_path / "nowhere" / "calls.csv"): "there is no folder"}
+    for path, says in refused.items():
+        with pytest.raises(export.PathError, match=says):
+            export.output_path(path)
+    assert export.output_path(str(tmp_path / "victim")) == tmp_path / "victim"
+    assert export.output_path(str(tmp_path / "new.csv")) == tmp_path / "new.csv"
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    target = tmp_path / "calls.csv"
+    target.write_text("the last good export\n")
+    with pytest.raises(RuntimeError):
+        with export.replacing(target) as out:
+            out.write("half of a new one\n")
+            out.flush()
+            raise RuntimeError("the database went away")
+    assert [p.name for p in tmp_path.iterdir()] == ["calls.csv"]
+    assert target.read_text() == "the last good export\n"
+    with export.replacing(target) as out:
+        out.write("a new one\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["calls.csv"]
+    assert target.read_text() == "a new one\n"
 
 
 # -- unit: what the client does when the daemon cannot or will not answer
@@ -99,3 +135,98 @@ def test_cc_says_so_at_once_when_the_daemon_dies_while_it_waits(manual):
     assert done.returncode == 3, done.stderr
     assert done.stderr.startswith("cc: the cc daemon closed the connection before answering "
                                   "dial") and len(done.stderr.splitlines()) == 1
+
+
+# -- end to end: exports
+
+@pytest.fixture
+def logged_call(emulator_factory, agent_factory):
+    """An agent with one busy call in its log (manual emulator clock); its log id."""
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    call = agent.json("dial", BUSY)
+    emulator.advance(1)
+    return agent, agent.log_row(call["call_id"], outcome="busy")["id"]
+
+
+def test_sql_shaped_export_columns_are_refused_and_nothing_is_written(agent, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    pwned = tmp_path / "pwned.db"
+    for column in ("id from calls; --", "number) from calls union select sqlite_version() --",
+                   "*", f"id from calls; attach database '{pwned}' as p; --",
+                   "(select group_concat(sql) from sqlite_master)"):
+        with pytest.raises(WireError) as refused:
+            agent.request("log_export", path=str(out / "calls.csv"), format="csv",
+                          columns=["id", column])
+        assert refused.value.code == ErrorCode.BAD_INPUT
+        assert "argument 'columns[1]' must be one of id, call_id" in refused.value.message
+    assert list(out.iterdir()) == [] and not pwned.exists()
+    done = agent.cc("log", "--format", "csv", "--columns", "id from calls --", "--output",
+                    out / "calls.csv", check=False)
+    assert done.returncode == 9 and "unknown column 'id from calls --'" in done.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_exports_go_to_regular_files_only(logged_call, tmp_path):
+    agent, _ = logged_call
+    tmp_path = tmp_path / "exports"
+    tmp_path.mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (tmp_path / "link.csv").symlink_to(victim)
+    (tmp_path / "folder").mkdir()
+    for target, says in ((tmp_path / "fifo", "is a FIFO, not a regular file"),
+                         ("/dev/null", "is under /dev"), ("/proc/self/comm", "is under /proc"),
+                         (tmp_path / "link.csv", "is a symbolic link, not a regular file"),
+                         (tmp_path / "folder", "is a folder"),
+                         (tmp_path / "nowhere" / "calls.csv", "there is no folder")):
+        done = agent.cc("log", "--format", "csv", "--output", target, check=False, timeout=20)
+        assert done.returncode == 9, (target, done.stderr)
+        assert done.stderr.startswith("cc: cannot export there: ") and says in done.stderr
+        assert len(done.stderr.splitlines()) == 1
+    assert victim.read_text() == "keep me\n"
+    done = agent.cc("log", "--format", "csv", "--output", victim)    # a regular file: replaced
+    assert "wrote 1 calls" in done.stderr and victim.read_text().startswith("id,call_id,")
+    assert (tmp_path / "link.csv").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "folder", "link.csv",
+                                                          "victim.txt"]
+
+
+def test_an_export_that_fails_midway_leaves_the_old_file_and_no_temporary_one(logged_call,
+                                                                              tmp_path):
+    agent, log_id = logged_call
+    for _ in range(3):     # 600 kB of notes: more than the disk has left
+        agent.request("log_edit", log_id=log_id, fields={"note": "n" * 200_000})
+    with small_disk(tmp_path / "out", "1m") as disk:
+        target = disk / "calls.csv"
+        target.write_text("the last good export\n")
+        filler = fill(disk)
+        os.truncate(filler, filler.stat().st_size - 64 * 1024)   # room for the first rows
+        done = agent.cc("log", "--format", "csv", "--output", target, check=False)
+        assert done.returncode == 1 and len(done.stderr.splitlines()) == 1
+        assert "No space left on device; nothing was written" in done.stderr
+        assert sorted(p.name for p in disk.iterdir()) == ["calls.csv", "filler"]
+        assert target.read_text() == "the last good export\n"
+        filler.unlink()
+        assert "wrote 1 calls" in agent.cc("log", "--format", "csv", "--output", target).stderr
+        assert sorted(p.name for p in disk.iterdir()) == ["calls.csv"]
+        assert "n" * 1000 in target.read_text()
+
+
+def test_a_page_of_the_log_stays_within_its_text_budget(logged_call):
+    agent, first = logged_call
+    for _ in range(5):     # 4.5 MB of notes: more than one page may carry
+        row = agent.request("log_edit", log_id=first, fields={"note": "n" * 900_000})
+    assert len(row["notes"]) > 4 * 2**20
+    busy = agent.json("dial", BUSY)
+    agent.emulator.advance(1)
+    second = agent.log_row(busy["call_id"], outcome="busy")["id"]
+    page = agent.request("log", limit=20, sort="start", desc=False)
+    assert [r["id"] for r in page["rows"]] == [first] and page["next"] is not None
+    rest = agent.request("log", limit=20, sort="start", desc=False, after=page["next"])
+    assert [r["id"] for r in rest["rows"]] == [second] and rest["next"] is None
+    lines = agent.cc("log", "--format", "ndjson", "--columns", "id").stdout.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [second, first]
