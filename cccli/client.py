@@ -58,6 +58,23 @@ def request(cmd: str, timeout: float = 10.0, **args):
                         "status` and its log)") from None
 
 
+def file_argument(path: str) -> dict:
+    """How a command names a file of this machine to the daemon: its absolute path. A
+    remote daemon reads no file here, so it gets the file's text, within one request."""
+    full = os.path.abspath(path)
+    if not remote_endpoint():
+        return {"path": full}
+    from daemon import lookup
+
+    try:
+        data = lookup.read_regular(full, wire.MAX_REQUEST_BYTES)
+    except lookup.TooBig as exc:
+        raise WireError(ErrorCode.BAD_INPUT, f"{path}{exc.shown()} is over the "
+                        f"{wire.MAX_REQUEST_BYTES:,} bytes a remote daemon takes in one "
+                        "request: import it in parts, or on the daemon's machine") from None
+    return {"text": lookup.decoded(full, data), "name": full}
+
+
 def remote_endpoint() -> str | None:
     """The remote daemon's endpoint (CC_REMOTE), where no path on this machine means
     anything to the daemon."""

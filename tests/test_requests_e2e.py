@@ -1,20 +1,22 @@
 """The request socket under hostile input: a message over the size cap, SQL-shaped export
-columns, exports aimed at FIFOs, devices, /proc and links, and an export that fails midway.
-Unit tests of the same guards (output paths, the client's wait) come first; the
-end-to-end ones drive a real daemon through `cc` and its raw socket."""
+columns, exports aimed at FIFOs, devices, /proc and links, an export that fails midway,
+imports of FIFOs, devices and oversized files, and `cc status` while an import waits.
+Unit tests of the same guards (output paths, reading a user's file, the client's wait)
+come first; the end-to-end ones drive a real daemon through `cc` and its raw socket."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import sqlite3
 from pathlib import Path
 
 import pytest
 import zmq
 
 from conftest import wait_until
-from daemon import export, wire
+from daemon import export, lookup, wire
 from daemon.testing import TimedOut
 from daemon.wire import ErrorCode, WireError
 from test_nothing_lost_e2e import fill, small_disk
@@ -55,6 +57,25 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path):
         out.write("a new one\n")
     assert [p.name for p in tmp_path.iterdir()] == ["calls.csv"]
     assert target.read_text() == "a new one\n"
+
+
+def test_a_file_to_import_is_read_only_if_regular_and_within_its_limit(tmp_path):
+    os.mkfifo(tmp_path / "fifo")         # no writer: an open that waited would hang here
+    for path, says in ((tmp_path / "fifo", "is a FIFO"), ("/dev/zero", "character device"),
+                       (tmp_path, "is a folder"), (tmp_path / "none", "No such file")):
+        with pytest.raises(WireError, match=says) as refused:
+            lookup.read_regular(str(path), 1000)
+        assert refused.value.code == ErrorCode.BAD_INPUT
+    sparse = tmp_path / "sparse.csv"
+    with open(sparse, "wb") as fh:
+        fh.truncate(1001)
+    with pytest.raises(lookup.TooBig) as big:
+        lookup.read_regular(str(sparse), 1000)
+    assert big.value.size == 1001
+    with pytest.raises(lookup.TooBig) as grew:       # /proc says 0 bytes: found by reading
+        lookup.read_regular("/proc/self/maps", 100)
+    assert grew.value.size is None
+    assert lookup.read_regular(str(sparse), 1001) == b"\0" * 1001
 
 
 # -- unit: what the client does when the daemon cannot or will not answer
@@ -230,3 +251,57 @@ def test_a_page_of_the_log_stays_within_its_text_budget(logged_call):
     assert [r["id"] for r in rest["rows"]] == [second] and rest["next"] is None
     lines = agent.cc("log", "--format", "ndjson", "--columns", "id").stdout.splitlines()
     assert [json.loads(line)["id"] for line in lines] == [second, first]
+
+
+# -- end to end: imports
+
+def test_an_import_takes_regular_files_only_and_says_so_at_once(agent, tmp_path):
+    fifo = tmp_path / "contacts.csv"
+    os.mkfifo(fifo)
+    sparse = tmp_path / "huge.csv"      # the default limit, 50 MiB, and one byte more
+    with open(sparse, "wb") as fh:
+        fh.truncate(50 * 2**20 + 1)
+    for args, says in ((("contacts", "import", fifo), "is a FIFO, not a regular file"),
+                       (("who", "import", fifo), "is a FIFO, not a regular file"),
+                       (("contacts", "import", "/dev/zero"), "is a character device"),
+                       (("who", "import", tmp_path), "is a folder"),
+                       (("contacts", "import", sparse), "(52,428,801 bytes) is over the "
+                        "import limit of 52,428,800 bytes (import.max_bytes)")):
+        done = agent.cc(*args, check=False, timeout=20)
+        assert done.returncode == 9 and says in done.stderr, (args, done.stderr)
+        assert len(done.stderr.splitlines()) == 1
+    assert agent.json("contacts") == [] and agent.status()["session"] == "logged in"
+
+
+def test_an_import_over_import_max_bytes_is_refused_with_one_line(emulator, agent_factory,
+                                                                  tmp_path):
+    agent = agent_factory(emulator, **{"import.max_bytes": 1000}).start()
+    agent.wait_logged_in()
+    big = tmp_path / "contacts.csv"
+    big.write_text("name,account,phones\n" + "Olha Bondar,Acme,+380441110001\n" * 40)
+    done = agent.cc("contacts", "import", big, check=False)
+    assert done.returncode == 9 and len(done.stderr.splitlines()) == 1
+    assert f"{big} (1,260 bytes) is over the import limit of 1,000 bytes" in done.stderr
+    done = agent.cc("who", "import", "/proc/self/maps", check=False)   # says 0 bytes, is more
+    assert done.returncode == 9 and "is over the import limit of 1,000 bytes" in done.stderr
+    big.write_text("name,account,phones\n" + "Olha Bondar,Acme,+380441110001\n" * 30)
+    assert "imported 30 contacts" in agent.cc("contacts", "import", big).stdout
+
+
+def test_cc_status_answers_while_an_import_waits(agent, tmp_path):
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("name,account,phones\nOlha Bondar,Acme,+380441110001\n")
+    other_writer = sqlite3.connect(agent.database, timeout=30)
+    other_writer.execute("begin immediate")      # the import cannot write until we are done
+    try:
+        running = agent.begin("contacts", "import", contacts)
+        wait_until(lambda: f"importing contacts from {contacts}" in
+                   agent.daemon_log.read_text(errors="replace"), 15, "the import to start")
+        assert agent.status()["session"] == "logged in"
+        assert running.proc.poll() is None
+        assert other_writer.execute("select count(*) from contacts").fetchone() == (0,)
+    finally:
+        other_writer.rollback()
+        other_writer.close()
+    assert "imported 1 contacts" in running.finish().stdout
+    assert [c["name"] for c in agent.json("contacts")] == ["Olha Bondar"]

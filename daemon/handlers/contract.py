@@ -26,6 +26,10 @@ a longer message is dropped unanswered and its connection closed. The daemon che
 arguments against the table below before it acts: an unknown or missing argument, or
 one of the wrong type or out of range, is answered with `bad_input` naming it.
 
+A client of the remote endpoint may name no file on the daemon's machine: `log_export`
+is refused (page through `log` and write the file on the client's side), and
+`contacts_import` and `who_import` take the file's `text` instead of a `path`.
+
 A reply is `{{"ok": true, "result": ...}}` or
 `{{"ok": false, "error": {{"code": CODE, "message": ONE_LINE}}}}`.
 
