@@ -30,7 +30,7 @@ def daemon_holds_lock(lock_file) -> bool:
 def request(cmd: str, timeout: float = 10.0, **args):
     """Send one request to the daemon and return its result, or raise WireError."""
     paths = profile.paths()
-    remote = os.environ.get("CC_REMOTE")
+    remote = remote_endpoint()
     path = paths.socket(wire.REQUEST_SOCKET)
     if not remote and (not path.exists() or not daemon_holds_lock(paths.lock_file)):
         raise WireError(ErrorCode.NOT_RUNNING, NOT_RUNNING)
@@ -44,6 +44,41 @@ def request(cmd: str, timeout: float = 10.0, **args):
             f"(is it stuck? see `cc daemon status`; socket {path})"
         raise WireError(ErrorCode.NOT_RUNNING,
                         f"the cc daemon did not answer within {timeout:g} s {where}") from None
+    except wire.Dropped as exc:
+        keys = (f"are its keys yours? copy client.key_secret and server.key, which `cc daemon "
+                f"keys` made there, into {paths.keys_dir}")
+        if exc.refused:
+            raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon at {remote} refused this "
+                            f"profile's key ({keys})") from None
+        if remote:
+            raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon at {remote} closed the "
+                            f"connection before answering ({keys}; or it stopped)") from None
+        raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon closed the connection before "
+                        f"answering {cmd}: it stopped, or dropped the request (see `cc daemon "
+                        "status` and its log)") from None
+
+
+def file_argument(path: str) -> dict:
+    """How a command names a file of this machine to the daemon: its absolute path. A
+    remote daemon reads no file here, so it gets the file's text, within one request."""
+    full = os.path.abspath(path)
+    if not remote_endpoint():
+        return {"path": full}
+    from daemon import lookup
+
+    try:
+        data = lookup.read_regular(full, wire.MAX_REQUEST_BYTES)
+    except lookup.TooBig as exc:
+        raise WireError(ErrorCode.BAD_INPUT, f"{path}{exc.shown()} is over the "
+                        f"{wire.MAX_REQUEST_BYTES:,} bytes a remote daemon takes in one "
+                        "request: import it in parts, or on the daemon's machine") from None
+    return {"text": lookup.decoded(full, data), "name": full}
+
+
+def remote_endpoint() -> str | None:
+    """The remote daemon's endpoint (CC_REMOTE), where no path on this machine means
+    anything to the daemon."""
+    return os.environ.get("CC_REMOTE") or None
 
 
 def _curve_client(sock, keys) -> None:

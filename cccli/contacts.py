@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Optional
 
 import typer
@@ -31,7 +30,7 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
     words = words or []
     action, rest = (words[0], words[1:]) if words else ("", [])
     if action == "import" and len(rest) == 1:
-        result = client.request("contacts_import", path=os.path.abspath(rest[0]))
+        result = client.request("contacts_import", timeout=3600, **client.file_argument(rest[0]))
         render.imported(result, "contacts", json)
     elif action == "add" and len(rest) == 1:
         numbers = [phone.clean(p) for p in phones or []]

@@ -216,6 +216,14 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
         _table(list(pages(filters, limit)), filters, output, lambda: {
             c["name"]: c["colour"] for c in client.request("catalog", kind="results")})
         return
+    from daemon import export
+
+    if output and (client.remote_endpoint() or fmt not in export.FORMATS):
+        # A remote daemon names no file on this machine (and the daemon writes no
+        # templates): its pages come back and are written here.
+        count = _write_file(pages(filters, limit), output, fmt, cols)
+        print(f"wrote {count} calls to {output}", file=sys.stderr)
+        return
     if output:
         # The daemon writes the file itself from one cursor: no paging, no JSON.
         args = {("outcome" if k == "result" else k): v for k, v in filters.items()}
@@ -227,7 +235,7 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
     _write(pages(filters, limit), sys.stdout, fmt, cols)
 
 
-def _write(rows, stream, fmt: str, cols) -> None:
+def _write(rows, stream, fmt: str, cols) -> int:
     from daemon import export
 
     first = next(rows, None)      # the first page, or its error, before any output
@@ -237,6 +245,24 @@ def _write(rows, stream, fmt: str, cols) -> None:
     for row in rows:
         writer.write(row)
     writer.close()
+    return writer.count
+
+
+def _write_file(rows, output: str, fmt: str, cols) -> int:
+    """Rows into the file `output` on this machine, as the daemon writes one: a regular
+    file, written beside it and renamed into place, left as it was after a failure."""
+    from daemon import export
+
+    try:
+        target = export.output_path(os.path.abspath(output))
+    except export.PathError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, f"cannot export there: {exc}") from None
+    try:
+        with export.replacing(target) as stream:
+            return _write(rows, stream, fmt, cols)
+    except OSError as exc:
+        raise WireError(ErrorCode.FAILED, f"cannot write {target}: {exc.strerror}; nothing "
+                        "was written") from None
 
 
 def _run_file(path: Path, filters: dict, fmt: str, cols, limit: int | None,
@@ -251,11 +277,7 @@ def _run_file(path: Path, filters: dict, fmt: str, cols, limit: int | None,
     if fmt == "table":
         _table(list(rows), filters, output, dict)
     elif output:
-        try:
-            with open(output, "w", encoding="utf-8", newline="") as stream:
-                _write(rows, stream, fmt, cols)
-        except OSError as exc:
-            raise WireError(ErrorCode.FAILED, f"cannot write {output}: {exc.strerror}") from None
+        _write_file(rows, output, fmt, cols)
     else:
         _write(rows, sys.stdout, fmt, cols)
 

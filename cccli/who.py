@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Optional
 
 import typer
@@ -24,7 +23,7 @@ def who(words: Annotated[Optional[list[str]], typer.Argument(
     if words[:1] == ["import"]:
         if len(words) != 2:
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc who import FILE")
-        result = client.request("who_import", path=os.path.abspath(words[1]))
+        result = client.request("who_import", timeout=3600, **client.file_argument(words[1]))
         render.imported(result, "colleagues", json)
         return
     query = " ".join(words)

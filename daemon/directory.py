@@ -20,14 +20,22 @@ HEADERS = {"name", "position", "department", "extension", "id_user", "phones"}
 class Directory:
     def __init__(self, store, states):
         self.db = store.db
+        self.database = store.path
         self.states = states                 # a StateMap, for names of state IDs
         self.live: dict[int, int] = {}       # IDUser -> IDUserState, from events and polls
         self.seen_at: dict[int, float] = {}  # IDUser -> when that state was true
         self.unknown: set[int] = set()       # IDUsers the server does not know: not polled
 
-    def import_csv(self, path: str) -> tuple[int, list[str]]:
-        """Replace the directory with a CSV file's good rows; the bad ones are listed."""
-        file, text = lookup.read_text(path)
+    async def import_csv(self, read) -> tuple[int, list[str]]:
+        """Replace the directory with the good rows of a CSV file (`read()` gives its name
+        and text); the bad ones are listed. Read, parsed and written in a thread."""
+        found = await asyncio.to_thread(self._import, read)
+        self.unknown.clear()       # new colleagues: ask the server about every one again
+        return found
+
+    def _import(self, read) -> tuple[int, list[str]]:
+        file, text = read()
+        log.info("importing colleagues from %s (%d characters)", file, len(text))
         rows, skipped = [], []
         for lineno, row in lookup.csv_rows(file, text, ", ".join(sorted(HEADERS)), skipped):
             id_user = row.get("id_user") or ""
@@ -42,10 +50,11 @@ class Directory:
                          "position": row.get("position", ""),
                          "department": row.get("department", ""), "extension": extension,
                          "phones": json.dumps(ordered, ensure_ascii=False)})
-        with self.db.conn:
-            self.db["colleagues"].delete_where()
-            self.db["colleagues"].insert_all(rows)
-        self.unknown.clear()
+        with lookup.writing(self.database) as conn:
+            conn.execute("delete from colleagues")
+            conn.executemany("insert into colleagues (id_user, name, position, department, "
+                             "extension, phones) values (:id_user, :name, :position, "
+                             ":department, :extension, :phones)", rows)
         return len(rows), skipped
 
     def state_seen(self, id_user: int, code: int, at: float | None = None) -> None:

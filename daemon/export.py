@@ -1,13 +1,17 @@
 """Writers for the call log's output formats: stable column names, one row at a time.
 
 Light on purpose: the CLI uses it for `cc log` on standard output, and the daemon for
-`--output FILE`, which it writes itself from one cursor in a thread of its own.
+`--output FILE`, which it writes itself from one cursor in a thread of its own. An output
+file is only ever a regular file, written beside its place and renamed into it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
+import stat
 import string
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +24,68 @@ DISPOSITION = {"answered": "ANSWERED", "busy": "BUSY", "failed": "FAILED"}
 
 class FormatError(ValueError):
     pass
+
+
+class PathError(ValueError):
+    """A place an export may not be written; the message names it and why."""
+
+
+SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))   # the kernel's, not files
+KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+         (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+         (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+
+
+def kind_of(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    return next((name for test, name in KINDS if test(mode)), "not a regular file")
+
+
+def output_path(text: str) -> Path:
+    """The file an export may write: an absolute path to a regular file or to none yet, in
+    an existing folder outside /proc, /sys and /dev. Folders are resolved (a link among
+    them is followed once, here); the file itself is never a link. Raises PathError."""
+    path = Path(text)
+    if not path.is_absolute():
+        raise PathError(f"{text} is not an absolute path")
+    folder = path.parent.resolve()
+    system = next((t for t in SYSTEM_TREES if folder == t or t in folder.parents), None)
+    if system is not None:
+        raise PathError(f"{path} is under {system}, which holds no files of yours: write "
+                        "the export to an ordinary folder")
+    if not folder.is_dir():
+        raise PathError(f"there is no folder {folder}")
+    target = folder / path.name
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise PathError(f"cannot use {target}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise PathError(f"{target} is {kind_of(mode)}, not a regular file: give the path of "
+                        "a file to write")
+    return target
+
+
+@contextlib.contextmanager
+def replacing(target: Path):
+    """A text stream on a new file beside `target` that takes its place when the block
+    ends well (fsynced, then renamed); after any failure the new file is gone and
+    `target` is as it was."""
+    import tempfile     # here: `cc log` on a terminal never needs it
+
+    fd, part = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(part, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part)
+        raise
 
 
 def check_template(template: str) -> None:
@@ -115,9 +181,10 @@ def refusal(output, database: Path, folders) -> str | None:
     return None
 
 
-def write_file(database, path: str, fmt: str, columns: tuple[str, ...], sql_for) -> int:
-    """Export straight from the database (read-only, its own connection) into `path`.
-    `sql_for(columns)` gives the query selecting those columns; returns the row count."""
+def write_file(database, target: Path, fmt: str, columns: tuple[str, ...], sql_for) -> int:
+    """Export straight from the database (read-only, its own connection) into `target`
+    (an `output_path`). `sql_for(columns)` gives the query selecting those columns;
+    returns the row count."""
     from .store import open_log
 
     conn = open_log(database, read_only=True)
@@ -129,7 +196,7 @@ def write_file(database, path: str, fmt: str, columns: tuple[str, ...], sql_for)
             count += 1
             yield row
     try:
-        with open(path, "w", encoding="utf-8", newline="") as out:
+        with replacing(target) as out:
             if fmt == "csv":     # the common case, kept in C: tuples straight to csv
                 sql, args = sql_for(columns)
                 writer = csv.writer(out, lineterminator="\n")
@@ -138,14 +205,14 @@ def write_file(database, path: str, fmt: str, columns: tuple[str, ...], sql_for)
                 while rows := cursor.fetchmany(10_000):
                     writer.writerows(rows)
                     count += len(rows)
-                return count
-            sql, args = sql_for(LOG_COLUMNS)
-            cursor = conn.execute(sql, args)
-            names = [d[0] for d in cursor.description]
-            rows = Writer(out, fmt, columns)
-            for values in counted(cursor):
-                rows.write(dict(zip(names, values)))
-            rows.close()
-            return count
+            else:
+                sql, args = sql_for(LOG_COLUMNS)
+                cursor = conn.execute(sql, args)
+                names = [d[0] for d in cursor.description]
+                rows = Writer(out, fmt, columns)
+                for values in counted(cursor):
+                    rows.write(dict(zip(names, values)))
+                rows.close()
+        return count
     finally:
         conn.close()

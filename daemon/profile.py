@@ -60,6 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
             "counter, e.g. CALL-{n:06} or {n}"),
     Setting("contacts.default_region", "UA", "region for numbers written without a country "
             "code (ISO 3166 code, e.g. UA, PL, GB)"),
+    Setting("import.max_bytes", 52_428_800, "largest file `cc contacts import` and "
+            "`cc who import` read, in bytes (50 MiB)"),
     Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers; "
             "callback: the server rings the number, then your phone, and `cc answer` "
             "connects"),

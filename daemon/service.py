@@ -82,31 +82,39 @@ class Daemon:
             loop.add_signal_handler(sig, self._stop.set)
         log.info("daemon %d ready: requests on %s, events from the server at %s", os.getpid(),
                  self.paths.socket(wire.REQUEST_SOCKET), self.ctx.session.events_url)
-        servers = [asyncio.create_task(self._serve(sock)) for sock in serving]
+        servers = [asyncio.create_task(self._serve(sock, remote))
+                   for sock, remote in serving]
         await self._stop.wait()
         for task in servers:
             task.cancel()
         await self._shutdown()
 
     async def _start(self) -> list:
-        """Bind the sockets, then open the parts; the sockets to serve requests on."""
+        """Bind the sockets, then open the parts; the sockets to serve requests on, each
+        with whether it is the remote endpoint."""
         requests, events = self._socket_paths()
         for path in (requests, events):
             path.unlink(missing_ok=True)   # left by a daemon that died; we hold the lock
         self.zmq = zmq.asyncio.Context()
-        serving = [self._bind(zmq.ROUTER, f"ipc://{requests}")]
+        serving = [(self._bind(zmq.ROUTER, f"ipc://{requests}"), False)]
         self.feed.socket = self._bind(zmq.PUB, f"ipc://{events}")
         for path in (requests, events):
             os.chmod(path, 0o600)
         if self.settings["remote.endpoint"]:
-            serving.append(self._remote_socket(self.settings["remote.endpoint"]))
+            serving.append((self._remote_socket(self.settings["remote.endpoint"]), True))
         self.ctx = await open_context(self.paths, self.settings, self.feed, self.spawn,
                                       self._stop.set)
         return serving
 
-    def _bind(self, kind: int, endpoint: str):
+    def _socket(self, kind: int):
         sock = self.zmq.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
+        # libzmq drops a longer message before it is buffered, and disconnects its sender
+        sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_REQUEST_BYTES)
+        return sock
+
+    def _bind(self, kind: int, endpoint: str):
+        sock = self._socket(kind)
         sock.bind(endpoint)
         self.sockets.append(sock)
         return sock
@@ -125,8 +133,7 @@ class Daemon:
         self.auth.start()
         self.auth.configure_curve(domain="*", location=str(keys / "authorized"))
         public, private = zmq.auth.load_certificate(secret)
-        sock = self.zmq.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
+        sock = self._socket(zmq.ROUTER)
         sock.curve_secretkey, sock.curve_publickey = private, public
         sock.curve_server = True
         try:
@@ -137,13 +144,13 @@ class Daemon:
         log.info("remote control on %s (CURVE)", endpoint)
         return sock
 
-    async def _serve(self, sock) -> None:
+    async def _serve(self, sock, remote: bool) -> None:
         while True:
             frames = await sock.recv_multipart()
-            self.spawn(self._answer(sock, frames))
+            self.spawn(self._answer(sock, frames, remote))
 
-    async def _answer(self, sock, frames: list[bytes]) -> None:
-        reply = await handlers.answer(self.ctx, frames[-1])
+    async def _answer(self, sock, frames: list[bytes], remote: bool) -> None:
+        reply = await handlers.answer(self.ctx, frames[-1], remote)
         await sock.send_multipart([*frames[:-1], reply])
 
     def spawn(self, coro) -> None:

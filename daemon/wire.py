@@ -15,6 +15,7 @@ from enum import IntEnum, StrEnum
 
 REQUEST_SOCKET = "cli.sock"
 EVENTS_SOCKET = "events.sock"
+MAX_REQUEST_BYTES = 1024 * 1024     # a longer message is dropped and its sender disconnected
 
 # Columns of the call log, in order: stable names for CSV and JSON exports.
 LOG_COLUMNS = (
@@ -170,23 +171,49 @@ class NoAnswer(Exception):
     """No reply came within the deadline."""
 
 
+class Dropped(Exception):
+    """The connection closed before the reply came; `refused`: the daemon did not take
+    this client's CURVE key."""
+
+    def __init__(self, refused: bool):
+        super().__init__("key refused" if refused else "connection closed")
+        self.refused = refused
+
+
 def exchange(endpoint: str, cmd: str, timeout: float, prepare=None, **args):
     """Send one request on `endpoint` (a ZeroMQ REQ socket; `prepare(sock)` may set it up
     first, e.g. for CURVE) and return its result, or raise WireError with the daemon's
-    message, or NoAnswer after `timeout` seconds."""
+    message, Dropped when the connection closes first, or NoAnswer after `timeout` s."""
     import zmq      # here: importing this module must stay cheap for the CLI
 
+    body = request(cmd, **args)
+    if len(body) > MAX_REQUEST_BYTES:    # the daemon would drop it unanswered
+        raise WireError(ErrorCode.BAD_INPUT, f"the request is {len(body):,} bytes, over the "
+                        f"{MAX_REQUEST_BYTES:,} the daemon takes: send less at once")
     sock = zmq.Context.instance().socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
+    # A request the daemon drops (or a daemon that dies) closes the connection; REQ would
+    # reconnect and wait for the deadline, so watch the connection too.
+    monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
     try:
         if prepare is not None:
             prepare(sock)
         sock.connect(endpoint)
-        sock.send(request(cmd, **args))
-        if not sock.poll(int(timeout * 1000)):
+        sock.send(body)
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
+        if not poller.poll(int(timeout * 1000)):
             raise NoAnswer(f"no answer to {cmd} within {timeout:g} s")
+        if not sock.poll(0):         # a reply that came just before the close still counts
+            from zmq.utils.monitor import recv_monitor_message
+
+            event = recv_monitor_message(monitor)["event"]
+            raise Dropped(refused=event == zmq.EVENT_HANDSHAKE_FAILED_AUTH)
         return parse_reply(sock.recv())
     finally:
+        sock.disable_monitor()
+        monitor.close()
         sock.close()
 
 

@@ -15,7 +15,7 @@ from ..infinity import InfinityError
 from ..store import RESTART_HINT, is_damage
 from ..wire import ErrorCode, WireError, reply_error, reply_ok
 from . import agent, calls, card, catalog, contacts, log, system, transfer, who  # noqa: F401
-from .context import Context
+from .context import REMOTE, Context
 from .registry import TABLE
 
 logger = logging.getLogger("cc.requests")
@@ -35,9 +35,10 @@ def parse_request(body: bytes) -> tuple[str, dict]:
     return msg["cmd"], args
 
 
-async def answer(ctx: Context, body: bytes) -> bytes:
-    """The reply to one request."""
+async def answer(ctx: Context, body: bytes, remote: bool = False) -> bytes:
+    """The reply to one request; `remote`: it came over the remote endpoint."""
     name = "?"
+    token = REMOTE.set(remote)
     try:
         name, args = parse_request(body)
         command = TABLE.get(name)
@@ -58,4 +59,6 @@ async def answer(ctx: Context, body: bytes) -> bytes:
     except Exception:   # a bug must not take the daemon down, nor pass for bad input
         logger.exception("request %.40r failed", name)   # never its arguments: a password
         return reply_error(ErrorCode.FAILED, "internal error, see daemon.log")
+    finally:
+        REMOTE.reset(token)
     return reply_ok(result)

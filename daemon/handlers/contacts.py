@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from .. import phone
-from .context import Context
+from .. import lookup, phone
+from ..wire import MAX_REQUEST_BYTES
+from .context import REMOTE, Context
 from .registry import Length, command
 
 Name = Annotated[str, Length(1, 200)]
-Path = Annotated[str, Length(1, 4096)]
+Path = Annotated[str, Length(1, 4096)] | None
+Text = Annotated[str, Length(1, MAX_REQUEST_BYTES)] | None
 Number = Annotated[str, Length(1, 64)]
+IMPORT_HELP = ("PATH names a regular file on the daemon's machine of at most import.max_bytes; "
+               "or TEXT is the file's content, NAME naming it in messages (a remote client "
+               "sends TEXT).")
+
+
+def import_reader(ctx: Context, path: str | None, text: str | None, name: str | None):
+    """What an import is to read, checked before it starts (`lookup.import_reader`)."""
+    return lookup.import_reader(path, text, name, REMOTE.get(),
+                                ctx.settings["import.max_bytes"])
 
 
 @command("contacts", "Contacts matching QUERY (a name, an account, part of a number).")
@@ -23,9 +34,11 @@ async def contacts_one(ctx: Context, name: Name) -> dict:
     return ctx.contacts.one(name)
 
 
-@command("contacts_import", "Import contacts from the CSV or vCard file PATH.")
-async def contacts_import(ctx: Context, path: Path) -> dict:
-    count, skipped = ctx.contacts.import_file(path)
+@command("contacts_import", "Import contacts from a CSV or vCard file. " + IMPORT_HELP)
+async def contacts_import(ctx: Context, path: Path = None, text: Text = None,
+                          name: Path = None) -> dict:
+    read = import_reader(ctx, path, text, name)
+    count, skipped = await ctx.contacts.import_file(read)
     return {"imported": count, "skipped": skipped}
 
 

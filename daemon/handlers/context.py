@@ -6,6 +6,7 @@ the call log and the journal -> the feed of changes -> the CLI.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sqlite3
 import time
@@ -29,6 +30,11 @@ from ..supervisor import Supervisor
 from ..transfer import Transfers
 
 log = logging.getLogger("cc.daemon")
+
+
+# True while answering a request that came over the remote endpoint (remote.endpoint): such
+# a request may name no file on this machine.
+REMOTE = contextvars.ContextVar("remote", default=False)
 
 
 class StartError(Exception):

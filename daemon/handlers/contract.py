@@ -21,9 +21,14 @@ The daemon binds two ZeroMQ sockets in the profile's run directory (mode 0700):
 and `{events}` (PUB: every change, numbered). With `remote.endpoint` set, the same
 requests are also served over TCP with CURVE (`cc daemon keys`).
 
-A request is one JSON object: `{{"cmd": NAME, "args": {{...}}}}`. The daemon checks the
+A request is one JSON object: `{{"cmd": NAME, "args": {{...}}}}`, of at most {max_mib} MiB:
+a longer message is dropped unanswered and its connection closed. The daemon checks the
 arguments against the table below before it acts: an unknown or missing argument, or
 one of the wrong type or out of range, is answered with `bad_input` naming it.
+
+A client of the remote endpoint may name no file on the daemon's machine: `log_export`
+is refused (page through `log` and write the file on the client's side), and
+`contacts_import` and `who_import` take the file's `text` instead of a `path`.
 
 A reply is `{{"ok": true, "result": ...}}` or
 `{{"ok": false, "error": {{"code": CODE, "message": ONE_LINE}}}}`.
@@ -47,7 +52,8 @@ def _command(cmd) -> list[str]:
 
 
 def markdown() -> str:
-    text = INTRO.format(request=wire.REQUEST_SOCKET, events=wire.EVENTS_SOCKET)
+    text = INTRO.format(request=wire.REQUEST_SOCKET, events=wire.EVENTS_SOCKET,
+                        max_mib=wire.MAX_REQUEST_BYTES // 2**20)
     lines = [f"| `{code.value}` | {int(code.exit)} ({code.exit.name.lower()}) |"
              for code in wire.ErrorCode]
     lines += ["", "## Commands", ""]

@@ -10,11 +10,13 @@ from .. import export, periods
 from ..infinity import InfinityError
 from ..store import SORT_COLUMNS
 from ..wire import LOG_COLUMNS, ErrorCode, WireError
-from .context import Context
+from .context import REMOTE, Context
 from .registry import UNBOUNDED, Length, LogId, OneOf, Range, command, shared
 
 log = logging.getLogger("cc.log")
 LOG_PAGE = 5000      # rows per `log` reply; the CLI pages through bigger results
+PAGE_BYTES = 4 * 2**20   # and at most about this much text per reply (card notes are long)
+ROW_OVERHEAD = 800       # a row's JSON beyond its text: keys, numbers, punctuation
 
 
 def _no_such_call(log_id: int | None) -> WireError:
@@ -38,8 +40,9 @@ def _checked_period(period: str | None) -> None:
         raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
 
 
-@command("log", "One page of the call log (LIMIT rows after the cursor AFTER), filtered "
-                "and sorted; `next` is the cursor of the following page.", FILTERS)
+@command("log", "One page of the call log (LIMIT rows after the cursor AFTER, fewer when "
+                "they pass 4 MiB of text), filtered and sorted; `next` is the cursor of the "
+                "following page.", FILTERS)
 async def log_page(ctx: Context, limit: Annotated[int, Range(1, LOG_PAGE)] = 20,
                    after: Annotated[list[str | int | float | None], Length(2, 2)] | None = None,
                    **filters) -> dict:
@@ -48,18 +51,42 @@ async def log_page(ctx: Context, limit: Annotated[int, Range(1, LOG_PAGE)] = 20,
     rows = ctx.store.find(limit=limit + 1, after=after, **filters)
     more = len(rows) > limit
     rows = rows[:limit]
+    kept = _within(rows, PAGE_BYTES)
+    more = more or kept < len(rows)
+    rows = rows[:kept]
     column = SORT_COLUMNS[filters["sort"]]
     return {"rows": rows, "next": [rows[-1][column], rows[-1]["id"]] if more else None}
 
 
-@command("log_export", "Write the matching calls to the file PATH in FORMAT with COLUMNS "
-                       "(the daemon writes it from one cursor, in a thread).", FILTERS)
+def _within(rows: list[dict], budget: int) -> int:
+    """How many of `rows` (at least one) fit in `budget` characters of text."""
+    used = 0
+    for n, row in enumerate(rows):
+        used += sum(len(v) for v in row.values() if isinstance(v, str)) + ROW_OVERHEAD
+        if used > budget and n:
+            return n
+    return len(rows)
+
+
+@command("log_export", "Write the matching calls to the file PATH (absolute; a regular file "
+                       "or none yet) in FORMAT with COLUMNS: the daemon writes it from one "
+                       "cursor, in a thread, beside PATH and renames it into place. Refused "
+                       "over the remote endpoint: a remote client pages through `log`.",
+         FILTERS)
 async def log_export(ctx: Context, path: Annotated[str, Length(1, 4096)],
                      format: Annotated[str, OneOf(export.FORMATS[1:])],
                      columns: Annotated[list[Annotated[str, OneOf(LOG_COLUMNS)]],
                                         Length(1, len(LOG_COLUMNS))],
                      limit: Annotated[int, Range(1, UNBOUNDED)] | None = None,
                      **filters) -> dict:
+    if REMOTE.get():
+        raise WireError(ErrorCode.BAD_INPUT, "log_export writes a file on the daemon's "
+                        "machine, which a remote client may not name: page through `log` "
+                        "and write the file on yours (`cc log --output FILE` does)")
+    try:    # in a thread too: a folder on a hung network mount must not stall the daemon
+        target = await asyncio.to_thread(export.output_path, path)
+    except export.PathError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, f"cannot export there: {exc}") from None
     _checked_period(filters["period"])
     refused = export.refusal(path, ctx.paths.database, ctx.paths.own)
     if refused:
@@ -69,11 +96,12 @@ async def log_export(ctx: Context, path: Annotated[str, Length(1, 4096)],
     def sql_for(cols):
         return ctx.store.select(limit=limit, columns=cols, **filters)
     try:
-        count = await asyncio.to_thread(export.write_file, ctx.paths.database, path,
+        count = await asyncio.to_thread(export.write_file, ctx.paths.database, target,
                                         format, tuple(columns), sql_for)
     except OSError as exc:
-        raise WireError(ErrorCode.BAD_INPUT, f"cannot write {path}: {exc.strerror}") from None
-    return {"written": count, "path": path}
+        raise WireError(ErrorCode.FAILED, f"cannot write {target}: {exc.strerror}; nothing "
+                        "was written") from None
+    return {"written": count, "path": str(target)}
 
 
 @command("log_show", "The logged call LOG_ID, every field.")

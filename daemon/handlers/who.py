@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from ..wire import SessionStatus
+from .contacts import IMPORT_HELP, Path, Text, import_reader
 from .context import Context
 from .registry import Length, command
 
@@ -14,9 +15,10 @@ async def who(ctx: Context, query: Annotated[str, Length(0, 200)] = "") -> list[
     return ctx.directory.search(query)
 
 
-@command("who_import", "Replace the directory of colleagues with the CSV file PATH.")
-async def who_import(ctx: Context, path: Annotated[str, Length(1, 4096)]) -> dict:
-    count, skipped = ctx.directory.import_csv(path)
+@command("who_import", "Replace the directory of colleagues with a CSV file. " + IMPORT_HELP)
+async def who_import(ctx: Context, path: Path = None, text: Text = None,
+                     name: Path = None) -> dict:
+    count, skipped = await ctx.directory.import_csv(import_reader(ctx, path, text, name))
     if ctx.session.status == SessionStatus.LOGGED_IN:
         ctx.spawn(ctx.directory.refresh(ctx.client))
     return {"imported": count, "skipped": skipped}
