@@ -226,31 +226,33 @@ def last(path: Path, count: int, keep=lambda message: True) -> list[dict]:
     import collections
 
     with _open(path) as fh:
-        try:
-            seekable = os.path.isfile(path) and fh.seekable()
+        try:    # /proc files are "regular" but have no size and no end to seek to
+            end = fh.seek(0, os.SEEK_END) if os.path.isfile(path) else 0
         except OSError:
-            seekable = False
-        if not seekable:
+            end = 0
+        if not end:
             kept = collections.deque(maxlen=count)
             kept.extend(m for m in map(as_dict, read(path)) if keep(m))
             return list(kept)
         found = []
-        for elem in _backwards(fh, path):
-            message = as_dict(elem)
-            if keep(message):
-                found.append(message)
-                if len(found) == count:
-                    break
+        try:
+            for elem in _backwards(fh, path, end):
+                message = as_dict(elem)
+                if keep(message):
+                    found.append(message)
+                    if len(found) == count:
+                        break
+        except OSError as exc:        # a vanished mount, a disk error
+            raise JournalError(f"{path}: cannot read it: {exc.strerror or exc}") from None
         return found[::-1]
 
 
 _BLOCK = 1 << 16
 
 
-def _backwards(fh, path):
+def _backwards(fh, path, end: int):
     """Each `<message>` of an open file from the last line to the first, read in blocks
-    from the end; lines are checked as `read` checks them."""
-    end = fh.seek(0, os.SEEK_END)
+    from `end` back; lines are checked as `read` checks them."""
     pos, head = end, b""        # head: the start of the file's text after `pos` (one line)
     while True:
         if pos > 0:

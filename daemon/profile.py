@@ -70,19 +70,29 @@ class Setting:
         return self.check(value) if self.check else None
 
 
-def _host(value: str) -> str | None:
-    """A host name or address as a URL's host part: no scheme, path, port or spaces."""
-    wanted = "a host name or address (no http://, path or port), e.g. pbx.example.local"
+def _host(value: str, bracketed: bool = True) -> str | None:
+    """A host name or address: no scheme, path, port or spaces. An IPv6 address goes in
+    brackets where it becomes a URL's host ([::1]), bare where it is bound (::1)."""
+    ipv6 = "[::1]" if bracketed else "::1"
+    wanted = f"a host name or address (no http://, path or port), e.g. pbx.example.local, " \
+             f"10.0.0.5 or {ipv6}"
     if not value or any(c.isspace() or c in "/?#@" for c in value):
         return wanted
     if ":" in value:        # only an IPv6 address has colons
         import ipaddress
 
+        address = value[1:-1] if bracketed and value[:1] + value[-1:] == "[]" else value
         try:
-            ipaddress.IPv6Address(value.strip("[]"))
+            ipaddress.IPv6Address(address)
         except ValueError:
             return wanted
+        if bracketed and address == value:
+            return wanted
     return None
+
+
+def _bind_host(value: str) -> str | None:
+    return _host(value, bracketed=False)
 
 
 def _web_url(value: str) -> str | None:
@@ -131,12 +141,12 @@ def _number_mask(value: str) -> str | None:
 
 
 def _break_reasons(value: str) -> str | None:
-    """Comma-separated reasons, each a word, or word=ID for a server state of its own."""
+    """Comma-separated reasons, each a name, or name=ID for a server state of its own."""
     import re
 
     for item in value.split(","):
-        if item.strip() and not re.fullmatch(r"[^\s=,]+(=\d{1,10})?", item.strip()):
-            return ("reasons separated by commas, each a word or word=ID with a whole "
+        if item.strip() and not re.fullmatch(r"[^=,]*[^=,\s](=\d{1,10})?", item.strip()):
+            return ("reasons separated by commas, each a name or name=ID with a whole "
                     f"number ID, e.g. lunch,training=306 ('{item.strip()}' is neither)")
     return None
 
@@ -213,7 +223,7 @@ SETTINGS: tuple[Setting, ...] = (
             "tcp://0.0.0.0:5555; CURVE keys required (`cc daemon keys`); empty: off",
             check=_endpoint),
     Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)",
-            check=_host),
+            check=_bind_host),
     Setting("events.listen_port", 0, "port of the event listener (0: any free port)",
             minimum=0, maximum=65535),
     Setting("events.max_rate", 20000, "events per second the listener takes; more get 429",
@@ -328,6 +338,8 @@ def coerce(key: str, raw) -> object:
     against what the setting accepts; ConfigError names the setting and what it takes."""
     entry = setting(key)
     value = _typed(entry.kind, raw)
+    if value is not None and value == entry.default:
+        return value        # every default is good (a test checks): spare its check
     why = entry.accepts() if value is None else entry.refuses(value)
     if why:
         raise ConfigError(f"setting {key} must be {why}, not {shown(key, raw)!r}")
@@ -361,12 +373,9 @@ def read(path: Path | None = None) -> tuple[dict[str, object], list[str], list[s
     path = path or paths().config_file
     values = {s.key: s.default for s in SETTINGS}
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path)
     except FileNotFoundError:
         return values, [], []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read it: {getattr(exc, 'strerror', None) or exc}"
-                          ) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -387,6 +396,19 @@ def read(path: Path | None = None) -> tuple[dict[str, object], list[str], list[s
                 problems.append(f"{path}: {exc}; fix it there or with `cc config set {key} "
                                 "VALUE`")
     return values, problems, unknown
+
+
+def _read_text(path: Path) -> str:
+    """The config file's text; ConfigError when it cannot be read or is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}): fix "
+                          "the file or move it away for defaults") from None
 
 
 def load(path: Path | None = None) -> dict[str, object]:
@@ -410,12 +432,14 @@ def set_value(key: str, raw: str, path: Path | None = None) -> object:
     path = path or paths().config_file
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = path.read_text(encoding="utf-8") if path.exists() else default_config_text()
         mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot use {path}: {getattr(exc, 'strerror', None) or exc}; "
-                          "CC_HOME (or the config directory) must be a folder you can write"
-                          ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot use {path}: {exc.strerror or exc}; CC_HOME (or the config "
+                          "directory) must be a folder you can write") from None
+    try:
+        text = _read_text(path)
+    except FileNotFoundError:
+        text = default_config_text()
     try:
         doc = tomlkit.parse(text)
     except Exception as exc:  # tomlkit raises several parse error types
