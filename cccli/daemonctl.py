@@ -70,8 +70,8 @@ def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daem
     if started and refused and view["session"] == SessionStatus.LOGGED_OUT:
         code = ErrorCode(refused) if refused in ErrorCode._value2member_map_ \
             else ErrorCode.FAILED
-        render.fail(f"the daemon runs (pid {running['pid']}) but is not logged in: "
-                    f"{view['last_error']}", code.exit)
+        render.fail(f"{view['last_error']}; the daemon runs (pid {running['pid']}): "
+                    "`cc login` once that is fixed", code.exit)
 
 
 def _spawn(timeout: float) -> dict:

@@ -129,7 +129,8 @@ def _number_mask(value: str) -> str | None:
     wanted = "a mask with {n} for the counter, e.g. CALL-{n:06} or {n}"
     try:
         fields = list(string.Formatter().parse(value))
-        if not any(name == "n" for _, name, _, _ in fields):
+        names = {name for _, name, _, _ in fields if name is not None}
+        if names != {"n"}:      # the counter, and nothing else (no n.attribute either)
             return wanted
         if any(int(digits) > 99 for _, _, spec, _ in fields
                for digits in re.findall(r"\d+", spec or "")):

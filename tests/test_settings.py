@@ -37,6 +37,7 @@ BAD = [
     ("log.number_mask", "CALL", "a mask with {n} for the counter"),
     ("log.number_mask", "CALL-{n", "a mask with {n}"),
     ("log.number_mask", "{n:999999999}", "widths under 100"),
+    ("log.number_mask", "{n}-{n.__class__}", "a mask with {n}"),
     ("server.host", "http://pbx.example.local", "a host name or address"),
     ("server.host", "", "a host name or address"),
     ("server.host", "::1", "or [::1]"),                 # a URL needs it in brackets
