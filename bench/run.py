@@ -14,13 +14,14 @@ import signal
 import sys
 import time
 
-from . import calllog, common, ingest, roundtrip, status_e2e
+from . import calllog, common, ingest, journal, roundtrip, status_e2e
 
 BENCHMARKS = (
     ("cc status end to end", status_e2e.run),
     ("daemon round trip", roundtrip.run),
     ("event ingest", ingest.run),
     ("call log and daemon memory", calllog.run),
+    ("cc journal on a big journal", journal.run),
 )
 BUDGET = 280   # seconds; `make bench` must end within 5 minutes, pip install included
 

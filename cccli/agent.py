@@ -96,6 +96,8 @@ def _status_lines(view: dict) -> str:
     session = view["session"]
     if session == SessionStatus.RECONNECTING:
         session = f"reconnecting, next try in {view.get('next_try_in', 0):.0f} s"
+    elif session == SessionStatus.DISCONNECTED:
+        session = "disconnected (session.reconnect is off: log in again with `cc login`)"
     lines = [f"daemon  pid {view['pid']}, {session} ({view['server']})"]
     if view.get("last_error") and view["session"] != SessionStatus.LOGGED_IN:
         lines.append(f"error   {view['last_error']}")

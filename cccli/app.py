@@ -61,10 +61,12 @@ NAMES = {name for name, _ in COMMANDS} | {name for name, _ in GROUPS}
 
 
 def main() -> None:
-    first = sys.argv[1] if len(sys.argv) > 1 else None
-    # Shell completion walks the whole tree; everything else needs only its command.
-    runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ else app
+    """Run `cc`: every failure is one line on stderr and an exit code, never a traceback
+    (CC_DEBUG=1 shows one for an unexpected error); Ctrl-C exits 130 quietly."""
     try:
+        first = sys.argv[1] if len(sys.argv) > 1 else None
+        # Shell completion walks the whole tree; everything else needs only its command.
+        runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ else app
         runner()
     except WireError as exc:
         sys.stderr.write(f"cc: {exc.message}\n")
@@ -73,5 +75,11 @@ def main() -> None:
         sys.stderr.write(f"cc: {exc}\n")
         sys.exit(int(Exit.CONFIG))
     except KeyboardInterrupt:
-        sys.stderr.write("cc: interrupted\n")
         sys.exit(130)
+    except Exception as exc:    # a bug, or a system failure no command foresaw
+        if os.environ.get("CC_DEBUG"):
+            raise
+        what = " ".join(str(exc).split())[:300] or "no message"
+        sys.stderr.write(f"cc: internal error: {type(exc).__name__}: {what}; run with "
+                         "CC_DEBUG=1 for details\n")
+        sys.exit(int(Exit.FAILED))

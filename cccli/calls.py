@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon import phone
+from daemon import phone, profile
 from daemon.states import LineState
 from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
 
@@ -52,9 +52,7 @@ def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
                     code)
 
 
-class DialMode(str, Enum):
-    offhook = "offhook"
-    callback = "callback"
+DialMode = Enum("DialMode", {mode: mode for mode in profile.DIAL_MODES}, type=str)
 
 
 def dial(number: Annotated[Optional[str], typer.Argument(

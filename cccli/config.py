@@ -39,7 +39,7 @@ def get(key: Annotated[Optional[str], typer.Argument(autocompletion=complete.set
                lambda shown: "\n".join(f"{k} = {render_value(v)}" for k, v in shown.items()))
 
 
-@app.command("set")
+@app.command("set", context_settings={"ignore_unknown_options": True})   # VALUE may be -1
 def set_(key: Annotated[str, typer.Argument(help="A setting, e.g. server.port.",
                                             autocompletion=complete.setting_keys)],
          value: Annotated[str, typer.Argument(help="Its new value.")],

@@ -48,36 +48,65 @@ def _wait(condition, seconds: float) -> bool:
 @app.command()
 def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daemon."),
           json: Json = False) -> None:
-    """Start the daemon in the background, if it is not running."""
+    """Start the daemon in the background, if it is not running. Exits 10 (or 8) when
+    the daemon started but the server refused its log-on (or no password was found);
+    the daemon stays up for `cc login`."""
+    deadline = time.monotonic() + timeout
     running = _ping()
-    if running is None:
-        os.umask(0o077)     # its log and everything the daemon makes: the agent's alone
-        paths = profile.paths()
-        paths.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(paths.daemon_log, "ab") as logfile:
-            child = subprocess.Popen([sys.executable, "-m", "daemon"], stdin=subprocess.DEVNULL,
-                                     stdout=logfile, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        up = _wait(lambda: child.poll() is not None or _ping() is not None, timeout)
-        if child.poll() is not None:
-            render.fail(f"the daemon exited at start: {_last_line(paths.daemon_log)}",
-                        _exit_of(child.returncode))
-        if not up:
-            render.fail(f"the daemon did not answer within {timeout:g} s; see "
-                        f"{paths.daemon_log}", Exit.FAILED)
-        running = _ping()
-        started = True
+    started = running is None
+    if started:
+        profile.check_private(profile.load())   # named here, before any daemon runs
+        running = _spawn(timeout)
+        view = _settled(deadline)
     else:
-        started = False
-    view = client.request("status")
-    if view["session"] == SessionStatus.LOGGING_IN:
-        view = {**view, **client.request("state")}
+        view = client.request("status")
     render.out({"pid": running["pid"], "started": started, **view}, json,
                f"daemon {'started' if started else 'already running'} (pid {running['pid']})\n"
                + render.agent_line(view)
                + (f"; {view['last_error']}" if view.get("last_error") else "")
                + "".join(f"\n{line}" for line in render.waiting_lines(view))
                + (f"\nnotice  {view['store_notice']}" if view.get("store_notice") else ""))
+    refused = view.get("logon_error")
+    if started and refused and view["session"] == SessionStatus.LOGGED_OUT:
+        code = ErrorCode(refused) if refused in ErrorCode._value2member_map_ \
+            else ErrorCode.FAILED
+        render.fail(f"{view['last_error']}; the daemon runs (pid {running['pid']}): "
+                    "`cc login` once that is fixed", code.exit)
+
+
+def _spawn(timeout: float) -> dict:
+    """Start `python -m daemon` detached, its output to daemon.log; its ping once up."""
+    os.umask(0o077)     # its log and everything the daemon makes: the agent's alone
+    paths = profile.paths()
+    try:
+        paths.log_dir.mkdir(parents=True, exist_ok=True)
+        logfile = open(paths.daemon_log, "ab")
+    except OSError as exc:
+        render.fail(f"cannot write the daemon's log {paths.daemon_log}: "
+                    f"{exc.strerror or exc}; CC_HOME must be a folder you can write",
+                    Exit.CONFIG)
+    with logfile:
+        child = subprocess.Popen([sys.executable, "-m", "daemon"], stdin=subprocess.DEVNULL,
+                                 stdout=logfile, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    _wait(lambda: child.poll() is not None or _ping() is not None, timeout)
+    running = None if child.poll() is not None else _ping()
+    if running is None:
+        if child.poll() is not None:
+            render.fail(f"the daemon exited at start: {_last_line(paths.daemon_log)}",
+                        _exit_of(child.returncode))
+        render.fail(f"the daemon did not answer within {timeout:g} s; see "
+                    f"{paths.daemon_log}", Exit.FAILED)
+    return running
+
+
+def _settled(deadline: float) -> dict:
+    """The daemon's status once its automatic log-on has ended (or at the deadline)."""
+    view = client.request("status")
+    while view["session"] == SessionStatus.LOGGING_IN and time.monotonic() < deadline:
+        time.sleep(0.05)
+        view = client.request("status")
+    return view
 
 
 def _exit_of(returncode: int) -> Exit:
@@ -103,8 +132,10 @@ def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to sto
          json: Json = False) -> None:
     """Stop the daemon (it finishes writing the call log first)."""
     running = _ping()
-    if running is None:
-        render.fail(client.NOT_RUNNING, Exit.DAEMON_NOT_RUNNING)
+    if running is None:     # already stopped: what a service manager wants, so success
+        render.out({"running": False, "stopped": False}, json,
+                   "the daemon is not running for this profile: nothing to stop")
+        return
     pid = running["pid"]
     said = client.request("shutdown", force=force)
     if not _wait(lambda: not _alive(pid), timeout):

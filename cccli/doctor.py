@@ -83,10 +83,7 @@ def run_checks() -> list[Check]:
     paths = profile.paths()
     checks, settings = [], None
     try:
-        settings = profile.load()
-        where = paths.config_file
-        checks.append(Check("config", True, f"{where} parses" if where.exists() else
-                            f"{where} does not exist: the defaults are in use"))
+        settings = config_check(paths.config_file, checks)
     except profile.ConfigError as exc:
         checks.append(Check("config", False, str(exc)))
     checks.append(password_check(settings))
@@ -106,6 +103,21 @@ def run_checks() -> list[Check]:
     checks.append(spool_check(status, paths.spool))
     checks.append(tasks_check(status))
     return checks
+
+
+def config_check(where, checks: list[Check]) -> dict | None:
+    """The settings file: it parses, every value is one its setting accepts, and every
+    name in it is a setting (a misspelt one would be ignored). The settings, when good."""
+    settings, problems, unknown = profile.read(where)
+    if unknown:
+        problems.append(f"{where}: no setting is called {', '.join(unknown)} (misspelt? "
+                        "`cc config get` lists every setting)")
+    if problems:
+        checks.append(Check("config", False, "; ".join(problems)))
+        return None
+    checks.append(Check("config", True, f"{where}: every setting is valid" if where.exists()
+                        else f"{where} does not exist: the defaults are in use"))
+    return settings
 
 
 def tasks_check(status: dict | None) -> Check:
@@ -138,7 +150,7 @@ def spool_check(status: dict | None, spool) -> Check:
 
 def password_check(settings: dict | None) -> Check:
     if settings is None:
-        return Check("password", None, "not checked: the config file does not parse")
+        return Check("password", None, "not checked: the config file has errors")
     if os.environ.get("CC_PASSWORD"):
         source = "CC_PASSWORD"
     elif settings.get("server.password_command"):
@@ -226,7 +238,7 @@ def clock_check(settings: dict | None) -> Check:
     from daemon.emulator.admin import Admin, read_clock
 
     if settings is None:
-        return Check("clock", None, "not checked: the config file does not parse")
+        return Check("clock", None, "not checked: the config file has errors")
     base = f"http://{settings['server.host']}:{settings['server.port']}"
     before = time.time()
     try:

@@ -3,7 +3,6 @@ safely. A journal may come from another site: the reader refuses hostile XML."""
 
 from __future__ import annotations
 
-import collections
 import json as jsonlib
 import sys
 from datetime import datetime
@@ -38,18 +37,25 @@ def journal(file: Annotated[Optional[str], typer.Argument(
     from daemon import journal as journal_file
 
     path = file or str(profile.paths().journal)
-    shown = collections.deque(maxlen=tail)
+
+    def keep(message: dict) -> bool:
+        return kind is None or message.get("kind") == kind.value
+
+    def show(message: dict) -> None:
+        # ensure_ascii: control characters and bidi overrides (U+202E) stay escaped
+        print(jsonlib.dumps(message, ensure_ascii=True) if json else line(message))
     try:
-        for elem in journal_file.read(path):
-            message = journal_file.as_dict(elem)
-            if kind is None or message.get("kind") == kind.value:
-                shown.append(message)
+        if tail is not None:        # read from the end: a big journal's tail at once
+            for message in journal_file.last(path, tail, keep):
+                show(message)
+        else:                       # a line at a time, shown as it is read
+            for elem in journal_file.read(path):
+                message = journal_file.as_dict(elem)
+                if keep(message):
+                    show(message)
+        sys.stdout.flush()
     except journal_file.JournalError as exc:
         raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
-    try:
-        for message in shown:
-            print(jsonlib.dumps(message, ensure_ascii=False) if json else line(message))
-        sys.stdout.flush()
     except BrokenPipeError:          # `cc journal | head`: the reader has seen enough
         import os
 

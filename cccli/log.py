@@ -240,10 +240,13 @@ def _write(rows, stream, fmt: str, cols) -> int:
 
     first = next(rows, None)      # the first page, or its error, before any output
     writer = export.Writer(stream, fmt, cols)
-    if first is not None:
-        writer.write(first)
-    for row in rows:
-        writer.write(row)
+    try:
+        if first is not None:
+            writer.write(first)
+        for row in rows:
+            writer.write(row)
+    except export.FormatError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
     writer.close()
     return writer.count
 

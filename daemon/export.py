@@ -11,6 +11,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import stat
 import string
 from datetime import datetime
@@ -89,18 +90,51 @@ def replacing(target: Path):
 
 
 def check_template(template: str) -> None:
-    """A `--format '{start} {number}'` template may name only known fields."""
+    """A `--format '{start} {number}'` template may name only known fields, with a
+    format spec that fits the field (tried on a sample call) and no nested fields or
+    giant widths, so no row can fail half-way through an export."""
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+        parts = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise FormatError(f"bad --format template: {exc}") from None
-    unknown = [f for f in fields if f not in TEMPLATE_FIELDS]
-    if unknown:
-        raise FormatError(f"unknown field {{{unknown[0]}}} in --format: use "
-                          f"{', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
+    for _, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if field not in TEMPLATE_FIELDS:
+            raise FormatError(f"unknown field {{{field}}} in --format: use "
+                              f"{', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
+        if "{" in (spec or ""):
+            raise FormatError(f"--format: {{{field}:{spec}}} nests a field in the format "
+                              "spec; write the width as a number, e.g. {number:>15}")
+        if any(int(digits) > 999 for digits in re.findall(r"\d+", spec or "")):
+            raise FormatError(f"--format: {{{field}:{spec}}} asks for a width or precision "
+                              "over 999")
+        if conversion not in (None, "r", "s", "a"):
+            raise FormatError(f"--format: {{{field}!{conversion}}}: a conversion is !r, !s "
+                              "or !a")
+    try:
+        template.format(**SAMPLE)
+    except (ValueError, TypeError) as exc:
+        raise FormatError(f"bad --format template: {exc}") from None
 
 
 TEMPLATE_FIELDS = LOG_COLUMNS + ("start",)
+class _Blank(str):
+    """A value the call does not have: blank whatever the spec (`{talk_seconds:>6.1f}`
+    keeps its width)."""
+
+    def __format__(self, spec: str) -> str:
+        try:
+            return format("", spec)
+        except ValueError:
+            width = re.match(r"(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)", spec)[1]
+            return " " * int(width or 0)
+
+
+BLANK = _Blank()
+# A call as templates see it: numbers where the log keeps numbers, text elsewhere.
+SAMPLE = {name: 1 if name == "id" else 1.0 if name.endswith("_seconds") else "x"
+          for name in TEMPLATE_FIELDS}
 
 
 def _asterisk_time(iso: str | None) -> str:
@@ -154,9 +188,13 @@ class Writer:
         elif self.fmt == "ndjson":
             self.out.write(json.dumps(picked, ensure_ascii=False) + "\n")
         else:   # a template
-            values = {k: ("" if v is None else v) for k, v in row.items()}
+            values = {k: (BLANK if v is None else v) for k, v in row.items()}
             values["start"] = _asterisk_time(row.get("started_at"))
-            self.out.write(self.fmt.format(**values) + "\n")
+            try:
+                self.out.write(self.fmt.format(**values) + "\n")
+            except (ValueError, TypeError) as exc:   # e.g. {talk_seconds:.1f}, no talk yet
+                raise FormatError(f"--format cannot show call {row.get('id')}: {exc}") \
+                    from None
         self.count += 1
 
     def close(self) -> None:

@@ -185,20 +185,22 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _POSITION = re.compile(r":? line \d+, column \d+$")
 
 
-def read(path: Path):
-    """Yield each journal line as a `<message>` Element; raise JournalError at the first
-    line that is not one. DTDs and entities are refused, never expanded or fetched."""
-    from defusedxml import DefusedXmlException
-    from defusedxml import ElementTree as SafeET
-
+def _open(path):
     try:
-        fh = open(path, "rb")
+        return open(path, "rb")
     except FileNotFoundError:
         raise JournalError(f"{path}: no such file (the daemon writes its journal there while "
                            "journal.enabled is on)") from None
     except OSError as exc:
         raise JournalError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    with fh:
+
+
+def read(path: Path):
+    """Yield each journal line as a `<message>` Element, from the first line on, as it is
+    read (a line at a time: memory stays small whatever the file's size); raise
+    JournalError at the first line that is not one. DTDs and entities are refused, never
+    expanded or fetched."""
+    with _open(path) as fh:
         lineno = 0
         while True:
             try:
@@ -212,54 +214,145 @@ def read(path: Path):
             if len(raw) > MAX_LINE:
                 raise JournalError(f"{where}: refused a line longer than {MAX_LINE:,} bytes "
                                    "(a cc journal has none)")
-            line = raw.strip()
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line or _DECLARATION.fullmatch(line):
-                continue
-            _check_text(line, where)
-            _check_dtd(line, where)
+            elem = _message(raw, where, lineno == 1)
+            if elem is not None:
+                yield elem
+
+
+def last(path: Path, count: int, keep=lambda message: True) -> list[dict]:
+    """The last `count` messages (as_dict) that `keep` accepts, in the file's order.
+    A regular file is read from its end, so a big journal's tail comes at once; a pipe
+    is read through, keeping only `count` messages."""
+    import collections
+
+    with _open(path) as fh:
+        try:    # /proc files are "regular" but have no size and no end to seek to
+            end = fh.seek(0, os.SEEK_END) if os.path.isfile(path) else 0
+        except OSError:
+            end = 0
+        if not end:
+            kept = collections.deque(maxlen=count)
+            kept.extend(m for m in map(as_dict, read(path)) if keep(m))
+            return list(kept)
+        found = []
+        try:
+            for elem in _backwards(fh, path, end):
+                message = as_dict(elem)
+                if keep(message):
+                    found.append(message)
+                    if len(found) == count:
+                        break
+        except OSError as exc:        # a vanished mount, a disk error
+            raise JournalError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        return found[::-1]
+
+
+_BLOCK = 1 << 16
+
+
+def _backwards(fh, path, end: int):
+    """Each `<message>` of an open file from the last line to the first, read in blocks
+    from `end` back; lines are checked as `read` checks them."""
+    pos, head = end, b""        # head: the start of the file's text after `pos` (one line)
+    while True:
+        if pos > 0:
+            step = min(_BLOCK, pos)
+            pos -= step
+            fh.seek(pos)
+            head = fh.read(step) + head
+        lines = head.split(b"\n")
+        head = lines[0] if pos > 0 else b""
+        rest = lines[1:] if pos > 0 else lines
+        cursor = pos + len(lines[0]) + 1 if pos > 0 else 0   # where rest[0] starts
+        starts = []
+        for line in rest:
+            starts.append(cursor)
+            cursor += len(line) + 1
+        for line, start in zip(reversed(rest), reversed(starts)):
+            if len(line) >= MAX_LINE:
+                raise JournalError(f"{_where(fh, path, start)}: refused a line longer than "
+                                   f"{MAX_LINE:,} bytes (a cc journal has none)")
             try:
-                elem = SafeET.fromstring(line, forbid_dtd=True, forbid_entities=True,
-                                         forbid_external=True)
-            except DefusedXmlException as exc:
-                raise JournalError(f"{where}: refused unsafe XML ({type(exc).__name__}); "
-                                   "entities are never expanded") from None
-            except ET.ParseError as exc:
-                raise JournalError(f"{where}: {_parse_problem(exc)}") from None
-            if elem.tag != "message":
-                raise JournalError(f"{where}: a <{printable(elem.tag)[:40]}> element, not a "
-                                   "journal <message>")
-            if _too_deep(elem):
-                raise JournalError(f"{where}: refused elements nested deeper than {MAX_DEPTH}")
-            yield elem
+                elem = _message(line, None, start == 0)
+            except JournalError as exc:
+                raise JournalError(f"{_where(fh, path, start)}: {exc}") from None
+            if elem is not None:
+                yield elem
+        if pos == 0:
+            return
+        if len(head) >= MAX_LINE:
+            raise JournalError(f"{_where(fh, path, pos)}: refused a line longer than "
+                               f"{MAX_LINE:,} bytes (a cc journal has none)")
 
 
-def _check_text(line: bytes, where: str) -> None:
+def _where(fh, path, offset: int) -> str:
+    """FILE:LINE of the line starting at byte `offset`: its newlines counted, on error only."""
+    fh.seek(0)
+    lines, left = 1, offset
+    while left > 0:
+        block = fh.read(min(_BLOCK * 16, left))
+        if not block:
+            break
+        lines += block.count(b"\n")
+        left -= len(block)
+    return f"{path}:{lines}"
+
+
+def _message(raw: bytes, where: str | None, first: bool):
+    """One line as a `<message>` Element, None for a blank line or the XML declaration;
+    JournalError (prefixed with `where` when given) for anything else."""
+    from defusedxml import DefusedXmlException
+    from defusedxml import ElementTree as SafeET
+
+    at = f"{where}: " if where else ""
+    line = raw.strip()
+    if first and line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    if not line or _DECLARATION.fullmatch(line):
+        return None
+    _check_text(line, at)
+    _check_dtd(line, at)
+    try:
+        elem = SafeET.fromstring(line, forbid_dtd=True, forbid_entities=True,
+                                 forbid_external=True)
+    except DefusedXmlException as exc:
+        raise JournalError(f"{at}refused unsafe XML ({type(exc).__name__}); "
+                           "entities are never expanded") from None
+    except ET.ParseError as exc:
+        raise JournalError(f"{at}{_parse_problem(exc)}") from None
+    if elem.tag != "message":
+        raise JournalError(f"{at}a <{printable(elem.tag)[:40]}> element, not a "
+                           "journal <message>")
+    if _too_deep(elem):
+        raise JournalError(f"{at}refused elements nested deeper than {MAX_DEPTH}")
+    return elem
+
+
+def _check_text(line: bytes, at: str) -> None:
     if line.startswith(b"\x1f\x8b"):
-        raise JournalError(f"{where}: binary data, gzip-compressed (unpack it first: "
+        raise JournalError(f"{at}binary data, gzip-compressed (unpack it first: "
                            "`gunzip FILE`)")
     bad = _CONTROL.search(line)
     if bad:
-        raise JournalError(f"{where}: binary data (byte 0x{bad.group()[0]:02x} at column "
+        raise JournalError(f"{at}binary data (byte 0x{bad.group()[0]:02x} at column "
                            f"{bad.start() + 1}), not XML text")
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise JournalError(f"{where}: not UTF-8 text (byte 0x{line[exc.start]:02x} at column "
+        raise JournalError(f"{at}not UTF-8 text (byte 0x{line[exc.start]:02x} at column "
                            f"{exc.start + 1})") from None
 
 
-def _check_dtd(line: bytes, where: str) -> None:
+def _check_dtd(line: bytes, at: str) -> None:
     upper = line.upper()
     if b"<!ENTITY" in upper:
         external = b" SYSTEM" in upper or b" PUBLIC" in upper
-        raise JournalError(f"{where}: refused {'an external' if external else 'an'} entity "
+        raise JournalError(f"{at}refused {'an external' if external else 'an'} entity "
                            f"declaration (<!ENTITY>): entities are never "
                            f"{'fetched' if external else 'expanded'}, and a cc journal has "
                            "no DTD")
     if b"<!DOCTYPE" in upper:
-        raise JournalError(f"{where}: refused a DTD (<!DOCTYPE>): a cc journal has none, "
+        raise JournalError(f"{at}refused a DTD (<!DOCTYPE>): a cc journal has none, "
                            "and entities are never expanded")
 
 
@@ -293,6 +386,8 @@ def _too_deep(elem: ET.Element) -> bool:
 
 def printable(text: str) -> str:
     """Untrusted text made safe for a terminal: no control characters, on one line."""
+    if text.isprintable():      # the common case, at C speed
+        return text
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256
                    else f"\\u{ord(ch):04x}" for ch in text)
 

@@ -68,8 +68,15 @@ def bounds(period: str, today: date | None = None) -> tuple[str | None, str | No
     """[start, end) of a period as UTC ISO strings."""
     first, last = days(period, today)
 
-    def utc(day: date) -> str:
-        local = datetime.combine(day, time.min).astimezone()
-        return local.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    def utc(day: date | None) -> str | None:
+        """Midnight of a local day in UTC; None (an open end) past the calendar's ends
+        (0001-01-01 and 9999-12-31), where no call can be anyway."""
+        if day is None:
+            return None
+        try:
+            local = datetime.combine(day, time.min).astimezone()
+            return local.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        except (OverflowError, ValueError):
+            return None
 
-    return (utc(first) if first else None, utc(last + timedelta(1)) if last else None)
+    return utc(first), utc(last + timedelta(1)) if last and last < date.max else None

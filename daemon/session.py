@@ -19,7 +19,7 @@ from .wrapup import AfterCall
 
 log = logging.getLogger("cc.session")
 
-LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING = SessionStatus
+LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING, DISCONNECTED = SessionStatus
 
 
 class Session:
@@ -40,6 +40,7 @@ class Session:
         self.agent_state: int | None = None
         self.wanted_state: int | None = None   # what the agent chose; restored after reconnect
         self.last_error: str | None = None
+        self.logon_error: ErrorCode | None = None   # why the last log-on failed, until one works
         self.next_try_at: float | None = None
         self._password: str | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -69,6 +70,8 @@ class Session:
                                                 else self.states.id("offline")),
                 "server": self.client.base, "events_url": self.events_url,
                 "last_error": self.last_error}
+        if self.logon_error:
+            view["logon_error"] = self.logon_error
         if self.state_reason:
             view["state_reason"] = self.state_reason
         if self.state_until:
@@ -96,6 +99,10 @@ class Session:
             raise WireError(ErrorCode.SERVER,
                             f"reconnecting to the server, next try in {wait:.0f} s "
                             f"({self.last_error})")
+        if self.status == DISCONNECTED:
+            raise WireError(ErrorCode.NOT_LOGGED_IN, f"disconnected from the server "
+                            f"({self.last_error}) and session.reconnect is off: log in again "
+                            "with `cc login`")
         if self.status != LOGGED_IN or self.id_user is None:
             raise WireError(ErrorCode.NOT_LOGGED_IN, "not logged in (run `cc login`)")
         return self.id_user
@@ -107,6 +114,9 @@ class Session:
         self._settled.clear()
         try:
             return await self._login(password)
+        except WireError as exc:
+            self.logon_error = exc.code
+            raise
         finally:
             if self.status == LOGGING_IN:
                 self.status = was if was != LOGGED_IN else LOGGED_OUT
@@ -142,7 +152,7 @@ class Session:
             raise WireError(ErrorCode.AUTH, f"log-on refused by the server: {exc}{code}; check "
                             "server.login and the password") from None
         self.status = LOGGED_IN
-        self.last_error = None
+        self.last_error = self.logon_error = None
         self.tracker.agent, self.tracker.extension = login, self.extension
         log.info("logged in as %s (IDUser %s, extension %s)", login, self.id_user,
                  self.extension)
@@ -262,19 +272,16 @@ class Session:
         if self.status != LOGGED_IN:
             return
         self._stop_tasks()
-        why = f"the server asked clients to restart ({reason or 'no reason given'})"
-        if self.settings["session.reconnect"]:
-            self.lost(why)
-        else:
-            self.status, self.last_error = LOGGED_OUT, why
-            self.publish("session", self.view())
+        self.lost(f"the server asked clients to restart ({reason or 'no reason given'})")
 
     def lost(self, why: str) -> None:
+        """The session is gone: reconnect (with backoff), or with session.reconnect off
+        stay disconnected until `cc login`."""
         log.warning("connection lost: %s", why)
         self.last_error = why
-        self.status = RECONNECTING
+        self.status = RECONNECTING if self.settings["session.reconnect"] else DISCONNECTED
         self.publish("session", self.view())
-        if self.settings["session.reconnect"]:
+        if self.status == RECONNECTING:
             self.supervisor.keep("reconnect", self._reconnect_loop)
 
     async def _reconnect_loop(self) -> None:

@@ -111,6 +111,33 @@ def config_text(settings: dict) -> str:
     return "\n".join(f"[{s}]\n" + "\n".join(lines) + "\n" for s, lines in sections.items())
 
 
+# A journal's day as the daemon writes it: a request, its answer, an event, over again.
+_JOURNAL_LINES = (
+    '<message seq="{seq}" at="2026-11-25T09:41:{sec:02}.120Z" dir="sent" kind="request" '
+    'path="/call/getactivecalls/"><param name="IDUser">5001790109</param></message>\n',
+    '<message seq="{seq}" at="2026-11-25T09:41:{sec:02}.131Z" dir="received" kind="response" '
+    'path="/call/getactivecalls/" status="200" ms="11"><result><Data><item><IDCall>'
+    '{seq}</IDCall><Number>+380441110001</Number><State>21</State></item></Data></result>'
+    '</message>\n',
+    '<message seq="{seq}" at="2026-11-25T09:41:{sec:02}.140Z" dir="received" kind="event" '
+    'path="/user/OnStateChanged/"><param name="IDUser">5001790110</param>'
+    '<param name="IDUserState">301</param></message>\n',
+)
+
+
+def write_journal(path: Path, size: int) -> int:
+    """A journal of about `size` bytes as the daemon writes it; the number of messages."""
+    seq = 0
+    with open(path, "w", encoding="utf-8") as out:
+        while out.tell() < size:
+            block = []
+            for _ in range(1000):
+                seq += 1
+                block.append(_JOURNAL_LINES[seq % 3].format(seq=seq, sec=seq % 60))
+            out.write("".join(block))
+    return seq
+
+
 class Emulator:
     """`cc emulator run` on a free port with the tests' scenario (or `scenario`)."""
 

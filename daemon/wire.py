@@ -41,13 +41,13 @@ CALL_FIELDS = (
 AGENT_STATE_FIELDS = ("id", "name", "title")
 SESSION_FIELDS = (
     "session", "login", "id_user", "extension", "agent_state", "server", "events_url",
-    "last_error", "state_reason?", "state_until?", "pending_state?", "wrapup?",
+    "last_error", "logon_error?", "state_reason?", "state_until?", "pending_state?", "wrapup?",
     "next_try_in?",
 )
 EVENTS = {
     "call": ("A call appeared or changed: state, times, durations, card", CALL_FIELDS),
-    "session": ("The session changed: log-on, log-off, reconnecting, wrap-up, a state "
-                "asked for after the call", SESSION_FIELDS),
+    "session": ("The session changed: log-on, log-off, reconnecting, disconnected, wrap-up, "
+                "a state asked for after the call", SESSION_FIELDS),
     "agent_state": ("The agent's state changed (agent_state of the session)",
                     AGENT_STATE_FIELDS),
     "transfer": ("A consult transfer ended by itself: the target did not answer and the "
@@ -131,6 +131,7 @@ class SessionStatus(StrEnum):
     LOGGING_IN = "logging in"
     LOGGED_IN = "logged in"
     RECONNECTING = "reconnecting"
+    DISCONNECTED = "disconnected"       # lost, and session.reconnect is off: `cc login`
 
 
 class Direction(StrEnum):

@@ -2,7 +2,9 @@
 
 Starts the emulator and the daemon on free ports under a temporary CC_HOME, places a
 call with hold, shows the status along the way and the call log at the end, and stops
-everything it started.
+everything it started. Ctrl-C stops it the same way, after the step in hand (the
+processes it starts do not see the Ctrl-C themselves, so none is left half-started),
+and exits 130.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,11 +24,30 @@ from daemon.emulator.admin import Admin, AdminError
 CC = str(Path(sys.executable).parent / "cc")
 NUMBER = "+380441110001"      # answers after 2 s in the demo scenario
 TIME_SCALE = 5                # emulated seconds per real second
+INTERRUPTED = 130             # the exit status of a program stopped by Ctrl-C
+
+
+class Interrupted(Exception):
+    """Ctrl-C was pressed: stop after the step in hand."""
+
+
+_asked_to_stop = False
+
+
+def _stop_soon(signum, frame) -> None:
+    global _asked_to_stop
+    _asked_to_stop = True
+
+
+def check_interrupt() -> None:
+    if _asked_to_stop:
+        raise Interrupted
 
 
 def wait_until(condition, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while not (value := condition()):
+        check_interrupt()
         if time.monotonic() > deadline:
             sys.exit(f"demo: gave up waiting for {what}")
         time.sleep(0.05)
@@ -43,16 +65,20 @@ def start_daemon(cc, admin: Admin, port: int) -> None:
 
 
 def main() -> int:
+    signal.signal(signal.SIGINT, _stop_soon)
     home = Path(tempfile.mkdtemp(prefix="cc-demo-"))
     env = {**os.environ, "CC_HOME": str(home), "CC_PASSWORD": "demo"}
     env.pop("XDG_RUNTIME_DIR", None)
 
     def cc(*args, show=True):
+        check_interrupt()
         if show:
             print(f"$ cc {' '.join(args)}", flush=True)
-        done = subprocess.run([CC, *args], env=env, capture_output=True, text=True)
+        done = subprocess.run([CC, *args], env=env, capture_output=True, text=True,
+                              start_new_session=True)
         if show:
             print(done.stdout + done.stderr, end="", flush=True)
+        check_interrupt()
         if done.returncode:
             raise SystemExit(f"demo: cc {' '.join(args)} failed ({done.returncode})")
         return done.stdout
@@ -61,7 +87,7 @@ def main() -> int:
     print(f"# profile in {home}; emulator time runs {TIME_SCALE}x faster than real time")
     emulator = subprocess.Popen([CC, "emulator", "run", "--port", "0", "--port-file",
                                  str(port_file), "--time-scale", str(TIME_SCALE)],
-                                env=env, stdout=subprocess.DEVNULL)
+                                env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     try:
         port = int(wait_until(lambda: port_file.exists() and port_file.read_text().strip(),
                               15, "the emulator"))
@@ -95,12 +121,15 @@ def main() -> int:
         cc("log")
     except AdminError as exc:
         raise SystemExit(f"demo: {exc}") from None
+    except Interrupted:
+        print("# interrupted", flush=True)
+        return INTERRUPTED
     finally:
         subprocess.run([CC, "daemon", "stop"], env=env, capture_output=True)
         emulator.terminate()
         emulator.wait(10)
         shutil.rmtree(home, ignore_errors=True)
-    print("# stopped the daemon and the emulator")
+        print("# stopped the daemon and the emulator", flush=True)
     return 0
 
 

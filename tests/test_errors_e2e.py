@@ -28,9 +28,13 @@ def test_commands_without_a_daemon_say_how_to_start_it(emulator, agent_factory):
 
 
 def test_wrong_password_is_refused_and_the_daemon_stays_up(emulator, agent_factory):
-    agent = agent_factory(emulator, password="wrong").start()
-    status = wait_until(lambda: (s := agent.status())["last_error"] and s, 15, "log-on result")
-    assert status["session"] == "logged out"
+    agent = agent_factory(emulator, password="wrong")
+    started = agent.cc("daemon", "start", check=False)
+    assert started.returncode == 10          # a service script sees the refusal
+    assert "Invalid login or password" in one_line(started) and "LogonResult 3" in \
+        started.stderr
+    status = agent.status()
+    assert status["session"] == "logged out" and status["logon_error"] == "auth"
     agent.env["CC_PASSWORD"] = "wrong"
     done = agent.cc("login", check=False)
     assert done.returncode == 10
@@ -38,6 +42,14 @@ def test_wrong_password_is_refused_and_the_daemon_stays_up(emulator, agent_facto
     assert "LogonResult 3" in done.stderr
     agent.env["CC_PASSWORD"] = "s3cret"
     assert agent.json("login")["session"] == "logged in"
+
+
+def test_no_password_at_daemon_start_is_a_configuration_problem(emulator, agent_factory):
+    agent = agent_factory(emulator)
+    agent.env.pop("CC_PASSWORD")
+    started = agent.cc("daemon", "start", check=False)
+    assert started.returncode == 8 and "no password" in one_line(started)
+    assert agent.status()["logon_error"] == "config"      # the daemon runs: `cc login`
 
 
 def test_not_logged_in_is_named(emulator, agent_factory):

@@ -59,6 +59,26 @@ def test_network_drop_while_idle_reconnects_and_keeps_a_break(emulator_factory,
     assert agent.status()["agent_state"]["name"] == "break"
 
 
+def test_without_reconnect_a_lost_session_says_disconnected_until_cc_login(emulator_factory,
+                                                                         agent_factory):
+    emulator = emulator_factory(manual_clock=True)
+    agent = agent_factory(emulator, manual_clock=True, **{"session.reconnect": False}).start()
+    agent.wait_logged_in()
+    emulator.admin("network", Down="forever")
+    advance(0.5, emulator, agent)                   # the next poll finds no server
+    status = agent.status()
+    assert status["session"] == "disconnected" and "next_try_in" not in status
+    shown = agent.cc("status").stdout
+    assert "disconnected (session.reconnect is off: log in again with `cc login`)" in shown
+    assert "reconnecting" not in shown
+    done = agent.cc("dial", ANSWERS, check=False)
+    assert done.returncode == 4 and "disconnected" in done.stderr and "cc login" in done.stderr
+    advance(60, emulator, agent)                    # nothing tries by itself
+    assert session(agent) == "disconnected"
+    emulator.admin("network", Down=0)
+    assert agent.json("login")["session"] == "logged in"
+
+
 def test_network_drop_mid_call_finishes_the_record_from_the_server(emulator_factory,
                                                                    agent_factory):
     emulator = emulator_factory(manual_clock=True)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import CC, wait_until
 from daemon.journal import Journal, JournalError, as_dict, read
+from daemon.testing import write_journal
 from daemon.wire import Exit
 
 LOGON = ('<message seq="1" at="2026-11-25T09:41:07.120Z" dir="sent" kind="request" '
@@ -112,7 +115,9 @@ def test_a_hostile_journal_is_refused_with_one_line_naming_file_and_line(
     path.write_bytes(content)
     done = cc_journal(path)
     assert done.returncode == Exit.BAD_INPUT, done.stderr
-    assert done.stdout == ""
+    # Shown as read: the good messages before the refused line, nothing of it or after.
+    before = [raw for raw in content.split(b"\n")[:line - 1] if raw.startswith(b"<message")]
+    assert len(done.stdout.splitlines()) == len(before)
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"cc: {path}:{line}: ")
@@ -120,6 +125,11 @@ def test_a_hostile_journal_is_refused_with_one_line_naming_file_and_line(
         assert word in lines[0]
     assert "Traceback" not in done.stderr and "lollol" not in done.stderr
     assert "root:" not in done.stderr      # /etc/passwd was never read
+    # --tail reads from the end: the last bad line it meets is refused the same way.
+    done = cc_journal(path, "--tail", 100)
+    assert done.returncode == Exit.BAD_INPUT and done.stdout == "", done.stderr
+    assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith(f"cc: {path}:")
+    assert "Traceback" not in done.stderr and "lollol" not in done.stderr
 
 
 def test_a_missing_journal_is_bad_input(tmp_path):
@@ -194,3 +204,86 @@ def test_the_writer_keeps_every_line_readable(tmp_path):
     assert messages[0]["truncated"] and messages[0]["path"] == "/call/getactivecalls/"
     assert messages[1]["path"] == "/call/make/" and messages[1]["body"]["raw"][:3] == "[[["
     assert messages[2]["params"]["IDUser"] == "1\ufffd\ufffd"
+
+
+def peak_rss_kib(*args) -> int:
+    """The peak memory (RSS, KiB) of `cc ARGS` run to its end, output discarded: measured
+    by a wrapper process whose only child it is."""
+    probe = ("import resource, subprocess, sys\n"
+             "done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+             "assert done.returncode == 0, done\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    done = subprocess.run([sys.executable, "-c", probe, CC, *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
+@pytest.mark.e2e
+def test_cc_journal_shows_the_first_line_while_the_rest_is_still_unread(tmp_path):
+    path = tmp_path / "journal.xml"
+    write_journal(path, 20_000_000)
+    size = path.stat().st_size
+    reader = subprocess.Popen([CC, "journal", str(path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        first = reader.stdout.readline()
+        assert first.split()[0] == b"1" and b"/call/getactivecalls/" in first
+        # We read no more, so cc blocks on a full pipe: where is it in the journal?
+        fds = Path(f"/proc/{reader.pid}/fd")
+        fd = next(fd for fd in os.listdir(fds) if (fds / fd).resolve() == path)
+        position = int(Path(f"/proc/{reader.pid}/fdinfo/{fd}").read_text().split()[1])
+        assert position < size // 20, (position, size)
+    finally:
+        reader.kill()
+        reader.communicate()
+
+
+@pytest.mark.e2e
+def test_cc_journal_memory_does_not_grow_with_the_journal(tmp_path):
+    small, big = tmp_path / "small.xml", tmp_path / "big.xml"
+    write_journal(small, 1)
+    write_journal(big, 6_000_000)
+    growth = (peak_rss_kib("journal", big, "--json") -
+              peak_rss_kib("journal", small, "--json")) * 1024
+    assert growth < big.stat().st_size // 2, growth      # all of it kept: ~8 times the size
+
+
+@pytest.mark.e2e
+def test_tail_reads_the_journal_from_its_end(tmp_path):
+    """The start of this journal is binary junk that reading from the start refuses:
+    --tail never gets there."""
+    path = tmp_path / "journal.xml"
+    count = write_journal(tmp_path / "good.xml", 2_000_000)
+    path.write_bytes(bytes(range(256)) + b"\n" + (tmp_path / "good.xml").read_bytes())
+    done = cc_journal(path, "--tail", 3, "--json")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["seq"] for line in done.stdout.splitlines()] == \
+        [count - 2, count - 1, count]
+    done = cc_journal(path, "--tail", 2, "--kind", "event", "--json")
+    assert [json.loads(line)["kind"] for line in done.stdout.splitlines()] == ["event"] * 2
+    assert cc_journal(path, "--tail", 3).stdout.splitlines()[-1].split()[0] == str(count)
+    done = cc_journal(path)
+    assert done.returncode == Exit.BAD_INPUT and f"{path}:1: binary data" in done.stderr
+    assert peak_rss_kib("journal", path, "--tail", 5) < 64 * 1024
+
+
+# A foreign journal's text that must never reach a terminal raw: a bidi override that
+# reverses what follows, a C1 control (CSI), DEL and a line separator.
+SNEAKY = "\u202e", "\u009b", "\u007f", "\u2028"
+
+
+def test_json_and_text_escape_control_characters_and_bidi_overrides(tmp_path):
+    path = tmp_path / "journal.xml"
+    path.write_text('<message seq="1" kind="event" path="/user/&#x202E;evil/">'
+                    '<param name="Number">&#x9B;31m&#x7F;+380&#x2028;441</param></message>\n',
+                    encoding="utf-8")
+    done = cc_journal(path, "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.isascii() and "\\u202e" in done.stdout and "\\u009b" in done.stdout
+    message = json.loads(done.stdout)
+    assert message["path"] == "/user/\u202eevil/"          # escaped, not changed
+    assert message["params"]["Number"] == "\u009b31m\u007f+380\u2028441"
+    text = cc_journal(path).stdout
+    assert not any(ch in text for ch in SNEAKY)
+    assert "/user/\\u202eevil/" in text and "Number=\\x9b31m\\x7f+380\\u2028441" in text

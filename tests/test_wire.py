@@ -39,7 +39,7 @@ def test_every_session_field_the_daemon_shows_is_documented():
     always = {f for f in wire.SESSION_FIELDS if not f.endswith("?")}
     sample = {"session", "login", "id_user", "extension", "agent_state", "server",
               "events_url", "last_error", "state_reason", "state_until", "pending_state",
-              "wrapup", "next_try_in"}
+              "wrapup", "next_try_in", "logon_error"}
     assert always <= sample and sample == documented
     source = (REPO / "daemon" / "session.py").read_text() + \
         (REPO / "daemon" / "wrapup.py").read_text()

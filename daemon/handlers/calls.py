@@ -8,13 +8,13 @@ from typing import Annotated
 from .. import phone
 from ..control import ended, forbid, resumed
 from ..infinity import AnswerLost, BadResponse, CallAction, InfinityError
+from ..profile import DIAL_MODES
 from ..states import HELD, RINGING, TALKING, LineState
 from ..wire import Direction, ErrorCode, WireError
 from .context import Context
 from .registry import CallId, Length, LogId, Match, OneOf, Range, command
 
 log = logging.getLogger("cc.calls")
-DIAL_MODES = ("offhook", "callback")
 Number = Annotated[str, Length(1, 64)]
 Wait = Annotated[float, Range(0, 86400)] | None
 Mode = Annotated[str, OneOf(DIAL_MODES)] | None
@@ -60,10 +60,7 @@ async def redial(ctx: Context, log_id: LogId | None = None,
 
 async def _place(ctx: Context, number: str, mode: str | None):
     id_user = await ctx.session.ready()
-    mode = mode or ctx.settings["dial.mode"]
-    if mode not in DIAL_MODES:
-        raise WireError(ErrorCode.CONFIG, f"dial.mode is '{mode}': set it to "
-                        f"{' or '.join(DIAL_MODES)} (`cc config set dial.mode offhook`)")
+    mode = mode or ctx.settings["dial.mode"]     # one of DIAL_MODES: checked at load
     try:
         call_id = await ctx.client.make_call(id_user, number, mode)
     except (BadResponse, AnswerLost) as exc:

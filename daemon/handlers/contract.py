@@ -73,4 +73,7 @@ def markdown() -> str:
     for kind, (when, fields) in wire.EVENTS.items():
         lines += [f"### `{kind}`", "", when + ".", "",
                   "Fields of `data`: " + ", ".join(f"`{f}`" for f in fields) + ".", ""]
+        if kind == "session":
+            lines += ["`session` is one of " + ", ".join(f"`{s.value}`" for s in
+                                                          wire.SessionStatus) + ".", ""]
     return text + "\n".join(lines).rstrip("\n") + "\n"

@@ -59,7 +59,10 @@ async def fail_task(ctx: Context, name: Annotated[str, Length(1, 40)]) -> dict:
 
 @command("reload", "Take edited agent-state settings (IDs, break reasons) without a restart.")
 async def reload(ctx: Context) -> dict:
-    fresh = profile.load(ctx.paths.config_file)
+    try:
+        fresh = profile.load(ctx.paths.config_file)
+    except profile.ConfigError as exc:
+        raise WireError(ErrorCode.CONFIG, str(exc)) from None
     ctx.settings.update({k: v for k, v in fresh.items() if k.startswith("states.")})
     ctx.session.states = ctx.directory.states = StateMap(ctx.settings)
     return {"break_reasons": list(ctx.session.states.reasons)}
