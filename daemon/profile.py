@@ -83,6 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("events.max_rate", 20000, "events per second the listener takes; more get 429"),
     Setting("events.public_url", "", "URL the server pushes events to "
             "(empty: http://listen_host:port)"),
+    Setting("events.token", "", "a secret the events URL carries as its first path segment "
+            "(letters, digits, - . _ ~); events without it are refused (empty: none)"),
     Setting("journal.enabled", True, "journal every message exchanged with the server"),
     Setting("journal.max_bytes", 10_485_760, "rotate the journal at this size"),
     Setting("journal.backups", 5, "rotated journals to keep"),
