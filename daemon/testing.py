@@ -11,6 +11,7 @@ Every helper waits on a condition with a deadline (`wait_until`), never for luck
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -24,6 +25,8 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import aiohttp
 
 from . import wire
 from .clock import ENV as TEST_CLOCK
@@ -395,10 +398,6 @@ class Hostile:
     def forge(self, paths: list[str], concurrency: int = 32) -> list[int]:
         """GET each of `paths` (a path and query under the events URL) as fast as
         `concurrency` connections allow; the HTTP status of each."""
-        import asyncio
-
-        import aiohttp
-
         async def main() -> list[int]:
             statuses = [0] * len(paths)
             connector = aiohttp.TCPConnector(limit=concurrency)

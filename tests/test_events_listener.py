@@ -213,7 +213,7 @@ def test_with_a_token_only_paths_that_carry_it_reach_the_daemon(tmp_path):
     assert len(seen) == 1 and seen[0].state == 301
     assert journal[0]["kind"] == "event" and journal[0]["path"] == "/user/OnStateChanged/"
     assert "s3cret-1" not in str(journal)            # the secret is not journalled
-    assert journal[1]["why"] == "403 the events URL lacks events.token"
+    assert journal[1]["why"] == "403 wrong or missing events.token in the path"
 
 
 @pytest.mark.parametrize("token", ["a/b", "with space", "ünï", "a?b", "%2F"])

@@ -222,7 +222,7 @@ def test_events_without_the_token_are_refused(emulator_factory, agent_factory):
     assert plain.forge([state]) == [403] and wrong.forge([state]) == [403]
     assert agent.status()["agent_state"]["name"] == "available"
     journal = (agent.home / "log" / "journal.xml").read_text()
-    assert 'why="403 the events URL lacks events.token"' in journal
+    assert 'why="403 wrong or missing events.token in the path"' in journal
     assert right.forge([state]) == [200]
     wait_until(lambda: agent.status()["agent_state"]["name"] == "away", 10,
                "the event with the token to count")

@@ -369,7 +369,7 @@ class EventListener:
     def _handle(self, request: web.BaseRequest) -> web.Response:
         path = self._without_token(request.path)
         if path is None:
-            return self._refuse(request.path, 403, "the events URL lacks events.token")
+            return self._refuse(request.path, 403, "wrong or missing events.token in the path")
         if self.bucket is not None and not self.bucket.take():
             return self._refuse(path, 429, f"over {self.bucket.rate:g} events a second",
                                 **{"Retry-After": "1"})
