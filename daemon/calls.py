@@ -140,6 +140,7 @@ class CallTracker:
         self.on_ended = None    # callback(call) to fetch the server's figures
         self.resolver = None    # number -> {contact, account, contact_candidates, number_key}
         self.on_change = None   # callback(call, old_state, new_state), for hooks
+        self.on_confirmed = None    # callback(call_id): apply events that named it first
         self._waiters: list[tuple[Call, object, asyncio.Future]] = []
 
     # -- queries
@@ -164,6 +165,13 @@ class CallTracker:
                 future.set_result(True)
 
     # -- changes
+    def confirm(self, call_id: str) -> bool:
+        """The server vouches for this call (it lists it, or answered the dial that placed
+        it): the events that named it first are applied now. Whether it is known."""
+        if self.on_confirmed is not None:
+            self.on_confirmed(call_id)
+        return call_id in self.calls
+
     def seen(self, call_id: str, direction: Direction = Direction.UNKNOWN, number: str = "",
              state: int | None = None, reason: str = "", at: float | None = None,
              **details) -> Call:

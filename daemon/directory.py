@@ -9,12 +9,14 @@ import sqlite3
 import time
 
 from . import lookup, phone
+from .bounded import Recent
 from .infinity import InfinityError
 from .wire import ErrorCode, SessionStatus, WireError
 
 log = logging.getLogger("cc.directory")
 
 HEADERS = {"name", "position", "department", "extension", "id_user", "phones"}
+MAX_STRANGERS = 1_000     # users not in the directory whose last state is kept
 
 
 class Directory:
@@ -25,12 +27,17 @@ class Directory:
         self.live: dict[int, int] = {}       # IDUser -> IDUserState, from events and polls
         self.seen_at: dict[int, float] = {}  # IDUser -> when that state was true
         self.unknown: set[int] = set()       # IDUsers the server does not know: not polled
+        # Users outside the directory: (when, IDUserState), the most recent few only, so
+        # events about made-up users cannot grow the daemon's memory.
+        self.strangers = Recent(MAX_STRANGERS)
+        self._members: set[int] | None = None   # the directory's IDUsers, read when needed
 
     async def import_csv(self, read) -> tuple[int, list[str]]:
         """Replace the directory with the good rows of a CSV file (`read()` gives its name
         and text); the bad ones are listed. Read, parsed and written in a thread."""
         found = await asyncio.to_thread(self._import, read)
         self.unknown.clear()       # new colleagues: ask the server about every one again
+        self._members = None
         return found
 
     def _import(self, read) -> tuple[int, list[str]]:
@@ -61,10 +68,27 @@ class Directory:
         """A state from an event (now) or a poll (`at`: when the poll was sent); a poll
         answer older than the last event for that colleague is ignored."""
         at = time.monotonic() if at is None else at
+        if id_user not in self.members():
+            if at >= self.strangers.get(id_user, (float("-inf"), None))[0]:
+                self.strangers.put(id_user, (at, code))
+            return
         if at < self.seen_at.get(id_user, float("-inf")):
             return
         self.seen_at[id_user] = at
         self.live[id_user] = code
+
+    def members(self) -> set[int]:
+        """The directory's IDUsers; a stranger's state seen before an import is kept."""
+        if self._members is None:
+            self._members = {r["id_user"] for r in self.db.query(
+                "select id_user from colleagues where id_user is not null")}
+            for id_user in set(self.live) - self._members:     # left the directory
+                del self.live[id_user], self.seen_at[id_user]
+            for id_user in self._members & set(self.strangers.keys()):
+                at, code = self.strangers.pop(id_user)
+                if at >= self.seen_at.get(id_user, float("-inf")):
+                    self.seen_at[id_user], self.live[id_user] = at, code
+        return self._members
 
     async def refresh(self, client) -> None:
         """Colleagues' states from the server, for those whose events we may have missed."""

@@ -1,12 +1,15 @@
 """Hooks (F9, F38): a user's command run on call events with the call as JSON on stdin.
 
 A hook runs in the background; one that fails or hangs is logged and killed after
-`hooks.timeout` seconds, and never blocks the daemon.
+`hooks.timeout` seconds, and never blocks the daemon. At most MAX_RUNNING run at once and
+MAX_WAITING wait their turn; one more is dropped with a log line, so a storm of calls
+cannot fork without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -19,17 +22,20 @@ from .states import ENDED, HELD, RINGING, TALKING
 log = logging.getLogger("cc.hooks")
 EVENTS = ("on_ring", "on_answer", "on_end", "on_wrapup_done")
 NOTICES = {"on_ring": "Call from {who}", "on_end": "Call with {who} ended ({outcome})"}
+MAX_RUNNING = 4
+MAX_WAITING = 64
 
 
 class Hooks:
     def __init__(self, settings: dict):
         self.settings = settings
         self._running: set[asyncio.Task] = set()
+        self._waiting: collections.deque = collections.deque()   # (event, command, call)
 
     def fire(self, event: str, call: dict) -> None:
         command = self.settings.get(f"hooks.{event}") or ""
         if command:
-            self._start(self._run(event, command, call))
+            self._start(event, command, call)
         if event in NOTICES and self.settings.get("notify.desktop"):
             self._notify(event, call)
 
@@ -42,10 +48,28 @@ class Hooks:
         elif call.ended and old not in ENDED:
             self.fire("on_end", call.view())
 
-    def _start(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+    def _start(self, event: str, command: str, call: dict) -> None:
+        if len(self._running) < MAX_RUNNING:
+            self._launch((event, command, call))
+        elif len(self._waiting) < MAX_WAITING:
+            self._waiting.append((event, command, call))
+        else:
+            log.warning("hook %s for call %s dropped: %d hooks run and %d wait already",
+                        event, call.get("call_id", ""), MAX_RUNNING, MAX_WAITING)
+
+    def _launch(self, job: tuple) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(*job))
         self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._running.discard(task)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error("a hook failed", exc_info=task.exception())
+        if self._waiting:
+            self._launch(self._waiting.popleft())
 
     def _notify(self, event: str, call: dict) -> None:
         """F9: a desktop notice when a call rings or ends, where the machine has one."""
@@ -56,7 +80,7 @@ class Hooks:
         text = NOTICES[event].format(who=who, outcome=call.get("outcome", ""))
         command = " ".join(shlex.quote(part) for part in (notifier, "--app-name=cc", "cc",
                                                           text))
-        self._start(self._run(f"notice {event}", command, call))
+        self._start(f"notice {event}", command, call)
 
     async def _run(self, event: str, command: str, call: dict) -> None:
         timeout = self.settings["hooks.timeout"]
@@ -84,5 +108,6 @@ class Hooks:
                       proc.returncode, tail[0])
 
     async def close(self) -> None:
+        self._waiting.clear()
         for task in list(self._running):
             task.cancel()

@@ -233,6 +233,8 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1),
     Setting("events.public_url", "", check=_web_url, help="URL the server pushes events to "
             "(empty: http://listen_host:port)"),
+    Setting("events.token", "", "a secret the events URL carries as its first path segment "
+            "(letters, digits, - . _ ~); events without it are refused (empty: none)"),
     Setting("journal.enabled", True, "journal every message exchanged with the server"),
     Setting("journal.max_bytes", 10_485_760, "rotate the journal at this size (bytes)",
             minimum=65_536),

@@ -1,11 +1,22 @@
 """What the server pushes, applied: colleagues' states to the directory; the agent's own
-state, calls and restart requests to the session and the call tracker."""
+state, calls and restart requests to the session and the call tracker.
+
+An event is not proof: anyone who reaches the listener can send one. An event about a call
+the daemon does not know yet creates nothing; it is kept aside (a bounded table, the
+least recently seen dropped) and makes a poll due. Only when the server lists the call
+(or answers the dial that placed it) does it become a record, and the events kept for it
+are applied then.
+"""
 
 from __future__ import annotations
 
+from .bounded import Recent
 from .calls import Call
 from .infinity import values
 from .states import LineState
+
+MAX_UNKNOWN_CALLS = 256     # calls named by events that no poll has listed yet
+EVENTS_KEPT = 8             # events kept for each of them (the first ones)
 
 
 class ServerEvents:
@@ -14,6 +25,8 @@ class ServerEvents:
         self.tracker = tracker
         self.directory = directory
         self.settings = settings
+        self.unknown_calls = Recent(MAX_UNKNOWN_CALLS)     # call id -> its events
+        tracker.on_confirmed = self.confirmed
 
     def __call__(self, event: values.ServerEvent) -> None:
         if isinstance(event, values.AgentStateChanged):
@@ -27,15 +40,39 @@ class ServerEvents:
             return
         elif isinstance(event, values.AgentStateChanged):
             session.state_changed(event.state)
-        elif isinstance(event, values.CallCreated):
+        elif event.call_id in self.tracker.calls:
+            self._apply(event)
+        else:
+            self._unknown_call(event)
+
+    def _apply(self, event) -> None:
+        """A call event, for a call the server vouches for."""
+        if isinstance(event, values.CallCreated):
             call = self.tracker.seen(event.call_id, event.direction, event.number,
                                      at=event.at)
             self._details(call, event)
         elif isinstance(event, values.CallStateChanged):
             self.tracker.seen(event.call_id, state=event.state, reason=event.reason,
                               at=event.at)
-        elif isinstance(event, values.CallDeleted) and event.call_id in self.tracker.calls:
+        elif event.call_id in self.tracker.calls:
             self.tracker.change(self.tracker.calls[event.call_id], LineState.FINISHED)
+
+    def _unknown_call(self, event) -> None:
+        """Keep the event until the server vouches for its call, and make a poll due; a
+        call deleted before that is forgotten."""
+        if isinstance(event, values.CallDeleted):
+            self.unknown_calls.pop(event.call_id)
+            return
+        kept = self.unknown_calls.get(event.call_id, [])
+        self.unknown_calls.put(event.call_id, kept + [event] if len(kept) < EVENTS_KEPT
+                               else kept)
+        self.session.poller.due(event.call_id)
+
+    def confirmed(self, call_id: str) -> None:
+        """The server lists the call (or placed it): the events kept for it count now, each
+        as of when it arrived, so a poll sent before one cannot undo it."""
+        for event in self.unknown_calls.pop(call_id) or ():
+            self._apply(event)
 
     def _mine(self, event) -> bool:
         session = self.session

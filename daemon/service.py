@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import logging.handlers
 import os
+import resource
 import signal
 import stat
+import sys
 
 import zmq
 import zmq.asyncio
@@ -24,6 +27,9 @@ from .handlers.context import StartError, open_context
 
 log = logging.getLogger("cc.daemon")
 MAX_IPC_PATH = 100   # sun_path holds 108 bytes on Linux
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+LOG_MAX_BYTES = 10_485_760     # daemon.log is rotated at this size, like the journal
+LOG_BACKUPS = 5
 
 
 def prepare_run_dir(path) -> None:
@@ -181,15 +187,72 @@ class Daemon:
             os.close(self._lock_fd)
 
 
+class DaemonLog(logging.handlers.RotatingFileHandler):
+    """log/daemon.log, rotated by size; the process's stdout and stderr follow the current
+    file, so what bypasses logging (a crash, a library's last words) lands there too."""
+
+    def __init__(self, path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS):
+        super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        self._follow()
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        self._follow()
+
+    def _follow(self) -> None:
+        if self.stream is None:
+            return
+        for std in (sys.stdout, sys.stderr):
+            std.flush()
+        for fd in (1, 2):
+            os.dup2(self.stream.fileno(), fd)
+
+
+def _same_file(fd: int, path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
+
+
+def log_to(paths: profile.Paths) -> None:
+    """Log to stderr; when stderr is the profile's daemon.log already (`cc daemon start`
+    sends it there), log to that file with rotation instead."""
+    if not _same_file(2, paths.daemon_log):
+        return
+    try:
+        handler = DaemonLog(paths.daemon_log, LOG_MAX_BYTES, LOG_BACKUPS)
+    except OSError as exc:
+        log.warning("daemon.log will not be rotated: %s", exc)
+        return
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+
+
+def raise_file_limit() -> None:
+    """Take the hard limit of open files as ours: clients of the event listener and of the
+    sockets must not run the daemon out of descriptors at the usual soft limit of 1,024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open-file limit from %d to %d: %s", soft, hard, exc)
+            return
+        log.info("open-file limit raised from %d to %d", soft, hard)
+
+
 def run_foreground() -> int:
     """`cc daemon run`: serve until SIGTERM/SIGINT or `cc daemon stop`."""
-    import sys
-
     os.umask(0o077)     # the call log, the journal, recordings and logs are the agent's alone
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=LOG_FORMAT)
     try:
         paths = profile.paths()
+        log_to(paths)
+        raise_file_limit()
         settings = profile.load(paths.config_file)
         profile.check_private(settings, paths.config_file)
         asyncio.run(Daemon(paths, settings).run())

@@ -20,6 +20,7 @@ from .wrapup import AfterCall
 log = logging.getLogger("cc.session")
 
 LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING, DISCONNECTED = SessionStatus
+RESTART_INTERVAL = 60.0     # seconds (the daemon's clock) between two restarts on request
 
 
 class Session:
@@ -49,6 +50,8 @@ class Session:
         self.state_reason: str | None = None
         self.state_until: float | None = None
         self._return_timer: asyncio.Task | None = None
+        self._restarted_at = float("-inf")     # the last restart the server asked for
+        self._restarts_ignored = 0
         self.after_call = AfterCall(self)
         self.poller = Poller(self)
         tracker.on_ended = self.call_ended
@@ -268,9 +271,18 @@ class Session:
     # -- reconnect
     def restart_requested(self, reason: str) -> None:
         """the server asks its clients to restart: log on afresh (with
-        session.reconnect), keeping the agent's state."""
+        session.reconnect), keeping the agent's state. At most once a minute: anyone who
+        reaches the event listener can ask, and each fresh log-on interrupts the agent."""
         if self.status != LOGGED_IN:
             return
+        now = self.clock.time()
+        if now - self._restarted_at < RESTART_INTERVAL:
+            self._restarts_ignored += 1
+            if self._restarts_ignored == 1:
+                log.warning("the server asked again to restart within %g s: ignored (at most "
+                            "one fresh log-on a minute on request)", RESTART_INTERVAL)
+            return
+        self._restarted_at, self._restarts_ignored = now, 0
         self._stop_tasks()
         self.lost(f"the server asked clients to restart ({reason or 'no reason given'})")
 

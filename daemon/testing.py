@@ -15,10 +15,13 @@ Every helper waits on a condition with a deadline (`wait_until`), never for luck
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +30,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import aiohttp
 
 from . import wire
 from .clock import ENV as TEST_CLOCK
@@ -297,9 +302,10 @@ class Agent:
     def daemon_log(self) -> Path:
         return self.home / "log" / "daemon.log"
 
-    def cc(self, *args, check=True, timeout=30, input=None) -> subprocess.CompletedProcess:
+    def cc(self, *args, check=True, timeout=30, input=None,
+           preexec_fn=None) -> subprocess.CompletedProcess:
         done = subprocess.run([CC, *map(str, args)], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, input=input)
+                              text=True, timeout=timeout, input=input, preexec_fn=preexec_fn)
         if check and done.returncode != 0:
             raise AssertionError(f"cc {' '.join(map(str, args))} exited {done.returncode}: "
                                  f"{done.stderr.strip()}")
@@ -345,10 +351,12 @@ class Agent:
         """Move this daemon's manual clock on (started with manual_clock=True)."""
         return self.request("clock_advance", seconds=seconds)
 
-    def start(self, subscribe: bool = True) -> "Agent":
+    def start(self, subscribe: bool = True, max_files: int | None = None) -> "Agent":
         """Start the daemon and, unless told not to, point the emulator's events at it, as
-        a real server's administrator sets its eventsURL (the port is new at each start)."""
-        self.cc("daemon", "start", "--timeout", 60, timeout=90)
+        a real server's administrator sets its eventsURL (the port is new at each start).
+        `max_files`: the soft limit of open files the daemon starts with."""
+        limit = None if max_files is None else lambda: _limit_files(max_files)
+        self.cc("daemon", "start", "--timeout", 60, timeout=90, preexec_fn=limit)
         if subscribe:
             self.subscribe()
         return self
@@ -408,6 +416,100 @@ class Agent:
                 _kill(pid)
         if not keep_home:
             shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _limit_files(soft: int) -> None:
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def process_rss(pid: int) -> int:
+    """A process's resident memory in bytes (/proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError(f"no VmRSS for process {pid}")
+
+
+def open_files(pid: int) -> int:
+    """How many descriptors a process holds open (/proc)."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def file_limits(pid: int) -> tuple[int, int]:
+    """A process's soft and hard limits of open files (/proc)."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise ValueError(f"no open-file limits for process {pid}")
+
+
+class Hostile:
+    """A client of a daemon's event listener that misbehaves, as an attacker on the
+    network would: slow clients, forged events, requests that are not HTTP."""
+
+    PARTIAL = b"GET /user/OnStateChanged/?IDUser=1&IDUserState=300 HTTP/1.1\r\nHost: x\r\n"
+
+    def __init__(self, events_url: str):
+        url = urllib.parse.urlsplit(events_url)
+        self.base = events_url.rstrip("/")
+        self.host, self.port = url.hostname, url.port
+        self.slow: list[socket.socket] = []
+
+    def open_slow(self, count: int) -> None:
+        """`count` connections that each send part of a request's headers, then nothing."""
+        for _ in range(count):
+            sock = socket.create_connection((self.host, self.port), timeout=10)
+            try:
+                sock.sendall(self.PARTIAL)
+            except OSError:            # closed by the daemon at once: still one we hold
+                pass
+            sock.setblocking(False)
+            self.slow.append(sock)
+
+    def slow_still_open(self) -> int:
+        """How many of the slow connections the daemon has not closed yet."""
+        still = 0
+        for sock in self.slow:
+            try:
+                still += sock.recv(4096) != b""
+            except BlockingIOError:
+                still += 1
+            except OSError:
+                pass
+        return still
+
+    def raw(self, data: bytes) -> bytes:
+        """Send `data` on a connection of its own; what the daemon answers before closing."""
+        with socket.create_connection((self.host, self.port), timeout=10) as sock:
+            sock.sendall(data)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            return answer
+
+    def forge(self, paths: list[str], concurrency: int = 32) -> list[int]:
+        """GET each of `paths` (a path and query under the events URL) as fast as
+        `concurrency` connections allow; the HTTP status of each."""
+        async def main() -> list[int]:
+            statuses = [0] * len(paths)
+            connector = aiohttp.TCPConnector(limit=concurrency)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                async def sender(first: int) -> None:
+                    for n in range(first, len(paths), concurrency):
+                        async with http.get(self.base + paths[n]) as resp:
+                            await resp.read()
+                            statuses[n] = resp.status
+                await asyncio.gather(*(sender(i) for i in range(concurrency)))
+            return statuses
+
+        return asyncio.run(main())
+
+    def close(self) -> None:
+        for sock in self.slow:
+            sock.close()
+        self.slow.clear()
 
 
 class Running:

@@ -51,6 +51,7 @@ class Transfers:
         if blind:
             await self.control.wait_end(call)
             return call.view()
+        self.tracker.confirm(leg_id)
         leg = self.tracker.seen(leg_id, Direction.OUT, number)
         call.transfer_leg = leg.call_id
         self.spawn(self._timeout(call, leg))

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from daemon.infinity import values
+from daemon.infinity import events
 from daemon.infinity.events import MAX_QUERY, EventListener, Rejections, TokenBucket
 from daemon.journal import Journal, as_dict, read
 from daemon.wire import Direction
@@ -197,3 +198,135 @@ def test_good_figures_still_read():
     assert day_fraction_seconds("0,0034722") == pytest.approx(300.0, abs=0.01)
     assert day_fraction_seconds("null") == 0.0
     assert ole_datetime("46351,5").year == 2026
+
+
+def test_with_a_token_only_paths_that_carry_it_reach_the_daemon(tmp_path):
+    event = "/user/OnStateChanged/?IDUser=5001790109&IDUserState=301"
+
+    async def scenario(url, http):
+        return [await status(http, "GET", url + path) for path in (
+            "/s3cret-1" + event, event, "/s3cret-2" + event, "/S3CRET-1" + event,
+            "/s3cret-1/user/OnSomethingElse/")]
+
+    codes, seen, journal = run(scenario, tmp_path, token="s3cret-1")
+    assert codes == [200, 403, 403, 403, 404]
+    assert len(seen) == 1 and seen[0].state == 301
+    assert journal[0]["kind"] == "event" and journal[0]["path"] == "/user/OnStateChanged/"
+    assert "s3cret-1" not in str(journal)            # the secret is not journalled
+    assert journal[1]["why"] == "403 wrong or missing events.token in the path"
+
+
+@pytest.mark.parametrize("token", ["a/b", "with space", "ünï", "a?b", "%2F"])
+def test_a_token_that_cannot_be_a_path_segment_is_refused(token):
+    from daemon.infinity.events import check_token
+
+    with pytest.raises(ValueError, match="events.token may hold only"):
+        check_token(token)
+
+
+def listen(scenario, **listener_args):
+    """Run `scenario(listener, port)` against a listener without a journal."""
+    seen = []
+
+    async def main():
+        listener = EventListener("127.0.0.1", 0, seen.append, None, **listener_args)
+        port = await listener.start()
+        try:
+            return await scenario(listener, port)
+        finally:
+            await listener.stop()
+
+    return asyncio.run(main()), seen
+
+
+PARTIAL = b"GET /user/OnStateChanged/?IDUser=1&IDUserState=300 HTTP/1.1\r\nHost: x\r\n"
+WHOLE = PARTIAL + b"\r\n"
+
+
+def test_a_client_that_sends_no_whole_request_in_time_is_dropped(monkeypatch):
+    monkeypatch.setattr(events, "REQUEST_SECONDS", 0.3)
+
+    async def scenario(listener, port):
+        slow_r, slow_w = await asyncio.open_connection("127.0.0.1", port)
+        slow_w.write(PARTIAL)
+        idle_r, idle_w = await asyncio.open_connection("127.0.0.1", port)
+        began = time.monotonic()
+        closed = await asyncio.wait_for(asyncio.gather(slow_r.read(), idle_r.read()), 5)
+        return closed, time.monotonic() - began, dict(listener.troubles.total)
+
+    (closed, seconds, troubles), seen = listen(scenario)
+    assert closed == [b"", b""] and seconds >= 0.25 and seen == []
+    # The idle connection simply ends; the one that began a request is a slow client.
+    assert troubles == {"slow client dropped": 1}
+
+
+def test_a_client_has_the_time_for_each_request_anew_on_one_connection(monkeypatch):
+    monkeypatch.setattr(events, "REQUEST_SECONDS", 3.0)
+
+    async def scenario(listener, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        answers = []
+        for pause in (1.6, 1.6, 0):          # 3.2 s in all: over the limit, not per request
+            writer.write(WHOLE)
+            answers.append(await reader.readuntil(b"\r\n\r\nOK"))
+            await asyncio.sleep(pause)
+        return answers
+
+    answers, seen = listen(scenario)
+    assert len(answers) == 3 and all(a.startswith(b"HTTP/1.1 200") for a in answers)
+    assert len(seen) == 3
+
+
+def test_connections_past_the_limit_are_closed_at_once_and_the_rest_served():
+    async def scenario(listener, port):
+        held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+        await asyncio.sleep(0)
+        extra_r, _ = await asyncio.open_connection("127.0.0.1", port)
+        refused = await asyncio.wait_for(extra_r.read(), 2)     # the deadline is 5 s
+        reader, writer = held[0]
+        writer.write(WHOLE)
+        answer = await reader.readuntil(b"\r\n\r\nOK")
+        return refused, answer, dict(listener.troubles.total)
+
+    (refused, answer, troubles), seen = listen(scenario, max_connections=3)
+    assert refused == b"" and answer.startswith(b"HTTP/1.1 200") and len(seen) == 1
+    assert troubles == {"connection over the limit closed": 1}
+
+
+def test_trouble_is_logged_at_once_then_summed_up_once_a_minute(caplog):
+    from daemon.clock import ManualClock
+
+    clock = ManualClock()
+
+    async def main():
+        troubles = events.Troubles(clock)
+        for n in range(1000):
+            troubles.note("malformed request", f"bad line\n{n}")
+        troubles.note("slow client dropped")
+        await asyncio.sleep(0)              # the summary's timer starts
+        lines_at_once = len(caplog.records)
+        await clock.advance(59)
+        lines_before_the_minute = len(caplog.records)
+        await clock.advance(1)
+        return lines_at_once, lines_before_the_minute
+
+    with caplog.at_level("WARNING", logger="cc.events"):
+        at_once, before_minute = asyncio.run(main())
+    assert at_once == before_minute == 1
+    assert caplog.records[0].getMessage().startswith(
+        "event listener: malformed request: bad line?0")
+    assert caplog.records[1].getMessage() == (
+        "event listener, since the last line: malformed request x999 (last: bad line?999); "
+        "slow client dropped x1")
+    assert len(caplog.records) == 2
+
+
+def test_a_table_of_strangers_keeps_the_most_recent_only():
+    from daemon.bounded import Recent
+
+    table = Recent(3)
+    for key in "abcd":
+        table.put(key, key.upper())
+    table.put("b", "B2")                    # seen again: now the most recent
+    table.put("e", "E")
+    assert table.keys() == ["d", "b", "e"] and table.get("b") == "B2" and "a" not in table

@@ -70,7 +70,7 @@ async def _place(ctx: Context, number: str, mode: str | None):
         raise WireError(ErrorCode.SERVER, f"the server refused the call to {number}: {exc}") \
             from None
     # Dialling until the server says more (its events may have come first).
-    known = call_id in ctx.tracker.calls
+    known = ctx.tracker.confirm(call_id)
     return ctx.tracker.seen(call_id, Direction.OUT, number,
                             None if known else LineState.DIAL_NUMBER, dial_mode=mode)
 

@@ -91,8 +91,13 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
                          f"({exc.filename})") from None
     client = InfinityClient(s["server.host"], s["server.port"], s["server.timeout"], journal)
     tracker = CallTracker(store, s["server.login"], "", feed.publish, server=client.base)
-    listener = EventListener(s["events.listen_host"], s["events.listen_port"], None, journal,
-                             max_rate=s["events.max_rate"])
+    clock = clocks.from_environment()
+    try:
+        listener = EventListener(s["events.listen_host"], s["events.listen_port"], None,
+                                 journal, max_rate=s["events.max_rate"],
+                                 token=s["events.token"], clock=clock)
+    except ValueError as exc:
+        raise StartError(str(exc)) from None
     try:
         port = await listener.start()
     except OSError as exc:
@@ -100,7 +105,8 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
                          f"{s['events.listen_port']}: {exc.strerror}; change "
                          "events.listen_port") from None
     events_url = s["events.public_url"] or f"http://{s['events.listen_host']}:{port}"
-    clock = clocks.from_environment()
+    if s["events.token"]:
+        events_url = f"{events_url.rstrip('/')}/{s['events.token']}"
     supervisor = Supervisor(clock.sleep, clock.time)
     session = Session(s, client, tracker, feed.publish, events_url, clock, supervisor)
     directory = Directory(store, session.states)
