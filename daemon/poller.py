@@ -61,7 +61,7 @@ class Poller:
                     await self.once()
                 except (InfinityError, SessionGone) as exc:    # the regular poll will see
                     log.info("early poll failed: %s", exc)
-                except Exception:       # a bug: said once, and the regular poll goes on
+                except Exception:       # a bug: said, and the regular poll goes on
                     log.exception("early poll failed")
                 known = self.tracker.calls
                 if not any(call_id in known for call_id in asked):
