@@ -316,12 +316,14 @@ class _Server(web.Server):
 class EventListener:
     def __init__(self, host: str, port: int, on_event, journal=None,
                  max_rate: float | None = MAX_RATE, token: str = "", clock=None,
-                 max_connections: int = MAX_CONNECTIONS):
+                 max_connections: int = MAX_CONNECTIONS, now=time.monotonic):
+        # `clock` (the daemon's) paces the log lines; `now` the rate bound and the
+        # journal's refusal lines, which stay on real time in the daemon.
         self.host, self.port = host, port
         self.on_event = on_event
         self.journal = journal
-        self.bucket = TokenBucket(max_rate) if max_rate else None
-        self.rejections = Rejections(journal)
+        self.bucket = TokenBucket(max_rate, now) if max_rate else None
+        self.rejections = Rejections(journal, clock=now)
         self.token = check_token(token)
         self.troubles = Troubles(clock)
         self.max_connections = max_connections
