@@ -149,6 +149,11 @@ class Session:
             self.last_error = str(exc)
             raise WireError(ErrorCode.SERVER, str(exc)) from None
         except InfinityError as exc:
+            if exc.status is not None and exc.status >= 500:
+                # The server failed, it did not judge the password: keep it and try again.
+                self.last_error = f"the server failed the log-on: {exc}"
+                raise WireError(ErrorCode.SERVER, f"{self.last_error}; the daemon tries "
+                                "again (see `cc status`)") from None
             self._password = None
             self.last_error = f"log-on refused: {exc}"
             code = f" (LogonResult {exc.logon_result})" if exc.logon_result else ""

@@ -384,3 +384,21 @@ def test_only_methods_that_read_may_be_sent_again():
 
     assert READS <= set(PATHS)
     assert not {"/call/make/", "/user/logon/", "/user/setstate/", "/call/hold/"} & READS
+
+
+def test_a_log_on_the_server_fails_with_500_is_tried_again_with_the_same_password(
+        proxy, agent_factory):
+    emulator = proxy.emulator
+    agent = behind(proxy, agent_factory)
+    proxy.rule("/user/logon/", "status", Status=503)      # every log-on, until cleared
+    before = proxy.seen("/user/logon/")                    # the first log-on
+    emulator.admin("network", Down="forever")
+    advance(0.5, emulator, agent)                   # the next poll finds no server
+    emulator.admin("network", Down=0)
+    poll_until(lambda: proxy.served("/user/logon/") >= 2, emulator, agent, "tried twice")
+    status = agent.status()
+    assert status["session"] == "reconnecting", status     # not logged out
+    assert "the server failed the log-on" in status["last_error"]
+    proxy.clear()
+    poll_until(lambda: session(agent) == "logged in", emulator, agent, "logged in again")
+    assert proxy.seen("/user/logon/") == before + proxy.served("/user/logon/") + 1
