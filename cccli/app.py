@@ -11,7 +11,7 @@ from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
 from . import (agent, calls, catalog, config, contacts, daemonctl, doctor, emulatorctl, journal,
-               log, media, quick, report, watch, who)
+               log, media, quick, report, team, watch, who)
 
 # The one table of commands: name -> handler, then the groups with sub-commands.
 COMMANDS = (
@@ -28,7 +28,7 @@ COMMANDS = (
 )
 GROUPS = (
     ("quick", quick.app), ("catalog", catalog.app), ("config", config.app),
-    ("daemon", daemonctl.app), ("emulator", emulatorctl.app),
+    ("daemon", daemonctl.app), ("emulator", emulatorctl.app), ("team", team.app),
 )
 
 

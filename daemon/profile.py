@@ -163,6 +163,12 @@ def _region(value: str) -> str | None:
     return None
 
 
+def _team_url(value: str) -> str | None:
+    from .team.connect import check_url
+
+    return check_url(value)
+
+
 DAY = 86_400.0
 PORT = {"minimum": 1, "maximum": 65535}
 # Intervals and timeouts: a shorter one would hammer the server or mean nothing.
@@ -239,6 +245,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("journal.max_bytes", 10_485_760, "rotate the journal at this size (bytes)",
             minimum=65_536),
     Setting("journal.backups", 5, "rotated journals to keep", minimum=0, maximum=1000),
+    Setting("team.url", "", "the team store: postgresql://LOGIN@HOST[:PORT]/DATABASE, the "
+            "password in CC_TEAM_PASSWORD, team.password_command or ~/.pgpass (empty: "
+            "this machine's call log only)", check=_team_url),
+    Setting("team.password_command", "", "a command that prints the team store's "
+            "password (e.g. `pass show cc/team`)"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 SECRET_KEYS = {"server.password"}

@@ -267,6 +267,101 @@ class FaultProxy:
         self.log.close()
 
 
+def postgres_bin() -> Path | None:
+    """The folder of PostgreSQL's server programs: `CC_PG_BIN`, else Debian's newest
+    /usr/lib/postgresql/<version>/bin (not on PATH there), else wherever PATH has them."""
+    if os.environ.get("CC_PG_BIN"):
+        return Path(os.environ["CC_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
+                   else 0)
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class Postgres:
+    """A throw-away PostgreSQL server on a free port of 127.0.0.1, its files in a temporary
+    folder: UTF-8 (C.UTF-8) so Cyrillic sorts and matches, passwords (SCRAM) over TCP as a
+    site would have them, durability off (nothing here outlives the test). `initdb`
+    refuses root, so as root the server runs as the `postgres` user.
+
+        server = Postgres()
+        server.url(user="cc_admin", password="…")    # postgresql://…@127.0.0.1:PORT/cc
+        server.stop(); server.start()                 # the same data, down and back up
+    """
+
+    SUPERUSER, PASSWORD, DATABASE = "postgres", "test-superuser-password", "cc"
+
+    def __init__(self, workdir: Path | None = None):
+        bin_dir = postgres_bin()
+        if bin_dir is None:
+            raise RuntimeError("no PostgreSQL server programs: install Debian's postgresql "
+                               "package (.ci/run does) or set CC_PG_BIN")
+        self.bin = bin_dir
+        self.dir = Path(tempfile.mkdtemp(prefix="cc-pg-", dir=workdir))
+        self.data = self.dir / "data"
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            shutil.chown(self.dir, self.user)
+        secret = self.dir / "superuser.pw"
+        secret.write_text(self.PASSWORD + "\n")
+        if self.user:
+            shutil.chown(secret, self.user)
+        self._run("initdb", "-D", self.data, "-U", self.SUPERUSER, "--pwfile", secret,
+                  "--auth-host=scram-sha-256", "--auth-local=trust", "--locale=C.UTF-8",
+                  "--encoding=UTF8", "--no-sync", "--no-instructions")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.start()
+        self.admin_sql(f"create database {self.DATABASE}")
+
+    def _run(self, program: str, *args) -> subprocess.CompletedProcess:
+        done = subprocess.run([str(self.bin / program), *map(str, args)], user=self.user,
+                              capture_output=True, text=True, timeout=60, cwd=self.dir)
+        if done.returncode != 0:
+            raise RuntimeError(f"{program} failed: {done.stderr.strip() or done.stdout}")
+        return done
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c max_connections=200")
+        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", self.dir / "server.log",
+                  "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (`immediate` is a crash: no shutdown checkpoint)."""
+        if (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop")
+
+    def url(self, user: str | None = None, password: str | None = None,
+            database: str | None = None) -> str:
+        """A connection URL; without a user, the superuser's (the administrator's)."""
+        user = user or self.SUPERUSER
+        password = self.PASSWORD if password is None and user == self.SUPERUSER else password
+        secret = f":{urllib.parse.quote(password, safe='')}" if password else ""
+        return f"postgresql://{user}{secret}@127.0.0.1:{self.port}/{database or self.DATABASE}"
+
+    def admin_sql(self, sql: str, database: str = "postgres") -> str:
+        """Run SQL as the superuser through psql on the server's own socket."""
+        done = self._run("psql", "-h", self.dir, "-p", self.port, "-U", self.SUPERUSER,
+                         "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql)
+        return done.stdout.strip()
+
+    def log_tail(self, count: int = 5) -> str:
+        text = (self.dir / "server.log").read_text(errors="replace")
+        return " | ".join(line for line in text.splitlines()[-count:] if line.strip())
+
+    def close(self) -> None:
+        try:
+            self.stop("immediate")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class Agent:
     """One agent's profile (its own short CC_HOME: a socket path must fit in 108 bytes),
     driven through the `cc` command."""

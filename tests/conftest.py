@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from daemon import testing
-from daemon.testing import (BIN, CC, Agent, Emulator, FaultProxy, advance,  # noqa: F401
-                            wait_until)
+from daemon.testing import (BIN, CC, Agent, Emulator, FaultProxy, Postgres,  # noqa: F401
+                            advance, wait_until)
 
 
 PROCESS_FIXTURES = {"emulator", "emulator_factory", "agent", "agent_factory", "manual",
-                    "proxy"}
+                    "proxy", "postgres"}
 
 
 def pytest_collection_modifyitems(items):
@@ -100,6 +100,15 @@ def manual(emulator_factory, agent_factory):
     agent = agent_factory(emulator, manual_clock=True).start()
     agent.wait_logged_in()
     return emulator, agent
+
+
+@pytest.fixture
+def postgres():
+    """A throw-away PostgreSQL server of this test's own (`daemon.testing.Postgres`), in a
+    folder of its own under /tmp (the server's user cannot enter pytest's)."""
+    server = Postgres()
+    yield server
+    server.close()
 
 
 @pytest.fixture

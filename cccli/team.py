@@ -1,0 +1,126 @@
+"""`cc team init|add-team|add-agent|show`: the administrator's and the lead's commands for
+the team store (PostgreSQL). They talk to the store directly, not through the daemon: the
+administrator need not be an agent. The work is in `daemon.team`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from daemon import profile
+from daemon.wire import Exit
+
+from . import render
+from .options import Json
+
+app = typer.Typer(help="Set up the team store (PostgreSQL) that agents' daemons share.",
+                  no_args_is_help=True)
+
+Url = Annotated[Optional[str], typer.Option(
+    help="The team store as postgresql://ROLE@HOST[:PORT]/DATABASE (default: team.url). "
+         "The password comes from CC_TEAM_PASSWORD, team.password_command or ~/.pgpass.")]
+
+
+def _connect(url: str | None):
+    from daemon.team.connect import TeamError, connect, password
+
+    settings = profile.load()
+    url = url or settings["team.url"]
+    if not url:
+        render.fail("no team store: give --url postgresql://ROLE@HOST/DATABASE or set "
+                    "team.url", Exit.CONFIG)
+    try:
+        return connect(url, password(settings), autocommit=True), url
+    except TeamError as exc:
+        render.fail(str(exc), Exit.CONFIG)
+
+
+def _run(url: str | None, work):
+    """Run `work(conn)` on the store; a refusal by the database is one line."""
+    import psycopg
+
+    from daemon.team.connect import TeamError, explain
+
+    conn, url = _connect(url)
+    try:
+        with conn:
+            return work(conn)
+    except TeamError as exc:
+        render.fail(str(exc), Exit.BAD_INPUT)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        render.fail(f"the team store refused: {' '.join(str(exc).split())} (run this as the "
+                    "administrator, or as the team's lead)", Exit.AUTH)
+    except psycopg.Error as exc:
+        render.fail(explain(exc, url), Exit.FAILED)
+
+
+@app.command()
+def init(url: Url = None) -> None:
+    """Create the team store's schema, roles (cc_agent, cc_lead) and policies, or bring
+    them up to date. Run it as the administrator; running it again is safe."""
+    from daemon.team import admin
+
+    print(_run(url, admin.init))
+
+
+@app.command("add-team")
+def add_team(name: Annotated[str, typer.Argument(help="The team's name.")],
+             lead: Annotated[Optional[str], typer.Option(
+                 help="The lead's login (a role made if missing, in cc_lead).")] = None,
+             agents_see_team: Annotated[bool, typer.Option(
+                 help="Whether the team's agents read each other's calls.")] = False,
+             url: Url = None) -> None:
+    """Add a team, or change its lead. The administrator's command."""
+    from daemon.team import admin
+
+    print(_run(url, lambda conn: admin.add_team(conn, name, lead, agents_see_team)))
+
+
+@app.command("add-agent")
+def add_agent(login: Annotated[str, typer.Argument(
+                  help="The agent's Infinity login: its role in the team store.")],
+              team: Annotated[str, typer.Option(help="The agent's team.")],
+              prefix: Annotated[Optional[str], typer.Option(
+                  help="Its card numbers' prefix, unique in the store (default: from the "
+                       "login).")] = None,
+              name: Annotated[str, typer.Option(help="The agent's full name.")] = "",
+              password_stdin: Annotated[bool, typer.Option(
+                  help="Read the agent's new password from the first line of standard "
+                       "input.")] = False,
+              url: Url = None) -> None:
+    """Add an agent to a team (its login role, in cc_agent), or move it. The administrator
+    makes the role; a lead may then move its own teams' agents."""
+    from daemon.team import admin
+
+    secret = None
+    if password_stdin:
+        secret = sys.stdin.readline().rstrip("\n")
+        if not secret:
+            render.fail("--password-stdin: the first line of standard input is empty",
+                        Exit.BAD_INPUT)
+    elif sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass(f"new team store password for {login} (Enter: keep): ") or None
+    print(_run(url, lambda conn: admin.add_agent(conn, login, team, prefix, secret, name)))
+
+
+@app.command()
+def show(url: Url = None, json: Json = False) -> None:
+    """The team store's schema version, teams and agents."""
+    from daemon.team import admin
+
+    shown = _run(url, admin.show)
+
+    def text(view: dict) -> str:
+        lines = [f"schema version {view['version']}"]
+        for team in view["teams"]:
+            seen = ", agents see the team's calls" if team["agents_see_team"] else ""
+            lines.append(f"team {team['name']} (lead: {team['lead'] or 'none'}{seen})")
+            lines += [f"  {a['login']:<16} {a['prefix']:<9} {a['name']}"
+                      for a in view["agents"] if a["team"] == team["name"]]
+        return "\n".join(lines)
+
+    render.out(shown, json, text)

@@ -1,0 +1,90 @@
+"""The administrator's and the lead's work on the team store: the schema and roles
+(`cc team init`), teams and agents (`cc team add-team`, `cc team add-agent`)."""
+
+from __future__ import annotations
+
+import re
+
+from . import schema
+from .connect import TeamError, role_name
+
+PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,7}")
+
+
+def init(conn) -> str:
+    """Create or bring up to date the schema, roles and policies: what was done."""
+    before, after = schema.migrate(conn)
+    if before > schema.VERSION:
+        raise TeamError(f"the team store is at schema version {before}, newer than this cc "
+                        f"knows ({schema.VERSION}): upgrade cc")
+    if before == after:
+        return f"the team store is up to date (schema version {after})"
+    if before == 0:
+        return (f"made the team store (schema version {after}) with roles "
+                f"{schema.AGENT_ROLE} and {schema.LEAD_ROLE}")
+    return f"brought the team store from schema version {before} to {after}"
+
+
+def add_team(conn, name: str, lead: str | None, agents_see_team: bool) -> str:
+    if not name.strip() or len(name) > 100:
+        raise TeamError("a team's name is 1 to 100 characters")
+    with conn.transaction():
+        if lead is not None:
+            _ensure_role(conn, role_name(lead, "the lead"), schema.LEAD_ROLE, None)
+        conn.execute(f"insert into {schema.SCHEMA}.teams (name, lead, agents_see_team) "
+                     "values (%s, %s, %s) on conflict (name) do update set lead = "
+                     "excluded.lead, agents_see_team = excluded.agents_see_team",
+                     (name, lead, agents_see_team))
+    return f"team {name!r}" + (f" led by {lead}" if lead else "")
+
+
+def add_agent(conn, login: str, team: str, prefix: str | None, secret: str | None,
+              name: str = "") -> str:
+    role_name(login)
+    prefix = (prefix or re.sub(r"[^A-Z0-9]", "", login.upper())[:8]).upper()
+    if not PREFIX.fullmatch(prefix):
+        raise TeamError(f"--prefix {prefix!r}: a card number prefix is 1 to 8 capital "
+                        "letters and digits, starting with a letter")
+    import psycopg
+
+    try:
+        with conn.transaction():     # the role and its row, or neither
+            _ensure_role(conn, login, schema.AGENT_ROLE, secret)
+            conn.execute(f"insert into {schema.SCHEMA}.agents (login, team, prefix, name) "
+                         "values (%s, %s, %s, %s) on conflict (login) do update set "
+                         "team = excluded.team, prefix = excluded.prefix, name = excluded.name",
+                         (login, team, prefix, name))
+    except psycopg.errors.ForeignKeyViolation:
+        raise TeamError(f"there is no team {team!r}: add it with `cc team add-team`") from None
+    except psycopg.errors.UniqueViolation:
+        raise TeamError(f"the prefix {prefix} is another agent's: choose one with "
+                        "--prefix") from None
+    return f"agent {login} in team {team!r}, card numbers {prefix}-000001 on"
+
+
+def _ensure_role(conn, login: str, group: str, secret: str | None) -> None:
+    """A login role in `group`, made if missing; its password set when one is given (in
+    the caller's transaction)."""
+    from psycopg import sql
+
+    exists = conn.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone()
+    if not exists:
+        conn.execute(sql.SQL("create role {} login").format(sql.Identifier(login)))
+    if secret is not None:
+        conn.execute(sql.SQL("alter role {} password {}").format(
+            sql.Identifier(login), sql.Literal(secret)))
+    conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(group),
+                                                  sql.Identifier(login)))
+
+
+def show(conn) -> dict:
+    """The schema version and the team table, as the connected role may see them."""
+    teams = conn.execute(f"select name, lead, agents_see_team from {schema.SCHEMA}.teams "
+                         "order by name").fetchall()
+    agents = conn.execute(f"select login, team, prefix, name from {schema.SCHEMA}.agents "
+                          "order by team, login").fetchall()
+    return {"version": schema.version(conn),
+            "teams": [{"name": n, "lead": lead, "agents_see_team": see}
+                      for n, lead, see in teams],
+            "agents": [{"login": a, "team": t, "prefix": p, "name": n}
+                       for a, t, p, n in agents]}

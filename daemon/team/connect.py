@@ -1,0 +1,98 @@
+"""Reaching the team store: its URL checked where it enters, the password from
+CC_TEAM_PASSWORD, `team.password_command` or libpq's own ~/.pgpass, never from the
+config file, and every failure one line that names the fix."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from urllib.parse import unquote, urlsplit
+
+CONNECT_TIMEOUT = 10        # seconds: a store down must not hang a command or the daemon
+ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class TeamError(Exception):
+    """The team store cannot be used: one line, naming the fix."""
+
+
+def check_url(value: str) -> str | None:
+    """Empty, or postgresql://USER@HOST[:PORT]/DATABASE with no password in it."""
+    if not value:
+        return None
+    wanted = "postgresql://USER@HOST[:PORT]/DATABASE (the password is never in the URL)"
+    try:
+        parts = urlsplit(value)
+        parts.port
+    except ValueError as exc:
+        return f"{wanted} ({exc})"
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+        return wanted
+    if parts.password is not None:
+        return (f"{wanted}: keep the password in CC_TEAM_PASSWORD, team.password_command "
+                "or ~/.pgpass")
+    if not parts.username or not parts.path.strip("/"):
+        return wanted
+    return None
+
+
+def role_name(value: str, what: str = "a login") -> str:
+    """A PostgreSQL role name as cc makes them: lower case letters, digits and _."""
+    if not ROLE.fullmatch(value or ""):
+        raise TeamError(f"{what} {value!r} cannot be a team store role: use lower case "
+                        "letters, digits and _ (up to 63, not starting with a digit)")
+    return value
+
+
+def user_of(url: str) -> str:
+    return unquote(urlsplit(url).username or "")
+
+
+def password(settings: dict) -> str | None:
+    """The team store's password; None lets libpq look in ~/.pgpass (or need none)."""
+    if os.environ.get("CC_TEAM_PASSWORD"):
+        return os.environ["CC_TEAM_PASSWORD"]
+    command = settings.get("team.password_command") or ""
+    if not command:
+        return None
+    try:
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise TeamError(f"team.password_command took over 30 s: {command}") from None
+    if done.returncode != 0 or not done.stdout.strip():
+        raise TeamError(f"team.password_command failed (exit {done.returncode}); run it by "
+                        "hand to see why")
+    return done.stdout.strip()
+
+
+def connect(url: str, secret: str | None, **kwargs):
+    """A psycopg connection to the team store, or TeamError with what went wrong."""
+    import psycopg
+
+    if (problem := check_url(url)) is not None:
+        raise TeamError(f"team.url: {problem}")
+    extra = {"password": secret} if secret is not None else {}
+    try:
+        return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT,
+                               application_name="cc", **extra, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise TeamError(explain(exc, url)) from None
+
+
+def explain(exc: Exception, url: str) -> str:
+    """One line for a failure to reach or use the team store."""
+    text = " ".join(str(exc).split())
+    where = urlsplit(url)
+    place = f"the team store at {where.hostname}:{where.port or 5432}{where.path}"
+    if "password authentication failed" in text or "no password supplied" in text:
+        return (f"{place} refused {user_of(url)}'s password: set CC_TEAM_PASSWORD, "
+                "team.password_command or ~/.pgpass")
+    if "does not exist" in text and "role" in text:
+        return (f"{place} has no role {user_of(url)}: the administrator adds it with "
+                f"`cc team add-agent {user_of(url)} --team NAME`")
+    if "does not exist" in text and "database" in text:
+        return f"{place} has no such database: check team.url"
+    if "Connection refused" in text or "timeout" in text.lower() or "could not" in text:
+        return f"cannot reach {place} ({text}); the calls wait in the outbox until it is back"
+    return f"{place}: {text}"

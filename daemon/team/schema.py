@@ -1,0 +1,170 @@
+"""The team store's schema in PostgreSQL: versioned like the local log's, applied by
+`cc team init` (the administrator), checked by `cc doctor` and by each daemon.
+
+Who sees what is the database's business, not ours: row-level security on every table.
+
+    cc_agent   group role of the agents: each writes and reads its own calls (and its
+               team's when the team allows it), never another's; reads the team table
+    cc_lead    group role of the leads: reads the calls of the teams it leads, keeps
+               those teams' rows of the agents table
+    (owner)    the administrator's role that ran `cc team init` owns every object
+
+An agent's PostgreSQL login role is named like its Infinity login (`cc team add-agent`),
+so `current_user` is the agent in every policy. Card numbers are unique across the team:
+each agent has a prefix of its own (the agents table), and the store makes every call's
+number from that prefix and the agent's counter, trusting no client with it. A daemon
+numbers a call the moment it starts, with the store perhaps down for days, so a team
+sequence (one round trip a call) is no option.
+"""
+
+from __future__ import annotations
+
+SCHEMA = "cc"
+AGENT_ROLE, LEAD_ROLE = "cc_agent", "cc_lead"
+MAX_SECONDS = 7 * 86400          # as the local log: no call lasts a week
+
+# What a call carries into the team store: column -> PostgreSQL type. The identity
+# (server, call_id, agent) and the counter are declared in the table itself.
+CALL_COLUMNS = {
+    "direction": "text not null check (direction in ('in', 'out', ''))",
+    "number": "text", "number_key": "text", "extension": "text",
+    "started_at": "timestamptz not null", "connected_at": "timestamptz",
+    "ended_at": "timestamptz", "wait_seconds": "double precision",
+    "talk_seconds": "double precision", "hold_seconds": "double precision",
+    "processing_seconds": "double precision", "outcome": "text", "line_state": "text",
+    "durations_from": "text", "end_reason": "text", "transfer_from": "text",
+    "transfer_to": "text", "transfer_number": "text", "processing_started_at": "timestamptz",
+    "processing_ended_at": "timestamptz", "dial_mode": "text", "group_number": "text",
+    "contact": "text", "account": "text", "call_type": "text", "subject": "text",
+    "result": "text", "notes": "text", "link_task": "text", "link_sale": "text",
+    "link_project": "text", "link_project_path": "text", "link_incident": "text",
+    "link_campaign": "text", "link_survey": "text", "updated_at": "timestamptz",
+}
+DURATIONS = ("wait_seconds", "talk_seconds", "hold_seconds", "processing_seconds")
+
+
+def _v1() -> str:
+    checks = ",\n".join(f"    check ({c} is null or ({c} >= 0 and {c} < {MAX_SECONDS}))"
+                        for c in DURATIONS)
+    columns = ",\n".join(f"    {name} {kind}" for name, kind in CALL_COLUMNS.items())
+    return f"""
+create table {SCHEMA}.teams (
+    name text primary key check (length(name) between 1 and 100),
+    lead name,
+    agents_see_team boolean not null default false
+);
+create table {SCHEMA}.agents (
+    login name primary key,
+    team text not null references {SCHEMA}.teams (name) on update cascade,
+    prefix text not null unique check (prefix ~ '^[A-Z][A-Z0-9]{{0,7}}$'),
+    name text not null default ''
+);
+create table {SCHEMA}.calls (
+    id bigint generated always as identity primary key,
+    server text not null,
+    call_id text not null check (length(call_id) between 1 and 200),
+    agent name not null default current_user references {SCHEMA}.agents (login),
+    counter bigint not null check (counter > 0),
+    counter_number text not null,
+{columns},
+{checks},
+    unique (server, call_id, agent),
+    unique (agent, counter),
+    unique (counter_number)
+);
+create index calls_started on {SCHEMA}.calls (started_at);
+create index calls_agent_started on {SCHEMA}.calls (agent, started_at);
+create index calls_number_key on {SCHEMA}.calls (number_key);
+
+-- The card number is the store's: the agent's prefix and its counter.
+create function {SCHEMA}.number_call() returns trigger language plpgsql as $$
+begin
+    select prefix || '-' || lpad(new.counter::text, 6, '0') into new.counter_number
+      from {SCHEMA}.agents where login = new.agent;
+    if new.counter_number is null then
+        raise exception 'agent % is not in the team table', new.agent
+            using errcode = 'foreign_key_violation';
+    end if;
+    return new;
+end $$;
+create trigger calls_numbered before insert or update of counter, agent
+    on {SCHEMA}.calls for each row execute function {SCHEMA}.number_call();
+
+grant usage on schema {SCHEMA} to {AGENT_ROLE}, {LEAD_ROLE};
+grant select on {SCHEMA}.teams, {SCHEMA}.agents to {AGENT_ROLE}, {LEAD_ROLE};
+grant insert, update, delete on {SCHEMA}.agents to {LEAD_ROLE};
+grant select, insert, update, delete on {SCHEMA}.calls to {AGENT_ROLE};
+grant select on {SCHEMA}.calls to {LEAD_ROLE};
+
+alter table {SCHEMA}.calls enable row level security;
+alter table {SCHEMA}.agents enable row level security;
+alter table {SCHEMA}.teams enable row level security;
+
+-- The team table: everyone in it reads it; a lead keeps the rows of the teams it leads.
+create policy read_all on {SCHEMA}.teams for select using (true);
+create policy read_all on {SCHEMA}.agents for select using (true);
+create policy lead_keeps on {SCHEMA}.agents for all to {LEAD_ROLE}
+    using (team in (select name from {SCHEMA}.teams where lead = current_user))
+    with check (team in (select name from {SCHEMA}.teams where lead = current_user));
+
+-- Calls: an agent writes, changes and removes only its own rows; reads its own, and its
+-- team's when the team allows it; a lead reads the calls of its teams' agents.
+create policy own on {SCHEMA}.calls for all to {AGENT_ROLE}
+    using (agent = current_user) with check (agent = current_user);
+create policy team_reads on {SCHEMA}.calls for select to {AGENT_ROLE}
+    using (agent in (select them.login from {SCHEMA}.agents me
+                     join {SCHEMA}.teams t on t.name = me.team and t.agents_see_team
+                     join {SCHEMA}.agents them on them.team = me.team
+                     where me.login = current_user));
+create policy lead_reads on {SCHEMA}.calls for select to {LEAD_ROLE}
+    using (agent in (select a.login from {SCHEMA}.agents a
+                     join {SCHEMA}.teams t on t.name = a.team
+                     where t.lead = current_user));
+"""
+
+
+# Append only: version N+1 is MIGRATIONS[N].
+MIGRATIONS = (_v1,)
+VERSION = len(MIGRATIONS)
+
+ROLES = f"""
+do $$
+begin
+    if not exists (select from pg_roles where rolname = '{AGENT_ROLE}') then
+        create role {AGENT_ROLE} nologin;
+    end if;
+    if not exists (select from pg_roles where rolname = '{LEAD_ROLE}') then
+        create role {LEAD_ROLE} nologin;
+    end if;
+end $$;
+"""
+
+
+def version(conn) -> int:
+    """The schema version a team store has (0: none yet)."""
+    found = conn.execute("select to_regclass(%s)", (f"{SCHEMA}.schema_version",)).fetchone()[0]
+    if found is None:
+        return 0
+    row = conn.execute(f"select version from {SCHEMA}.schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn) -> tuple[int, int]:
+    """Bring the team store up to VERSION in one transaction; (before, after)."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('cc team schema'))")
+        before = version(conn)
+        if before > VERSION:
+            return before, before
+        conn.execute(ROLES)
+        if before == 0:
+            conn.execute(f"create schema if not exists {SCHEMA}")
+            conn.execute(f"create table {SCHEMA}.schema_version (version int not null)")
+            conn.execute(f"insert into {SCHEMA}.schema_version values (0)")
+            conn.execute(f"grant usage on schema {SCHEMA} to {AGENT_ROLE}, {LEAD_ROLE}")
+            conn.execute(f"grant select on {SCHEMA}.schema_version to {AGENT_ROLE}, "
+                         f"{LEAD_ROLE}")
+        for number, step in enumerate(MIGRATIONS[before:], before + 1):
+            conn.execute(step())
+            conn.execute(f"update {SCHEMA}.schema_version set version = %s", (number,))
+    return before, max(before, VERSION)
