@@ -107,4 +107,6 @@ def _status_lines(view: dict) -> str:
     lines += [f"warning {render.task_failure(task)}" for task in view.get("task_failures", ())]
     if view.get("store_notice"):
         lines.append(f"notice  {view['store_notice']}")
+    if "team" in view:
+        lines.append(render.team_line(view["team"]))
     return "\n".join(lines)

@@ -168,3 +168,15 @@ def waiting_lines(view: dict, stopped: bool = False) -> list[str]:
         kept = "kept only in memory are lost" if stopped else "are kept only in memory"
         lines.append(f"warning {waiting - spooled} call(s) {kept}: {view.get('store_error')}")
     return lines
+
+
+def team_line(team: dict) -> str:
+    """The team store in one line: the outbox, the last sync, what is wrong."""
+    synced = f"last sync {local_time(team['last_sync'])}" if team.get("last_sync") \
+        else "never synced"
+    line = f"team    {team['outbox']} call(s) in the outbox, {synced}"
+    if team.get("refused"):
+        line += f"; {team['refused']} refused (see daemon.log)"
+    if team.get("last_error"):
+        line += f"\nerror   team store: {team['last_error']}"
+    return line

@@ -211,8 +211,26 @@ def _v8(db: sqlite_utils.Database) -> None:
     db["log_meta"].create({"key": str, "value": str}, pk="key")
 
 
+def _team_outbox(db: sqlite_utils.Database) -> None:
+    """The team store's outbox: every change to a call (a new call, an update, a removal)
+    queues the call's identity in the same transaction, while `log_meta.team` is on; the
+    replicator (daemon/team/replicate.py) sends the calls' current rows in order and
+    clears what the team store took. Triggers, so no code path can forget it."""
+    db.execute("""create table team_outbox (
+                      seq integer primary key autoincrement,
+                      server text not null, call_id text not null, agent text not null)""")
+    on = "exists (select 1 from log_meta where key = 'team' and value = 'on')"
+    for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
+        db.execute(f"""create trigger calls_team_{event} after {event} on calls
+                       when {on}
+                       begin
+                           insert into team_outbox (server, call_id, agent)
+                           values ({row}.server, {row}.call_id, coalesce({row}.agent, ''));
+                       end""")
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _team_outbox)
 DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 RESTART_HINT = ("restart the daemon (`cc daemon stop`, `cc daemon start`): it sets the damaged "
                 "log aside and starts a fresh one")
@@ -477,6 +495,21 @@ class Store:
     @staticmethod
     def _warn(message: str) -> None:
         _log().error("%s", message)
+
+    def raise_floor(self, counter: int) -> None:
+        """Card numbers go on above `counter` (the team store's last one for this agent),
+        in the caller's transaction."""
+        if counter > _floor(self.db.conn):
+            self.db.conn.execute("insert into log_meta (key, value) values ('counter_floor', ?)"
+                                 " on conflict (key) do update set value = excluded.value",
+                                 (str(counter),))
+
+    def renumber(self, row_id: int) -> None:
+        """Give a call the next card number (its old one is another call's elsewhere)."""
+        with self.db.conn:
+            counter = self._next_counter()
+            self.db["calls"].update(row_id, {"counter": counter,
+                                             "counter_number": self.number_mask.format(n=counter)})
 
     def _next_counter(self) -> int:
         last = self.db.execute("select max(counter) from calls").fetchone()[0] or 0

@@ -60,6 +60,7 @@ class Context:
     control: Control
     transfers: Transfers
     supervisor: Supervisor
+    team: object | None = None          # the team store's Replicator, when team.url is set
     started: float = field(default_factory=time.time)
 
     def publish(self, kind: str, payload) -> None:
@@ -68,6 +69,8 @@ class Context:
     async def close(self) -> None:
         await self.session.close()
         await self.supervisor.close()
+        if self.team is not None:
+            await self.team.close()
         await self.hooks.close()
         await self.listener.stop()
         await self.client.close()
@@ -123,6 +126,11 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     supervisor.keep("flush", tracker.keep_flushing)
     supervisor.keep("directory", lambda: directory.keep_polling(
         client, session, s["directory.poll_interval"]))
+    if s["team.url"]:
+        from ..team.replicate import Replicator    # psycopg only for a team's daemons
+
+        ctx.team = Replicator(store, s, clock)
+        supervisor.keep("team", ctx.team.run)
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())
     return ctx

@@ -24,6 +24,7 @@ async def status(ctx: Context) -> dict:
             "pid": os.getpid(), **ctx.store.waiting(), "store_notice": ctx.store.notice,
             "task_failures": ctx.supervisor.failures(),
             "seq": ctx.feed.seq,
+            **({"team": ctx.team.view()} if ctx.team is not None else {}),
             **({"test_clock": "manual"} if ctx.session.clock.manual else {})}
 
 

@@ -93,6 +93,20 @@ def explain(exc: Exception, url: str) -> str:
                 f"`cc team add-agent {user_of(url)} --team NAME`")
     if "does not exist" in text and "database" in text:
         return f"{place} has no such database: check team.url"
-    if "Connection refused" in text or "timeout" in text.lower() or "could not" in text:
+    if _unreachable(exc):
         return f"cannot reach {place} ({text}); the calls wait in the outbox until it is back"
     return f"{place}: {text}"
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A failure of the network or of the server itself, not a refusal of what was asked:
+    psycopg's OperationalError (its SQLSTATE class 08, or none: the link broke) and the
+    pool's time-out."""
+    import psycopg
+
+    if isinstance(exc, OSError) or type(exc).__name__ == "PoolTimeout":
+        return True
+    if isinstance(exc, psycopg.OperationalError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return not state or state.startswith(("08", "57P"))
+    return False

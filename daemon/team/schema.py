@@ -79,7 +79,11 @@ create index calls_number_key on {SCHEMA}.calls (number_key);
 -- The card number is the store's: the agent's prefix and its counter.
 create function {SCHEMA}.number_call() returns trigger language plpgsql as $$
 begin
-    select prefix || '-' || lpad(new.counter::text, 6, '0') into new.counter_number
+    -- As the daemon's mask PREFIX-{{n:06}}: six digits at least, never cut.
+    select prefix || '-' || case when new.counter < 1000000
+                                 then lpad(new.counter::text, 6, '0')
+                                 else new.counter::text end
+      into new.counter_number
       from {SCHEMA}.agents where login = new.agent;
     if new.counter_number is null then
         raise exception 'agent % is not in the team table', new.agent

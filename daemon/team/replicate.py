@@ -1,0 +1,282 @@
+"""Replication of the call log to the team store: the local log stays the record, written
+first; every change queues the call's identity in the log's outbox in the same
+transaction (triggers, see store.py), and this loop sends the calls' current rows to
+PostgreSQL in order, in batches, idempotently (the call's identity is the store's unique
+key), and clears what the store took. A store down for minutes or days loses nothing:
+the outbox waits, and the loop catches up by itself.
+
+    replicator = Replicator(store, settings, clock)
+    supervisor.keep("team", replicator.run)
+    replicator.view()     # {"outbox": 0, "last_sync": "…", "prefix": "IVANOVA", …}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+
+from . import schema
+from .connect import CONNECT_TIMEOUT, TeamError, check_url, explain, password, user_of
+
+log = logging.getLogger("cc.team")
+
+BATCH = 500                 # outbox entries a transaction takes
+IDLE_CHECK = 1.0            # real seconds between looks at an empty outbox
+BACKOFF_FIRST, BACKOFF_CAP = 1.0, 60.0      # daemon-clock seconds after a failure
+TIMESTAMPS = {name for name, kind in schema.CALL_COLUMNS.items()
+              if kind.startswith("timestamptz")}
+
+
+def _meta(conn, key: str) -> str | None:
+    row = conn.execute("select value from log_meta where key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _set_meta(conn, key: str, value: str) -> None:
+    conn.execute("insert into log_meta (key, value) values (?, ?) on conflict (key) "
+                 "do update set value = excluded.value", (key, value))
+
+
+def outbox_length(conn) -> int:
+    return conn.execute("select count(*) from team_outbox").fetchone()[0]
+
+
+class Replicator:
+    def __init__(self, store, settings: dict, clock):
+        self.store = store
+        self.url = settings["team.url"]
+        self.settings = settings
+        self.clock = clock
+        self.prefix: str | None = _meta(store.db.conn, "team_prefix")
+        self.last_sync: str | None = _meta(store.db.conn, "team_last_sync")
+        self.last_error: str | None = None
+        self.refused = 0            # calls the store refused (kept in the local log)
+        self._pool = None
+        self._wake = asyncio.Event()
+        if self.prefix:
+            store.number_mask = f"{self.prefix}-{{n:06}}"
+
+    def view(self) -> dict:
+        shown = {"url": self.url, "outbox": outbox_length(self.store.db.conn),
+                 "last_sync": self.last_sync, "prefix": self.prefix}
+        if self.last_error:
+            shown["last_error"] = self.last_error
+        if self.refused:
+            shown["refused"] = self.refused
+        return shown
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Kept by the supervisor: connect, adopt the team's numbering, send the outbox,
+        and on any failure wait (doubling, on the daemon's clock) and try again."""
+        if (problem := check_url(self.url)) is not None:
+            raise TeamError(f"team.url: {problem}")
+        delay = BACKOFF_FIRST
+        while True:
+            try:
+                await self._connect()
+                await self._join()
+                delay = BACKOFF_FIRST
+                while True:
+                    if not await self._send_batch():
+                        await self._idle()
+            except TeamError as exc:
+                self._failed(str(exc))
+            except Exception as exc:    # psycopg's and the pool's errors: the store, not us
+                if not _from_store(exc):
+                    raise
+                self._failed(explain(exc, self.url))
+            await self._close_pool()
+            await self.clock.sleep(delay)
+            delay = min(BACKOFF_CAP, delay * 2)
+
+    async def close(self) -> None:
+        await self._close_pool()
+
+    def _failed(self, why: str) -> None:
+        if why != self.last_error:
+            log.warning("team store: %s", why)
+        self.last_error = why
+
+    async def _connect(self) -> None:
+        from psycopg_pool import AsyncConnectionPool
+
+        if self._pool is not None:
+            return
+        secret = await asyncio.to_thread(password, self.settings)
+        extra = {"password": secret} if secret is not None else {}
+        self._pool = AsyncConnectionPool(
+            self.url, min_size=1, max_size=2, open=False, timeout=CONNECT_TIMEOUT,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "cc daemon",
+                    "autocommit": True, **extra})
+        await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+
+    async def _close_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _join(self) -> None:
+        """Check the schema, read this agent's prefix and last counter in the store, and
+        number the local log the team's way (once), then queue the whole log (once)."""
+        async with self._pool.connection() as conn:
+            have = await _version(conn)
+            if have < schema.VERSION:
+                raise TeamError(f"the team store is at schema version {have}, this cc needs "
+                                f"{schema.VERSION}: the administrator runs `cc team init`")
+            if have > schema.VERSION:
+                raise TeamError(f"the team store is at schema version {have}, newer than "
+                                f"this cc knows ({schema.VERSION}): upgrade cc")
+            row = await (await conn.execute(
+                f"select prefix from {schema.SCHEMA}.agents where login = current_user")
+            ).fetchone()
+            if row is None:
+                who = user_of(self.url)
+                raise TeamError(f"{who} is not in the team table: the administrator adds it "
+                                f"with `cc team add-agent {who} --team NAME`")
+            last = (await (await conn.execute(
+                f"select coalesce(max(counter), 0) from {schema.SCHEMA}.calls "
+                "where agent = current_user")).fetchone())[0]
+        db = self.store.db.conn
+        with db:
+            self.store.raise_floor(int(last))     # a new machine numbers on, never again
+            if row[0] != self.prefix:
+                self.prefix = row[0]
+                self.store.number_mask = f"{self.prefix}-{{n:06}}"
+                _set_meta(db, "team_prefix", self.prefix)
+                db.execute("update calls set counter_number = ? || '-' || "
+                           "printf('%06d', counter) where counter is not null", (self.prefix,))
+            if _meta(db, "team") != "on":
+                _set_meta(db, "team", "on")
+                db.execute("insert into team_outbox (server, call_id, agent) "
+                           "select server, call_id, coalesce(agent, '') from calls "
+                           "order by id")
+        self.last_error = None
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), IDLE_CHECK)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _send_batch(self) -> bool:
+        """Send the oldest BATCH outbox entries' calls; whether there were any."""
+        db = self.store.db.conn
+        entries = db.execute("select seq, server, call_id, agent from team_outbox "
+                             "order by seq limit ?", (BATCH,)).fetchall()
+        if not entries:
+            return False
+        last_seq = entries[-1][0]
+        keys = list(dict.fromkeys((server, call_id, agent)
+                                  for _, server, call_id, agent in entries))
+        rows, gone = [], []
+        for key in keys:
+            row = self.store.open_row(*key)
+            (rows.append(row) if row is not None else gone.append(key))
+        await self._write(rows, gone)
+        with db:
+            db.execute("delete from team_outbox where seq <= ?", (last_seq,))
+            self.last_sync = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            _set_meta(db, "team_last_sync", self.last_sync)
+        self.last_error = None
+        return True
+
+    async def _write(self, rows: list[dict], gone: list[tuple]) -> None:
+        import psycopg
+
+        async with self._pool.connection() as conn:
+            try:
+                async with conn.transaction():
+                    await _upsert(conn, rows)
+                    await _delete(conn, gone)
+                return
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name != "calls_agent_counter_key":
+                    raise
+                await self._renumber(conn, rows)
+                raise TeamError("card numbers clashed with the team store's; renumbered "
+                                "the calls concerned and sending again") from None
+            except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
+                pass
+            # One row the store refuses must not hold the rest back: each on its own.
+            for row in rows:
+                try:
+                    async with conn.transaction():
+                        await _upsert(conn, [row])
+                except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+                    self.refused += 1
+                    log.error("team store refused call %s (%s): %s; it stays in the local "
+                              "log", row.get("counter_number"), row.get("call_id"),
+                              " ".join(str(exc).split()))
+            async with conn.transaction():
+                await _delete(conn, gone)
+
+    async def _renumber(self, conn, rows: list[dict]) -> None:
+        """Give the calls whose counter another call of this agent has in the store new
+        numbers above everything the store has."""
+        last = (await (await conn.execute(
+            f"select coalesce(max(counter), 0) from {schema.SCHEMA}.calls "
+            "where agent = current_user")).fetchone())[0]
+        taken = {(s, c, n) for s, c, n in await (await conn.execute(
+            f"select server, call_id, counter from {schema.SCHEMA}.calls "
+            "where agent = current_user and counter = any(%s)",
+            ([r["counter"] for r in rows],))).fetchall()}
+        clash = [r for r in rows
+                 if any(n == r["counter"] and (s, c) != (r["server"], r["call_id"])
+                        for s, c, n in taken)]
+        self.store.raise_floor(int(last))
+        for row in clash:
+            self.store.renumber(row["id"])
+
+
+async def _version(conn) -> int:
+    found = await (await conn.execute("select to_regclass(%s)",
+                                      (f"{schema.SCHEMA}.schema_version",))).fetchone()
+    if found[0] is None:
+        return 0
+    row = await (await conn.execute(
+        f"select version from {schema.SCHEMA}.schema_version")).fetchone()
+    return int(row[0]) if row else 0
+
+
+COLUMNS = ("server", "call_id", "counter", *schema.CALL_COLUMNS)
+UPSERT = (f"insert into {schema.SCHEMA}.calls ({', '.join(COLUMNS)}) "
+          f"values ({', '.join(['%s'] * len(COLUMNS))}) "
+          "on conflict (server, call_id, agent) do update set "
+          + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])
+          + f" where {schema.SCHEMA}.calls.updated_at is null or excluded.updated_at is null"
+          f" or excluded.updated_at >= {schema.SCHEMA}.calls.updated_at")
+
+
+def _values(row: dict) -> list:
+    values = []
+    for column in COLUMNS:
+        value = row.get(column)
+        if column in TIMESTAMPS and value == "":
+            value = None
+        if column == "direction" and value is None:
+            value = ""
+        values.append(value)
+    return values
+
+
+async def _upsert(conn, rows: list[dict]) -> None:
+    if rows:
+        async with conn.cursor() as cur:
+            await cur.executemany(UPSERT, [_values(row) for row in rows])
+
+
+async def _delete(conn, gone: list[tuple]) -> None:
+    for server, call_id, _agent in gone:
+        await conn.execute(f"delete from {schema.SCHEMA}.calls where server = %s and "
+                           "call_id = %s and agent = current_user", (server, call_id))
+
+
+def _from_store(exc: Exception) -> bool:
+    """Whether an exception is psycopg's or its pool's (the store or the network failed)."""
+    module = type(exc).__module__ or ""
+    return module.startswith(("psycopg", "psycopg_pool")) or isinstance(exc, OSError)

@@ -1,0 +1,112 @@
+"""One team, one call log (F58, F22): each agent's daemon writes its calls to its own log
+first and replicates them to the team store, a real PostgreSQL server, from a persistent
+outbox: a store that is down loses nothing and catches up by itself, and no call arrives
+twice. The emulator, the daemons and PostgreSQL are real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from daemon.testing import CC, advance, wait_until
+
+ANSWERS = "+380441110001"
+PASSWORDS = {"ivanova": "iv-pw", "petrenko": "pe-pw"}
+
+
+def team(postgres, *args, stdin: str | None = None):
+    env = {**os.environ, "CC_TEAM_PASSWORD": postgres.PASSWORD,
+           "CC_HOME": str(postgres.dir / "admin-profile")}
+    done = subprocess.run([CC, "team", *args, "--url", postgres.url(password="")], env=env,
+                          input=stdin, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture
+def store(postgres):
+    team(postgres, "init")
+    team(postgres, "add-team", "Sales")
+    for login in PASSWORDS:
+        team(postgres, "add-agent", login, "--team", "Sales", "--prefix", login[:3].upper(),
+             "--password-stdin", stdin=PASSWORDS[login] + "\n")
+    return postgres
+
+
+def member(store, emulator, agent_factory, login="ivanova"):
+    """An agent's daemon (manual clock) replicating to the team store."""
+    env = {**os.environ, "CC_TEAM_PASSWORD": PASSWORDS[login]}
+    agent = agent_factory(emulator, login=login, manual_clock=True, env=env,
+                          **{"team.url": store.url(login, "")}).start()
+    agent.wait_logged_in()
+    return agent
+
+
+def in_store(store) -> list[tuple]:
+    rows = store.admin_sql("select agent, counter_number, call_id, outcome from cc.calls "
+                           "order by agent, counter", database="cc")
+    return [tuple(line.split("|")) for line in rows.splitlines()]
+
+
+def team_view(agent) -> dict:
+    return agent.status()["team"]
+
+
+def one_call(agent, emulator) -> str:
+    call = agent.dial_answered(ANSWERS, 2)
+    agent.cc("hangup")
+    wait_until(lambda: not agent.status()["calls"], what="the call ended")
+    return call["call_id"]
+
+
+def test_calls_reach_the_team_store_numbered_by_the_agents_prefix(store, emulator_factory,
+                                                                   agent_factory):
+    emulator = emulator_factory(manual_clock=True)
+    agent = member(store, emulator, agent_factory)
+    first = one_call(agent, emulator)
+    wait_until(lambda: len(in_store(store)) == 1 and team_view(agent)["outbox"] == 0,
+               what="the call in the team store")
+    assert in_store(store) == [("ivanova", "IVA-000001", first, "answered")]
+    # The local log numbers the team's way too.
+    assert agent.json("log")[0]["counter_number"] == "IVA-000001"
+    shown = agent.cc("status").stdout
+    assert "team    0 call(s) in the outbox, last sync" in shown
+
+
+def test_a_store_down_for_a_while_loses_nothing_and_duplicates_nothing(store, emulator_factory,
+                                                                       agent_factory):
+    emulator = emulator_factory(manual_clock=True)
+    agent = member(store, emulator, agent_factory)
+    calls = [one_call(agent, emulator)]
+    wait_until(lambda: len(in_store(store)) == 1, what="the first call in the store")
+    store.stop("immediate")                              # the store crashes mid-day
+    calls += [one_call(agent, emulator) for _ in range(3)]
+    wait_until(lambda: team_view(agent).get("last_error"), what="the daemon noticing")
+    view = team_view(agent)
+    assert view["outbox"] >= 3 and "cannot reach the team store" in view["last_error"]
+    assert "error   team store: cannot reach" in agent.cc("status").stdout
+    agent.stop(keep_home=True)                            # and the agent goes home too
+    store.start()
+    agent.start()
+    agent.wait_logged_in()
+
+    def caught_up():
+        advance(1, emulator, agent)
+        return team_view(agent)["outbox"] == 0 and len(in_store(store)) == 4
+    wait_until(caught_up, 60, "the outbox sent")
+    rows = in_store(store)
+    assert [r[2] for r in rows] == calls
+    assert [r[1] for r in rows] == [f"IVA-{n:06}" for n in range(1, 5)]
+    assert "last_error" not in team_view(agent)
+
+
+def test_a_member_missing_from_the_team_table_is_told_how_to_fix_it(store, emulator_factory,
+                                                                   agent_factory):
+    store.admin_sql("delete from cc.agents where login = 'petrenko'", database="cc")
+    agent = member(store, emulator_factory(manual_clock=True), agent_factory, "petrenko")
+    wait_until(lambda: team_view(agent).get("last_error"), what="the refusal")
+    assert team_view(agent)["last_error"] == (
+        "petrenko is not in the team table: the administrator adds it with "
+        "`cc team add-agent petrenko --team NAME`")
