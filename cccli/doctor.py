@@ -102,7 +102,48 @@ def run_checks() -> list[Check]:
     checks.append(database_check(paths.database))
     checks.append(spool_check(status, paths.spool))
     checks.append(tasks_check(status))
+    checks.append(team_check(settings, status))
     return checks
+
+
+def team_check(settings: dict | None, status: dict | None) -> Check:
+    """The team store (team.url): reachable with this profile's password source, at the
+    schema version this cc knows, this agent in its team table; the outbox's length."""
+    if not settings or not settings.get("team.url"):
+        return Check("team", None, "not set (team.url): this machine's call log only")
+    import psycopg
+
+    from daemon.team import schema
+    from daemon.team.connect import TeamError, connect, explain, password
+
+    url = settings["team.url"]
+    try:
+        with connect(url, password(settings), autocommit=True) as conn:
+            have = schema.version(conn)
+            if have != schema.VERSION:
+                fix = ("the administrator runs `cc team init`" if have < schema.VERSION
+                       else "upgrade cc")
+                return Check("team", False, f"the team store is at schema version {have}, "
+                                            f"this cc needs {schema.VERSION}: {fix}")
+            row = conn.execute(f"select prefix, team from {schema.SCHEMA}.agents "
+                               "where login = current_user").fetchone()
+    except TeamError as exc:
+        return Check("team", False, str(exc))
+    except psycopg.Error as exc:    # the store refused, or went away
+        return Check("team", False, explain(exc, url))
+    if row is None:
+        return Check("team", False, "this login is not in the team table: the administrator "
+                                    "adds it with `cc team add-agent LOGIN --team NAME`")
+    prefix, team = row
+    detail = f"team {team}, card numbers {prefix}-…"
+    if status is None:
+        return Check("team", True, f"{detail}; the daemon is not running")
+    view = status.get("team") or {}
+    if view.get("last_error"):
+        return Check("team", False, f"{detail}; the daemon: {view['last_error']}")
+    synced = render.local_time(view.get("last_sync")) or "never"
+    return Check("team", True, f"{detail}; {view.get('outbox', 0)} call(s) in the outbox, "
+                               f"last sync {synced}")
 
 
 def config_check(where, checks: list[Check]) -> dict | None:

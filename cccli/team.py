@@ -119,7 +119,7 @@ def show(url: Url = None, json: Json = False) -> None:
         for team in view["teams"]:
             seen = ", agents see the team's calls" if team["agents_see_team"] else ""
             lines.append(f"team {team['name']} (lead: {team['lead'] or 'none'}{seen})")
-            lines += [f"  {a['login']:<16} {a['prefix']:<9} {a['name']}"
+            lines += [f"  {a['login']:<16} {a['prefix']:<9} {a['name']}".rstrip()
                       for a in view["agents"] if a["team"] == team["name"]]
         return "\n".join(lines)
 

@@ -73,6 +73,9 @@ def test_calls_reach_the_team_store_numbered_by_the_agents_prefix(store, emulato
     assert agent.json("log")[0]["counter_number"] == "IVA-000001"
     shown = agent.cc("status").stdout
     assert "team    0 call(s) in the outbox, last sync" in shown
+    team_line = [c for c in agent.json("doctor") if c["check"] == "team"][0]
+    assert team_line["ok"] is True and team_line["detail"].startswith(
+        "team Sales, card numbers IVA-…; 0 call(s) in the outbox, last sync 20")
 
 
 def test_a_store_down_for_a_while_loses_nothing_and_duplicates_nothing(store, emulator_factory,
@@ -87,6 +90,9 @@ def test_a_store_down_for_a_while_loses_nothing_and_duplicates_nothing(store, em
     view = team_view(agent)
     assert view["outbox"] >= 3 and "cannot reach the team store" in view["last_error"]
     assert "error   team store: cannot reach" in agent.cc("status").stdout
+    doctor = agent.cc("doctor", check=False)
+    assert doctor.returncode == 1 and "FAIL  team      cannot reach the team store" \
+        in doctor.stdout
     agent.stop(keep_home=True)                            # and the agent goes home too
     store.start()
     agent.start()
