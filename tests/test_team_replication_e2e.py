@@ -116,3 +116,20 @@ def test_a_member_missing_from_the_team_table_is_told_how_to_fix_it(store, emula
     assert team_view(agent)["last_error"] == (
         "petrenko is not in the team table: the administrator adds it with "
         "`cc team add-agent petrenko --team NAME`")
+
+
+def test_a_role_without_the_agents_rights_is_told_so_and_its_calls_wait(
+        store, emulator_factory, agent_factory):
+    store.admin_sql("revoke cc_agent from petrenko")
+    emulator = emulator_factory(manual_clock=True)
+    agent = member(store, emulator, agent_factory, "petrenko")
+    wait_until(lambda: team_view(agent).get("last_error"), what="the refusal")
+    assert team_view(agent)["last_error"].startswith(
+        "the team store at 127.0.0.1:")
+    assert "refused petrenko (permission denied for schema cc)" in team_view(agent)[
+        "last_error"]
+    one_call(agent, emulator)
+    assert team_view(agent)["outbox"] == 0    # not joined yet: the join sends the log
+    store.admin_sql("grant cc_agent to petrenko")
+    wait_until(lambda: (advance(1, emulator, agent), len(in_store(store)) == 1)[1], 60,
+               "the call sent once the rights are back")

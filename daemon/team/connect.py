@@ -93,6 +93,9 @@ def explain(exc: Exception, url: str) -> str:
                 f"`cc team add-agent {user_of(url)} --team NAME`")
     if "does not exist" in text and "database" in text:
         return f"{place} has no such database: check team.url"
+    if getattr(exc, "sqlstate", None) == "42501":       # insufficient privilege
+        return (f"{place} refused {user_of(url)} ({text}): the administrator gives it the "
+                f"agent's rights with `cc team add-agent {user_of(url)} --team NAME`")
     if _unreachable(exc):
         return f"cannot reach {place} ({text}); the calls wait in the outbox until it is back"
     return f"{place}: {text}"
