@@ -57,7 +57,8 @@ create table {SCHEMA}.agents (
     login name primary key,
     team text not null references {SCHEMA}.teams (name) on update cascade,
     prefix text not null unique check (prefix ~ '^[A-Z][A-Z0-9]{{0,7}}$'),
-    name text not null default ''
+    name text not null default '',
+    extension text check (length(extension) between 1 and 32)    -- kept by its daemon
 );
 create table {SCHEMA}.calls (
     id bigint generated always as identity primary key,
@@ -97,6 +98,7 @@ create trigger calls_numbered before insert or update of counter, agent
 grant usage on schema {SCHEMA} to {AGENT_ROLE}, {LEAD_ROLE};
 grant select on {SCHEMA}.teams, {SCHEMA}.agents to {AGENT_ROLE}, {LEAD_ROLE};
 grant insert, update, delete on {SCHEMA}.agents to {LEAD_ROLE};
+grant update (extension) on {SCHEMA}.agents to {AGENT_ROLE};
 grant select, insert, update, delete on {SCHEMA}.calls to {AGENT_ROLE};
 grant select on {SCHEMA}.calls to {LEAD_ROLE};
 
@@ -107,6 +109,8 @@ alter table {SCHEMA}.teams enable row level security;
 -- The team table: everyone in it reads it; a lead keeps the rows of the teams it leads.
 create policy read_all on {SCHEMA}.teams for select using (true);
 create policy read_all on {SCHEMA}.agents for select using (true);
+create policy own_extension on {SCHEMA}.agents for update to {AGENT_ROLE}
+    using (login = current_user) with check (login = current_user);
 create policy lead_keeps on {SCHEMA}.agents for all to {LEAD_ROLE}
     using (team in (select name from {SCHEMA}.teams where lead = current_user))
     with check (team in (select name from {SCHEMA}.teams where lead = current_user));
@@ -127,8 +131,122 @@ create policy lead_reads on {SCHEMA}.calls for select to {LEAD_ROLE}
 """
 
 
+HANDOVER_WINDOW = "2 minutes"     # a transfer arrives this soon after its hand-over, or never
+CARD_FIELDS = ("call_type", "subject", "result", "notes", "contact", "account",
+               *(name for name in CALL_COLUMNS if name.startswith("link_")))
+
+
+def _handovers() -> str:
+    """The card follows a transfer: A writes a hand-over before it asks the server to
+    transfer; B records each transferred call's arrival. Whichever comes second makes the
+    match (target B's extension, same caller, A's extension where the server says it,
+    the server's session id where both have one, within the window, nearest first), under
+    a lock per target extension so two that come at once cannot miss each other."""
+    return f"""
+create table {SCHEMA}.handovers (
+    id bigint generated always as identity primary key,
+    from_agent name not null default current_user references {SCHEMA}.agents (login),
+    from_extension text not null check (length(from_extension) between 1 and 32),
+    target text not null check (length(target) between 1 and 64),
+    caller text not null check (length(caller) between 1 and 64),
+    call_id text not null check (length(call_id) between 1 and 200),
+    seance text check (length(seance) between 1 and 200),
+    made_at timestamptz not null default now(),
+    card jsonb not null check (jsonb_typeof(card) = 'object'),
+    claimed_by name,
+    claimed_call_id text,
+    claimed_at timestamptz,
+    check ((claimed_by is null) = (claimed_at is null))
+);
+create index handovers_open on {SCHEMA}.handovers (target, made_at) where claimed_by is null;
+create table {SCHEMA}.arrivals (
+    id bigint generated always as identity primary key,
+    agent name not null default current_user references {SCHEMA}.agents (login),
+    extension text not null check (length(extension) between 1 and 32),
+    caller text not null check (length(caller) between 1 and 64),
+    from_extension text check (length(from_extension) between 1 and 32),
+    call_id text not null check (length(call_id) between 1 and 200),
+    seance text check (length(seance) between 1 and 200),
+    arrived_at timestamptz not null default now(),
+    handover bigint unique references {SCHEMA}.handovers (id) on delete set null,
+    unique (agent, call_id)
+);
+create index arrivals_open on {SCHEMA}.arrivals (extension, arrived_at) where handover is null;
+
+-- Whether hand-over h fits arrival a.
+create function {SCHEMA}.fits(h {SCHEMA}.handovers, a {SCHEMA}.arrivals) returns boolean
+language sql immutable as $$
+    select h.target = a.extension and h.caller = a.caller
+       and (a.from_extension is null or a.from_extension = h.from_extension)
+       and (h.seance is null or a.seance is null or h.seance = a.seance)
+       and a.arrived_at between h.made_at - interval '{HANDOVER_WINDOW}'
+                            and h.made_at + interval '{HANDOVER_WINDOW}'
+$$;
+
+-- An arrival (B's daemon inserts it): claim the nearest open hand-over that fits.
+create function {SCHEMA}.arrival_claims() returns trigger language plpgsql
+security definer set search_path = {SCHEMA}, pg_temp as $$
+declare
+    match_id bigint;
+begin
+    if new.extension is distinct from (select extension from agents where login = new.agent)
+    then
+        raise exception 'extension % is not %''s (cc keeps it in the agents table)',
+            new.extension, new.agent using errcode = 'insufficient_privilege';
+    end if;
+    perform pg_advisory_xact_lock(hashtext('cc handover ' || new.extension));
+    select h.id into match_id from handovers h
+     where h.claimed_by is null and fits(h, new)
+     order by (h.seance is not null and h.seance = new.seance) desc,
+              abs(extract(epoch from new.arrived_at - h.made_at))
+     limit 1 for update;
+    if match_id is not null then
+        update handovers set claimed_by = new.agent, claimed_call_id = new.call_id,
+                             claimed_at = now() where id = match_id;
+        new.handover := match_id;
+    end if;
+    return new;
+end $$;
+create trigger arrival_claims before insert on {SCHEMA}.arrivals
+    for each row execute function {SCHEMA}.arrival_claims();
+
+-- A hand-over that comes after the call it is for: it finds the arrival waiting.
+create function {SCHEMA}.handover_finds() returns trigger language plpgsql
+security definer set search_path = {SCHEMA}, pg_temp as $$
+declare
+    waiting arrivals;
+begin
+    perform pg_advisory_xact_lock(hashtext('cc handover ' || new.target));
+    select a.* into waiting from arrivals a
+     where a.handover is null and fits(new, a)
+     order by (new.seance is not null and a.seance = new.seance) desc,
+              abs(extract(epoch from a.arrived_at - new.made_at))
+     limit 1 for update;
+    if found then
+        update handovers set claimed_by = waiting.agent, claimed_call_id = waiting.call_id,
+                             claimed_at = now() where id = new.id;
+        update arrivals set handover = new.id where id = waiting.id;
+    end if;
+    return null;
+end $$;
+create trigger handover_finds after insert on {SCHEMA}.handovers
+    for each row execute function {SCHEMA}.handover_finds();
+
+grant select, insert, delete on {SCHEMA}.handovers, {SCHEMA}.arrivals to {AGENT_ROLE};
+alter table {SCHEMA}.handovers enable row level security;
+alter table {SCHEMA}.arrivals enable row level security;
+-- A hand-over: its writer inserts and removes it; the agent that claimed it reads it.
+create policy writer on {SCHEMA}.handovers for all to {AGENT_ROLE}
+    using (from_agent = current_user) with check (from_agent = current_user);
+create policy claimer_reads on {SCHEMA}.handovers for select to {AGENT_ROLE}
+    using (claimed_by = current_user);
+create policy own on {SCHEMA}.arrivals for all to {AGENT_ROLE}
+    using (agent = current_user) with check (agent = current_user);
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
-MIGRATIONS = (_v1,)
+MIGRATIONS = (lambda: _v1() + _handovers(),)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
