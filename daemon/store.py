@@ -219,6 +219,16 @@ def _team_outbox(db: sqlite_utils.Database) -> None:
     db.execute("""create table team_outbox (
                       seq integer primary key autoincrement,
                       server text not null, call_id text not null, agent text not null)""")
+    # The card following a transfer: hand-overs this agent gave (sent before the calls),
+    # and transferred calls that arrived here, until the store says whose card they get.
+    db.execute("""create table team_handovers (
+                      seq integer primary key autoincrement,
+                      handover text not null check (json_valid(handover)))""")
+    db.execute("""create table team_arrivals (
+                      server text not null, call_id text not null, agent text not null,
+                      arrival text not null check (json_valid(arrival)),
+                      sent integer not null default 0 check (sent in (0, 1)),
+                      primary key (server, call_id, agent))""")
     on = "exists (select 1 from log_meta where key = 'team' and value = 'on')"
     for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
         db.execute(f"""create trigger calls_team_{event} after {event} on calls
@@ -503,6 +513,18 @@ class Store:
             self.db.conn.execute("insert into log_meta (key, value) values ('counter_floor', ?)"
                                  " on conflict (key) do update set value = excluded.value",
                                  (str(counter),))
+
+    def fill_card(self, key: Key, card: dict) -> None:
+        """The card handed over with a transferred call: each field the call's own card
+        has left empty (an agent's own entry is never overwritten)."""
+        columns = set(self.db["calls"].columns_dict)
+        fields = {k: v for k, v in card.items() if k in columns and isinstance(v, str) and v}
+        row = self.open_row(*key)
+        if row is None or not fields:
+            return
+        fresh = {k: v for k, v in fields.items() if not row.get(k)}
+        if fresh:
+            self.db["calls"].update(row["id"], fresh)
 
     def renumber(self, row_id: int) -> None:
         """Give a call the next card number (its old one is another call's elsewhere)."""

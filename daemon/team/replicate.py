@@ -13,6 +13,7 @@ the outbox waits, and the loop catches up by itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import datetime, timezone
 
@@ -24,6 +25,7 @@ log = logging.getLogger("cc.team")
 BATCH = 500                 # outbox entries a transaction takes
 IDLE_CHECK = 1.0            # real seconds between looks at an empty outbox
 BACKOFF_FIRST, BACKOFF_CAP = 1.0, 60.0      # daemon-clock seconds after a failure
+ARRIVAL_KEPT = 180.0        # seconds an arrival waits for its hand-over (the window and more)
 TIMESTAMPS = {name for name, kind in schema.CALL_COLUMNS.items()
               if kind.startswith("timestamptz")}
 
@@ -38,8 +40,16 @@ def _set_meta(conn, key: str, value: str) -> None:
                  "do update set value = excluded.value", (key, value))
 
 
+def _count(conn, table: str) -> int:
+    return conn.execute(f"select count(*) from {table}").fetchone()[0]
+
+
 def outbox_length(conn) -> int:
-    return conn.execute("select count(*) from team_outbox").fetchone()[0]
+    return _count(conn, "team_outbox")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class Replicator:
@@ -68,6 +78,44 @@ class Replicator:
 
     def wake(self) -> None:
         self._wake.set()
+
+    # The card following a transfer.
+    def hand_over(self, call: dict, target: str, from_extension: str,
+                  seance: str | None = None) -> None:
+        """Queue A's hand-over of `call` (its log row) to `target` (an extension or a
+        number), before the server is asked to transfer; the loop sends it at once."""
+        handover = {"from_extension": from_extension, "target": target,
+                    "caller": call.get("number") or "anonymous", "call_id": call["call_id"],
+                    "seance": seance or None, "made_at": _now(),
+                    "card": {f: call[f] for f in schema.CARD_FIELDS if call.get(f)}}
+        db = self.store.db.conn
+        with db:
+            db.execute("insert into team_handovers (handover) values (?)",
+                       (json.dumps(handover),))
+        self.wake()
+
+    async def handed_over(self, timeout: float) -> bool:
+        """Wait (real seconds) until the hand-overs queued so far reached the store."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while _count(self.store.db.conn, "team_handovers"):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            self.wake()
+            await asyncio.sleep(0.02)
+        return True
+
+    def arrived(self, key: tuple, extension: str, caller: str, from_extension: str | None,
+                seance: str | None = None) -> None:
+        """B's transferred call arrived: ask the store for the card handed over with it
+        (now, and while the window lasts)."""
+        arrival = {"extension": extension, "caller": caller or "anonymous",
+                   "from_extension": from_extension or None, "seance": seance or None,
+                   "arrived_at": _now()}
+        db = self.store.db.conn
+        with db:
+            db.execute("insert into team_arrivals (server, call_id, agent, arrival) values "
+                       "(?, ?, ?, ?) on conflict do nothing", (*key, json.dumps(arrival)))
+        self.wake()
 
     async def run(self) -> None:
         """Kept by the supervisor: connect, adopt the team's numbering, send the outbox,
@@ -164,6 +212,76 @@ class Replicator:
             pass
 
     async def _send_batch(self) -> bool:
+        """Send the hand-overs, the arrivals, then the oldest BATCH outbox entries' calls;
+        whether there were any."""
+        sent = await self._send_handovers()
+        await self._send_arrivals()
+        return await self._send_calls() or sent
+
+    async def _send_handovers(self) -> bool:
+        db = self.store.db.conn
+        queued = db.execute("select seq, handover from team_handovers order by seq "
+                            "limit ?", (BATCH,)).fetchall()
+        if not queued:
+            return False
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                for _, text in queued:
+                    h = json.loads(text)
+                    await conn.execute(
+                        f"insert into {schema.SCHEMA}.handovers (from_extension, target, "
+                        "caller, call_id, seance, made_at, card) values "
+                        "(%s, %s, %s, %s, %s, %s, %s)",
+                        (h["from_extension"], h["target"], h["caller"], h["call_id"],
+                         h["seance"], h["made_at"], json.dumps(h["card"])))
+        with db:
+            db.execute("delete from team_handovers where seq <= ?", (queued[-1][0],))
+        return True
+
+    async def _send_arrivals(self) -> None:
+        """Record the arrivals not yet in the store (each claims a hand-over that fits),
+        fill the cards of those matched since, and forget those past the window."""
+        db = self.store.db.conn
+        waiting = db.execute("select server, call_id, agent, arrival, sent "
+                             "from team_arrivals").fetchall()
+        if not waiting:
+            return
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                for server, call_id, agent, text, sent in waiting:
+                    if sent:
+                        continue
+                    a = json.loads(text)
+                    await conn.execute(
+                        f"update {schema.SCHEMA}.agents set extension = %s where login = "
+                        "current_user and extension is distinct from %s",
+                        (a["extension"], a["extension"]))
+                    await conn.execute(
+                        f"insert into {schema.SCHEMA}.arrivals (extension, caller, "
+                        "from_extension, call_id, seance, arrived_at) values "
+                        "(%s, %s, %s, %s, %s, %s) on conflict (agent, call_id) do nothing",
+                        (a["extension"], a["caller"], a["from_extension"], call_id,
+                         a["seance"], a["arrived_at"]))
+            cards = dict(await (await conn.execute(
+                f"select a.call_id, h.card from {schema.SCHEMA}.arrivals a "
+                f"join {schema.SCHEMA}.handovers h on h.id = a.handover "
+                "where a.agent = current_user and a.call_id = any(%s)",
+                ([w[1] for w in waiting],))).fetchall())
+        expired = datetime.now(timezone.utc).timestamp() - ARRIVAL_KEPT
+        with db:
+            for server, call_id, agent, text, _ in waiting:
+                key = (server, call_id, agent)
+                if call_id in cards:
+                    self.store.fill_card(key, cards[call_id])
+                elif datetime.fromisoformat(json.loads(text)["arrived_at"]).timestamp() \
+                        > expired:
+                    db.execute("update team_arrivals set sent = 1 where server = ? and "
+                               "call_id = ? and agent = ?", key)
+                    continue
+                db.execute("delete from team_arrivals where server = ? and call_id = ? and "
+                           "agent = ?", key)
+
+    async def _send_calls(self) -> bool:
         """Send the oldest BATCH outbox entries' calls; whether there were any."""
         db = self.store.db.conn
         entries = db.execute("select seq, server, call_id, agent from team_outbox "
