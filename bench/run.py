@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 
-from . import calllog, common, ingest, journal, roundtrip, status_e2e
+from . import calllog, common, ingest, journal, roundtrip, status_e2e, team
 
 BENCHMARKS = (
     ("cc status end to end", status_e2e.run),
@@ -22,6 +22,7 @@ BENCHMARKS = (
     ("event ingest", ingest.run),
     ("call log and daemon memory", calllog.run),
     ("cc journal on a big journal", journal.run),
+    ("team store replication", team.run),
 )
 BUDGET = 280   # seconds; `make bench` must end within 5 minutes, pip install included
 
