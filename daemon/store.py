@@ -213,6 +213,30 @@ def _v8(db: sqlite_utils.Database) -> None:
 
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
 MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+
+HIGH_WATER = "calls_counter_high_water"
+
+
+def _keep_high_water(db: sqlite_utils.Database) -> None:
+    """The database keeps the highest card number ever given in log_meta's counter_floor,
+    so a number is never given twice (F22): not after `cc log rm`, nor after the calls'
+    pages are damaged. Made at open, not as a migration: a migration that rebuilds the
+    calls table drops its triggers, and the next open makes this one again."""
+    if db.execute("select 1 from sqlite_master where type = 'trigger' and name = ?",
+                  [HIGH_WATER]).fetchone():
+        return
+    floor = "coalesce((select cast(value as integer) from log_meta " \
+            "where key = 'counter_floor'), 0)"
+    with db.atomic():
+        # The numbers given before the trigger existed count too.
+        db.execute(f"insert or replace into log_meta (key, value) select 'counter_floor', "
+                   f"max(coalesce(max(counter), 0), {floor}) from calls")
+        db.execute(f"""create trigger {HIGH_WATER} after insert on calls
+                       when new.counter > {floor}
+                       begin
+                         insert or replace into log_meta (key, value)
+                         values ('counter_floor', new.counter);
+                       end""")
 DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 RESTART_HINT = ("restart the daemon (`cc daemon stop`, `cc daemon start`): it sets the damaged "
                 "log aside and starts a fresh one")
@@ -287,22 +311,34 @@ def damaged_logs(path: Path) -> list[Path]:
 
 def _last_counter(path: Path) -> int:
     """The highest card number a damaged log still shows, or the one it was to go on from
-    (0 if it cannot tell), so a fresh log's numbers do not repeat its ones."""
+    (0 if it cannot tell), so a fresh log's numbers do not repeat its ones. Each source is
+    read on its own: damaged calls pages must not hide the high-water mark in log_meta."""
     try:
         conn = open_log(path, read_only=True)
-        try:
-            last = int(conn.execute("select max(counter) from calls").fetchone()[0] or 0)
-            if conn.execute("select 1 from sqlite_master where name = 'log_meta'").fetchone():
-                return max(last, _floor(conn))
-            return last
-        finally:
-            conn.close()
-    except (sqlite3.Error, OSError, TypeError, ValueError):
+    except (sqlite3.Error, OSError):
         return 0
+    try:
+        found = [_read_int(conn, "select value from log_meta where key = 'counter_floor'")]
+        # The index first; the table itself only when the index cannot be read.
+        last = _read_int(conn, "select max(counter) from calls")
+        if last is None:
+            last = _read_int(conn, "select max(counter) from calls not indexed")
+        return max((n for n in (*found, last) if n is not None), default=0)
+    finally:
+        conn.close()
+
+
+def _read_int(conn: sqlite3.Connection, sql: str) -> int | None:
+    """The whole number one query of a damaged log gives, or None if it gives none."""
+    try:
+        row = conn.execute(sql).fetchone()
+        return int(row[0] or 0) if row else 0
+    except (sqlite3.Error, TypeError, ValueError):
+        return None
 
 
 def _floor(conn: sqlite3.Connection) -> int:
-    """Where the log's card numbers go on from (after the logs set aside before it)."""
+    """The highest card number this log, or a log set aside before it, ever gave."""
     floor = conn.execute("select value from log_meta where key = 'counter_floor'").fetchone()
     return int(floor[0]) if floor else 0
 
@@ -319,6 +355,7 @@ class Store:
 
         self.db = sqlite_utils.Database(open_log(self.path, timeout=LOCK_WAIT))
         self.migrate()
+        _keep_high_water(self.db)
         if counter_floor > _floor(self.db.conn):
             with self.db.conn:
                 self.db["log_meta"].upsert({"key": "counter_floor", "value": str(counter_floor)},
