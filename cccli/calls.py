@@ -14,7 +14,7 @@ from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
 
 from . import client, complete, contacts, picker, quick, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
-                      Json, card_fields)
+                      Json, card_fields, parse_links)
 
 _DTMF = re.compile(r"^[0-9*#]{1,64}$")
 
@@ -34,10 +34,10 @@ WAIT_MESSAGES = {
 
 def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
     if not wait:
-        render.out(client.request(cmd, **args), json, render.call_line)
+        render.out(client.request(cmd, **args), json, _placed_line)
         return
     call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
-    render.out(call, json, render.call_line)
+    render.out(call, json, _placed_line)
     # In callback mode the server rings the agent back once the far end answers.
     ringback = call["state"] == LineState.REMINDER
     if ringback and not json:
@@ -50,6 +50,13 @@ def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
         render.fail(WAIT_MESSAGES.get(outcome, "the call to {number} ended: "
                                       + outcome).format(timeout=timeout, **call),
                     code)
+
+
+def _placed_line(call: dict) -> str:
+    """The call, and the links its card starts with (a redial's, or `--link`)."""
+    links = call.get("links") or {}
+    return render.call_line(call) + "".join(f"  {kind}={value}"
+                                            for kind, value in links.items())
 
 
 DialMode = Enum("DialMode", {mode: mode for mode in profile.DIAL_MODES}, type=str)
@@ -65,8 +72,13 @@ def dial(number: Annotated[Optional[str], typer.Argument(
              "--mode", help="offhook: connects when the far end answers; callback: the "
                             "server rings the number, then your phone (default: dial.mode)")]
          = None,
+         link: Annotated[Optional[list[str]], typer.Option(
+             "--link", help="Pre-fill a link on the call's card, as calling from a task "
+                            "does: KIND=VALUE with KIND task, sale, project, project_path, "
+                            "incident, campaign or survey (repeatable).")] = None,
          wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
     """Call a number, a contact or a quick-dial entry."""
+    links = parse_links(link)
     if contact:
         if number:
             raise WireError(ErrorCode.BAD_INPUT, "give a NUMBER or --contact NAME, not both")
@@ -77,7 +89,7 @@ def dial(number: Annotated[Optional[str], typer.Argument(
     elif number.startswith("@"):
         number = quick.lookup(number[1:])
     _placed("dial", wait, timeout, json, number=phone.clean(number),
-            mode=mode.value if mode else None)
+            mode=mode.value if mode else None, links=links or None)
 
 
 def redial(log_id: Annotated[Optional[int], typer.Argument(

@@ -61,6 +61,7 @@ class Call:
     contact_candidates: str = ""    # JSON list of names when several have it
     number_key: str = ""            # the number normalised, for matching contacts
     server_figures: dict | None = None
+    card: dict = field(default_factory=dict)    # card columns its next record writes once
     logged: bool = False            # its record was complete before this daemon saw it
     resumed: bool = False           # taken up from its record: no daemon saw all of it
 
@@ -336,7 +337,9 @@ class CallTracker:
                "ended_at": iso(call.ended_at), "outcome": call.outcome,
                "line_state": line_name(call.state), "durations_from": call.durations_from,
                "updated_at": iso(time.time()), "number_key": call.number_key,
-               **call.figures(), **call.extras()}
+               **call.figures(), **call.extras(), **call.card}
+        # Written once (links a dial pre-fills): the agent's later edits of the card stay.
+        call.card = {}
         row_id = self.store.save(row)
         if row_id is not None:
             call.log_id = row_id

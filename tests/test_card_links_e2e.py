@@ -34,3 +34,51 @@ def test_a_card_number_is_never_reused_after_rm_rm_all_and_a_restart(emulator, a
     agent.start()
     agent.wait_logged_in()
     assert finished_call(agent)["counter_number"] == "CALL-000005"
+
+
+def test_dial_with_links_prefills_the_card_and_an_edit_during_the_call_stays(agent):
+    call = agent.json("dial", ANSWERS, "--wait", "--link", "task=T-77", "--link",
+                      "project_path=Sales/Q4")
+    assert call["links"] == {"task": "T-77", "project_path": "Sales/Q4"}
+    row = agent.log_row(call["call_id"])
+    assert (row["link_task"], row["link_project_path"]) == ("T-77", "Sales/Q4")
+    agent.cc("log", "edit", str(row["id"]), "--link", "task=T-78")    # while it is up
+    agent.cc("hold")
+    agent.cc("hangup")
+    row = agent.log_row(call["call_id"], outcome="answered")
+    assert (row["link_task"], row["link_project_path"]) == ("T-78", "Sales/Q4")
+    shown = agent.cc("dial", ANSWERS, "--link", "incident=INC-5").stdout
+    assert shown.rstrip().endswith("incident=INC-5")
+    agent.cc("hangup")
+
+
+def test_dial_refuses_a_link_it_cannot_file_and_places_no_call(agent):
+    for link, says in (("ticket=9", "unknown link 'ticket': use task, sale, project"),
+                       ("task=", "--link 'task=': give the task's value, e.g. task=1234"),
+                       ("T-77", "--link 'T-77': write KIND=VALUE"),
+                       ("task=a\nb", "argument 'links.task' must be 1 to 200 characters on "
+                                     "one line")):
+        done = agent.cc("dial", ANSWERS, "--link", link, check=False)
+        assert (done.returncode, done.stdout) == (9, ""), link
+        assert says in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    done = agent.cc("dial", ANSWERS, "--link", "task=1", "--link", "task=2", check=False)
+    assert done.returncode == 9 and "--link task given twice" in done.stderr
+    assert agent.json("log") == [] and agent.json("calls") == []
+
+
+def test_redial_copies_the_number_links_contact_and_account(agent):
+    agent.cc("contacts", "add", "Roman Melnyk", "--account", "Globex", "--phone", ANSWERS)
+    first = finished_call(agent, "--link", "task=T-77", "--link", "sale=S-5")
+    assert (first["contact"], first["account"]) == ("Roman Melnyk", "Globex")
+    agent.cc("log", "edit", str(first["id"]), "--link", "survey=Q-3")
+    # The number is shared now: only the card says which of the two the call was with.
+    agent.cc("contacts", "add", "Petro Melnyk", "--phone", ANSWERS)
+    again = agent.json("redial", str(first["id"]), "--wait")
+    assert again["number"] == ANSWERS and again["call_id"] != first["call_id"]
+    assert again["links"] == {"task": "T-77", "sale": "S-5", "survey": "Q-3"}
+    agent.cc("hangup")
+    row = agent.log_row(again["call_id"], outcome="answered")
+    assert (row["link_task"], row["link_sale"], row["link_survey"]) == ("T-77", "S-5", "Q-3")
+    assert (row["contact"], row["account"], row["contact_candidates"]) == \
+        ("Roman Melnyk", "Globex", "")
+    assert row["counter_number"] != first["counter_number"]

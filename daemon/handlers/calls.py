@@ -10,7 +10,9 @@ from ..control import ended, forbid, resumed
 from ..infinity import AnswerLost, BadResponse, CallAction, InfinityError
 from ..profile import DIAL_MODES
 from ..states import HELD, RINGING, TALKING, LineState
+from ..store import LINKS
 from ..wire import Direction, ErrorCode, WireError
+from .card import link_columns
 from .context import Context
 from .registry import CallId, Length, LogId, Match, OneOf, Range, command
 
@@ -18,6 +20,9 @@ log = logging.getLogger("cc.calls")
 Number = Annotated[str, Length(1, 64)]
 Wait = Annotated[float, Range(0, 86400)] | None
 Mode = Annotated[str, OneOf(DIAL_MODES)] | None
+# A link's value as a task, sale, ... names it: one line of printable text.
+LinkValue = Annotated[str, Match(r"[^\x00-\x1f\x7f]{1,200}", "1 to 200 characters on one line")]
+Links = dict[str, LinkValue] | None
 
 
 @command("calls", "The active calls, oldest first.")
@@ -26,11 +31,20 @@ async def calls(ctx: Context) -> list[dict]:
 
 
 @command("dial", "Place a call; with WAIT, block until it connects or ends (hang up after "
-                 "WAIT seconds).")
-async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None) -> dict:
-    call = await _place(ctx, phone.clean(number), mode)
+                 "WAIT seconds). LINKS (kind -> value: task, sale, ...) are pre-filled on "
+                 "the call's card.")
+async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None,
+               links: Links = None) -> dict:
+    return await _dial(ctx, phone.clean(number), wait, mode, links or {})
+
+
+async def _dial(ctx: Context, number: str, wait: float | None, mode: str | None,
+                links: dict[str, str], **details) -> dict:
+    """Place the call with `links` on its card and `details` (contact, ...) and, with
+    `wait`, wait until it connects or ends."""
+    call = await _place(ctx, number, mode, card=link_columns(links), **details)
     if wait is None:
-        return call.view()
+        return {**call.view(), "links": links}
     # In callback mode the far end's answer rings the agent's phone back (Reminder).
     settled = await ctx.tracker.wait_for(
         call, lambda c: c.ended or c.connected_at is not None
@@ -42,10 +56,11 @@ async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = Non
         except InfinityError as exc:
             log.warning("could not hang up call %s after --timeout: %s", call.call_id, exc)
         await ctx.control.wait_end(call)
-    return {**call.view(), "timed_out": not settled}
+    return {**call.view(), "links": links, "timed_out": not settled}
 
 
-@command("redial", "Call the number of the last call, or of the logged call LOG_ID, again.")
+@command("redial", "Call the number of the last call, or of the logged call LOG_ID, again, "
+                   "with its links, contact and account on the new call's card.")
 async def redial(ctx: Context, log_id: LogId | None = None,
                  wait: Wait = None) -> dict:
     row = ctx.store.get(log_id) if log_id is not None else ctx.store.last()
@@ -55,10 +70,15 @@ async def redial(ctx: Context, log_id: LogId | None = None,
                         else "the call log is empty: nothing to redial")
     if not row.get("number"):
         raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} has no number to redial")
-    return await dial(ctx, row["number"], wait)
+    links = {kind: row[f"link_{kind}"] for kind in LINKS if row.get(f"link_{kind}")}
+    # The contact the call was linked to, even when the number is shared (F21).
+    who = {name: row[name] for name in ("contact", "account") if row.get(name)}
+    if who:
+        who["contact_candidates"] = ""
+    return await _dial(ctx, row["number"], wait, None, links, **who)
 
 
-async def _place(ctx: Context, number: str, mode: str | None):
+async def _place(ctx: Context, number: str, mode: str | None, **details):
     id_user = await ctx.session.ready()
     mode = mode or ctx.settings["dial.mode"]     # one of DIAL_MODES: checked at load
     try:
@@ -72,7 +92,7 @@ async def _place(ctx: Context, number: str, mode: str | None):
     # Dialling until the server says more (its events may have come first).
     known = ctx.tracker.confirm(call_id)
     return ctx.tracker.seen(call_id, Direction.OUT, number,
-                            None if known else LineState.DIAL_NUMBER, dial_mode=mode)
+                            None if known else LineState.DIAL_NUMBER, dial_mode=mode, **details)
 
 
 @command("answer", "Answer the ringing call.")

@@ -62,13 +62,20 @@ def edit_card(ctx: Context, log_id: int | None, fields: dict[str, Any]) -> dict:
         elif key == "note":
             key, value = "notes", "\n".join(filter(None, [row.get("notes"), value]))
         elif key.startswith("link_"):
-            if key[5:] not in LINKS:
-                raise WireError(ErrorCode.BAD_INPUT, f"unknown link '{key[5:]}': use "
-                                f"{', '.join(LINKS)}")
+            link_columns({key[5:]: value})
         elif key != "subject":
             raise WireError(ErrorCode.BAD_INPUT, f"unknown field '{key}'")
         checked[key] = value
     return ctx.store.edit(log_id, checked)
+
+
+def link_columns(links: dict[str, str]) -> dict[str, str]:
+    """The card's columns for links given by kind (task=T-77); an unknown kind is refused."""
+    for kind in links:
+        if kind not in LINKS:
+            raise WireError(ErrorCode.BAD_INPUT, f"unknown link '{kind}': use "
+                            f"{', '.join(LINKS)}")
+    return {f"link_{kind}": value for kind, value in links.items()}
 
 
 def _in_catalogue(ctx: Context, kind: str, value: str) -> None:
