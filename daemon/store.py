@@ -143,6 +143,15 @@ def _v4(db: sqlite_utils.Database) -> None:
 
 WRAPUP_FIELDS = ("call_type", "subject", "result", "notes")
 LINKS = ("task", "sale", "project", "project_path", "incident", "campaign", "survey")
+CARD_FIELDS = ("counter_number", *WRAPUP_FIELDS, "contact", "account")
+
+
+def card_of(row: dict) -> dict:
+    """A logged call's card as hooks get it: its fields and every kind of link, '' where
+    empty (a record not written yet has no number)."""
+    card = {name: row.get(name) or "" for name in CARD_FIELDS}
+    card["links"] = {kind: row.get(f"link_{kind}") or "" for kind in LINKS}
+    return card
 
 
 def _v5(db: sqlite_utils.Database) -> None:

@@ -3,6 +3,9 @@ hooks' payloads (F38) and the knowledge base on the card's subject (F37, guide Â
 
 from __future__ import annotations
 
+import json
+import sys
+
 from conftest import wait_until
 
 ANSWERS = "+380441110001"
@@ -82,3 +85,55 @@ def test_redial_copies_the_number_links_contact_and_account(agent):
     assert (row["contact"], row["account"], row["contact_candidates"]) == \
         ("Roman Melnyk", "Globex", "")
     assert row["counter_number"] != first["counter_number"]
+
+
+def test_every_hook_gets_the_card_on_stdin_and_in_its_environment(emulator, agent_factory,
+                                                                   tmp_path):
+    out = tmp_path / "hooks.jsonl"
+    script = tmp_path / "record.py"
+    script.write_text(
+        "import json, os, sys\n"
+        "payload = json.load(sys.stdin)\n"
+        "payload['env'] = {k: v for k, v in os.environ.items() if k.startswith('CC_')}\n"
+        f"open({str(out)!r}, 'a').write(json.dumps(payload) + '\\n')\n")
+    record = f"{sys.executable} {script}"
+    agent = agent_factory(emulator, **{
+        "hooks.on_answer": record, "hooks.on_end": record, "hooks.on_wrapup_done": record,
+        "hooks.timeout": 20.0, "wrapup.enabled": True}).start()
+    agent.wait_logged_in()
+    agent.cc("contacts", "add", "Roman Melnyk", "--account", "Globex", "--phone", ANSWERS)
+
+    def hooks(count):
+        return wait_until(lambda: out.exists() and len(
+            lines := out.read_text().splitlines()) >= count and
+            {p["event"]: p for p in map(json.loads, lines)}, 20, f"{count} hooks")
+
+    agent.json("dial", ANSWERS, "--wait", "--link", "task=T-77")
+    answered = hooks(1)["on_answer"]
+    assert answered["card"] == {
+        "counter_number": "CALL-000001", "call_type": "", "subject": "", "result": "",
+        "notes": "", "contact": "Roman Melnyk", "account": "Globex",
+        "links": {"task": "T-77", "sale": "", "project": "", "project_path": "",
+                  "incident": "", "campaign": "", "survey": ""}}
+    assert answered["call"]["number"] == ANSWERS
+    agent.cc("wrapup", "--type", "sale", "--subject", "Refund", "--note", "line one")
+    agent.cc("hangup")
+    ended = hooks(2)["on_end"]["card"]
+    assert (ended["call_type"], ended["subject"], ended["notes"]) == ("sale", "Refund",
+                                                                      "line one")
+    agent.cc("wrapup", "--result", "resolved", "--note", "line two", "--link", "sale=S-5")
+    agent.cc("wrapup", "done")
+    done = hooks(3)["on_wrapup_done"]
+    assert done["card"]["result"] == "resolved" and done["card"]["notes"] == \
+        "line one\nline two"
+    assert done["card"]["links"]["sale"] == "S-5"
+    assert "CC_PASSWORD" not in done["env"]
+    assert {k: v for k, v in done["env"].items() if k.startswith(("CC_EVENT", "CC_CALL",
+            "CC_NUMBER", "CC_COUNTER", "CC_SUBJECT", "CC_RESULT", "CC_CONTACT", "CC_ACCOUNT",
+            "CC_LINK", "CC_NOTES"))} == {
+        "CC_EVENT": "on_wrapup_done", "CC_CALL_ID": done["call"]["call_id"],
+        "CC_NUMBER": ANSWERS, "CC_COUNTER_NUMBER": "CALL-000001", "CC_CALL_TYPE": "sale",
+        "CC_SUBJECT": "Refund", "CC_RESULT": "resolved", "CC_CONTACT": "Roman Melnyk",
+        "CC_ACCOUNT": "Globex", "CC_LINK_TASK": "T-77", "CC_LINK_SALE": "S-5",
+        "CC_LINK_PROJECT": "", "CC_LINK_PROJECT_PATH": "", "CC_LINK_INCIDENT": "",
+        "CC_LINK_CAMPAIGN": "", "CC_LINK_SURVEY": ""}

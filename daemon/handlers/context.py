@@ -25,7 +25,7 @@ from ..infinity import EventListener, InfinityClient
 from ..journal import Journal
 from ..server_events import ServerEvents
 from ..session import Session
-from ..store import Store, open_store
+from ..store import Store, card_of, open_store
 from ..supervisor import Supervisor
 from ..transfer import Transfers
 
@@ -111,7 +111,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     session = Session(s, client, tracker, feed.publish, events_url, clock, supervisor)
     directory = Directory(store, session.states)
     contacts = Contacts(store, s["contacts.default_region"])
-    hooks = Hooks(s)
+    hooks = Hooks(s, lambda call: _card(store, call))
     control = Control(tracker, client, session, s)
     ctx = Context(paths, s, feed, spawn, stop, journal, store, client, tracker, listener,
                   session, directory, contacts, hooks, control,
@@ -119,13 +119,24 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     listener.on_event = ServerEvents(session, tracker, directory, s)
     tracker.resolver = lambda number: _describe(contacts, number)
     tracker.on_change = hooks.call_changed
-    session.after_call.on_done = lambda call: hooks.fire("on_wrapup_done", call.view())
+    session.after_call.on_done = lambda call: hooks.fire("on_wrapup_done", call)
     supervisor.keep("flush", tracker.keep_flushing)
     supervisor.keep("directory", lambda: directory.keep_polling(
         client, session, s["directory.poll_interval"]))
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())
     return ctx
+
+
+def _card(store: Store, call) -> dict:
+    """The call's card as its record holds it, for hooks; a failing read costs the hook
+    the card's other fields, not its run."""
+    row = None
+    try:
+        row = store.get(call.log_id) if call.log_id is not None else None
+    except sqlite3.Error as exc:
+        log.warning("cannot read the card of call %s: %s", call.call_id, exc)
+    return card_of(row or {"contact": call.contact, "account": call.account})
 
 
 def _describe(contacts: Contacts, number: str) -> dict:
