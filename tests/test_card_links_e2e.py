@@ -137,3 +137,29 @@ def test_every_hook_gets_the_card_on_stdin_and_in_its_environment(emulator, agen
         "CC_ACCOUNT": "Globex", "CC_LINK_TASK": "T-77", "CC_LINK_SALE": "S-5",
         "CC_LINK_PROJECT": "", "CC_LINK_PROJECT_PATH": "", "CC_LINK_INCIDENT": "",
         "CC_LINK_CAMPAIGN": "", "CC_LINK_SURVEY": ""}
+
+
+def test_kb_without_a_subject_looks_up_the_subject_of_the_card_being_filled_in(
+        emulator, agent_factory):
+    agent = agent_factory(emulator, **{"kb.url": "https://kb.example/search?q={subject}"})
+    agent.start()
+    agent.wait_logged_in()
+    done = agent.cc("kb", check=False)
+    assert (done.returncode, done.stdout) == (9, "")
+    assert done.stderr.strip() == "cc: nothing to look up: the call log is empty; give a " \
+                                  "subject: cc kb SUBJECT"
+    first = finished_call(agent)
+    done = agent.cc("kb", check=False)
+    assert done.returncode == 9 and done.stderr.strip() == (
+        f"cc: call {first['id']} (CALL-000001) has no subject: fill it in (`cc wrapup "
+        "--subject TEXT`) or give one: cc kb SUBJECT")
+    agent.cc("wrapup", "--subject", "refund policy")
+    assert agent.cc("kb").stdout.strip() == "https://kb.example/search?q=refund%20policy"
+    agent.json("dial", ANSWERS, "--wait")       # the call now up is the one filled in
+    agent.cc("wrapup", "--subject", "Order 42 & delivery")
+    assert agent.json("kb") == {"subject": "Order 42 & delivery",
+                                "url": "https://kb.example/search?q=Order%2042%20%26%20delivery"}
+    assert agent.json("kb", "--id", str(first["id"]))["subject"] == "refund policy"
+    agent.cc("hangup")
+    done = agent.cc("kb", "--id", "999", check=False)
+    assert done.returncode == 5 and "no call 999 in the call log" in done.stderr

@@ -41,17 +41,37 @@ async def log_edit(ctx: Context, log_id: LogId, fields: dict[str, str]) -> dict:
     return edit_card(ctx, log_id, fields)
 
 
-def edit_card(ctx: Context, log_id: int | None, fields: dict[str, Any]) -> dict:
-    wrapped = ctx.session.wrapup_call
+@command("card", "The card of the logged call LOG_ID; without it, of the call being filled "
+                 "in (the one in wrap-up, else the last call), or {} when the log is empty.")
+async def card(ctx: Context, log_id: LogId | None = None) -> dict:
     if log_id is None:
-        log_id = wrapped.log_id if wrapped and wrapped.log_id else \
-            (ctx.store.last() or {}).get("id")
+        log_id = _current_id(ctx)
+        if log_id is None:
+            return {}
+    return _card_row(ctx, log_id)
+
+
+def _current_id(ctx: Context) -> int | None:
+    """The logged call whose card is being filled in: the one in wrap-up, else the last."""
+    wrapped = ctx.session.wrapup_call
+    return wrapped.log_id if wrapped and wrapped.log_id else (ctx.store.last() or {}).get("id")
+
+
+def _card_row(ctx: Context, log_id: int | None) -> dict:
+    if log_id is None:
+        log_id = _current_id(ctx)
     if log_id is None:
         raise WireError(ErrorCode.NO_SUCH_CALL, "no call to fill in: the call log is empty")
     row = ctx.store.get(log_id)
     if row is None:
         raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {log_id} in the call log "
                         "(see `cc log`)")
+    return row
+
+
+def edit_card(ctx: Context, log_id: int | None, fields: dict[str, Any]) -> dict:
+    row = _card_row(ctx, log_id)
+    log_id = row["id"]
     if "number" in fields:
         raise WireError(ErrorCode.BAD_INPUT, f"the number of a saved call cannot be changed: "
                         f"call {log_id} stays {row['number']}")
