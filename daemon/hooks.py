@@ -29,10 +29,10 @@ MAX_WAITING = 64
 
 
 class Hooks:
-    def __init__(self, settings: dict, card: Callable[[Any], dict] | None = None):
+    def __init__(self, settings: dict, card: Callable[[Any], dict]):
         """`card(call)`: the call's card as its record holds it (see `store.card_of`)."""
         self.settings = settings
-        self.card = card or (lambda call: {})
+        self.card = card
         self._running: set[asyncio.Task] = set()
         self._waiting: collections.deque = collections.deque()   # (event, command, payload)
 
@@ -130,7 +130,6 @@ def environment(event: str, payload: dict) -> dict[str, str]:
     env = {"CC_EVENT": event, "CC_CALL_ID": call["call_id"], "CC_NUMBER": call["number"]}
     env.update({f"CC_{name.upper()}": value for name, value in card.items()
                 if name not in ("links", "notes")})
-    env.update({f"CC_LINK_{kind.upper()}": value
-                for kind, value in card.get("links", {}).items()})
+    env.update({f"CC_LINK_{kind.upper()}": value for kind, value in card["links"].items()})
     # The environment cannot carry a NUL; the JSON on stdin keeps the value whole.
     return {name: str(value).replace("\0", "") for name, value in env.items()}

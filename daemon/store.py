@@ -246,6 +246,8 @@ def _keep_high_water(db: sqlite_utils.Database) -> None:
                          insert or replace into log_meta (key, value)
                          values ('counter_floor', new.counter);
                        end""")
+
+
 DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 RESTART_HINT = ("restart the daemon (`cc daemon stop`, `cc daemon start`): it sets the damaged "
                 "log aside and starts a fresh one")
@@ -327,12 +329,12 @@ def _last_counter(path: Path) -> int:
     except (sqlite3.Error, OSError):
         return 0
     try:
-        found = [_read_int(conn, "select value from log_meta where key = 'counter_floor'")]
+        floor = _read_int(conn, "select value from log_meta where key = 'counter_floor'")
         # The index first; the table itself only when the index cannot be read.
         last = _read_int(conn, "select max(counter) from calls")
         if last is None:
             last = _read_int(conn, "select max(counter) from calls not indexed")
-        return max((n for n in (*found, last) if n is not None), default=0)
+        return max((n for n in (floor, last) if n is not None), default=0)
     finally:
         conn.close()
 

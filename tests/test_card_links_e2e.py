@@ -163,3 +163,20 @@ def test_kb_without_a_subject_looks_up_the_subject_of_the_card_being_filled_in(
     agent.cc("hangup")
     done = agent.cc("kb", "--id", "999", check=False)
     assert done.returncode == 5 and "no call 999 in the call log" in done.stderr
+
+
+def test_links_of_a_call_the_locked_log_could_not_take_yet_are_written_later(agent):
+    import sqlite3
+
+    db = sqlite3.connect(agent.database, isolation_level=None)
+    db.execute("BEGIN EXCLUSIVE")
+    try:
+        call = agent.json("dial", ANSWERS, "--wait", "--link", "task=T-77")
+        agent.cc("hangup")
+        wait_until(lambda: agent.status()["waiting_calls"], 10,
+                   "the daemon to say the call is not yet written")
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    row = agent.log_row(call["call_id"], outcome="answered")
+    assert (row["link_task"], row["counter_number"]) == ("T-77", "CALL-000001")

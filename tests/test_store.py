@@ -209,14 +209,20 @@ def test_a_crash_at_any_statement_of_a_migration_leaves_a_log_the_next_start_mig
 
 def damage_an_index(database) -> None:
     """Garbage over the pages of one index: the quick check fails, the calls still read."""
+    overwrite_root_pages(database, "idx_calls_talk_seconds")
+
+
+def overwrite_root_pages(database, *names: str) -> None:
+    """Garbage over the first page of each table or index named."""
     conn = sqlite3.connect(database)
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    root = conn.execute("select rootpage from sqlite_master "
-                        "where name = 'idx_calls_talk_seconds'").fetchone()[0]
+    roots = [conn.execute("select rootpage from sqlite_master where name = ?",
+                          [name]).fetchone()[0] for name in names]
     conn.close()
     with open(database, "r+b") as fh:
-        fh.seek((root - 1) * page_size)
-        fh.write(bytes(range(256)) * (page_size // 256))
+        for root in roots:
+            fh.seek((root - 1) * page_size)
+            fh.write(bytes(range(256)) * (page_size // 256))
 
 
 def test_card_numbers_go_on_after_damaged_logs_even_when_the_start_that_set_one_aside_failed(
@@ -287,15 +293,7 @@ def test_the_high_water_mark_outlives_damaged_call_pages(tmp_path):
         store.save(row(n, 10.0))
     store.remove(5)
     store.close()
-    conn = sqlite3.connect(path)
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    roots = [r for (r,) in conn.execute("select rootpage from sqlite_master where name in "
-                                        "('calls', 'idx_calls_counter')")]
-    conn.close()
-    with open(path, "r+b") as fh:       # neither the calls nor their counter index read
-        for root in roots:
-            fh.seek((root - 1) * page_size)
-            fh.write(bytes(range(256)) * (page_size // 256))
+    overwrite_root_pages(path, "calls", "idx_calls_counter")    # neither reads now
     store = open_store(path, "CALL-{n:06}", spool)
     assert "damaged" in store.notice
     store.save(row(6, 10.0))
