@@ -56,6 +56,7 @@ class Call:
     dial_mode: str = ""
     group_number: str = ""
     transfer_leg: str = ""          # consult transfer: the leg to the target
+    consult_for: str = ""           # on that leg: the caller's call, whose card it is
     contact: str = ""               # F5: filled when exactly one contact has the number
     account: str = ""
     contact_candidates: str = ""    # JSON list of names when several have it

@@ -210,6 +210,8 @@ SETTINGS: tuple[Setting, ...] = (
             "connects", choices=DIAL_MODES),
     Setting("transfer.timeout", 30.0, "seconds a consult transfer's target may ring before "
             "the caller is taken back", **SECONDS),
+    Setting("transfer.hangup_completes", True, "hanging up on a consult transfer's target "
+            "once it answered completes the transfer (false: the caller stays on hold)"),
     Setting("wrapup.enabled", False, "stay Busy after a connected call until `cc wrapup done` "
             ""),
     Setting("wrapup.timeout", 0.0, "seconds after which wrap-up closes by itself (0: never)",

@@ -208,6 +208,10 @@ class Session:
             raise WireError(ErrorCode.BAD_INPUT, f"unknown state '{name}': choose "
                             f"{', '.join(SETTABLE)}")
         code = self.states.id(name)
+        if name == "break" and not (reason or other):
+            raise WireError(ErrorCode.BAD_INPUT, "a break needs a reason: `cc break REASON` "
+                            f"({', '.join(self.states.reasons) or 'no regulated reasons set'}) "
+                            "or `cc break --other TEXT`")
         if name == "break" and reason:
             reasons = self.states.reasons
             if reason not in reasons:
