@@ -69,6 +69,30 @@ class AfterCall:
             self._timer = asyncio.create_task(self._timeout(call, timeout))
         session.publish("session", session.view())
 
+    def handover(self) -> dict | None:
+        """Wrap-up in progress, for the daemon that starts after `cc daemon restart`."""
+        if self.call is None or self.call.log_id is None:
+            return None
+        now = self.session.clock.time()
+        return {"log_id": self.call.log_id, "elapsed": now - self.call.processing_started_at,
+                "state_before": self.state_before,
+                "left": None if self.closes_at is None else self.closes_at - now}
+
+    def resume(self, given: dict) -> None:
+        """Go on with the wrap-up a restarted daemon left (the agent stays Busy)."""
+        session = self.session
+        call = session.tracker.recall(given["log_id"])
+        if call is None:
+            log.warning("the call in wrap-up before the restart (%s) is no longer in the log",
+                        given["log_id"])
+            return
+        call.processing_started_at = session.clock.time() - max(0.0, given["elapsed"])
+        self.call, self.state_before = call, given["state_before"]
+        if given["left"] is not None:
+            left = max(0.0, given["left"])
+            self.closes_at = session.clock.time() + left
+            self._timer = asyncio.get_running_loop().create_task(self._timeout(call, left))
+
     async def _timeout(self, call, seconds: float) -> None:
         await self.session.clock.sleep(seconds)
         self._timer = None

@@ -190,3 +190,64 @@ def test_with_hangup_completes_off_the_caller_stays_on_hold(
     ivanova.cc("unhold")
     assert ivanova.json("calls")[0]["state_name"] == "Connected"
     assert ivanova.log_row(first["call_id"])["transfer_to"] in ("", None)
+
+
+def test_a_setting_the_daemon_can_take_reaches_it_at_once(manual):
+    emulator, agent = manual
+    shown = agent.cc("config", "set", "wrapup.enabled", "true").stdout
+    assert shown == "wrapup.enabled = true\nthe running daemon uses it now\n"
+    call = agent.dial_answered(ANSWERS, after=2)
+    agent.cc("hangup")
+    wrapup = wait_until(lambda: agent.status().get("wrapup"), 10, "wrap-up to start")
+    assert wrapup["call_id"] == call["call_id"] and agent_state(agent) == "busy"
+    assert agent.json("config", "set", "dial.mode", "callback")["daemon"] == "now"
+    shown = agent.cc("config", "set", "server.password_command", "echo s3cret").stdout
+    assert "at its next log-on" in shown
+
+
+def test_a_setting_read_at_start_says_restart_and_restart_applies_it(manual):
+    emulator, agent = manual
+    shown = agent.cc("config", "set", "server.login", "petrenko").stdout
+    assert "the running daemon keeps the old value until `cc daemon restart`" in shown
+    assert agent.status()["login"] == "ivanova"
+    pid = agent.daemon_pid()
+    shown = agent.cc("daemon", "restart", timeout=60).stdout
+    assert f"daemon restarted (pid {pid} -> " in shown and "agent petrenko (ext 102)" in shown
+    assert agent.wait_logged_in()["login"] == "petrenko"
+
+
+def test_restart_keeps_a_break_its_reason_and_its_time_left(manual):
+    emulator, agent = manual
+    agent.cc("break", "lunch", "--for", "2m")
+    agent.advance(30)
+    shown = agent.cc("daemon", "restart", timeout=60).stdout
+    assert "Break (lunch) until" in shown
+    agent.wait_logged_in()
+    agent.advance(89)
+    assert agent_state(agent) == "break"
+    agent.advance(1)
+    wait_until(lambda: agent_state(agent) == "available", 10, "the break to end by itself")
+
+
+def test_restart_during_wrapup_goes_on_with_it(emulator, agent_factory):
+    agent = agent_factory(emulator, manual_clock=True,
+                          **{"wrapup.enabled": True, "wrapup.timeout": 300}).start()
+    agent.wait_logged_in()
+    call = agent.dial_answered(ANSWERS, after=2)
+    agent.cc("hangup")
+    wait_until(lambda: agent.status().get("wrapup"), 10, "wrap-up to start")
+    before = agent.log_row(call["call_id"], durations_from="server")
+    agent.advance(20)
+    agent.cc("daemon", "restart", timeout=60)
+    status = agent.wait_logged_in()
+    assert status["wrapup"]["call_id"] == call["call_id"] and status["wrapup"]["left"] == 280
+    assert status["agent_state"]["name"] == "busy"
+    agent.advance(10)
+    assert "closed after 0:30" in agent.cc("wrapup", "done").stdout
+    wait_until(lambda: agent_state(agent) == "available", 10, "Available after wrap-up")
+    row = agent.log_row(call["call_id"])
+    assert row["processing_seconds"] == 30.0
+    # The record the restarted daemon wrote back is the one it took up, but for wrap-up.
+    changed = {k for k in row if row[k] != before[k]}
+    assert changed == {"processing_ended_at", "processing_seconds", "processing_started_at"} \
+        or changed == {"processing_ended_at", "processing_seconds"}, changed
