@@ -223,8 +223,9 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
 def _transfer_lines(result: dict) -> str:
     lines = [render.call_line(result)]
     if result.get("transfer_leg"):
-        lines.append(render.call_line(result["transfer_leg"]) + "  (consult: `cc transfer "
-                     "complete` or `cc transfer cancel`)")
+        lines.append(render.call_line(result["transfer_leg"]) + "  (consult: `cc hangup` or "
+                     "`cc transfer complete` joins them, `cc transfer cancel` takes the "
+                     "caller back)")
     return "\n".join(lines)
 
 

@@ -212,12 +212,14 @@ class Session:
                 not 0 <= time.time() - given.get("written_at", 0) < HANDOVER_KEPT:
             log.info("ignored the state left by the daemon before (another login, or old)")
             return
+        # The time between the two daemons counts (a test's manual clock stood still).
+        gone = 0.0 if self.clock.manual else max(0.0, time.time() - given["written_at"])
         self.wanted_state, self.state_reason = given["wanted_state"], given["state_reason"]
         if given["state_left"] is not None:
-            self.state_until = self.clock.time() + max(0.0, given["state_left"])
+            self.state_until = self.clock.time() + max(0.0, given["state_left"] - gone)
         self.after_call.pending = tuple(given["pending"]) if given["pending"] else None
         if given["wrapup"]:
-            self.after_call.resume(given["wrapup"])
+            self.after_call.resume(given["wrapup"], gone)
         log.info("took over the agent's state from the daemon before the restart")
 
     def forget_password(self) -> None:

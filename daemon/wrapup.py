@@ -78,18 +78,19 @@ class AfterCall:
                 "state_before": self.state_before,
                 "left": None if self.closes_at is None else self.closes_at - now}
 
-    def resume(self, given: dict) -> None:
-        """Go on with the wrap-up a restarted daemon left (the agent stays Busy)."""
+    def resume(self, given: dict, gone: float = 0.0) -> None:
+        """Go on with the wrap-up a restarted daemon left `gone` seconds ago (the agent
+        stays Busy)."""
         session = self.session
         call = session.tracker.recall(given["log_id"])
         if call is None:
             log.warning("the call in wrap-up before the restart (%s) is no longer in the log",
                         given["log_id"])
             return
-        call.processing_started_at = session.clock.time() - max(0.0, given["elapsed"])
+        call.processing_started_at = session.clock.time() - max(0.0, given["elapsed"]) - gone
         self.call, self.state_before = call, given["state_before"]
         if given["left"] is not None:
-            left = max(0.0, given["left"])
+            left = max(0.0, given["left"] - gone)
             self.closes_at = session.clock.time() + left
             self._timer = asyncio.get_running_loop().create_task(self._timeout(call, left))
 
