@@ -58,6 +58,8 @@ DAEMON_TAKES = {
     profile.NOW: "the running daemon uses it now",
     profile.AT_LOGIN: "the running daemon uses it at its next log-on (`cc login`)",
     profile.AT_RESTART: "the running daemon keeps the old value until `cc daemon restart`",
+    "remote": "this profile's file changed; the daemon at CC_REMOTE reads the settings of "
+              "its own machine",
 }
 
 

@@ -161,6 +161,12 @@ def test_after_a_consult_without_wrapup_the_last_card_is_still_the_callers(
     assert ivanova.json("wrapup", "--subject", "Moved to support")["call_id"] == \
         first["call_id"]
     assert ivanova.log_row(leg["call_id"])["subject"] in ("", None)
+    done = ivanova.cc("wrapup", "--call", "999", "--subject", "x", check=False)
+    assert done.returncode == 5 and "no call 999 in the call log" in done.stderr
+    done = ivanova.cc("wrapup", "--call", leg["call_id"], "--id", "1", "--subject", "x",
+                      check=False)
+    assert done.returncode == 9 and "not both" in done.stderr
+    assert ivanova.log_row(leg["call_id"])["subject"] in ("", None)
 
 
 def test_hanging_up_before_the_target_answers_takes_the_caller_back(
@@ -203,6 +209,14 @@ def test_a_setting_the_daemon_can_take_reaches_it_at_once(manual):
     assert agent.json("config", "set", "dial.mode", "callback")["daemon"] == "now"
     shown = agent.cc("config", "set", "server.password_command", "echo s3cret").stdout
     assert "at its next log-on" in shown
+    # A hand-edited value the daemon cannot take is named; the daemon keeps what it has.
+    config = agent.home / "config.toml"
+    config.write_text(config.read_text().replace("poll_interval = 0.5", "poll_interval = -1"))
+    done = agent.cc("config", "set", "dial.mode", "offhook", check=False)
+    assert done.returncode == 8 and done.stderr.count("\n") == 1
+    assert "dial.mode is set in the file, but the running daemon could not take it" in \
+        done.stderr and "server.poll_interval" in done.stderr
+    assert agent.status()["session"] == "logged in"
 
 
 def test_a_setting_read_at_start_says_restart_and_restart_applies_it(manual):

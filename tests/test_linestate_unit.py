@@ -34,3 +34,20 @@ def test_a_setting_named_nowhere_applies_at_once():
     assert profile.applies("wrapup.enabled") == profile.NOW
     assert profile.applies("server.login") == profile.AT_RESTART
     assert profile.applies("server.password") == profile.AT_LOGIN
+
+
+def test_config_set_with_a_remote_daemon_says_that_daemon_reads_its_own_file(tmp_path):
+    import os
+    import subprocess
+
+    from conftest import CC
+
+    env = {**os.environ, "CC_HOME": str(tmp_path), "CC_REMOTE": "tcp://127.0.0.1:9"}
+    done = subprocess.run([CC, "config", "set", "dial.mode", "callback"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("dial.mode = callback\nthis profile's file changed; the daemon at "
+                           "CC_REMOTE reads the settings of its own machine\n")
+    done = subprocess.run([CC, "config", "set", "dial.mode", "offhook"], capture_output=True,
+                          text=True, timeout=30, env={**env, "CC_REMOTE": ""})
+    assert done.stdout == "dial.mode = offhook\n"      # no daemon runs: nothing more to say
