@@ -167,10 +167,10 @@ def restart(timeout: float = typer.Option(15.0, help="Seconds to wait for each o
     stopped = _stop(running["pid"], timeout, force, restart=True) if running else None
     new = _spawn(timeout)
     view = _settled(time.monotonic() + timeout)
-    before = f" (pid {stopped['pid']} -> {new['pid']})" if stopped else \
-        f"; it was not running (pid {new['pid']})"
+    said = f"daemon restarted (pid {stopped['pid']} -> {new['pid']})" if stopped else \
+        f"daemon started (pid {new['pid']}): it was not running"
     render.out({"pid": new["pid"], "stopped": stopped, **view}, json,
-               f"daemon restarted{before}\n" + render.agent_line(view)
+               f"{said}\n" + render.agent_line(view)
                + (f"; {view['last_error']}" if view.get("last_error") else "")
                + "".join(f"\n{line}" for line in render.waiting_lines(view)))
 

@@ -217,6 +217,10 @@ def test_a_setting_the_daemon_can_take_reaches_it_at_once(manual):
     assert "dial.mode is set in the file, but the running daemon could not take it" in \
         done.stderr and "server.poll_interval" in done.stderr
     assert agent.status()["session"] == "logged in"
+    pid = agent.daemon_pid()
+    done = agent.cc("daemon", "restart", check=False, timeout=60)
+    assert done.returncode == 8 and "server.poll_interval" in done.stderr
+    assert agent.daemon_pid() == pid and agent.status()["pid"] == pid
 
 
 def test_a_setting_read_at_start_says_restart_and_restart_applies_it(manual):
@@ -228,6 +232,10 @@ def test_a_setting_read_at_start_says_restart_and_restart_applies_it(manual):
     shown = agent.cc("daemon", "restart", timeout=60).stdout
     assert f"daemon restarted (pid {pid} -> " in shown and "agent petrenko (ext 102)" in shown
     assert agent.wait_logged_in()["login"] == "petrenko"
+    agent.cc("daemon", "stop")
+    shown = agent.cc("daemon", "restart", timeout=60).stdout
+    assert shown.startswith("daemon started (pid ") and "it was not running" in shown
+    agent.wait_logged_in()
 
 
 def test_restart_keeps_a_break_its_reason_and_its_time_left(manual):
