@@ -101,9 +101,14 @@ def _spawn(timeout: float) -> dict:
 
 
 def _settled(deadline: float) -> dict:
-    """The daemon's status once its automatic log-on has ended (or at the deadline)."""
+    """The daemon's status once its automatic log-on has ended, the agent's state known
+    (or at the deadline)."""
+    def pending(view: dict) -> bool:
+        return view["session"] == SessionStatus.LOGGING_IN or (
+            view["session"] == SessionStatus.LOGGED_IN and view["agent_state"]["id"] is None)
+
     view = client.request("status")
-    while view["session"] == SessionStatus.LOGGING_IN and time.monotonic() < deadline:
+    while pending(view) and time.monotonic() < deadline:
         time.sleep(0.05)
         view = client.request("status")
     return view

@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import wait_until
+from test_transfer_e2e import CALLER, DIRECTORY
 
 ANSWERS = "+380441110001"
 OTHER = "+380441110004"
-CALLER = "+380509998877"
-DIRECTORY = """name,position,department,extension,id_user,phones
-Olena Ivanova,Senior agent,Sales,101,5001790109,
-Petro Petrenko,Agent,Support,102,5001790110,+380509876543
-"""
 
 
 @pytest.fixture
@@ -53,6 +49,18 @@ def agent_state(agent) -> str:
     return agent.status()["agent_state"]["name"]
 
 
+def in_wrapup(emulator, agent_factory, **settings):
+    """An agent with wrap-up on (and `settings`) whose answered call has just ended: the
+    agent and the call."""
+    agent = agent_factory(emulator, manual_clock=True,
+                          **{"wrapup.enabled": True, **settings}).start()
+    agent.wait_logged_in()
+    call = agent.dial_answered(ANSWERS, after=2)
+    agent.cc("hangup")
+    wait_until(lambda: agent.status().get("wrapup"), 10, "wrap-up to start")
+    return agent, call
+
+
 def test_dialling_while_a_call_is_connected_is_refused_until_it_is_held(manual):
     emulator, agent = manual
     first = agent.dial_answered(ANSWERS, after=2)
@@ -79,7 +87,7 @@ def test_a_break_needs_a_regulated_reason_or_other_text(agent):
         assert done.returncode == 9, command
         assert "a break needs a reason" in done.stderr and "--other TEXT" in done.stderr
         assert "lunch" in done.stderr
-    assert agent_state(agent) == "available"
+    wait_until(lambda: agent_state(agent) == "available", 10, "Available, as before")
     assert "Break (lunch)" in agent.cc("break", "lunch").stdout
     assert "Break (dentist)" in agent.cc("break", "--other", "dentist").stdout
 
@@ -107,12 +115,7 @@ def test_wrapup_done_without_a_call_in_wrapup_says_so_whatever_the_flags(
 
 
 def test_status_shows_the_time_wrapup_has_left(emulator, agent_factory):
-    agent = agent_factory(emulator, manual_clock=True,
-                          **{"wrapup.enabled": True, "wrapup.timeout": 120}).start()
-    agent.wait_logged_in()
-    call = agent.dial_answered(ANSWERS, after=2)
-    agent.cc("hangup")
-    wait_until(lambda: agent.status().get("wrapup"), 10, "wrap-up to start")
+    agent, call = in_wrapup(emulator, agent_factory, **{"wrapup.timeout": 120})
     agent.advance(30)
     line = [l for l in agent.cc("status").stdout.splitlines() if l.startswith("wrap-up")][0]
     assert line.startswith(f"wrap-up call {call['call_id']} ") and "1:30 left" in line
@@ -252,18 +255,13 @@ def test_restart_keeps_a_break_its_reason_and_its_time_left(manual):
 
 
 def test_restart_during_wrapup_goes_on_with_it(emulator, agent_factory):
-    agent = agent_factory(emulator, manual_clock=True,
-                          **{"wrapup.enabled": True, "wrapup.timeout": 300}).start()
-    agent.wait_logged_in()
-    call = agent.dial_answered(ANSWERS, after=2)
-    agent.cc("hangup")
-    wait_until(lambda: agent.status().get("wrapup"), 10, "wrap-up to start")
+    agent, call = in_wrapup(emulator, agent_factory, **{"wrapup.timeout": 300})
     before = agent.log_row(call["call_id"], durations_from="server")
     agent.advance(20)
     agent.cc("daemon", "restart", timeout=60)
     status = agent.wait_logged_in()
     assert status["wrapup"]["call_id"] == call["call_id"] and status["wrapup"]["left"] == 280
-    assert status["agent_state"]["name"] == "busy"
+    wait_until(lambda: agent_state(agent) == "busy", 10, "Busy after the restart")
     agent.advance(10)
     assert "closed after 0:30" in agent.cc("wrapup", "done").stdout
     wait_until(lambda: agent_state(agent) == "available", 10, "Available after wrap-up")
