@@ -127,8 +127,24 @@ def answer(call: CallId = None, json: Json = False) -> None:
 
 
 def hangup(call: CallId = None, json: Json = False) -> None:
-    """Hang up or cancel the current call."""
-    render.out(client.request("hangup", call_id=call), json, render.call_line)
+    """Hang up or cancel the current call. During a consult transfer it hangs up on the
+    target: once the target answered, that completes the transfer (setting
+    transfer.hangup_completes); before, the caller is taken back."""
+    render.out(client.request("hangup", call_id=call), json, _hangup_lines)
+
+
+CONSULT_ENDS = {
+    "completed": "transfer completed: the caller is put through to {transfer_to}",
+    "cancelled": "the target had not answered: consult cancelled, the caller is back",
+    "abandoned": "the target is hung up on; the caller stays on hold (`cc unhold` resumes)",
+}
+
+
+def _hangup_lines(result: dict) -> str:
+    line = render.call_line(result)
+    if result.get("transfer") in CONSULT_ENDS:
+        line += "\n" + CONSULT_ENDS[result["transfer"]].format(**result)
+    return line
 
 
 def hold(call: CallId = None, json: Json = False) -> None:
@@ -148,7 +164,9 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
            result: CardResult = None, link: CardLinks = None, note: CardNote = None,
            log_id: Annotated[Optional[int], typer.Option(
                "--id", help="A logged call to fill in (default: the call in wrap-up, else "
-                            "the last call).")] = None,
+                            "the call up now -- the caller's during a consult transfer -- "
+                            "else the last call).")] = None,
+           call: CallId = None,
            hangup: Annotated[Optional[bool], typer.Option(
                "--hangup/--keep", help="With done while a call is still up: hang it up, "
                                        "or keep it.")] = None,
@@ -161,13 +179,12 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
     done = what == "done"
     if done and hangup is None:
         hangup = _ask_hangup()
-    call = client.request("wrapup", done=done, fields=fields, log_id=log_id, hangup=hangup)
-    render.out(call, json, lambda value: _card_line(value, done))
+    card = client.request("wrapup", done=done, fields=fields, log_id=log_id, call_id=call,
+                          hangup=hangup)
+    render.out(card, json, lambda value: _card_line(value, done))
 
 
-def _card_line(call: dict | None, done: bool) -> str:
-    if not call:
-        return "no call in wrap-up"
+def _card_line(call: dict, done: bool) -> str:
     if done:
         return (f"wrap-up of {call['counter_number']} ({call['number']}) closed after "
                 f"{render.duration(call['processing_seconds'])}")
@@ -177,11 +194,13 @@ def _card_line(call: dict | None, done: bool) -> str:
 
 
 def _ask_hangup() -> bool | None:
-    """At a terminal, ask whether to hang up a call that is still up."""
+    """At a terminal, ask whether to hang up a call that is still up (when a call is in
+    wrap-up: otherwise the daemon says there is nothing to close)."""
     if not picker.at_terminal():
         return None
-    active = client.request("calls")
-    if not active:
+    status = client.request("status")
+    active = status["calls"]
+    if not active or not status.get("wrapup"):
         return None
     return typer.confirm(f"Call {active[0]['call_id']} ({active[0]['number']}) is still "
                          f"{active[0]['state_name']}: hang it up?", default=False)
@@ -216,8 +235,9 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
 def _transfer_lines(result: dict) -> str:
     lines = [render.call_line(result)]
     if result.get("transfer_leg"):
-        lines.append(render.call_line(result["transfer_leg"]) + "  (consult: `cc transfer "
-                     "complete` or `cc transfer cancel`)")
+        lines.append(render.call_line(result["transfer_leg"]) + "  (consult: `cc hangup` or "
+                     "`cc transfer complete` joins them, `cc transfer cancel` takes the "
+                     "caller back)")
     return "\n".join(lines)
 
 

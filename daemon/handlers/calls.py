@@ -9,7 +9,7 @@ from .. import phone
 from ..control import ended, forbid, resumed
 from ..infinity import AnswerLost, BadResponse, CallAction, InfinityError
 from ..profile import DIAL_MODES
-from ..states import HELD, RINGING, TALKING, LineState
+from ..states import HELD, RINGING, TALKING, LineState, line_name
 from ..store import LINKS
 from ..wire import Direction, ErrorCode, WireError
 from .card import link_columns
@@ -23,6 +23,9 @@ Mode = Annotated[str, OneOf(DIAL_MODES)] | None
 # A link's value as a task, sale, ... names it: one line of printable text.
 LinkValue = Annotated[str, Match(r"[^\x00-\x1f\x7f]{1,200}", "1 to 200 characters on one line")]
 Links = dict[str, LinkValue] | None
+# An outgoing call of the agent's on its way: the line is taken until it connects or ends.
+PLACING = frozenset({LineState.DIALTONE, LineState.DIAL_NUMBER, LineState.ALERTING,
+                     LineState.REMINDER})
 
 
 @command("calls", "The active calls, oldest first.")
@@ -78,8 +81,22 @@ async def redial(ctx: Context, log_id: LogId | None = None,
     return await _dial(ctx, row["number"], wait, None, links, **who)
 
 
+def _line_allows_dial(ctx: Context) -> None:
+    """F24: one call at a time on the line; a second needs the first on hold."""
+    for call in ctx.tracker.active():
+        if call.state in TALKING:
+            raise WireError(ErrorCode.STATE_FORBIDS, f"call {call.call_id} ({call.number}) is "
+                            f"{line_name(call.state)}: put it on hold first (`cc hold`), "
+                            "then dial")
+        if call.state in PLACING:
+            raise WireError(ErrorCode.STATE_FORBIDS, f"call {call.call_id} ({call.number}) is "
+                            f"{line_name(call.state)}: wait for it, or hang it up "
+                            "(`cc hangup`), then dial")
+
+
 async def _place(ctx: Context, number: str, mode: str | None, **details):
     id_user = await ctx.session.ready()
+    _line_allows_dial(ctx)
     mode = mode or ctx.settings["dial.mode"]     # one of DIAL_MODES: checked at load
     try:
         call_id = await ctx.client.make_call(id_user, number, mode)
@@ -110,8 +127,14 @@ async def reject(ctx: Context, call_id: CallId = None) -> dict:
     return await ctx.control.act(CallAction.HANG_UP, call, ended)
 
 
-@command("hangup", "Hang up or cancel the call.")
+@command("hangup", "Hang up or cancel the call; during a consult transfer, hang up on the "
+                   "target: once it answered this completes the transfer "
+                   "(transfer.hangup_completes), before that it takes the caller back.")
 async def hangup(ctx: Context, call_id: CallId = None) -> dict:
+    await ctx.session.ready()
+    consult = ctx.transfers.consult_to_hang_up(call_id)
+    if consult is not None:
+        return await ctx.transfers.hang_up_leg(consult)
     return await ctx.control.on_call(call_id, "hangup", CallAction.HANG_UP, ended,
                                      verb="hang up")
 
