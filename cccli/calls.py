@@ -247,8 +247,8 @@ def _contact_cells(found: list[dict]) -> list[tuple[tuple[str, ...], str, tuple]
 
 def _rows(cells: list[tuple[tuple[str, ...], str, tuple]]) -> list[picker.Row]:
     labels = _aligned([shown for shown, _, _ in cells])
-    return [picker.Row(label, value, numbers)
-            for label, (_, value, numbers) in zip(labels, cells)]
+    return [picker.Row(label, value, numbers, f"{shown[0]} {shown[1]}")
+            for label, (shown, value, numbers) in zip(labels, cells)]
 
 
 def _aligned(rows: list[tuple[str, ...]]) -> list[str]:

@@ -28,11 +28,13 @@ ESCAPE_WAIT = 0.5   # seconds a lone ESC waits for the rest of a key before it i
 
 
 class Row(NamedTuple):
-    """One line of the list: what is shown, what choosing it gives, and the numbers a
-    typed piece of a number is matched against (separators aside)."""
+    """One line of the list: what is shown, what choosing it gives, the numbers a typed
+    piece of a number is matched against (separators aside), and, when shorter than the
+    line, what the hint under the list calls it."""
     label: str
     value: object
     numbers: tuple[str, ...] = ()
+    brief: str = ""
 
 
 @dataclass
@@ -217,7 +219,7 @@ class Picker:
         choice = self.choice()
         if choice.kind == "row":
             verb = f"{self.typed.verb} " if self.typed else ""
-            return f"Enter: {verb}" + " ".join(choice.row.label.split())
+            return f"Enter: {verb}" + " ".join((choice.row.brief or choice.row.label).split())
         if choice.kind == "search":
             return f"Enter: search for '{self.text.strip()}'"
         if choice.kind == "typed":
@@ -260,17 +262,17 @@ def _run(state: Picker, prompt: str, input, output) -> object | None:
     buffer = Buffer(multiline=False, on_text_changed=lambda b: state.type(b.text))
     keys = KeyBindings()
 
-    def key(*names: str):
+    def key(*names: str, eager: bool = False):
         """Bind a handler; an error inside it ends the list and is raised by `ask`
         (prompt_toolkit would print a traceback and wait for Enter)."""
         def bind(handler):
             def guarded(event):
                 try:
                     handler(event)
-                except Exception as exc:        # noqa: BLE001 -- raised again by run()
+                except Exception as exc:        # raised again by app.run()
                     event.app.exit(exception=exc)
             for name in names:
-                keys.add(name)(guarded)
+                keys.add(name, eager=eager)(guarded)
             return handler
         return bind
 
@@ -307,12 +309,14 @@ def _run(state: Picker, prompt: str, input, output) -> object | None:
         elif not state.text:
             buffer.reset()
 
-    @key("escape")
+    # Eager: Esc then a key is Esc and the key, not an Alt-key (arrows and other escape
+    # sequences are whole keys before they get here).
+    @key("escape", eager=True)
     def _(event):
         if state.escape():
             event.app.exit(result=None)
 
-    @key("c-c", "c-d")
+    @key("c-c")
     def _(event):
         event.app.exit(result=None)
 

@@ -179,8 +179,13 @@ def test_the_list_takes_keys_as_a_terminal_sends_them(keys, sent, chosen):
     assert ask(keys, sent) == chosen
 
 
-def test_without_filtering_the_list_takes_a_row_number(keys):
-    assert ask(keys, b"3\r", live=False) == "+380509876543"
+@pytest.mark.parametrize("sent, chosen", [
+    (b"3\r", "+380509876543"),                       # a row's number
+    (b"9876\r\r", "+380509876543"),                   # search, then the marked row
+    (b"9876\r\x1b1\r", "101"),                        # Esc at once followed by a key
+])
+def test_without_filtering_the_list_takes_a_row_number(keys, sent, chosen):
+    assert ask(keys, sent, live=False) == chosen
 
 
 def test_an_error_inside_the_list_ends_it_and_is_raised(keys):

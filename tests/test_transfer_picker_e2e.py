@@ -49,7 +49,7 @@ def terminals():
     opened = []
 
     def open_one(agent, *args: str, typed_ahead: bytes = b"") -> Terminal:
-        terminal = Terminal([CC, "transfer", *args], agent.env, typed_ahead)
+        terminal = Terminal([CC, *args], agent.env, typed_ahead)
         opened.append(terminal)
         return terminal
 
@@ -74,7 +74,7 @@ def transferred_to(agent) -> str:
 def test_typing_narrows_the_colleagues_and_enter_transfers_to_the_marked_one(
         emulator, ivanova, terminals):
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova)
+    screen = terminals(ivanova, "transfer")
     screen.shows("transfer to:", "> Olena Ivanova   101", "Petro Petrenko  +380509876543")
     screen.type(b"petr")
     screen.shows("transfer to: petr", "> Petro Petrenko  102", "Enter: transfer to Petro "
@@ -87,7 +87,7 @@ def test_typing_narrows_the_colleagues_and_enter_transfers_to_the_marked_one(
 def test_a_typed_number_that_matches_no_one_is_transferred_to_on_enter(
         emulator, ivanova, terminals):
     first = caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova)
+    screen = terminals(ivanova, "transfer")
     screen.shows("transfer to:")
     screen.type(b"044 111 00 99")
     screen.shows("(no match)", "Enter: transfer to 044 111 00 99")
@@ -102,7 +102,7 @@ def test_a_typed_number_that_matches_no_one_is_transferred_to_on_enter(
 def test_text_that_is_neither_a_match_nor_a_number_keeps_the_list_open(
         emulator, ivanova, terminals):
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova)
+    screen = terminals(ivanova, "transfer")
     screen.shows("transfer to:")
     screen.type(b"zzz\r")
     screen.shows("nothing in Colleagues matches 'zzz': type a name, or a number to "
@@ -117,7 +117,7 @@ def test_text_that_is_neither_a_match_nor_a_number_keeps_the_list_open(
 
 def test_tab_switches_to_all_where_the_contacts_book_is_too(emulator, ivanova, terminals):
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova)
+    screen = terminals(ivanova, "transfer")
     screen.shows("Tab: All", "Petro Petrenko", gone=("Olha Bondar",))
     screen.type(b"\t")
     screen.shows("Olha Bondar", "Taras Melnyk", "Petro Petrenko", "Tab: Colleagues")
@@ -132,7 +132,7 @@ def test_without_filtering_the_whole_list_is_numbered_and_a_number_picks_a_row(
         emulator, ivanova, terminals):
     ivanova.cc("config", "set", "transfer.filter_as_you_type", "false")
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova)
+    screen = terminals(ivanova, "transfer")
     screen.shows("a row's number", "> 1  Olena Ivanova", "  2  Petro Petrenko  102",
                  "  3  Petro Petrenko  +380509876543", "  4  Оксана Шевченко")
     screen.type(b"petr")
@@ -148,7 +148,7 @@ def test_without_filtering_enter_searches_and_esc_clears_the_search(
         emulator, ivanova, terminals):
     ivanova.cc("config", "set", "transfer.filter_as_you_type", "false")
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova)
+    screen = terminals(ivanova, "transfer")
     screen.shows("a row's number")
     screen.type(b"9876\r")
     screen.shows("Esc: clear the search", "> 1  Petro Petrenko  +380509876543",
@@ -165,7 +165,7 @@ def test_without_filtering_enter_searches_and_esc_clears_the_search(
 def test_keys_typed_before_the_list_draws_are_taken_and_not_echoed_twice(
         emulator, ivanova, terminals):
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova, typed_ahead=b"petr")
+    screen = terminals(ivanova, "transfer", typed_ahead=b"petr")
     screen.until(lambda shown: "transfer to: petr" in shown and "Enter: transfer to Petro "
                  "Petrenko 102" in shown and not shown.startswith("petr"),
                  "the list narrowed by the keys typed ahead, their echo wiped")
@@ -177,7 +177,7 @@ def test_keys_typed_before_the_list_draws_are_taken_and_not_echoed_twice(
 def test_enter_typed_ahead_too_transfers_without_waiting_for_the_list(
         emulator, ivanova, terminals):
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova, typed_ahead=b"petr\r")
+    screen = terminals(ivanova, "transfer", typed_ahead=b"petr\r")
     assert screen.finish() == 0
     assert transferred_to(ivanova) == "102"
 
@@ -188,7 +188,7 @@ def test_an_arrow_key_split_across_reads_is_still_an_arrow(emulator, ivanova, te
     # the second half must follow within it, so a try the machine was too slow for is
     # made again.
     for _ in range(5):
-        screen = terminals(ivanova)
+        screen = terminals(ivanova, "transfer")
         screen.shows("Enter: transfer to Olena Ivanova 101")
         sent = time.monotonic()
         screen.type(b"\x1b")            # the first byte of Down, alone on the wire
@@ -207,7 +207,7 @@ def test_an_arrow_key_split_across_reads_is_still_an_arrow(emulator, ivanova, te
 
 def test_a_letter_split_across_reads_is_one_letter(emulator, ivanova, terminals):
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova)
+    screen = terminals(ivanova, "transfer")
     screen.shows("transfer to:")
     typed = "Окс".encode()
     screen.type(typed[:1])               # half of "О"
@@ -220,9 +220,21 @@ def test_a_letter_split_across_reads_is_one_letter(emulator, ivanova, terminals)
 
 def test_esc_gives_up_and_leaves_the_call_as_it_was(emulator, ivanova, terminals):
     caller_connected_to(emulator, ivanova)
-    screen = terminals(ivanova)
+    screen = terminals(ivanova, "transfer")
     screen.shows("Esc: give up")
     screen.type(b"\x1b")
     assert screen.finish() == 1
     screen.shows("transfer cancelled: no target was chosen", gone=("transfer to:",))
     assert [c["state_name"] for c in ivanova.json("calls")] == ["Connected"]
+
+
+def test_a_contact_with_two_numbers_is_dialled_on_the_one_chosen_at_a_terminal(
+        ivanova, terminals):
+    ivanova.cc("contacts", "add-number", "Olha Bondar", "050 111 22 33")
+    screen = terminals(ivanova, "dial", "--contact", "Olha")
+    screen.shows("call Olha Bondar on:", "> +380441110003", "0501112233")
+    screen.type(b"50 11")
+    screen.shows("> 0501112233", gone=("+380441110003",))
+    screen.type(b"\r")
+    assert screen.finish() == 0
+    assert [c["number"] for c in ivanova.json("calls")] == ["+380501112233"]
