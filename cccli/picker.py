@@ -115,6 +115,7 @@ class Picker:
         self.search = ""        # without live filtering: the search Enter applied
         self.cursor = 0         # the marked row, an index into shown()
         self.notice = ""        # a one-off word from the last key (e.g. a failed load)
+        self._shown: tuple[tuple[int, str], list[Row]] | None = None
 
     def all_rows(self) -> list[Row]:
         view = self.views[self.view]
@@ -127,7 +128,12 @@ class Picker:
         return view.rows
 
     def shown(self) -> list[Row]:
-        return matching(self.all_rows(), self.text if self.live else self.search)
+        """The rows the list shows now (kept until the view or the query changes: one
+        screen asks several times, and a contacts book may have thousands)."""
+        key = (self.view, self.text if self.live else self.search)
+        if self._shown is None or self._shown[0] != key:
+            self._shown = (key, matching(self.all_rows(), key[1]))
+        return self._shown[1]
 
     def type(self, text: str) -> None:
         if text != self.text:
