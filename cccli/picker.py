@@ -71,7 +71,7 @@ def choose(items: list[tuple[str, object]], prompt: str, owner: str, noun: str,
         raise WireError(ErrorCode.BAD_INPUT, f"{owner} has {len(items)} {noun}s ({listed}): "
                         "choose one with --pick N")
     rows = [Row(label, value) for label, value in items]
-    chosen = ask([View(f"{noun}s", lambda: rows)], prompt)
+    chosen = ask([View(f"{noun.capitalize()}s", lambda: rows)], prompt)
     if chosen is None:
         raise WireError(ErrorCode.FAILED, f"{gave_up}: no {noun} was chosen")
     return chosen
@@ -237,6 +237,12 @@ def ask(views: list[View], prompt: str, live: bool = True, typed: Typed | None =
         terminal: tuple | None = None) -> object | None:
     """The value chosen at the terminal, or None when the person gives up (Esc, Ctrl-C).
     `terminal` is a prompt_toolkit (input, output) pair; by default, /dev/tty."""
+    try:
+        import prompt_toolkit  # noqa: F401 -- a dependency, missing from an old install
+    except ImportError:
+        raise WireError(ErrorCode.CONFIG, "choosing from a list needs prompt_toolkit, which "
+                        "is not installed: reinstall cc (pip install -e .), or name your "
+                        "choice on the command line") from None
     state = Picker(views, live, typed)
     if terminal is not None:
         return _run(state, prompt, *terminal)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from cccli import picker
@@ -202,3 +204,11 @@ def test_prompt_toolkit_is_loaded_only_when_a_list_is_shown(tmp_path):
     modules, output = modules_loaded(tmp_path, "transfer", "--help")
     assert "--blind" in output
     assert not [m for m in modules if m.split(".")[0] in ("prompt_toolkit", "wcwidth")]
+
+
+def test_without_prompt_toolkit_the_list_says_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "prompt_toolkit", None)     # import fails
+    with pytest.raises(WireError) as caught:
+        picker.ask(views(), "transfer to: ")
+    assert caught.value.code is ErrorCode.CONFIG
+    assert caught.value.message.startswith("choosing from a list needs prompt_toolkit")
