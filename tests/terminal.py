@@ -12,6 +12,8 @@ import select
 import struct
 import subprocess
 import termios
+import time
+from pathlib import Path
 
 import pyte
 
@@ -47,6 +49,26 @@ class Terminal:
     def unread(self) -> int:
         """Bytes typed that the program has not read yet."""
         return struct.unpack("i", fcntl.ioctl(self.follower, termios.FIONREAD, b"\0" * 4))[0]
+
+    def bytes_read(self) -> int:
+        """Bytes the program has read so far, from anywhere (Linux's /proc/PID/io)."""
+        for line in Path(f"/proc/{self.proc.pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+        raise RuntimeError("no rchar in /proc/PID/io")
+
+    def type_in_halves(self, keys: bytes, cut: int) -> float:
+        """Type `keys` in two writes, the second only once the program has read the first
+        (an idle list reads nothing else); the seconds between the two writes."""
+        before = self.bytes_read()
+        sent = time.monotonic()
+        self.type(keys[:cut])
+        # Typed bytes reach the terminal's queue a moment after the write: unread() alone
+        # may be 0 before they arrive, so the program's count of bytes read must grow too.
+        wait_until(lambda: self.bytes_read() >= before + cut and self.unread() == 0, 10,
+                   "the program to read the first half", 0.001)
+        self.type(keys[cut:])
+        return time.monotonic() - sent
 
     def text(self) -> str:
         """The screen now, one line per row, trailing blanks cut."""
@@ -91,8 +113,13 @@ class Terminal:
         return code
 
     def close(self) -> None:
+        """End the program if it still runs and close the terminal (again: no harm)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
-        os.close(self.leader)
-        os.close(self.follower)
+        for fd in (self.leader, self.follower):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.leader = self.follower = -1

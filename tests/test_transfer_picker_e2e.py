@@ -4,8 +4,6 @@ agents' daemons."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from cccli.picker import ESCAPE_WAIT
@@ -190,11 +188,8 @@ def test_an_arrow_key_split_across_reads_is_still_an_arrow(emulator, ivanova, te
     for _ in range(5):
         screen = terminals(ivanova, "transfer")
         screen.shows("Enter: transfer to Olena Ivanova 101")
-        sent = time.monotonic()
-        screen.type(b"\x1b")            # the first byte of Down, alone on the wire
-        wait_until(lambda: screen.unread() == 0, 10, "cc to read the lone ESC", 0.001)
-        screen.type(b"[B")
-        if time.monotonic() - sent < ESCAPE_WAIT:
+        # Down, its first byte (ESC) alone on the wire
+        if screen.type_in_halves(b"\x1b[B", 1) < ESCAPE_WAIT:
             break
         screen.close()
     else:
@@ -209,10 +204,7 @@ def test_a_letter_split_across_reads_is_one_letter(emulator, ivanova, terminals)
     caller_connected_to(emulator, ivanova)
     screen = terminals(ivanova, "transfer")
     screen.shows("transfer to:")
-    typed = "Окс".encode()
-    screen.type(typed[:1])               # half of "О"
-    wait_until(lambda: screen.unread() == 0, 10, "cc to read half a letter")
-    screen.type(typed[1:])
+    screen.type_in_halves("Окс".encode(), 1)      # cut in the middle of "О"
     screen.shows("transfer to: Окс", "> Оксана Шевченко  103", gone=("Petro",))
     screen.type(b"\x03")
     assert screen.finish() == 1
