@@ -116,6 +116,7 @@ class Picker:
         self.cursor = 0         # the marked row, an index into shown()
         self.notice = ""        # a one-off word from the last key (e.g. a failed load)
         self._shown: tuple[tuple[int, str], list[Row]] | None = None
+        self.page = SHOWN       # rows on screen: fewer on a short terminal
 
     def all_rows(self) -> list[Row]:
         view = self.views[self.view]
@@ -194,19 +195,20 @@ class Picker:
         return True
 
     def lines(self) -> list[str]:
-        """The rows on screen: a window of SHOWN rows that follows the marked one."""
+        """The rows on screen: a window of `page` rows that follows the marked one."""
         rows = self.shown()
         if not rows:
             return ["  (no match)" if self.all_rows() else "  (empty)"]
         cursor = min(self.cursor, len(rows) - 1)
-        start = min(max(0, cursor - SHOWN + 1), max(0, len(rows) - SHOWN))
+        page = self.page
+        start = min(max(0, cursor - page + 1), max(0, len(rows) - page))
         width = len(str(len(rows)))
         out = [f"  ... {start} above"] if start else []
-        for n, row in enumerate(rows[start:start + SHOWN], start + 1):
+        for n, row in enumerate(rows[start:start + page], start + 1):
             mark = ">" if n - 1 == cursor else " "
             out.append(f"{mark} {row.label}" if self.live else f"{mark} {n:>{width}}  {row.label}")
-        if len(rows) > start + SHOWN:
-            out.append(f"  ... {len(rows) - start - SHOWN} more")
+        if len(rows) > start + page:
+            out.append(f"  ... {len(rows) - start - page} more")
         return out
 
     def keys(self) -> str:
@@ -298,11 +300,11 @@ def _run(state: Picker, prompt: str, input, output) -> object | None:
 
     @key("pageup")
     def _(event):
-        state.move(-SHOWN)
+        state.move(-state.page)
 
     @key("pagedown")
     def _(event):
-        state.move(SHOWN)
+        state.move(state.page)
 
     @key("tab")
     def _(event):
@@ -338,6 +340,8 @@ def _run(state: Picker, prompt: str, input, output) -> object | None:
         return fragments + [("class:hint", "   " + state.keys())]
 
     def rows():
+        # Header, input and hint take three lines, "... above/more" two: the rest is rows.
+        state.page = max(1, min(SHOWN, output.get_size().rows - 5))
         lines = state.lines()
         return [("class:current" if line.startswith(">") else "",
                  line + ("\n" if n < len(lines) - 1 else "")) for n, line in enumerate(lines)]

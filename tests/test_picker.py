@@ -151,6 +151,9 @@ def test_a_long_list_scrolls_with_the_marked_row():
     shown = state.lines()
     assert shown[0] == "  ... 3 above" and shown[-2] == "> agent 13"
     assert shown[-1] == "  ... 12 more"
+    state.page = 3                      # a short terminal
+    assert state.lines() == ["  ... 10 above", "  agent 11", "  agent 12", "> agent 13",
+                             "  ... 12 more"]
 
 
 @pytest.fixture

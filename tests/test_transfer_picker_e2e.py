@@ -46,8 +46,8 @@ def ivanova(emulator, agent_factory, tmp_path):
 def terminals():
     opened = []
 
-    def open_one(agent, *args: str, typed_ahead: bytes = b"") -> Terminal:
-        terminal = Terminal([CC, *args], agent.env, typed_ahead)
+    def open_one(agent, *args: str, typed_ahead: bytes = b"", rows: int = 24) -> Terminal:
+        terminal = Terminal([CC, *args], agent.env, typed_ahead, rows)
         opened.append(terminal)
         return terminal
 
@@ -230,3 +230,15 @@ def test_a_contact_with_two_numbers_is_dialled_on_the_one_chosen_at_a_terminal(
     screen.type(b"\r")
     assert screen.finish() == 0
     assert [c["number"] for c in ivanova.json("calls")] == ["+380501112233"]
+
+
+def test_on_a_short_terminal_the_list_scrolls_with_the_marked_row(emulator, ivanova, terminals):
+    caller_connected_to(emulator, ivanova)
+    screen = terminals(ivanova, "transfer", rows=8)
+    screen.shows("> Olena Ivanova", "Petro Petrenko +380509876543", "... 1 more",
+                 gone=("Оксана",))
+    screen.type(b"\x1b[B" * 3)
+    screen.shows("... 1 above", "> Оксана Шевченко 103", "Enter: transfer to Оксана "
+                 "Шевченко 103", gone=("Olena", "more"))
+    screen.type(b"\x03")
+    assert screen.finish() == 1
