@@ -217,7 +217,8 @@ def _pick_colleague() -> str:
         raise WireError(ErrorCode.BAD_INPUT, "cc transfer needs a TARGET (a number or a "
                         "colleague's name) when not run at a terminal")
     colleagues = _colleague_cells(client.request("who", query=""))
-    views = [picker.View("Colleagues", lambda: _rows(colleagues)),
+    views = [picker.View("Colleagues", lambda: _rows(colleagues), "no colleague with a "
+                         "number: import them with `cc who import FILE`"),
              picker.View("All", lambda: _rows(colleagues + _contact_cells(
                  client.request("contacts", query=""))))]
     typed = picker.Typed("transfer to", lambda text: phone.strip(text)

@@ -39,9 +39,11 @@ class Row(NamedTuple):
 
 @dataclass
 class View:
-    """A named list of rows; `load` is called the first time the view is shown."""
+    """A named list of rows; `load` is called the first time the view is shown; `empty`
+    says what an empty one means."""
     title: str
     load: Callable[[], list[Row]]
+    empty: str = "empty"
     rows: list[Row] | None = field(default=None, repr=False)
 
 
@@ -198,7 +200,8 @@ class Picker:
         """The rows on screen: a window of `page` rows that follows the marked one."""
         rows = self.shown()
         if not rows:
-            return ["  (no match)" if self.all_rows() else "  (empty)"]
+            return ["  (no match)" if self.all_rows() else
+                    f"  ({self.views[self.view].empty})"]
         cursor = min(self.cursor, len(rows) - 1)
         page = self.page
         start = min(max(0, cursor - page + 1), max(0, len(rows) - page))

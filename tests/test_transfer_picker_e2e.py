@@ -242,3 +242,16 @@ def test_on_a_short_terminal_the_list_scrolls_with_the_marked_row(emulator, ivan
                  "Шевченко 103", gone=("Olena", "more"))
     screen.type(b"\x03")
     assert screen.finish() == 1
+
+
+def test_with_no_colleagues_the_list_says_how_to_get_them_and_takes_a_number(
+        emulator, agent_factory, terminals):
+    agent = agent_factory(emulator, manual_clock=True).start()
+    agent.wait_logged_in()
+    caller_connected_to(emulator, agent)
+    screen = terminals(agent, "transfer")
+    screen.shows("(no colleague with a number: import them with `cc who import FILE`)",
+                 "Colleagues: the list is empty; type a number to transfer to")
+    screen.type(b"+380441110003\r")
+    assert screen.finish() == 0
+    assert transferred_to(agent) == NEVER_ANSWERS
