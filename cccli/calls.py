@@ -215,7 +215,8 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
                  help="A number, a colleague's name or a quick-dial @ALIAS; `complete` joins "
                       "the caller and the "
                       "target, `cancel` hangs up on the target and resumes the caller. "
-                      "Without it, at a terminal: pick a colleague.")] = None,
+                      "Without it, at a terminal: pick from a list, or type a number.")]
+                 = None,
              blind: Annotated[bool, typer.Option(
                  "--blind", help="Transfer at once, without talking to the target first.")]
              = False,
@@ -242,18 +243,54 @@ def _transfer_lines(result: dict) -> str:
 
 
 def _pick_colleague() -> str:
+    """At a terminal, the transfer target chosen from the colleagues (or, on Tab, from
+    everyone: colleagues and the contacts book), or a number typed that matches none."""
     if not picker.at_terminal():
         raise WireError(ErrorCode.BAD_INPUT, "cc transfer needs a TARGET (a number or a "
                         "colleague's name) when not run at a terminal")
-    items = [(f"{p['name']}  {', '.join(p['phones'])}  "
-              f"{p['state']['title'] if p['state'] else ''}", p["phones"][0])
-             for p in client.request("who", query="") if p["phones"]]
-    if not items:
-        raise WireError(ErrorCode.BAD_INPUT, "the directory has no colleague with a number: "
-                        "give a number, or import colleagues with `cc who import FILE`")
+    colleagues = _colleague_cells(client.request("who", query=""))
+    views = [picker.View("Colleagues", lambda: _rows(colleagues), "no colleague with a "
+                         "number: import them with `cc who import FILE`"),
+             picker.View("All", lambda: _rows(colleagues + _contact_cells(
+                 client.request("contacts", query=""))))]
+    typed = picker.Typed("transfer to", lambda text: phone.strip(text)
+                         if phone.is_number(text) else None)
     # Asked even with one colleague: a transfer is not made on a guess.
-    return picker.choose(items, "transfer to: ", "the directory", "colleague",
-                         gave_up="transfer cancelled", ask_one=True)
+    chosen = picker.ask(views, "transfer to: ", typed=typed,
+                        live=bool(profile.load()["transfer.filter_as_you_type"]))
+    if chosen is None:
+        raise WireError(ErrorCode.FAILED, "transfer cancelled: no target was chosen")
+    return chosen
+
+
+def _colleague_cells(found: list[dict]) -> list[tuple[tuple[str, ...], str, tuple]]:
+    """One row per number of each colleague: (name, number, state, department), the
+    number to transfer to, and the numbers a typed piece of a number is matched against."""
+    return [((p["name"], number, p["state"]["title"] if p["state"] else "",
+              p["department"] or ""), number, (number,))
+            for p in found for number in p["phones"]]
+
+
+def _contact_cells(found: list[dict]) -> list[tuple[tuple[str, ...], str, tuple]]:
+    """One row per number of each contact: (name, number as written, account, ""), the
+    number to dial (E.164 where it can be), and both forms to match against."""
+    return [((c["name"], shown, c["account"], ""), dial, (shown, dial))
+            for c in found for shown, dial in zip(c["phones"], c["dial"])]
+
+
+def _rows(cells: list[tuple[tuple[str, ...], str, tuple]]) -> list[picker.Row]:
+    labels = _aligned([shown for shown, _, _ in cells])
+    return [picker.Row(label, value, numbers, f"{shown[0]} {shown[1]}")
+            for label, (shown, value, numbers) in zip(labels, cells)]
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """Each row's cells joined, every column but the last as wide as its widest cell."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([cell.ljust(w) for cell, w in zip(row, widths)] + [row[-1]]).rstrip()
+            for row in rows]
 
 
 def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you called.")]

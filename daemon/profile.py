@@ -208,6 +208,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers; "
             "callback: the server rings the number, then your phone, and `cc answer` "
             "connects", choices=DIAL_MODES),
+    Setting("transfer.filter_as_you_type", True, "the transfer list narrows with every key "
+            "typed; false: the whole list is shown, numbered, and Enter searches"),
     Setting("transfer.timeout", 30.0, "seconds a consult transfer's target may ring before "
             "the caller is taken back", **SECONDS),
     Setting("transfer.hangup_completes", True, "hanging up on a consult transfer's target "
