@@ -27,8 +27,12 @@ async def calls(ctx: Context) -> list[dict]:
 
 @command("dial", "Place a call; with WAIT, block until it connects or ends (hang up after "
                  "WAIT seconds).")
-async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None) -> dict:
-    call = await _place(ctx, phone.clean(number), mode)
+async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None,
+               contact_id: Annotated[int, Range(1, 2**62)] | None = None) -> dict:
+    # CONTACT_ID: the contact chosen by name, whose number this is (F31); else the
+    # number's one contact, if it has one (F5).
+    chosen = _chosen(ctx, contact_id, number)
+    call = await _place(ctx, phone.clean(number), mode, chosen)
     if wait is None:
         return call.view()
     # In callback mode the far end's answer rings the agent's phone back (Reminder).
@@ -58,7 +62,19 @@ async def redial(ctx: Context, log_id: LogId | None = None,
     return await dial(ctx, row["number"], wait)
 
 
-async def _place(ctx: Context, number: str, mode: str | None):
+def _chosen(ctx: Context, contact_id: int | None, number: str) -> dict:
+    """The card's contact and account when the agent named the contact."""
+    if contact_id is None:
+        return {}
+    contact = ctx.contacts.get(contact_id)
+    if ctx.contacts.key(number) not in {ctx.contacts.key(p) for p in contact["phones"]}:
+        raise WireError(ErrorCode.BAD_INPUT, f"{number} is not a number of {contact['name']}")
+    return {"contact": contact["name"], "contact_id": contact["id"],
+            "account": contact["account"], "account_id": contact["account_id"],
+            "contact_candidates": ""}
+
+
+async def _place(ctx: Context, number: str, mode: str | None, card: dict | None = None):
     id_user = await ctx.session.ready()
     mode = mode or ctx.settings["dial.mode"]     # one of DIAL_MODES: checked at load
     try:
@@ -72,7 +88,8 @@ async def _place(ctx: Context, number: str, mode: str | None):
     # Dialling until the server says more (its events may have come first).
     known = ctx.tracker.confirm(call_id)
     return ctx.tracker.seen(call_id, Direction.OUT, number,
-                            None if known else LineState.DIAL_NUMBER, dial_mode=mode)
+                            None if known else LineState.DIAL_NUMBER, dial_mode=mode,
+                            **(card or {}))
 
 
 @command("answer", "Answer the ringing call.")
