@@ -55,6 +55,8 @@ def call_line(call: dict) -> str:
         ended += f"  [{who}]"
     elif call.get("contact_candidates"):
         ended += f"  [one of: {'; '.join(json.loads(call['contact_candidates']))}]"
+    elif call.get("account"):
+        ended += f"  [{call['account']}]"
     return (f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  "
             f"{call['state_name']}{talk}{hold}{ended}")
 
