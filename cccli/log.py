@@ -86,6 +86,9 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             "--new-contact", help="With edit: make a contact of this name from the call "
                                   "(its number, the card's account) and link the call to it.")]
         = None,
+        new_account: Annotated[Optional[str], typer.Option(
+            "--new-account", help="With edit: make an account of this name and link the "
+                                  "call to it.")] = None,
         kind: Annotated[Optional[Kind], typer.Option(
             "--kind", help="With --new-contact: the kind of the call's number.")] = None,
         new_number: Annotated[Optional[str], typer.Option(
@@ -110,13 +113,14 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         if new_number is not None:
             fields["number"] = new_number
         links = {k: v for k, v in (("contact", contact), ("account", account), ("pick", pick),
-                                   ("new_contact", new_contact),
+                                   ("new_contact", new_contact), ("new_account", new_account),
                                    ("kind", kind.value if kind else None)) if v is not None}
         _edit(words[1:], fields, links, found, json)
-    elif any(v not in (None, False) for v in (account, found or None, pick, new_contact,
-                                              kind)):
-        raise WireError(ErrorCode.BAD_INPUT, "--account, --found, --pick, --new-contact and "
-                        "--kind change a call's card: use them with `cc log edit ID`")
+    elif any(v is not None for v in (account, found or None, pick, new_contact, new_account,
+                                     kind)):
+        raise WireError(ErrorCode.BAD_INPUT, "--account, --found, --pick, --new-contact, "
+                        "--new-account and --kind change a call's card: use them with "
+                        "`cc log edit ID`")
     elif action == "rm":
         _remove(words[1:], all_, yes, json)
     elif action == "show":
@@ -130,39 +134,41 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
 
 
 EDIT_OPTIONS = ("--type, --subject, --result, --link, --note, --contact, --account, --found, "
-                "--pick or --new-contact")
+                "--pick, --new-contact or --new-account")
 
 
 def _edit(rest: list[str], fields: dict, links: dict, found: bool, as_json: bool) -> None:
-    if len(rest) != 1 or not rest[0].isdigit():
-        raise WireError(ErrorCode.BAD_INPUT, f"usage: cc log edit ID with {EDIT_OPTIONS}")
+    if len(rest) > 1 or rest and not rest[0].isdigit():
+        raise WireError(ErrorCode.BAD_INPUT, f"usage: cc log edit [ID] with {EDIT_OPTIONS} "
+                        "(no ID: the call in wrap-up, else the last call)")
     if not fields and not links and not found:
         raise WireError(ErrorCode.BAD_INPUT, f"nothing to change: give {EDIT_OPTIONS}")
     if "kind" in links and "new_contact" not in links:
         raise WireError(ErrorCode.BAD_INPUT, "--kind is the kind of the call's number for "
                         "--new-contact NAME: give that too")
-    log_id = int(rest[0])
+    log_id = int(rest[0]) if rest else None
     row = client.request("log_edit", log_id=log_id, fields=fields) if fields else None
+    log_id = row["id"] if row and log_id is None else log_id
     if found and "pick" not in links and "contact" not in links and "new_contact" not in links:
-        links["pick"] = _choose_caller(log_id)
+        log_id, links["pick"] = _choose_caller(log_id)
     if links:
         row = client.request("log_contact", log_id=log_id, **links)["call"]
     render.out(row, as_json, _record)
 
 
-def _choose_caller(log_id: int) -> int:
+def _choose_caller(log_id: int | None) -> tuple[int, int]:
     """Which of the contacts found by the call's number called: the choice at a terminal
     (elsewhere the error lists them for --pick N)."""
     answer = client.request("log_contact", log_id=log_id)
     call, found = answer["call"], answer["found"]
     if not found:
-        raise WireError(ErrorCode.BAD_INPUT, f"no contact has the number of call {log_id} "
+        raise WireError(ErrorCode.BAD_INPUT, f"no contact has the number of call {call['id']} "
                         f"({call['number'] or 'no number'}): link one with --contact NAME, or "
                         "make one with --new-contact NAME")
     items = [(f"{c['name']}" + (f" ({c['account']})" if c["account"] else ""), n)
              for n, c in enumerate(found, 1)]
-    return picker.choose(items, "who called: ", f"the number {call['number']}", "contact",
-                         ask_one=True, gave_up="nothing changed")
+    return call["id"], picker.choose(items, "who called: ", f"the number {call['number']}",
+                                     "contact", ask_one=True, gave_up="nothing changed")
 
 
 def _save(rest: list[str], given: dict) -> None:

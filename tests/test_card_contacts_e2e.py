@@ -3,11 +3,17 @@ that double nobody (F5, F18, F31, F32, F39, F40, F45, F51, F52)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import sqlite3
+import subprocess
+import termios
 
 from daemon import store as store_module
 from daemon.store import Store
+from daemon.testing import CC, wait_until
 
 CONTACTS_CSV = """name,account,phones
 Olha Bondar,Acme Ltd,8 (044) 455-78-90;+380501112233
@@ -57,6 +63,39 @@ def test_a_contact_dialled_on_a_shared_number_stays_on_the_card(agent, tmp_path)
     agent.cc("hangup")
 
 
+def _at_terminal(agent, args: list[str], steps: list[tuple[bytes, bytes]]) -> int:
+    """Run `cc ARGS` on a terminal of its own; at each step, once the screen shows its
+    text, type its keys. The exit code."""
+    leader, follower = pty.openpty()
+
+    def own_terminal():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([CC, *args], env=agent.env, stdin=follower, stdout=follower,
+                            stderr=follower, preexec_fn=own_terminal)
+    os.close(follower)
+    os.set_blocking(leader, False)      # nothing to read yet must not stall the wait
+    screen = b""
+
+    def shows(text: bytes) -> bool:
+        nonlocal screen
+        try:
+            screen += os.read(leader, 4096)
+        except OSError:
+            pass
+        return text in screen
+    try:
+        for text, keys in steps:
+            wait_until(lambda: shows(text), 15, f"{text!r} on the terminal")
+            os.write(leader, keys)
+        return proc.wait(15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+
+
 def test_the_agent_says_which_of_the_contacts_found_called(manual, tmp_path):
     emulator, agent = manual
     (tmp_path / "c.csv").write_text(CONTACTS_CSV)
@@ -80,6 +119,10 @@ def test_the_agent_says_which_of_the_contacts_found_called(manual, tmp_path):
     assert (row["contact"], row["account"]) == ("Ivan Bondar", "Acme Ltd")
     assert [c["id"] for c in agent.json("contacts", "history", "Ivan")["calls"]] == [row["id"]]
     assert agent.json("contacts", "history", "Olha")["calls"] == []
+    # At a terminal the agent chooses among those found by typing part of a name.
+    assert _at_terminal(agent, ["log", "edit", str(row["id"]), "--found"],
+                        [(b"who called:", b"olh"), (b"> Olha Bondar", b"\r")]) == 0
+    assert agent.json("log", "show", row["id"])["contact"] == "Olha Bondar"
     # A name among those found, and changed again later; '' clears it.
     assert agent.json("log", "edit", row["id"], "--contact", "olha")["contact"] == "Olha Bondar"
     assert agent.json("log", "edit", row["id"], "--contact", "")["contact"] == ""
@@ -166,6 +209,10 @@ def test_a_fax_is_kept_with_its_kind_but_never_matched_nor_dialled(manual, tmp_p
     agent.cc("reject")
     row = agent.log_row(fax)
     assert (row["contact"], row["contact_candidates"]) == ("", "")
+    # Without an id, the last call's card; a new account named from it (F51).
+    assert agent.json("log", "edit", "--new-account", "Initech")["account"] == "Initech"
+    assert [c["id"] for c in agent.json("accounts", "history", "Initech")["calls"]] == \
+        [row["id"]]
     agent.cc("contacts", "add", "Maria Koval", "--phone", "pager:+380441110005")
     done = agent.cc("dial", "--contact", "Maria", check=False)
     assert done.returncode == 9 and "has no phone number" in done.stderr

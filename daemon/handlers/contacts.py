@@ -102,13 +102,14 @@ async def accounts_history(ctx: Context, account: Name) -> dict:
                         "call on the line, else the last call) to the contact CONTACT (\"\" "
                         "clears it), the PICK-th contact found by its number, or a NEW_CONTACT "
                         "made from the call (its number of KIND, the card's account); and to "
-                        "the account ACCOUNT. Answers the call and the contacts found by its "
-                        "number.")
+                        "the account ACCOUNT (\"\" clears it) or a NEW_ACCOUNT. Answers the "
+                        "call and the contacts found by its number.")
 async def log_contact(ctx: Context, log_id: LogId | None = None,
                       contact: Annotated[str, Length(0, 200)] | None = None,
                       pick: Annotated[int, Range(1, 1000)] | None = None,
                       new_contact: Name | None = None, kind: Kind = "other",
-                      account: Annotated[str, Length(0, 200)] | None = None) -> dict:
+                      account: Annotated[str, Length(0, 200)] | None = None,
+                      new_account: Name | None = None) -> dict:
     row = _card_row(ctx, log_id)
     found = ctx.contacts.by_number(row["number"]) if row["number"] else []
     if sum(x is not None for x in (contact, pick, new_contact)) > 1:
@@ -140,7 +141,13 @@ async def log_contact(ctx: Context, log_id: LogId | None = None,
         links.update(contact=chosen["name"], contact_id=chosen["id"])
         if chosen["account_id"]:
             links.update(account=chosen["account"], account_id=chosen["account_id"])
-    if account == "":
+    if account is not None and new_account is not None:
+        raise WireError(ErrorCode.BAD_INPUT, "name the call's account, or make a new one: "
+                        "not both")
+    if new_account is not None:
+        made = ctx.contacts.add_account(new_account)
+        links.update(account=made["name"], account_id=made["id"])
+    elif account == "":
         links.update(account="", account_id=None)
     elif account is not None:
         named = ctx.contacts.account_one(account)
