@@ -147,7 +147,10 @@ def _edit(rest: list[str], fields: dict, links: dict, found: bool, as_json: bool
         raise WireError(ErrorCode.BAD_INPUT, "--kind is the kind of the call's number for "
                         "--new-contact NAME: give that too")
     log_id = int(rest[0]) if rest else None
-    row = client.request("log_edit", log_id=log_id, fields=fields) if fields else None
+    row = None
+    if fields:      # no id: `wrapup` fills the current card (the call in wrap-up, else the last)
+        row = client.request("log_edit", log_id=log_id, fields=fields) if log_id else \
+            client.request("wrapup", fields=fields)
     log_id = row["id"] if row and log_id is None else log_id
     if found and "pick" not in links and "contact" not in links and "new_contact" not in links:
         log_id, links["pick"] = _choose_caller(log_id)

@@ -153,8 +153,8 @@ async def log_contact(ctx: Context, log_id: LogId | None = None,
         named = ctx.contacts.account_one(account)
         links.update(account=named["name"], account_id=named["id"])
     if links:
-        row = _link(ctx, row, links)
-    return {"call": row, "found": found}
+        return {"call": _link(ctx, row, links), "found": found}
+    return {"call": ctx.store.get(row["id"]), "found": found}
 
 
 def _among(found: list[dict], name: str) -> dict | None:
@@ -187,4 +187,4 @@ def _link(ctx: Context, row: dict, links: dict) -> dict:
             for name, value in links.items():
                 setattr(call, name, value)
             ctx.tracker.save(call)
-    return {**ctx.store.get(row["id"]), **ctx.store.links(row["id"])}
+    return ctx.store.get(row["id"])
