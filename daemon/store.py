@@ -251,6 +251,8 @@ def _v9(db: sqlite_utils.Database) -> None:
     db.execute("create index contacts_name on contacts (name collate nocase)")
     db.execute("create index contacts_account on contacts (account_id)")
     db.execute("create index phones_key on phones (key)")
+    db.execute("create index phones_contact on phones (contact_id)")
+    db.execute("create index phones_account on phones (account_id)")
     # One contact or account has a number once (numbers that never parsed key to '').
     db.execute("create unique index phones_contact_key on phones (contact_id, key) "
                "where contact_id is not null and key <> ''")
