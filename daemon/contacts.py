@@ -84,8 +84,9 @@ class Contacts:
             entries[n] = (name, account, [(p, self.key(p), kind) for p, kind in numbers if p])
         counts = {"imported": len(entries), "added": 0, "updated": 0, "unchanged": 0}
         with lookup.writing(self.database) as conn:
+            directory = _Directory(conn)
             for name, account, keyed in entries:
-                counts[_merge(conn, name, account, keyed)] += 1
+                counts[directory.merge(name, account, keyed)] += 1
         return {**counts, "skipped": skipped}
 
     @staticmethod
@@ -139,7 +140,7 @@ class Contacts:
         seen = set()
         for number, kind in numbers:
             key = self.key(number)
-            if key and key in seen:
+            if key in seen:
                 continue
             seen.add(key)
             conn.execute(f"insert into phones ({owner}, number, key, kind) values (?, ?, ?, ?)",
@@ -334,38 +335,58 @@ def _account_id(conn, name: str, create: bool = False) -> int | None:
     return conn.execute("insert into accounts (name) values (?)", [name]).lastrowid
 
 
-def _merge(conn, name: str, account: str, numbers: list[tuple[str, str, str]]) -> str:
-    """Write one imported contact: 'added', 'updated' (numbers or an account it lacked), or
-    'unchanged'. The same contact is one with the same name (any case) sharing a number
-    with it, or either of them having none: importing a file twice doubles nobody."""
-    account_id = _account_id(conn, account, create=True)
-    keys = {key for _, key, _ in numbers if key}
-    same = None
-    for contact_id, old_account in conn.execute(
-            "select id, account_id from contacts where name = ? collate nocase order by id",
-            [name]):
-        have = {k for (k,) in conn.execute(
-            "select key from phones where contact_id = ? and key <> ''", [contact_id])}
-        if not keys or not have or keys & have:
-            same = (contact_id, old_account, have)
-            break
-    if same is None:
-        contact_id = conn.execute("insert into contacts (name, account_id) values (?, ?)",
-                                  (name, account_id)).lastrowid
-        _insert(conn, contact_id, numbers, set())
-        return "added"
-    contact_id, old_account, have = same
-    changed = _insert(conn, contact_id, numbers, have)
-    if account_id is not None and old_account is None:
-        conn.execute("update contacts set account_id = ? where id = ?", (account_id, contact_id))
-        changed = True
-    return "updated" if changed else "unchanged"
+class _Directory:
+    """The contacts an import merges into, held in memory for its one transaction: each
+    name (any case) -> [id, account id, its number keys], so a big import looks nothing
+    up row by row."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.by_name: dict[str, list[list]] = {}
+        by_id = {}
+        for contact_id, name, account_id in conn.execute(
+                "select id, name, account_id from contacts order by id"):
+            by_id[contact_id] = [contact_id, account_id, set()]
+            self.by_name.setdefault(name.lower(), []).append(by_id[contact_id])
+        for contact_id, key in conn.execute("select contact_id, key from phones where "
+                                            "contact_id is not null"):
+            by_id[contact_id][2].add(key)
+        self.accounts: dict[str, int | None] = {}
+
+    def account_id(self, name: str) -> int | None:
+        if name not in self.accounts:
+            self.accounts[name] = _account_id(self.conn, name, create=True)
+        return self.accounts[name]
+
+    def merge(self, name: str, account: str, numbers: list[tuple[str, str, str]]) -> str:
+        """Write one imported contact: 'added', 'updated' (numbers or an account it
+        lacked), or 'unchanged'. The same contact is one with the same name (any case)
+        sharing a number with it, or either of them having none: importing a file twice
+        doubles nobody."""
+        account_id = self.account_id(account)
+        keys = {key for _, key, _ in numbers if key}
+        same = next((c for c in self.by_name.get(name.lower(), [])
+                     if not keys or not c[2] or keys & c[2]), None)
+        if same is None:
+            contact_id = self.conn.execute(
+                "insert into contacts (name, account_id) values (?, ?)",
+                (name, account_id)).lastrowid
+            same = [contact_id, account_id, set()]
+            self.by_name.setdefault(name.lower(), []).append(same)
+            _insert(self.conn, contact_id, numbers, same[2])
+            return "added"
+        changed = _insert(self.conn, same[0], numbers, same[2])
+        if account_id is not None and same[1] is None:
+            self.conn.execute("update contacts set account_id = ? where id = ?",
+                              (account_id, same[0]))
+            same[1], changed = account_id, True
+        return "updated" if changed else "unchanged"
 
 
 def _insert(conn, contact_id: int, numbers, have: set[str]) -> bool:
     added = False
     for number, key, kind in numbers:
-        if key and key in have:
+        if key in have:
             continue
         have.add(key)
         conn.execute("insert into phones (contact_id, number, key, kind) values (?, ?, ?, ?)",

@@ -248,16 +248,11 @@ def _v9(db: sqlite_utils.Database) -> None:
     db.execute("drop table contact_phones")
     db.execute("drop table contacts")
     db.execute("alter table contacts_new rename to contacts")
-    db.execute("create index contacts_name on contacts (name collate nocase)")
     db.execute("create index contacts_account on contacts (account_id)")
     db.execute("create index phones_key on phones (key)")
-    db.execute("create index phones_contact on phones (contact_id)")
-    db.execute("create index phones_account on phones (account_id)")
-    # One contact or account has a number once (numbers that never parsed key to '').
-    db.execute("create unique index phones_contact_key on phones (contact_id, key) "
-               "where contact_id is not null and key <> ''")
-    db.execute("create unique index phones_account_key on phones (account_id, key) "
-               "where account_id is not null and key <> ''")
+    # One contact or account has a number once; these find a record's numbers too.
+    db.execute("create unique index phones_contact_key on phones (contact_id, key)")
+    db.execute("create unique index phones_account_key on phones (account_id, key)")
     db.execute("alter table calls add column contact_id integer "
                "references contacts (id) on delete set null")
     db.execute("alter table calls add column account_id integer "
