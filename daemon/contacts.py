@@ -87,6 +87,7 @@ class Contacts:
             directory = _Directory(conn)
             for name, account, keyed in entries:
                 counts[directory.merge(name, account, keyed)] += 1
+            directory.write()
         return {**counts, "skipped": skipped}
 
     @staticmethod
@@ -338,7 +339,7 @@ def _account_id(conn, name: str, create: bool = False) -> int | None:
 class _Directory:
     """The contacts an import merges into, held in memory for its one transaction: each
     name (any case) -> [id, account id, its number keys], so a big import looks nothing
-    up row by row."""
+    up row by row; what it adds is written at the end, in bulk (`write`)."""
 
     def __init__(self, conn):
         self.conn = conn
@@ -352,6 +353,11 @@ class _Directory:
                                             "contact_id is not null"):
             by_id[contact_id][2].add(key)
         self.accounts: dict[str, int | None] = {}
+        # The import holds the write lock: the ids it gives are the ones SQLite would.
+        self.next_id = max(by_id, default=0) + 1
+        self.new_contacts: list[tuple] = []
+        self.new_numbers: list[tuple] = []
+        self.new_accounts: dict[int, int] = {}     # contact id -> the account it now has
 
     def account_id(self, name: str) -> int | None:
         if name not in self.accounts:
@@ -359,37 +365,40 @@ class _Directory:
         return self.accounts[name]
 
     def merge(self, name: str, account: str, numbers: list[tuple[str, str, str]]) -> str:
-        """Write one imported contact: 'added', 'updated' (numbers or an account it
-        lacked), or 'unchanged'. The same contact is one with the same name (any case)
-        sharing a number with it, or either of them having none: importing a file twice
-        doubles nobody."""
+        """One imported contact: 'added', 'updated' (numbers or an account it lacked), or
+        'unchanged'. The same contact is one with the same name (any case) sharing a number
+        with it, or either of them having none: importing a file twice doubles nobody."""
         account_id = self.account_id(account)
         keys = {key for _, key, _ in numbers if key}
         same = next((c for c in self.by_name.get(name.lower(), [])
                      if not keys or not c[2] or keys & c[2]), None)
         if same is None:
-            contact_id = self.conn.execute(
-                "insert into contacts (name, account_id) values (?, ?)",
-                (name, account_id)).lastrowid
-            same = [contact_id, account_id, set()]
+            same = [self.next_id, account_id, set()]
+            self.next_id += 1
             self.by_name.setdefault(name.lower(), []).append(same)
-            _insert(self.conn, contact_id, numbers, same[2])
+            self.new_contacts.append((same[0], name, account_id))
+            self._numbers(same, numbers)
             return "added"
-        changed = _insert(self.conn, same[0], numbers, same[2])
+        changed = self._numbers(same, numbers)
         if account_id is not None and same[1] is None:
-            self.conn.execute("update contacts set account_id = ? where id = ?",
-                              (account_id, same[0]))
-            same[1], changed = account_id, True
+            same[1] = self.new_accounts[same[0]] = account_id
+            changed = True
         return "updated" if changed else "unchanged"
 
+    def _numbers(self, contact: list, numbers) -> bool:
+        """Add the numbers the contact lacks; whether there were any."""
+        added = False
+        for number, key, kind in numbers:
+            if key not in contact[2]:
+                contact[2].add(key)
+                self.new_numbers.append((contact[0], number, key, kind))
+                added = True
+        return added
 
-def _insert(conn, contact_id: int, numbers, have: set[str]) -> bool:
-    added = False
-    for number, key, kind in numbers:
-        if key in have:
-            continue
-        have.add(key)
-        conn.execute("insert into phones (contact_id, number, key, kind) values (?, ?, ?, ?)",
-                     (contact_id, number, key, kind))
-        added = True
-    return added
+    def write(self) -> None:
+        self.conn.executemany("insert into contacts (id, name, account_id) values (?, ?, ?)",
+                              self.new_contacts)
+        self.conn.executemany("update contacts set account_id = ? where id = ?",
+                              [(a, c) for c, a in self.new_accounts.items()])
+        self.conn.executemany("insert into phones (contact_id, number, key, kind) "
+                              "values (?, ?, ?, ?)", self.new_numbers)

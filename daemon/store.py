@@ -248,11 +248,14 @@ def _v9(db: sqlite_utils.Database) -> None:
     db.execute("drop table contact_phones")
     db.execute("drop table contacts")
     db.execute("alter table contacts_new rename to contacts")
-    db.execute("create index contacts_account on contacts (account_id)")
+    db.execute("create index contacts_account on contacts (account_id) "
+               "where account_id is not null")
     db.execute("create index phones_key on phones (key)")
     # One contact or account has a number once; these find a record's numbers too.
-    db.execute("create unique index phones_contact_key on phones (contact_id, key)")
-    db.execute("create unique index phones_account_key on phones (account_id, key)")
+    db.execute("create unique index phones_contact_key on phones (contact_id, key) "
+               "where contact_id is not null")
+    db.execute("create unique index phones_account_key on phones (account_id, key) "
+               "where account_id is not null")
     db.execute("alter table calls add column contact_id integer "
                "references contacts (id) on delete set null")
     db.execute("alter table calls add column account_id integer "
@@ -262,8 +265,8 @@ def _v9(db: sqlite_utils.Database) -> None:
                "where c.name = calls.contact having count(*) = 1) where contact <> ''")
     db.execute("update calls set account_id = (select id from accounts a "
                "where a.name = calls.account) where account <> ''")
-    db.execute("create index calls_contact on calls (contact_id)")
-    db.execute("create index calls_account on calls (account_id)")
+    db.execute("create index calls_contact on calls (contact_id) where contact_id is not null")
+    db.execute("create index calls_account on calls (account_id) where account_id is not null")
 
 
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
