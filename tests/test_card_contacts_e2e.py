@@ -165,15 +165,19 @@ def test_accounts_have_numbers_calls_and_contacts_made_from_a_call(manual, tmp_p
     agent.cc("answer")
     agent.wait_call_state("Connected")
     stranger_row = agent.log_row(stranger)
-    agent.cc("log", "edit", stranger_row["id"], "--account", "acme ltd")
-    made = agent.json("log", "edit", stranger_row["id"], "--new-contact", "Petro Shevchenko",
-                      "--kind", "mobile")
+    done = agent.cc("log", "edit", stranger_row["id"], "--new-contact", "Petro Shevchenko",
+                    "--account", "Umbrella", check=False)
+    assert done.returncode == 9 and "no account matches 'Umbrella'" in done.stderr
+    assert agent.json("contacts", "Petro") == []        # checked first: nothing made
+    made = agent.json("log", "edit", stranger_row["id"], "--account", "acme ltd",
+                      "--new-contact", "Petro Shevchenko", "--kind", "mobile")
     assert (made["contact"], made["account"]) == ("Petro Shevchenko", "Acme Ltd")
     agent.cc("hangup")
     agent.log_row(stranger, outcome="answered", contact="Petro Shevchenko")
     [petro] = agent.json("contacts", "Petro")
     assert petro["account"] == "Acme Ltd" and petro["numbers"] == \
         [{"number": "+380671112233", "kind": "mobile"}]
+    assert "Petro Shevchenko" in agent.json("accounts", "show", "Acme Ltd")["contacts"]
     # The account's history: both calls, each with its card number, result and end (F45).
     agent.cc("log", "edit", "--result", "resolved")     # no id: this, the last call
     history = agent.json("accounts", "history", "Acme")

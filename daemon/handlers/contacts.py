@@ -115,7 +115,19 @@ async def log_contact(ctx: Context, log_id: LogId | None = None,
     if sum(x is not None for x in (contact, pick, new_contact)) > 1:
         raise WireError(ErrorCode.BAD_INPUT, "say who called in one way: a contact's name, "
                         "--pick N, or a new contact")
+    if account is not None and new_account is not None:
+        raise WireError(ErrorCode.BAD_INPUT, "name the call's account, or make a new one: "
+                        "not both")
+    # Everything is looked up and checked before anything is written.
     links: dict = {}
+    if account == "":
+        links.update(account="", account_id=None)
+    elif account is not None:
+        named = ctx.contacts.account_one(account)
+        links.update(account=named["name"], account_id=named["id"])
+    elif new_account is not None and ctx.contacts.account_named(new_account) is not None:
+        raise WireError(ErrorCode.BAD_INPUT, f"the account '{new_account.strip()}' exists "
+                        "already: link the call to it with --account")
     chosen = None
     if pick is not None:
         if not found:
@@ -130,28 +142,23 @@ async def log_contact(ctx: Context, log_id: LogId | None = None,
         if not row["number"] or not phone.is_number(row["number"]):
             raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} has no number to give a "
                             "new contact: add the contact with `cc contacts add`")
-        chosen = ctx.contacts.add(new_contact, "", [(row["number"], kind)])
-        if row.get("account_id"):       # F40: the card's account, prefilled
-            chosen = ctx.contacts.set_account(chosen["id"], row["account_id"])
     elif contact == "":
         links.update(contact="", contact_id=None)
     elif contact is not None:
         chosen = _among(found, contact) or ctx.contacts.one(contact)
-    if chosen is not None:
-        links.update(contact=chosen["name"], contact_id=chosen["id"])
-        if chosen["account_id"]:
-            links.update(account=chosen["account"], account_id=chosen["account_id"])
-    if account is not None and new_account is not None:
-        raise WireError(ErrorCode.BAD_INPUT, "name the call's account, or make a new one: "
-                        "not both")
     if new_account is not None:
         made = ctx.contacts.add_account(new_account)
         links.update(account=made["name"], account_id=made["id"])
-    elif account == "":
-        links.update(account="", account_id=None)
-    elif account is not None:
-        named = ctx.contacts.account_one(account)
-        links.update(account=named["name"], account_id=named["id"])
+    if new_contact is not None:
+        # F40: the new contact's account is the card's (the one named here, if any).
+        account_id = links["account_id"] if "account_id" in links else row.get("account_id")
+        chosen = ctx.contacts.add(new_contact, "", [(row["number"], kind)])
+        if account_id:
+            chosen = ctx.contacts.set_account(chosen["id"], account_id)
+    if chosen is not None:
+        links.update(contact=chosen["name"], contact_id=chosen["id"])
+        if chosen["account_id"] and "account_id" not in links:
+            links.update(account=chosen["account"], account_id=chosen["account_id"])
     if links:
         return {"call": _link(ctx, row, links), "found": found}
     return {"call": ctx.store.get(row["id"]), "found": found}
