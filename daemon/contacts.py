@@ -48,6 +48,14 @@ def vcard_kind(types: list[str]) -> str:
     return next((kind for name, kind in VCARD_KINDS if name in given), "other")
 
 
+def named(name: str, what: str) -> str:
+    """A contact's or an account's name, trimmed; a blank one is refused."""
+    if not name.strip():
+        raise WireError(ErrorCode.BAD_INPUT, f"{'an' if what[0] in 'aeiou' else 'a'} {what} "
+                        "needs a name: give one in quotes")
+    return name.strip()
+
+
 def checked_kind(kind: str) -> str:
     if kind not in NUMBER_KINDS:
         raise WireError(ErrorCode.BAD_INPUT, f"'{kind}' is not a kind of number: use "
@@ -129,11 +137,12 @@ class Contacts:
 
     def add(self, name: str, account: str = "", numbers: list[tuple[str, str]] | None = None
             ) -> dict:
+        name = named(name, "contact")
         with self.db.conn:
             account_id = _account_id(self.db.conn, account, create=True)
             contact_id = self.db.conn.execute(
                 "insert into contacts (name, account_id) values (?, ?)",
-                (name.strip(), account_id)).lastrowid
+                (name, account_id)).lastrowid
             self._insert_numbers(self.db.conn, "contact_id", contact_id, numbers or [])
         return self.get(contact_id)
 
@@ -271,6 +280,7 @@ class Contacts:
 
     # -- accounts (F51)
     def add_account(self, name: str, numbers: list[tuple[str, str]] | None = None) -> dict:
+        name = named(name, "account")
         if self.account_named(name) is not None:
             raise WireError(ErrorCode.BAD_INPUT, f"the account '{name.strip()}' exists "
                             "already (see `cc accounts show`)")

@@ -150,6 +150,9 @@ def test_accounts_have_numbers_calls_and_contacts_made_from_a_call(manual, tmp_p
              "--phone", "fax:+380441239998")
     done = agent.cc("accounts", "add", "initech", check=False)
     assert done.returncode == 9 and "exists already" in done.stderr
+    done = agent.cc("accounts", "add", "  ", check=False)
+    assert done.returncode == 9 and done.stderr == "cc: an account needs a name: give one in " \
+        "quotes\n"
     assert [a["name"] for a in agent.json("accounts")] == ["Acme Ltd", "Initech"]
     initech = agent.json("accounts", "show", "Initech")
     assert initech["phones"] == ["+380441239999"] and initech["numbers"][1] == \
