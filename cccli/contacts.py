@@ -18,7 +18,7 @@ USAGE = ("cc contacts [QUERY] | import FILE | add NAME [--account A] [--phone [K
 ACCOUNTS_USAGE = ("cc accounts [QUERY] | add NAME [--phone [KIND:]N]... | "
                   "add-number ACCOUNT NUMBER [--kind K] | show ACCOUNT | history ACCOUNT")
 Kind = Enum("Kind", {kind: kind for kind in NUMBER_KINDS}, type=str)
-KindOption = Annotated[Kind, typer.Option(
+KindOption = Annotated[Optional[Kind], typer.Option(
     "--kind", help="With add-number: the kind of number (fax and pager are kept, never "
                    "matched to calls nor dialled).")]
 Phones = Annotated[Optional[list[str]], typer.Option(
@@ -38,11 +38,12 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
              = None,
              account: Annotated[str, typer.Option(
                  help="With add: the contact's account (made if new).")] = "",
-             phones: Phones = None, kind: KindOption = Kind.other,
+             phones: Phones = None, kind: KindOption = None,
              json: Json = False) -> None:
     """Contacts with their numbers; import CSV or vCard (a second import adds nobody twice)."""
     words = words or []
     action, rest = (words[0], words[1:]) if words else ("", [])
+    _options_fit(action, account=account or None, phone=phones, kind=kind)
     if action == "import" and len(rest) == 1:
         result = client.request("contacts_import", timeout=3600, **client.file_argument(rest[0]))
         render.imported(result, "contacts", json, ("added", "updated", "unchanged"))
@@ -52,7 +53,7 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
         render.out(found, json, render.contact_line)
     elif action == "add-number" and len(rest) == 2:
         found = client.request("contacts_add_number", contact=rest[0],
-                               number=phone.clean(rest[1]), kind=kind.value)
+                               number=phone.clean(rest[1]), kind=(kind or Kind.other).value)
         render.out(found, json, render.account_line if found.get("is_account")
                    else render.contact_line)
     elif action == "history" and len(rest) == 1:
@@ -72,17 +73,18 @@ def accounts(words: Annotated[Optional[list[str]], typer.Argument(
                  metavar="[QUERY | add NAME | add-number ACCOUNT NUMBER | show ACCOUNT | "
                          "history ACCOUNT]",
                  help="Search by name or any part of a number; or an action.")] = None,
-             phones: Phones = None, kind: KindOption = Kind.other,
+             phones: Phones = None, kind: KindOption = None,
              json: Json = False) -> None:
     """Accounts (companies) with numbers of their own, their contacts and their calls."""
     words = words or []
     action, rest = (words[0], words[1:]) if words else ("", [])
+    _options_fit(action, phone=phones, kind=kind)
     if action == "add" and len(rest) == 1:
         render.out(client.request("accounts_add", name=rest[0], phones=_numbers(phones)),
                    json, render.account_line)
     elif action == "add-number" and len(rest) == 2:
         render.out(client.request("accounts_add_number", account=rest[0],
-                                  number=phone.clean(rest[1]), kind=kind.value),
+                                  number=phone.clean(rest[1]), kind=(kind or Kind.other).value),
                    json, render.account_line)
     elif action == "show" and len(rest) == 1:
         render.out(client.request("accounts_show", account=rest[0]), json, render.account_line)
@@ -97,6 +99,17 @@ def accounts(words: Annotated[Optional[list[str]], typer.Argument(
                    lambda found: "\n".join(map(render.account_line, found)),
                    empty=f"no account matches '{' '.join(words)}'" if words else
                    "no accounts yet: `cc accounts add NAME`, or import contacts with one")
+
+
+def _options_fit(action: str, **given) -> None:
+    """An option the action does not take is refused, never ignored."""
+    takes = {"add": ("account", "phone"), "add-number": ("kind",)}.get(action, ())
+    for name, value in given.items():
+        if value is not None and name not in takes:
+            where = " or ".join(a for a, names in (("add", ("account", "phone")),
+                                                   ("add-number", ("kind",))) if name in names)
+            hint = " (with add: --phone KIND:NUMBER)" if name == "kind" else ""
+            raise WireError(ErrorCode.BAD_INPUT, f"--{name} goes with {where}{hint}")
 
 
 def _history(title: str, calls: list[dict], who: bool = False) -> str:

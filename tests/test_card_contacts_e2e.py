@@ -228,6 +228,13 @@ def test_a_fax_is_kept_with_its_kind_but_never_matched_nor_dialled(manual, tmp_p
     assert done.returncode == 9 and "has no phone number" in done.stderr
     done = agent.cc("contacts", "add", "Lev", "--phone", "telex:+380441110006", check=False)
     assert done.returncode == 9 and "'telex:+380441110006' is not a phone number" in done.stderr
+    done = agent.cc("contacts", "add", "Lev", "--phone", "+380441110006", "--kind", "mobile",
+                    check=False)      # refused, not ignored
+    assert done.returncode == 9 and "--kind goes with add-number (with add: --phone " \
+        "KIND:NUMBER)" in done.stderr
+    done = agent.cc("accounts", "Initech", "--phone", "+380441110006", check=False)
+    assert done.returncode == 9 and "--phone goes with add" in done.stderr
+    assert agent.json("contacts", "Lev") == []
 
 
 def test_importing_the_same_file_twice_doubles_nobody(manual, tmp_path):
