@@ -327,3 +327,19 @@ def test_a_schema_8_log_is_migrated_with_its_contacts_and_calls(tmp_path):
         assert db.execute("select count(*) from phones where contact_id = 1").fetchone()[0] == 0
     finally:
         store.close()
+
+
+def test_a_call_linked_to_a_contact_no_longer_there_is_written_unlinked(tmp_path, caplog):
+    """A spooled row (or one saved as the contact was removed) names a contact the log no
+    longer has: the call is written, named but not linked, and the log says so."""
+    store = Store(tmp_path / "calls.db")
+    try:
+        row_id = store.save({"call_id": "7", "direction": "in", "number": "+380501112233",
+                             "started_at": "2026-11-26T08:00:00+00:00", "agent": "ivanova",
+                             "contact": "Olha Bondar", "contact_id": 42, "account_id": 7})
+        assert row_id is not None and store.pending == {}
+        assert store.get(row_id)["contact"] == "Olha Bondar"
+        assert store.links(row_id) == {"contact_id": None, "account_id": None}
+        assert "its contact or account is no longer in the log" in caplog.text
+    finally:
+        store.close()
