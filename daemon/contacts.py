@@ -347,27 +347,44 @@ def _account_id(conn, name: str, create: bool = False) -> int | None:
 
 
 class _Directory:
-    """The contacts an import merges into, held in memory for its one transaction: each
-    name (any case) -> [id, account id, its number keys], so a big import looks nothing
-    up row by row; what it adds is written at the end, in bulk (`write`)."""
+    """The contacts an import merges into, held in memory for its one transaction, so a
+    big import looks nothing up row by row; what it adds is written at the end, in bulk
+    (`write`). Only strings and numbers are kept per contact: millions of small containers
+    would cost the daemon's loop long garbage-collector pauses."""
 
     def __init__(self, conn):
         self.conn = conn
-        self.by_name: dict[str, list[list]] = {}
-        by_id = {}
+        self.first: dict[str, int] = {}     # a name (any case) -> its first contact
+        self.bare: dict[str, int] = {}      # a name -> its first contact without numbers
+        self.by_key: dict[str, int] = {}    # "name\0key" -> the first such contact with it
+        self.owns: set[str] = set()         # "id\0key": the contact has the number
+        self.account: dict[int, int | None] = {}
+        self.name: dict[int, str] = {}
         for contact_id, name, account_id in conn.execute(
                 "select id, name, account_id from contacts order by id"):
-            by_id[contact_id] = [contact_id, account_id, set()]
-            self.by_name.setdefault(name.lower(), []).append(by_id[contact_id])
+            self._known(contact_id, name.lower(), account_id)
         for contact_id, key in conn.execute("select contact_id, key from phones where "
-                                            "contact_id is not null"):
-            by_id[contact_id][2].add(key)
+                                            "contact_id is not null order by id"):
+            self._owns(contact_id, key)
         self.accounts: dict[str, int | None] = {}
         # The import holds the write lock: the ids it gives are the ones SQLite would.
-        self.next_id = max(by_id, default=0) + 1
+        self.next_id = max(self.account, default=0) + 1
         self.new_contacts: list[tuple] = []
         self.new_numbers: list[tuple] = []
         self.new_accounts: dict[int, int] = {}     # contact id -> the account it now has
+
+    def _known(self, contact_id: int, lname: str, account_id: int | None) -> None:
+        self.first.setdefault(lname, contact_id)
+        self.bare.setdefault(lname, contact_id)
+        self.account[contact_id] = account_id
+        self.name[contact_id] = lname
+
+    def _owns(self, contact_id: int, key: str) -> None:
+        lname = self.name[contact_id]
+        self.owns.add(f"{contact_id}\0{key}")
+        self.by_key.setdefault(f"{lname}\0{key}", contact_id)
+        if self.bare.get(lname) == contact_id:
+            del self.bare[lname]
 
     def account_id(self, name: str) -> int | None:
         if name not in self.accounts:
@@ -379,29 +396,33 @@ class _Directory:
         'unchanged'. The same contact is one with the same name (any case) sharing a number
         with it, or either of them having none: importing a file twice doubles nobody."""
         account_id = self.account_id(account)
-        keys = {key for _, key, _ in numbers if key}
-        same = next((c for c in self.by_name.get(name.lower(), [])
-                     if not keys or not c[2] or keys & c[2]), None)
+        lname = name.lower()
+        keys = [key for _, key, _ in numbers if key]
+        if keys:
+            same = next((self.by_key[f"{lname}\0{k}"] for k in keys
+                         if f"{lname}\0{k}" in self.by_key), self.bare.get(lname))
+        else:
+            same = self.first.get(lname)
         if same is None:
-            same = [self.next_id, account_id, set()]
+            same = self.next_id
             self.next_id += 1
-            self.by_name.setdefault(name.lower(), []).append(same)
-            self.new_contacts.append((same[0], name, account_id))
+            self._known(same, lname, account_id)
+            self.new_contacts.append((same, name, account_id))
             self._numbers(same, numbers)
             return "added"
         changed = self._numbers(same, numbers)
-        if account_id is not None and same[1] is None:
-            same[1] = self.new_accounts[same[0]] = account_id
+        if account_id is not None and self.account[same] is None:
+            self.account[same] = self.new_accounts[same] = account_id
             changed = True
         return "updated" if changed else "unchanged"
 
-    def _numbers(self, contact: list, numbers) -> bool:
+    def _numbers(self, contact_id: int, numbers) -> bool:
         """Add the numbers the contact lacks; whether there were any."""
         added = False
         for number, key, kind in numbers:
-            if key not in contact[2]:
-                contact[2].add(key)
-                self.new_numbers.append((contact[0], number, key, kind))
+            if f"{contact_id}\0{key}" not in self.owns:
+                self._owns(contact_id, key)
+                self.new_numbers.append((contact_id, number, key, kind))
                 added = True
         return added
 
