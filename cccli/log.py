@@ -146,16 +146,18 @@ def _edit(rest: list[str], fields: dict, links: dict, found: bool, as_json: bool
     if "kind" in links and "new_contact" not in links:
         raise WireError(ErrorCode.BAD_INPUT, "--kind is the kind of the call's number for "
                         "--new-contact NAME: give that too")
+    if found and {"pick", "contact", "new_contact"} & set(links):
+        raise WireError(ErrorCode.BAD_INPUT, "--found asks who called: give it without "
+                        "--contact, --pick or --new-contact")
     log_id = int(rest[0]) if rest else None
-    row = None
-    if fields:      # no id: `wrapup` fills the current card (the call in wrap-up, else the last)
-        row = client.request("log_edit", log_id=log_id, fields=fields) if log_id else \
-            client.request("wrapup", fields=fields)
-    log_id = row["id"] if row and log_id is None else log_id
-    if found and "pick" not in links and "contact" not in links and "new_contact" not in links:
+    if found:
         log_id, links["pick"] = _choose_caller(log_id)
-    if links:
-        row = client.request("log_contact", log_id=log_id, **links)["call"]
+    if links:       # the whole card in one request: all of it is written, or none
+        row = client.request("log_contact", log_id=log_id, fields=fields, **links)["call"]
+    elif log_id is not None:
+        row = client.request("log_edit", log_id=log_id, fields=fields)
+    else:           # the current card: the call in wrap-up, else the last call
+        row = client.request("wrapup", fields=fields)
     render.out(row, as_json, _record)
 
 

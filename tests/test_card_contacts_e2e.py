@@ -131,8 +131,17 @@ def test_the_agent_says_which_of_the_contacts_found_called(manual, tmp_path):
     assert agent.json("log", "edit", row["id"], "--contact", "")["contact"] == ""
     done = agent.cc("log", "edit", row["id"], "--pick", "3", check=False)
     assert done.returncode == 9 and "2 contact(s) have the number" in done.stderr
-    done = agent.cc("log", "edit", row["id"], "--account", "Initech", check=False)
+    done = agent.cc("log", "edit", row["id"], "--account", "Initech", "--subject", "Refund",
+                    check=False)
     assert done.returncode == 9 and "no account matches 'Initech'" in done.stderr
+    done = agent.cc("log", "edit", row["id"], "--pick", "1", "--result", "nonsense",
+                    check=False)
+    assert done.returncode == 9 and "'nonsense' is not in the results catalogue" in done.stderr
+    unchanged = agent.json("log", "show", row["id"])          # all of the card, or none of it
+    assert (unchanged["contact"], unchanged["subject"], unchanged["result"]) == ("", None, None)
+    edited = agent.json("log", "edit", row["id"], "--pick", "1", "--subject", "Refund")
+    assert (edited["contact"], edited["subject"]) == ("Olha Bondar", "Refund")
+    agent.cc("log", "edit", row["id"], "--contact", "")
     done = agent.cc("log", "--account", "Acme", check=False)
     assert done.returncode == 9 and "cc log edit ID" in done.stderr
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from .. import lookup, phone
+from ..contacts import named
 from ..wire import MAX_REQUEST_BYTES, NUMBER_KINDS, ErrorCode, WireError
+from .card import edit_card
 from .context import REMOTE, Context
 from .registry import Length, LogId, OneOf, Range, command
 
@@ -102,14 +104,17 @@ async def accounts_history(ctx: Context, account: Name) -> dict:
                         "call on the line, else the last call) to the contact CONTACT (\"\" "
                         "clears it), the PICK-th contact found by its number, or a NEW_CONTACT "
                         "made from the call (its number of KIND, the card's account); and to "
-                        "the account ACCOUNT (\"\" clears it) or a NEW_ACCOUNT. Answers the "
-                        "call and the contacts found by its number.")
+                        "the account ACCOUNT (\"\" clears it) or a NEW_ACCOUNT; and fills in "
+                        "the card's FIELDS as log_edit does. Nothing is written unless all "
+                        "of it can be. Answers the call and the contacts found by its "
+                        "number.")
 async def log_contact(ctx: Context, log_id: LogId | None = None,
                       contact: Annotated[str, Length(0, 200)] | None = None,
                       pick: Annotated[int, Range(1, 1000)] | None = None,
                       new_contact: Name | None = None, kind: Kind = "other",
                       account: Annotated[str, Length(0, 200)] | None = None,
-                      new_account: Name | None = None) -> dict:
+                      new_account: Name | None = None,
+                      fields: dict[str, str] | None = None) -> dict:
     row = _card_row(ctx, log_id)
     found = ctx.contacts.by_number(row["number"]) if row["number"] else []
     if sum(x is not None for x in (contact, pick, new_contact)) > 1:
@@ -123,8 +128,8 @@ async def log_contact(ctx: Context, log_id: LogId | None = None,
     if account == "":
         links.update(account="", account_id=None)
     elif account is not None:
-        named = ctx.contacts.account_one(account)
-        links.update(account=named["name"], account_id=named["id"])
+        given = ctx.contacts.account_one(account)
+        links.update(account=given["name"], account_id=given["id"])
     elif new_account is not None and ctx.contacts.account_named(new_account) is not None:
         raise WireError(ErrorCode.BAD_INPUT, f"the account '{new_account.strip()}' exists "
                         "already: link the call to it with --account")
@@ -146,6 +151,11 @@ async def log_contact(ctx: Context, log_id: LogId | None = None,
         links.update(contact="", contact_id=None)
     elif contact is not None:
         chosen = _among(found, contact) or ctx.contacts.one(contact)
+    for name, what in ((new_contact, "contact"), (new_account, "account")):
+        if name is not None:
+            named(name, what)
+    if fields:      # the card's other fields (FIELDS as `log_edit` takes them), checked too
+        edit_card(ctx, row["id"], fields)
     if new_account is not None:
         made = ctx.contacts.add_account(new_account)
         links.update(account=made["name"], account_id=made["id"])
