@@ -79,17 +79,18 @@ def dial(number: Annotated[Optional[str], typer.Argument(
          wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
     """Call a number, a contact or a quick-dial entry."""
     links = parse_links(link)
+    contact_id = None
     if contact:
         if number:
             raise WireError(ErrorCode.BAD_INPUT, "give a NUMBER or --contact NAME, not both")
-        number = contacts.pick_number(contact, pick)
+        number, contact_id = contacts.pick_number(contact, pick)
     elif not number:
         raise WireError(ErrorCode.BAD_INPUT,
                         "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
     elif number.startswith("@"):
         number = quick.lookup(number[1:])
     _placed("dial", wait, timeout, json, number=phone.clean(number),
-            mode=mode.value if mode else None, links=links or None)
+            mode=mode.value if mode else None, links=links or None, contact_id=contact_id)
 
 
 def redial(log_id: Annotated[Optional[int], typer.Argument(

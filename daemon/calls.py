@@ -62,6 +62,8 @@ class Call:
     account: str = ""
     contact_candidates: str = ""    # JSON list of names when several have it
     number_key: str = ""            # the number normalised, for matching contacts
+    contact_id: int | None = None   # the contact and account the card is linked to (F52)
+    account_id: int | None = None
     server_figures: dict | None = None
     card: dict = field(default_factory=dict)    # card columns its next record writes once
     logged: bool = False            # its record was complete before this daemon saw it
@@ -237,6 +239,10 @@ class CallTracker:
             call.held_seconds = row.get("hold_seconds") or 0.0
             call.number = call.number or row.get("number") or ""
         self._resolve(call)
+        if row and (row.get("contact_id") or row.get("account_id")):
+            for name in ("contact", "account", "contact_id", "account_id"):
+                setattr(call, name, row.get(name) or ("" if name in ("contact", "account")
+                                                      else None))
         self.calls[call_id] = call
         return call
 
@@ -365,6 +371,7 @@ class CallTracker:
                "ended_at": iso(call.ended_at), "outcome": call.outcome,
                "line_state": line_name(call.state), "durations_from": call.durations_from,
                "updated_at": iso(time.time()), "number_key": call.number_key,
+               "contact_id": call.contact_id, "account_id": call.account_id,
                **call.figures(), **call.extras(), **call.card}
         # Written once (links a dial pre-fills): the agent's later edits of the card stay.
         call.card = {}

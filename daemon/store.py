@@ -220,8 +220,65 @@ def _v8(db: sqlite_utils.Database) -> None:
     db["log_meta"].create({"key": str, "value": str}, pk="key")
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """Accounts are records of their own (F51): contacts belong to one, numbers belong to a
+    contact or an account and carry their kind (F18), and a call names the contact and the
+    account it is linked to (F52). The old contacts' account names become accounts."""
+    # wire.NUMBER_KINDS as this step made them: a later change is a migration of its own.
+    kinds = "'mobile', 'work', 'home', 'other', 'fax', 'pager'"
+    db.execute("""create table accounts (
+        id integer primary key,
+        name text not null collate nocase unique check (trim(name) <> ''))""")
+    db.execute("insert or ignore into accounts (name) select distinct trim(account) "
+               "from contacts where trim(coalesce(account, '')) <> '' order by id")
+    db.execute("""create table contacts_new (
+        id integer primary key,
+        name text not null check (trim(name) <> ''),
+        account_id integer references accounts (id) on delete set null)""")
+    db.execute("insert into contacts_new (id, name, account_id) select c.id, c.name, "
+               "(select a.id from accounts a where a.name = trim(c.account)) from contacts c "
+               "where trim(c.name) <> ''")
+    db.execute(f"""create table phones (
+        id integer primary key,
+        contact_id integer references contacts (id) on delete cascade,
+        account_id integer references accounts (id) on delete cascade,
+        number text not null check (number <> ''),
+        key text not null,
+        kind text not null default 'other' check (kind in ({kinds})),
+        check ((contact_id is null) <> (account_id is null)))""")
+    # A number kept without its kind before: taken for a telephone of no stated kind.
+    db.execute("insert into phones (contact_id, number, key, kind) select p.contact_id, "
+               "p.number, coalesce(p.key, ''), 'other' from contact_phones p "
+               "where p.contact_id in (select id from contacts_new) "
+               "and coalesce(p.number, '') <> '' and p.rowid = (select min(q.rowid) "
+               "from contact_phones q where q.contact_id = p.contact_id "
+               "and coalesce(q.key, '') = coalesce(p.key, '')) order by p.rowid")
+    db.execute("drop table contact_phones")
+    db.execute("drop table contacts")
+    db.execute("alter table contacts_new rename to contacts")
+    db.execute("create index contacts_account on contacts (account_id) "
+               "where account_id is not null")
+    db.execute("create index phones_key on phones (key)")
+    # One contact or account has a number once; these find a record's numbers too.
+    db.execute("create unique index phones_contact_key on phones (contact_id, key) "
+               "where contact_id is not null")
+    db.execute("create unique index phones_account_key on phones (account_id, key) "
+               "where account_id is not null")
+    db.execute("alter table calls add column contact_id integer "
+               "references contacts (id) on delete set null")
+    db.execute("alter table calls add column account_id integer "
+               "references accounts (id) on delete set null")
+    # The calls logged so far: linked where their names still name one record.
+    db.execute("update calls set contact_id = (select min(id) from contacts c "
+               "where c.name = calls.contact having count(*) = 1) where contact <> ''")
+    db.execute("update calls set account_id = (select id from accounts a "
+               "where a.name = calls.account) where account <> ''")
+    db.execute("create index calls_contact on calls (contact_id) where contact_id is not null")
+    db.execute("create index calls_account on calls (account_id) where account_id is not null")
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
 
 HIGH_WATER = "calls_counter_high_water"
 
@@ -367,6 +424,8 @@ class Store:
         self.db = sqlite_utils.Database(open_log(self.path, timeout=LOCK_WAIT))
         self.migrate()
         _keep_high_water(self.db)
+        # After the migrations (a rebuild drops tables others refer to): links are checked.
+        self.db.execute("PRAGMA foreign_keys = ON")
         if counter_floor > _floor(self.db.conn):
             with self.db.conn:
                 self.db["log_meta"].upsert({"key": "counter_floor", "value": str(counter_floor)},
@@ -480,6 +539,14 @@ class Store:
         try:
             return self._put(key, row)
         except sqlite3.IntegrityError as exc:
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_CONSTRAINT_FOREIGNKEY":
+                # A contact or account removed meanwhile (or a spooled row from a log set
+                # aside): the call is written, named but not linked.
+                self._warn(f"call {key[1]}: its contact or account is no longer in the "
+                           "log; written without the link")
+                row = {**row, "contact_id": None, "account_id": None}
+                self.pending[key] = row
+                return self._put(key, row)
             if getattr(exc, "sqlite_errorname", "") != "SQLITE_CONSTRAINT_CHECK":
                 raise
         # The edge checks the server's figures; this is the database's own refusal.
@@ -537,6 +604,12 @@ class Store:
         with self.db.conn:
             self.db["calls"].update(row_id, fields)
         return self.get(row_id)
+
+    def links(self, row_id: int) -> dict:
+        """The contact and account a logged call is linked to (ids; None when none)."""
+        row = self.db.execute("select contact_id, account_id from calls where id = ?",
+                              [row_id]).fetchone()
+        return {"contact_id": row[0], "account_id": row[1]} if row else {}
 
     def remove(self, row_id: int | None) -> int:
         with self.db.conn:

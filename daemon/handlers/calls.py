@@ -35,10 +35,15 @@ async def calls(ctx: Context) -> list[dict]:
 
 @command("dial", "Place a call; with WAIT, block until it connects or ends (hang up after "
                  "WAIT seconds). LINKS (kind -> value: task, sale, ...) are pre-filled on "
-                 "the call's card.")
+                 "the call's card; CONTACT_ID is the contact chosen by name, whose number "
+                 "this is.")
 async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None,
-               links: Links = None) -> dict:
-    return await _dial(ctx, phone.clean(number), wait, mode, links or {})
+               links: Links = None,
+               contact_id: Annotated[int, Range(1, 2**62)] | None = None) -> dict:
+    # CONTACT_ID: the contact chosen by name (F31); else the number's one contact, if it
+    # has one (F5).
+    chosen = _chosen(ctx, contact_id, number)
+    return await _dial(ctx, phone.clean(number), wait, mode, links or {}, **chosen)
 
 
 async def _dial(ctx: Context, number: str, wait: float | None, mode: str | None,
@@ -76,6 +81,7 @@ async def redial(ctx: Context, log_id: LogId | None = None,
     links = {kind: row[f"link_{kind}"] for kind in LINKS if row.get(f"link_{kind}")}
     # The contact the call was linked to, even when the number is shared (F21).
     who = {name: row[name] for name in ("contact", "account") if row.get(name)}
+    who.update({name: value for name, value in ctx.store.links(row["id"]).items() if value})
     if who:
         who["contact_candidates"] = ""
     return await _dial(ctx, row["number"], wait, None, links, **who)
@@ -92,6 +98,18 @@ def _line_allows_dial(ctx: Context) -> None:
             raise WireError(ErrorCode.STATE_FORBIDS, f"call {call.call_id} ({call.number}) is "
                             f"{line_name(call.state)}: wait for it, or hang it up "
                             "(`cc hangup`), then dial")
+
+
+def _chosen(ctx: Context, contact_id: int | None, number: str) -> dict:
+    """The card's contact and account when the agent named the contact."""
+    if contact_id is None:
+        return {}
+    contact = ctx.contacts.get(contact_id)
+    if ctx.contacts.key(number) not in {ctx.contacts.key(p) for p in contact["phones"]}:
+        raise WireError(ErrorCode.BAD_INPUT, f"{number} is not a number of {contact['name']}")
+    return {"contact": contact["name"], "contact_id": contact["id"],
+            "account": contact["account"], "account_id": contact["account_id"],
+            "contact_candidates": ""}
 
 
 async def _place(ctx: Context, number: str, mode: str | None, **details):
