@@ -81,6 +81,13 @@ def log_formats(incomplete: str) -> list[tuple[str, str]]:
     return _starting([(name, "") for name in FORMATS], incomplete)
 
 
+def outcomes(incomplete: str) -> list[tuple[str, str]]:
+    """`cc log --outcome`: how a call may end."""
+    from daemon.wire import OUTCOMES
+
+    return _starting([(name, "") for name in OUTCOMES], incomplete)
+
+
 LOG_ACTIONS = (("show", "one call's every field"), ("edit", "change a call's card"),
                ("rm", "remove a call"), ("save", "keep the filters given under a name"),
                ("saved", "the saved filters"), ("forget", "delete a saved filter"),

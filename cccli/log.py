@@ -35,8 +35,6 @@ class Sort(str, Enum):
     processing = "processing"
 
 
-Outcome = Enum("Outcome", {o: o for o in OUTCOMES}, type=str)
-
 # The words after `cc log`; a saved filter may have none of these names.
 ACTIONS = ("show", "edit", "rm", "save", "saved", "forget", "group", "groups")
 # What a saved filter keeps, by option name (as filters.toml writes it).
@@ -73,8 +71,9 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         agent: Annotated[Optional[str], typer.Option(help="Only this agent's calls.")] = None,
         direction: Annotated[Optional[Direction], typer.Option(
             help="Incoming or outgoing calls.")] = None,
-        outcome: Annotated[Optional[Outcome], typer.Option(
-            help="Only calls that ended so (answered, missed, rejected, busy, ...).")] = None,
+        outcome: Annotated[Optional[str], typer.Option(
+            autocompletion=complete.outcomes,
+            help=f"Only calls that ended so: {', '.join(OUTCOMES)}.")] = None,
         result: Annotated[Optional[str], typer.Option(
             "--result", help="Only calls with this result on their card (catalogue); with "
                              "edit: set it.")] = None,
@@ -128,7 +127,7 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
     words = words or []
     filters = {"period": period, "agent": agent,
                "direction": direction.value if direction else None,
-               "outcome": outcome.value if outcome else None, "result": result,
+               "outcome": outcome, "result": result,
                "missed": missed, "number": number, "contact": contact, "type": call_type,
                "subject": subject, "link": link or None, "group": group,
                "sort": sort.value if sort else None, "desc": desc}
@@ -294,6 +293,9 @@ def _wire(filters: dict) -> dict:
     """The daemon's arguments for filters given by option name (as typed or saved)."""
     args = {"call_type" if k == "type" else k: v for k, v in filters.items()
             if k not in ("link", "columns")}
+    if args.get("outcome") is not None and args["outcome"] not in OUTCOMES:
+        raise WireError(ErrorCode.BAD_INPUT, f"unknown outcome '{args['outcome']}': use "
+                        f"{', '.join(OUTCOMES)}")
     links: dict[str, str] = {}
     for item in filters.get("link") or ():
         kind, sep, value = item.partition("=")
@@ -301,6 +303,9 @@ def _wire(filters: dict) -> dict:
         if not sep or not kind:
             raise WireError(ErrorCode.BAD_INPUT,
                             f"--link '{item}': write KIND=VALUE, e.g. task=T-77")
+        if not value:
+            raise WireError(ErrorCode.BAD_INPUT,
+                            f"--link {kind}= needs a value, e.g. --link {kind}=T-77")
         if kind in links and links[kind] != value:
             raise WireError(ErrorCode.BAD_INPUT, f"--link {kind}= given twice ({links[kind]}, "
                             f"{value}): a call has one {kind}; give one")
