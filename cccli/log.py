@@ -525,7 +525,8 @@ def _older(conn, have: set[str]) -> None:
                      ", ".join(f"null as {c}" for c in lacking) + " from main.calls")
     if not conn.execute("select 1 from sqlite_master where name = 'call_groups'").fetchone():
         conn.execute("create temp table call_groups (id integer primary key, name text)")
-        conn.execute("create temp table call_group_members (group_id int, call_row int)")
+        conn.execute("create temp table call_group_members (group_id int, call_row int, "
+                     "call_id text)")
 
 
 @contextlib.contextmanager
