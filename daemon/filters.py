@@ -38,10 +38,9 @@ def parse(given: dict, region: str) -> dict:
             raise FilterError(f"--number '{text}' is not a phone number or a piece of one: "
                               "give digits, e.g. --number 0441110001 or --number 1110")
         out["number"] = digits
-        # A whole number also finds the calls it was dialled to in another form.
         whole = phone.e164(text, region) if phone.is_number(text) else None
         if whole:
-            out["number_key"] = whole
+            out["number_keys"] = _keys(whole, digits)
     if "links" in out:
         for kind, value in out["links"].items():
             if kind not in LINKS:
@@ -95,3 +94,14 @@ def _rows(conn, sql: str, args: list) -> list:
         if "no such table" in str(exc):
             return []
         raise
+
+
+def _keys(whole: str, digits: str) -> list[str]:
+    """The keys a whole number's calls may have: its E.164 form, which every call logged
+    since keys exist has, and the digits of its national and typed forms, which calls
+    logged before them were keyed by (without a region)."""
+    import phonenumbers
+
+    national = phonenumbers.format_number(phonenumbers.parse(whole),
+                                          phonenumbers.PhoneNumberFormat.NATIONAL)
+    return list(dict.fromkeys([whole, phone.digits(national), digits]))

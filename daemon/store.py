@@ -643,7 +643,7 @@ class Store:
     def select(*, period: str | None = None, agent: str | None = None,
                direction: str | None = None, outcome: str | None = None,
                missed: bool = False, number: str | None = None,
-               number_key: str | None = None, contact: str | None = None,
+               number_keys: list[str] | None = None, contact: str | None = None,
                call_type: str | None = None, subject: str | None = None,
                result: str | None = None, links: dict[str, str] | None = None,
                group: str | None = None, sort: str = "start", desc: bool = True,
@@ -652,10 +652,10 @@ class Store:
         """The query for calls matching the filters, sorted; `after` is the last row's cursor
         of the previous page (keyset paging, so a page costs the same at any depth).
 
-        The filters come parsed (`filters.parse`): `number_key` is a whole number's key
-        (E.164), matched on the index, so `0441110001` finds `+380441110001`; without it
-        `number` is digits found anywhere in the number as dialled or in its key;
-        `subject` is folded text."""
+        The filters come parsed (`filters.parse`): `number_keys` are the keys a whole
+        number's calls may have, matched on the index, so `0441110001` finds
+        `+380441110001`; without them `number` is digits found anywhere in the number as
+        dialled or in its key; `subject` is folded text."""
         column = SORT_COLUMNS[sort]
         where, args = periods.sql_range(*periods.bounds(period)) if period else ([], [])
         for name, value in (("agent", agent), ("direction", direction),
@@ -667,9 +667,9 @@ class Store:
         if missed:
             where.append(f"direction = 'in' and outcome in "
                          f"({', '.join(repr(o) for o in NOT_ACCEPTED)})")
-        if number_key:      # a whole number: its key, on the index
-            where.append("number_key = ?")
-            args.append(number_key)
+        if number_keys:     # a whole number: its keys, on the index
+            where.append(f"number_key in ({', '.join('?' * len(number_keys))})")
+            args += number_keys
         elif number:        # a piece of one: anywhere in the number as dialled or its key
             where.append("(number like ? or number_key like ?)")
             args += [f"%{number}%", f"%{number}%"]

@@ -311,7 +311,8 @@ def test_filters_are_parsed_once_where_they_enter():
 
     found = filters.parse({"number": "8 (044) 455-78-90", "subject": " ЗАМОВЛЕННЯ ",
                            "links": {"task": " T-77 "}, "missed": False, "agent": None}, "UA")
-    assert found == {"number": "80444557890", "number_key": "+380444557890",
+    assert found == {"number": "80444557890",
+                     "number_keys": ["+380444557890", "0444557890", "80444557890"],
                      "subject": "замовлення", "links": {"task": "T-77"}}
     assert filters.parse({"number": "1110"}, "UA") == {"number": "1110"}    # a piece
     for given, said in (({"number": "Olha"}, "not a phone number"),
@@ -325,13 +326,18 @@ def test_filters_are_parsed_once_where_they_enter():
 
 
 def test_a_number_filter_finds_the_call_by_its_key_or_its_digits(tmp_path):
+    """A whole number finds its calls however they were dialled, also calls keyed before
+    keys knew the region (by their digits); a piece of one, wherever it is."""
+    from daemon import filters
+
     store = Store(tmp_path / "calls.db")
     store.save({**row(1, 1.0), "number": "0441110001", "number_key": "+380441110001"})
     store.save({**row(2, 1.0), "number": "102", "number_key": "102"})
-    assert [r["number"] for r in store.find(number="380441110001",
-                                            number_key="+380441110001")] == ["0441110001"]
-    assert [r["number"] for r in store.find(number="0441110001",
-                                            number_key="+380441110001")] == ["0441110001"]
-    assert [r["number"] for r in store.find(number="1110001")] == ["0441110001"]
+    store.save({**row(3, 1.0), "number": "0441110001", "number_key": "0441110001"})
+    whole = filters.parse({"number": "+380441110001"}, "UA")
+    assert [r["call_id"] for r in store.find(**whole)] == ["5003", "5001"]  # keyed before
+    assert [r["call_id"] for r in store.find(**filters.parse({"number": "044 111 0001"},
+                                                             "UA"))] == ["5003", "5001"]
+    assert [r["call_id"] for r in store.find(number="1110001")] == ["5003", "5001"]
     assert [r["number"] for r in store.find(number="02")] == ["102"]
-    assert store.find(number="0441110002", number_key="+380441110002") == []
+    assert store.find(**filters.parse({"number": "0441110002"}, "UA")) == []

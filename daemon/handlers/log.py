@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Annotated
 
-from .. import export, filters
+from .. import export, filters, phone
 from ..calls import iso
 from ..infinity import InfinityError
 from ..store import SORT_COLUMNS
@@ -227,12 +227,18 @@ async def recent(ctx: Context, kind: Annotated[str, OneOf(tuple(RECENT))] = "all
     sql, args = ctx.store.select(limit=None, columns=("number", "number_key", "direction",
                                                       "outcome", "started_at", "contact"),
                                  **RECENT[kind])
+    region = ctx.settings["contacts.default_region"]
     found: dict[str, dict] = {}
+    keyed: dict[str, str] = {}      # a call keyed before keys knew the region: keyed now
     for row in ctx.store.db.execute(sql, args):     # newest first: stops at LIMIT numbers
         number, key, *rest = row
-        if number and (key or number) not in found:
-            found[key or number] = dict(zip(("number", "direction", "outcome", "started_at",
-                                             "contact"), (number, *rest)))
+        if not number:
+            continue
+        if not (key or "").startswith("+"):
+            key = keyed.setdefault(number, phone.key(number, region))
+        if key not in found:
+            found[key] = dict(zip(("number", "direction", "outcome", "started_at",
+                                   "contact"), (number, *rest)))
             if len(found) == limit:
                 break
     return [{**entry, "contact": entry["contact"] or ""} for entry in found.values()]
