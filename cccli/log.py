@@ -631,7 +631,12 @@ def _checked_filter(name: str, entry) -> dict:
     if not isinstance(entry, dict):
         raise WireError(ErrorCode.CONFIG, f"{where} is not a table of options")
     entry = dict(entry)
-    if entry.pop("version", 1) < FILTERS_VERSION and "result" in entry:
+    version = entry.pop("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or \
+            not 1 <= version <= FILTERS_VERSION:
+        raise WireError(ErrorCode.CONFIG, f"{where} has version {version!r}: this cc reads "
+                        f"versions 1 to {FILTERS_VERSION} (save the filter again)")
+    if version < FILTERS_VERSION and "result" in entry:
         entry.setdefault("outcome", entry.pop("result"))
     for key, value in entry.items():
         if key not in SAVED_KEYS:

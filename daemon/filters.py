@@ -80,8 +80,12 @@ def check(conn, found: dict) -> None:
     if group is not None and not _rows(conn, "select 1 from call_groups where name = ?",
                                        [group]):
         known = [r[0] for r in _rows(conn, "select name from call_groups order by name", [])]
-        raise FilterError(f"no group '{group}' (groups: {', '.join(known) or 'none yet'}; "
-                          f"put calls in one with `cc log group add {group} ID...`)")
+        raise FilterError(no_group(group, known))
+
+
+def no_group(name: str, known: list[str]) -> str:
+    return (f"no group '{name}' (groups: {', '.join(known) or 'none yet'}; put calls in "
+            f"one with `cc log group add {name} ID...`)")
 
 
 def _rows(conn, sql: str, args: list) -> list:

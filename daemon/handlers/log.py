@@ -57,9 +57,8 @@ def _parsed(ctx: Context, given: dict) -> dict:
 
 
 def _no_such_group(ctx: Context, name: str) -> WireError:
-    known = ", ".join(g["name"] for g in ctx.store.groups()) or "none yet"
-    return WireError(ErrorCode.BAD_INPUT, f"no group '{name}' (groups: {known}; put calls "
-                     f"in one with `cc log group add {name} ID...`)")
+    return WireError(ErrorCode.BAD_INPUT,
+                     filters.no_group(name, [g["name"] for g in ctx.store.groups()]))
 
 
 @command("log", "One page of the call log (LIMIT rows after the cursor AFTER, fewer when "
@@ -196,7 +195,7 @@ async def log_group_rm(ctx: Context, name: GroupName, log_ids: LogIds) -> dict:
     held = ctx.store.group_calls(name)
     if held is None:
         raise _no_such_group(ctx, name)
-    absent = [i for i in log_ids if i not in set(held)]
+    absent = sorted(set(log_ids) - set(held))
     if absent:
         raise WireError(ErrorCode.BAD_INPUT, f"call {', '.join(map(str, absent))} is not in "
                         f"group '{name}' (it holds {len(held)} call(s): `cc log --group "
