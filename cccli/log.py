@@ -55,11 +55,10 @@ ELSEWHERE = {"note": "cc log edit ID --note TEXT", "set-number": "cc log edit ID
 
 
 def log(words: Annotated[Optional[list[str]], typer.Argument(
-            metavar="[NAME | show ID | edit ID | rm ID | save NAME | saved | forget NAME | "
-                    "group add|rm NAME ID... | group delete NAME | groups]",
+            metavar="[NAME | ACTION ...]",
             autocompletion=complete.log_words,
-            help="A saved filter's NAME; `show ID` for one call's full record; "
-                 "`edit ID` with card options; `rm ID` (or --all); `save NAME` keeps the "
+            help="A saved filter's NAME, or an action: `show ID` for one call's full "
+                 "record; `edit ID` with card options; `rm ID` (or --all); `save NAME` keeps the "
                  "filters and --columns given as NAME, `saved` lists them, `forget NAME` "
                  "deletes one; `group add NAME ID...` puts calls in a static group, "
                  "`group rm NAME ID...` takes them out, `group delete NAME` deletes it, "

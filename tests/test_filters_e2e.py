@@ -255,3 +255,37 @@ def test_quick_add_keeps_a_public_number_as_the_region_reads_it(tmp_path):
     listed = cc_home(tmp_path, "quick", "--json")
     assert [e["number"] for e in json.loads(listed.stdout)] == \
         ["+380444557890", "102", "+74951234567"]
+
+
+def test_a_log_of_an_older_cc_is_filtered_too_without_the_daemon(tmp_path):
+    """`cc log --database` on a log set aside before groups and cards existed: the
+    filters work on what it has, and name what it lacks."""
+    import sqlite_utils
+
+    from daemon.store import MIGRATIONS
+
+    old = tmp_path / "calls.damaged-20261120-100000.db"
+    db = sqlite_utils.Database(old)
+    for step in MIGRATIONS[:4]:
+        step(db)
+    db.execute("PRAGMA user_version = 4")
+    db["calls"].insert_all([
+        {"call_id": "5007", "direction": "in", "agent": "ivanova", "number": "0441110001",
+         "number_key": "0441110001", "outcome": "rejected",
+         "started_at": "2026-11-20T10:00:00+00:00"},
+        {"call_id": "5008", "direction": "out", "agent": "ivanova", "number": "102",
+         "number_key": "102", "outcome": "answered",
+         "started_at": "2026-11-20T11:00:00+00:00"}])
+    db.close()
+
+    def listed(*args) -> list[str]:
+        done = cc_home(tmp_path, "log", "--database", str(old), "--json", *args)
+        assert done.returncode == 0, done.stderr
+        return [r["call_id"] for r in json.loads(done.stdout)]
+    assert listed("--missed") == ["5007"]
+    assert listed("--number", "+380441110001") == ["5007"]      # keyed before regions
+    assert listed("--subject", "order") == []
+    done = cc_home(tmp_path, "log", "--database", str(old), "--group", "vip")
+    assert done.returncode == 9 and "no group 'vip' (groups: none yet" in done.stderr
+    table = cc_home(tmp_path, "log", "--database", str(old), "--columns", "id,number,subject")
+    assert table.stdout.splitlines()[0].split() == ["id", "number", "subject"]
