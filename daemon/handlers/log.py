@@ -11,7 +11,7 @@ from typing import Annotated
 from .. import export, filters, phone
 from ..calls import iso
 from ..infinity import InfinityError
-from ..store import SORT_COLUMNS
+from ..store import SORT_COLUMNS, open_log
 from ..wire import LOG_COLUMNS, NAME_PATTERN, OUTCOMES, ErrorCode, WireError
 from .context import REMOTE, Context
 from .registry import UNBOUNDED, Length, LogId, Match, OneOf, Range, command, shared
@@ -226,18 +226,30 @@ async def recent(ctx: Context, kind: Annotated[str, OneOf(tuple(RECENT))] = "all
     sql, args = ctx.store.select(limit=None, columns=("number", "number_key", "direction",
                                                       "outcome", "started_at", "contact"),
                                  **RECENT[kind])
-    region = ctx.settings["contacts.default_region"]
+    # In a thread, on a connection of its own: a log of many calls to few numbers is read
+    # whole (about a second for 300,000 calls), and the daemon must not stall meanwhile.
+    return await asyncio.to_thread(_recent, ctx.paths.database, sql, args,
+                                   ctx.settings["contacts.default_region"], limit)
+
+
+def _recent(database, sql: str, args: list, region: str, limit: int) -> list[dict]:
+    """The first LIMIT distinct numbers of the query's rows (newest first)."""
+    conn = open_log(database, read_only=True)
     found: dict[str, dict] = {}
     keyed: dict[str, str] = {}      # a call keyed before keys knew the region: keyed now
-    for row in ctx.store.db.execute(sql, args):     # newest first: stops at LIMIT numbers
-        number, key, *rest = row
-        if not number:
-            continue
-        if not (key or "").startswith("+"):
-            key = keyed.setdefault(number, phone.key(number, region))
-        if key not in found:
-            found[key] = dict(zip(("number", "direction", "outcome", "started_at",
-                                   "contact"), (number, *rest)))
-            if len(found) == limit:
-                break
+    try:
+        for number, key, *rest in conn.execute(sql, args):
+            if not number:
+                continue
+            if not (key or "").startswith("+"):
+                if number not in keyed:
+                    keyed[number] = phone.key(number, region)
+                key = keyed[number]
+            if key not in found:
+                found[key] = dict(zip(("number", "direction", "outcome", "started_at",
+                                       "contact"), (number, *rest)))
+                if len(found) == limit:
+                    break
+    finally:
+        conn.close()
     return [{**entry, "contact": entry["contact"] or ""} for entry in found.values()]
