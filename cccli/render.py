@@ -55,6 +55,8 @@ def call_line(call: dict) -> str:
         ended += f"  [{who}]"
     elif call.get("contact_candidates"):
         ended += f"  [one of: {'; '.join(json.loads(call['contact_candidates']))}]"
+    elif call.get("account"):
+        ended += f"  [{call['account']}]"
     return (f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  "
             f"{call['state_name']}{talk}{hold}{ended}")
 
@@ -72,30 +74,42 @@ def agent_line(view: dict) -> str:
     return f"agent {who}{ext}: {state}"
 
 
-def log_table(rows: list[dict], colours: dict[str, str] | None = None) -> None:
-    """The log as a table; each result in its catalogue colour on a terminal."""
+def log_table(rows: list[dict], colours: dict[str, str] | None = None,
+              columns: tuple[str, ...] | None = None) -> None:
+    """The log as a table: the usual columns, or `columns` (the log's own names); each
+    result in its catalogue colour on a terminal."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     tty = colour_on()
     table = Table(box=None, header_style="bold" if tty else None)
-    show_result = any(r.get("result") for r in rows)
-    cols = ["id", "no.", "start", "dir", "number", "outcome"] + \
-        (["result"] if show_result else []) + ["wait", "talk", "hold", "agent"]
-    for col in cols:
-        table.add_column(col, no_wrap=True,
-                         justify="right" if col in ("id", "wait", "talk", "hold") else "left")
+    if columns is None:
+        show_result = any(r.get("result") for r in rows)
+        heads = [("id", "id"), ("no.", "counter_number"), ("start", "started_at"),
+                 ("dir", "direction"), ("number", "number"), ("outcome", "outcome")] + \
+            ([("result", "result")] if show_result else []) + \
+            [("wait", "wait_seconds"), ("talk", "talk_seconds"), ("hold", "hold_seconds"),
+             ("agent", "agent")]
+    else:
+        heads = [(c, c) for c in columns]
+    for head, key in heads:
+        table.add_column(head, no_wrap=key != "notes",
+                         justify="right" if key == "id" or key.endswith("_seconds") else "left")
     for r in rows:
-        result = r.get("result") or ""
-        style = (colours or {}).get(result, "")
-        cells = [str(r["id"]), r.get("counter_number") or "", local_time(r["started_at"]),
-                 r["direction"], r["number"], r["outcome"]]
-        if show_result:
-            cells.append(Text(result, style=style if tty and style != "grey" else
-                              ("bright_black" if tty and style else "")))
-        cells += [duration(r["wait_seconds"]), duration(r["talk_seconds"]),
-                  duration(r["hold_seconds"]), r["agent"] or ""]
+        cells = []
+        for _, key in heads:
+            value = r.get(key)
+            if key == "result":
+                style = (colours or {}).get(value or "", "")
+                cells.append(Text(value or "", style=style if tty and style != "grey" else
+                                  ("bright_black" if tty and style else "")))
+            elif key.endswith("_seconds"):
+                cells.append(duration(value))
+            elif key.endswith("_at"):
+                cells.append(local_time(value))
+            else:
+                cells.append("" if value is None else str(value))
         table.add_row(*cells)
     Console(no_color=not tty, highlight=False, width=None if tty else 200).print(table)
 
@@ -114,9 +128,12 @@ def colleagues(rows: list[dict]) -> None:
     Console(no_color=not tty, width=None if tty else 200).print(table)
 
 
-def imported(result: dict, what: str, as_json: bool) -> None:
-    """An import's count; rows it skipped go to stderr by line, and the exit says so."""
-    out(result, as_json, f"imported {result['imported']} {what}")
+def imported(result: dict, what: str, as_json: bool, parts: tuple[str, ...] = ()) -> None:
+    """An import's count (and its PARTS: added, updated, ...); rows it skipped go to stderr
+    by line, and the exit says so."""
+    counts = ", ".join(f"{result[p]} {p}" for p in parts)
+    out(result, as_json, f"imported {result['imported']} {what}" + (f": {counts}"
+                                                                     if counts else ""))
     skipped = result.get("skipped") or []
     for line in skipped[:-1]:
         sys.stderr.write(f"cc: skipped {line}\n")
@@ -127,8 +144,19 @@ def imported(result: dict, what: str, as_json: bool) -> None:
 
 def contact_line(contact: dict) -> str:
     account = f" ({contact['account']})" if contact.get("account") else ""
-    phones = ", ".join(contact["phones"]) or "no phone number"
-    return f"{contact['name']}{account}: {phones}"
+    return f"{contact['name']}{account}: {numbers(contact)}"
+
+
+def account_line(account: dict) -> str:
+    people = "; contacts: " + ", ".join(account["contacts"]) if account.get("contacts") else ""
+    return f"{account['name']} [account]: {numbers(account)}{people}"
+
+
+def numbers(record: dict) -> str:
+    """A contact's or account's numbers with their kinds; those no call is matched to
+    (fax, pager) are marked so."""
+    listed = [f"{n['number']} ({n['kind']})" for n in record.get("numbers", [])]
+    return ", ".join(listed) or "no phone number"
 
 
 ANSI = {"green": 32, "yellow": 33, "red": 31, "blue": 34, "magenta": 35, "cyan": 36,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .wire import ErrorCode, WireError
+from .wire import NUMBER_KINDS, ErrorCode, WireError
 
 _SEPARATORS = re.compile(r"[\s\-().]")       # what people put between digits to read them
 _NUMBER = re.compile(r"\+?[0-9]{2,20}")
@@ -65,8 +65,11 @@ def e164(raw: str, region: str) -> str | None:
 
     text = (raw or "").strip()
     candidates = [text]
-    # The old trunk prefix "8" before a "0XX" area code, still typed in the region.
-    if digits(text).startswith("80") and not text.startswith("+"):
+    if digits(text).startswith("80") and not text.startswith("+") and \
+            _trunk_prefix(region) == "0":
+        # "8" before the trunk prefix "0" is the long-distance code of the Soviet plan that
+        # people still type in such regions (8 044 ... in UA); where phonenumbers says the
+        # trunk prefix is "8" itself (RU, KZ, BY), the parse below already reads it.
         candidates.append(digits(text)[1:])
     for candidate in candidates:
         try:
@@ -78,7 +81,24 @@ def e164(raw: str, region: str) -> str | None:
     return None
 
 
+def _trunk_prefix(region: str) -> str | None:
+    """The national (trunk) prefix phonenumbers knows for `region`: "0" in UA, "8" in RU."""
+    from phonenumbers import PhoneMetadata
+
+    metadata = PhoneMetadata.metadata_for_region(region) if region else None
+    return metadata.national_prefix if metadata else None
+
+
 def key(raw: str, region: str) -> str:
     """What numbers are matched by: E.164 when it is a valid public number, else its
     digits (extensions), so `8 (044) 455-78-90` and `+380444557890` are one number."""
     return e164(raw, region) or digits(raw)
+
+
+def kinded(text: str) -> tuple[str, str]:
+    """(number, kind) of `KIND:NUMBER` (e.g. mobile:+380501112233), or of a bare number
+    (kind "other", a telephone of no stated kind)."""
+    kind, sep, number = text.partition(":")
+    if sep and kind.strip().lower() in NUMBER_KINDS:
+        return number.strip(), kind.strip().lower()
+    return text.strip(), "other"

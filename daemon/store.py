@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import periods
 from .wire import LOG_COLUMNS as COLUMNS
+from .wire import NOT_ACCEPTED
 
 if TYPE_CHECKING:       # imported when used: cc report and cc doctor do without them
     import sqlite_utils
@@ -82,6 +83,9 @@ def _checked(conn: sqlite3.Connection, sql: str) -> sqlite3.Connection:
     except sqlite3.Error:
         conn.close()
         raise
+    # SQLite folds the case of ASCII letters only; a subject in Cyrillic needs Python's.
+    conn.create_function("cc_fold", 1, lambda text: text.casefold() if text else text,
+                         deterministic=True)
     return conn
 
 
@@ -143,6 +147,15 @@ def _v4(db: sqlite_utils.Database) -> None:
 
 WRAPUP_FIELDS = ("call_type", "subject", "result", "notes")
 LINKS = ("task", "sale", "project", "project_path", "incident", "campaign", "survey")
+CARD_FIELDS = ("counter_number", *WRAPUP_FIELDS, "contact", "account")
+
+
+def card_of(row: dict) -> dict:
+    """A logged call's card as hooks get it: its fields and every kind of link, '' where
+    empty (a record not written yet has no number)."""
+    card = {name: row.get(name) or "" for name in CARD_FIELDS}
+    card["links"] = {kind: row.get(f"link_{kind}") or "" for kind in LINKS}
+    return card
 
 
 def _v5(db: sqlite_utils.Database) -> None:
@@ -211,11 +224,104 @@ def _v8(db: sqlite_utils.Database) -> None:
     db["log_meta"].create({"key": str, "value": str}, pk="key")
 
 
-def _team_outbox(db: sqlite_utils.Database) -> None:
+def _v9(db: sqlite_utils.Database) -> None:
+    """Accounts are records of their own (F51): contacts belong to one, numbers belong to a
+    contact or an account and carry their kind (F18), and a call names the contact and the
+    account it is linked to (F52). The old contacts' account names become accounts."""
+    # wire.NUMBER_KINDS as this step made them: a later change is a migration of its own.
+    kinds = "'mobile', 'work', 'home', 'other', 'fax', 'pager'"
+    db.execute("""create table accounts (
+        id integer primary key,
+        name text not null collate nocase unique check (trim(name) <> ''))""")
+    db.execute("insert or ignore into accounts (name) select distinct trim(account) "
+               "from contacts where trim(coalesce(account, '')) <> '' order by id")
+    db.execute("""create table contacts_new (
+        id integer primary key,
+        name text not null check (trim(name) <> ''),
+        account_id integer references accounts (id) on delete set null)""")
+    db.execute("insert into contacts_new (id, name, account_id) select c.id, c.name, "
+               "(select a.id from accounts a where a.name = trim(c.account)) from contacts c "
+               "where trim(c.name) <> ''")
+    db.execute(f"""create table phones (
+        id integer primary key,
+        contact_id integer references contacts (id) on delete cascade,
+        account_id integer references accounts (id) on delete cascade,
+        number text not null check (number <> ''),
+        key text not null,
+        kind text not null default 'other' check (kind in ({kinds})),
+        check ((contact_id is null) <> (account_id is null)))""")
+    # A number kept without its kind before: taken for a telephone of no stated kind.
+    db.execute("insert into phones (contact_id, number, key, kind) select p.contact_id, "
+               "p.number, coalesce(p.key, ''), 'other' from contact_phones p "
+               "where p.contact_id in (select id from contacts_new) "
+               "and coalesce(p.number, '') <> '' and p.rowid = (select min(q.rowid) "
+               "from contact_phones q where q.contact_id = p.contact_id "
+               "and coalesce(q.key, '') = coalesce(p.key, '')) order by p.rowid")
+    db.execute("drop table contact_phones")
+    db.execute("drop table contacts")
+    db.execute("alter table contacts_new rename to contacts")
+    db.execute("create index contacts_account on contacts (account_id) "
+               "where account_id is not null")
+    db.execute("create index phones_key on phones (key)")
+    # One contact or account has a number once; these find a record's numbers too.
+    db.execute("create unique index phones_contact_key on phones (contact_id, key) "
+               "where contact_id is not null")
+    db.execute("create unique index phones_account_key on phones (account_id, key) "
+               "where account_id is not null")
+    db.execute("alter table calls add column contact_id integer "
+               "references contacts (id) on delete set null")
+    db.execute("alter table calls add column account_id integer "
+               "references accounts (id) on delete set null")
+    # The calls logged so far: linked where their names still name one record.
+    db.execute("update calls set contact_id = (select min(id) from contacts c "
+               "where c.name = calls.contact having count(*) = 1) where contact <> ''")
+    db.execute("update calls set account_id = (select id from accounts a "
+               "where a.name = calls.account) where account <> ''")
+    db.execute("create index calls_contact on calls (contact_id) where contact_id is not null")
+    db.execute("create index calls_account on calls (account_id) where account_id is not null")
+
+
+def _v10(db: sqlite_utils.Database) -> None:
+    """Static groups of hand-picked calls (F43, F59); indices for the card's filters (F42).
+
+    A member names its call by row and by the server's call id, and a trigger takes only
+    a pair the log has, so a row id used again after `cc log rm` never brings a new call
+    into an old group. No trigger on `calls` itself: one would make SQLite delete a whole
+    log row by row (35 s instead of 0.5 s for 300,000 calls); `Store.remove` takes a
+    removed call out of its groups in the same transaction."""
+    # Statement by statement: executescript would commit the migration's transaction.
+    for sql in (
+            f"""create table call_groups (
+                id integer primary key,
+                name text not null unique check (length(name) between 1 and {GROUP_NAME_MAX}),
+                created_at text not null)""",
+            """create table call_group_members (
+                group_id integer not null references call_groups(id) on delete cascade,
+                call_row integer not null references calls(id) on delete cascade,
+                call_id text not null,
+                added_at text not null,
+                primary key (group_id, call_row)) without rowid""",
+            "create index call_group_members_call on call_group_members(call_row)",
+            """create trigger call_groups_emptied after delete on call_groups begin
+                delete from call_group_members where group_id = old.id; end""",
+            """create trigger call_group_members_known before insert on call_group_members
+                when not exists (select 1 from calls where id = new.call_row
+                                 and call_id = new.call_id)
+                  or not exists (select 1 from call_groups where id = new.group_id)
+                begin select raise(abort, 'a group holds only logged calls'); end"""):
+        db.execute(sql)
+    for column in ("call_type", "result"):
+        db["calls"].create_index([column, "started_at"], if_not_exists=True)
+    for name in LINKS:      # most calls have no link: partial indices stay small
+        db.execute(f"create index if not exists calls_link_{name} on calls(link_{name}) "
+                   f"where link_{name} is not null")
+
+
+def _v11(db: sqlite_utils.Database) -> None:
     """The team store's outbox: every change to a call (a new call, an update, a removal)
-    queues the call's identity in the same transaction, while `log_meta.team` is on; the
-    replicator (daemon/team/replicate.py) sends the calls' current rows in order and
-    clears what the team store took. Triggers, so no code path can forget it."""
+    queues the call's identity in the same transaction, while `log_meta.team` is on (the
+    triggers of _keep_team_outbox); the replicator (daemon/team/replicate.py) sends the
+    calls' current rows in order and clears what the team store took."""
     db.execute("""create table team_outbox (
                       seq integer primary key autoincrement,
                       server text not null, call_id text not null, agent text not null)""")
@@ -229,18 +335,62 @@ def _team_outbox(db: sqlite_utils.Database) -> None:
                       arrival text not null check (json_valid(arrival)),
                       sent integer not null default 0 check (sent in (0, 1)),
                       primary key (server, call_id, agent))""")
-    on = "exists (select 1 from log_meta where key = 'team' and value = 'on')"
-    for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
-        db.execute(f"""create trigger calls_team_{event} after {event} on calls
-                       when {on}
+
+
+GROUP_NAME_MAX = 64
+# A static group's member joined to its call: the same row, still the same call.
+MEMBER_CALL = "calls c on c.id = m.call_row and c.call_id = m.call_id"
+# Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11)
+
+HIGH_WATER = "calls_counter_high_water"
+
+
+def _keep_high_water(db: sqlite_utils.Database) -> None:
+    """The database keeps the highest card number ever given in log_meta's counter_floor,
+    so a number is never given twice (F22): not after `cc log rm`, nor after the calls'
+    pages are damaged. Made at open, not as a migration: a migration that rebuilds the
+    calls table drops its triggers, and the next open makes this one again."""
+    if db.execute("select 1 from sqlite_master where type = 'trigger' and name = ?",
+                  [HIGH_WATER]).fetchone():
+        return
+    floor = "coalesce((select cast(value as integer) from log_meta " \
+            "where key = 'counter_floor'), 0)"
+    with db.atomic():
+        # The numbers given before the trigger existed count too.
+        db.execute(f"insert or replace into log_meta (key, value) select 'counter_floor', "
+                   f"max(coalesce(max(counter), 0), {floor}) from calls")
+        db.execute(f"""create trigger {HIGH_WATER} after insert on calls
+                       when new.counter > {floor}
                        begin
-                           insert into team_outbox (server, call_id, agent)
-                           values ({row}.server, {row}.call_id, coalesce({row}.agent, ''));
+                         insert or replace into log_meta (key, value)
+                         values ('counter_floor', new.counter);
                        end""")
 
 
-# Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _team_outbox)
+TEAM_TRIGGERS = tuple(f"calls_team_{event}" for event in ("insert", "update", "delete"))
+
+
+def _keep_team_outbox(db: sqlite_utils.Database) -> None:
+    """Every change to a call queues it in the team store's outbox, so no code path can
+    forget to: triggers, made at open like the high-water mark's (a migration that
+    rebuilds the calls table drops them). They cost a lookup while no team store is set."""
+    have = {name for (name,) in db.execute(
+        "select name from sqlite_master where type = 'trigger' and name like 'calls_team_%'")}
+    if have == set(TEAM_TRIGGERS):
+        return
+    on = "exists (select 1 from log_meta where key = 'team' and value = 'on')"
+    with db.atomic():
+        for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
+            db.execute(f"drop trigger if exists calls_team_{event}")
+            db.execute(f"""create trigger calls_team_{event} after {event} on calls
+                           when {on}
+                           begin
+                               insert into team_outbox (server, call_id, agent)
+                               values ({row}.server, {row}.call_id, coalesce({row}.agent, ''));
+                           end""")
+
+
 DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 RESTART_HINT = ("restart the daemon (`cc daemon stop`, `cc daemon start`): it sets the damaged "
                 "log aside and starts a fresh one")
@@ -315,22 +465,34 @@ def damaged_logs(path: Path) -> list[Path]:
 
 def _last_counter(path: Path) -> int:
     """The highest card number a damaged log still shows, or the one it was to go on from
-    (0 if it cannot tell), so a fresh log's numbers do not repeat its ones."""
+    (0 if it cannot tell), so a fresh log's numbers do not repeat its ones. Each source is
+    read on its own: damaged calls pages must not hide the high-water mark in log_meta."""
     try:
         conn = open_log(path, read_only=True)
-        try:
-            last = int(conn.execute("select max(counter) from calls").fetchone()[0] or 0)
-            if conn.execute("select 1 from sqlite_master where name = 'log_meta'").fetchone():
-                return max(last, _floor(conn))
-            return last
-        finally:
-            conn.close()
-    except (sqlite3.Error, OSError, TypeError, ValueError):
+    except (sqlite3.Error, OSError):
         return 0
+    try:
+        floor = _read_int(conn, "select value from log_meta where key = 'counter_floor'")
+        # The index first; the table itself only when the index cannot be read.
+        last = _read_int(conn, "select max(counter) from calls")
+        if last is None:
+            last = _read_int(conn, "select max(counter) from calls not indexed")
+        return max((n for n in (floor, last) if n is not None), default=0)
+    finally:
+        conn.close()
+
+
+def _read_int(conn: sqlite3.Connection, sql: str) -> int | None:
+    """The whole number one query of a damaged log gives, or None if it gives none."""
+    try:
+        row = conn.execute(sql).fetchone()
+        return int(row[0] or 0) if row else 0
+    except (sqlite3.Error, TypeError, ValueError):
+        return None
 
 
 def _floor(conn: sqlite3.Connection) -> int:
-    """Where the log's card numbers go on from (after the logs set aside before it)."""
+    """The highest card number this log, or a log set aside before it, ever gave."""
     floor = conn.execute("select value from log_meta where key = 'counter_floor'").fetchone()
     return int(floor[0]) if floor else 0
 
@@ -347,6 +509,10 @@ class Store:
 
         self.db = sqlite_utils.Database(open_log(self.path, timeout=LOCK_WAIT))
         self.migrate()
+        _keep_high_water(self.db)
+        _keep_team_outbox(self.db)
+        # After the migrations (a rebuild drops tables others refer to): links are checked.
+        self.db.execute("PRAGMA foreign_keys = ON")
         if counter_floor > _floor(self.db.conn):
             with self.db.conn:
                 self.db["log_meta"].upsert({"key": "counter_floor", "value": str(counter_floor)},
@@ -460,6 +626,14 @@ class Store:
         try:
             return self._put(key, row)
         except sqlite3.IntegrityError as exc:
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_CONSTRAINT_FOREIGNKEY":
+                # A contact or account removed meanwhile (or a spooled row from a log set
+                # aside): the call is written, named but not linked.
+                self._warn(f"call {key[1]}: its contact or account is no longer in the "
+                           "log; written without the link")
+                row = {**row, "contact_id": None, "account_id": None}
+                self.pending[key] = row
+                return self._put(key, row)
             if getattr(exc, "sqlite_errorname", "") != "SQLITE_CONSTRAINT_CHECK":
                 raise
         # The edge checks the server's figures; this is the database's own refusal.
@@ -545,12 +719,21 @@ class Store:
             self.db["calls"].update(row_id, fields)
         return self.get(row_id)
 
+    def links(self, row_id: int) -> dict:
+        """The contact and account a logged call is linked to (ids; None when none)."""
+        row = self.db.execute("select contact_id, account_id from calls where id = ?",
+                              [row_id]).fetchone()
+        return {"contact_id": row[0], "account_id": row[1]} if row else {}
+
     def remove(self, row_id: int | None) -> int:
+        """Remove one call, or all; a removed call leaves its groups with it."""
         with self.db.conn:
             if row_id is None:
                 count = self.db.execute("select count(*) from calls").fetchone()[0]
+                self.db.execute("delete from call_group_members")
                 self.db.execute("delete from calls")
                 return count
+            self.db.execute("delete from call_group_members where call_row = ?", [row_id])
             return self.db.execute("delete from calls where id = ?", [row_id]).rowcount
 
     # -- catalogues (F44)
@@ -567,6 +750,63 @@ class Store:
         with self.db.conn:
             return self.db.execute("delete from catalog where kind = ? and name = ?",
                                    [kind, name]).rowcount
+
+    # -- static groups: hand-picked calls (F43, F59)
+    def groups(self) -> list[dict]:
+        """Every static group with how many calls it holds, by name."""
+        return [dict(r) for r in self.db.query(
+            f"select g.name, g.created_at, count(c.id) as calls from call_groups g "
+            f"left join call_group_members m on m.group_id = g.id left join {MEMBER_CALL} "
+            "group by g.id order by g.name")]
+
+    def group_calls(self, name: str) -> list[int] | None:
+        """The log ids a group holds, oldest first; None when there is no such group."""
+        group = self.db.execute("select id from call_groups where name = ?",
+                                [name]).fetchone()
+        if group is None:
+            return None
+        return [r[0] for r in self.db.execute(
+            f"select c.id from call_group_members m join {MEMBER_CALL} "
+            "where m.group_id = ? order by c.id", [group[0]])]
+
+    def groups_of(self, row_id: int) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            f"select g.name from call_group_members m join {MEMBER_CALL} join call_groups g "
+            "on g.id = m.group_id where c.id = ? order by g.name", [row_id])]
+
+    def missing(self, row_ids: list[int]) -> list[int]:
+        """Those of `row_ids` that no call of the log has."""
+        found = {r[0] for r in self.db.execute(
+            f"select id from calls where id in ({', '.join('?' * len(row_ids))})", row_ids)}
+        return [i for i in row_ids if i not in found]
+
+    def group_add(self, name: str, row_ids: list[int], now: str) -> int:
+        """Put logged calls in the group `name` (made if new); how many were not in it."""
+        with self.db.conn:
+            self.db.execute("insert or ignore into call_groups (name, created_at) values "
+                            "(?, ?)", [name, now])
+            (group_id,) = self.db.execute("select id from call_groups where name = ?",
+                                          [name]).fetchone()
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "insert or ignore into call_group_members (group_id, call_row, call_id, "
+                "added_at) select ?, id, call_id, ? from calls where id = ?",
+                [(group_id, now, i) for i in row_ids])
+            return self.db.conn.total_changes - before
+
+    def group_remove(self, name: str, row_ids: list[int]) -> int:
+        """Take calls out of a group (they stay in the log); how many were in it."""
+        with self.db.conn:
+            return self.db.execute(
+                "delete from call_group_members where group_id = (select id from "
+                f"call_groups where name = ?) and call_row in ({', '.join('?' * len(row_ids))})",
+                [name, *row_ids]).rowcount
+
+    def group_delete(self, name: str) -> bool:
+        """Delete a group (its calls stay in the log); False when there is none."""
+        with self.db.conn:
+            return self.db.execute("delete from call_groups where name = ?",
+                                   [name]).rowcount > 0
 
     def unfinished(self, server: str, agent: str) -> list[dict]:
         """This server's calls of this agent whose end was never recorded (the daemon
@@ -594,26 +834,56 @@ class Store:
     @staticmethod
     def select(*, period: str | None = None, agent: str | None = None,
                direction: str | None = None, outcome: str | None = None,
-               missed: bool = False, number: str | None = None, contact: str | None = None,
-               sort: str = "start", desc: bool = True, limit: int | None = 20,
-               after: list | None = None, columns=COLUMNS) -> tuple[str, list]:
+               missed: bool = False, number: str | None = None,
+               number_keys: list[str] | None = None, contact: str | None = None,
+               call_type: str | None = None, subject: str | None = None,
+               result: str | None = None, links: dict[str, str] | None = None,
+               group: str | None = None, sort: str = "start", desc: bool = True,
+               limit: int | None = 20, after: list | None = None,
+               columns=COLUMNS) -> tuple[str, list]:
         """The query for calls matching the filters, sorted; `after` is the last row's cursor
-        of the previous page (keyset paging, so a page costs the same at any depth)."""
+        of the previous page (keyset paging, so a page costs the same at any depth).
+
+        The filters come parsed (`filters.parse`): `number_keys` are the keys a whole
+        number's calls may have, matched on the index, so `0441110001` finds
+        `+380441110001`; without them `number` is digits found anywhere in the number as
+        dialled or in its key; `subject` is folded text."""
         column = SORT_COLUMNS[sort]
         where, args = periods.sql_range(*periods.bounds(period)) if period else ([], [])
         for name, value in (("agent", agent), ("direction", direction),
-                            ("outcome", outcome)):
+                            ("outcome", outcome), ("call_type", call_type),
+                            ("result", result)):
             if value:
                 where.append(f"{name} = ?")
                 args.append(value)
         if missed:
-            where.append("outcome = 'missed'")
-        if number:
-            where.append("number like ?")
-            args.append(f"%{number}%")
+            where.append(f"direction = 'in' and outcome in "
+                         f"({', '.join(repr(o) for o in NOT_ACCEPTED)})")
+        if number_keys:     # a whole number: its keys, on the index
+            where.append(f"number_key in ({', '.join('?' * len(number_keys))})")
+            args += number_keys
+        elif number:        # a piece of one: anywhere in the number as dialled or its key
+            where.append("(number like ? or number_key like ?)")
+            args += [f"%{number}%", f"%{number}%"]
         if contact:
             where.append("(contact like ? or account like ?)")
             args += [f"%{contact}%", f"%{contact}%"]
+        if subject and subject.isascii():     # SQLite's LIKE folds ASCII, in C
+            where.append("subject like ? escape '\\'")
+            args.append("%" + re.sub(r"([\\%_])", r"\\\1", subject) + "%")
+        elif subject:
+            where.append("instr(cc_fold(subject), ?) > 0")
+            args.append(subject)
+        for kind, value in (links or {}).items():
+            if kind not in LINKS:       # never a column name from outside
+                raise ValueError(f"unknown link {kind!r}")
+            where.append(f"link_{kind} = ?")
+            args.append(value)
+        if group:
+            where.append("(id, call_id) in (select m.call_row, m.call_id from "
+                         "call_group_members m join call_groups g on g.id = m.group_id "
+                         "where g.name = ?)")
+            args.append(group)
         order = "desc" if desc else "asc"
         if after is not None:
             key, row_id = after
