@@ -58,6 +58,7 @@ class Call:
     group_number: str = ""
     transfer_leg: str = ""          # consult transfer: the leg to the target
     consult_for: str = ""           # on that leg: the caller's call, whose card it is
+    seance: str = ""                # the server's session id ([ours]), shared by the legs
     contact: str = ""               # F5: filled when exactly one contact has the number
     account: str = ""
     contact_candidates: str = ""    # JSON list of names when several have it
@@ -133,6 +134,8 @@ class Call:
 
 
 class CallTracker:
+    team = None     # the team store's replicator (team.url): told of incoming calls
+
     def __init__(self, store, agent: str, extension: str, publish=None,
                  clock=time.monotonic, server: str = ""):
         self.store = store
@@ -360,6 +363,30 @@ class CallTracker:
                 call = self.calls.get(call_id)
                 if call is not None and call.log_id is None:
                     call.log_id = row_id
+
+    def arrived(self, call: Call, from_extension: str = "", seance: str = "") -> None:
+        """An incoming call is here: with a team store, ask it for a card handed over with
+        it (a transfer's), matched on the caller, this extension, the sender's extension
+        and the server's session id where there are ones."""
+        if seance:
+            call.seance = seance
+        if self.team is None or call.direction != Direction.IN:
+            return
+        self.team.arrived((self.server, call.call_id, self.agent), self.extension,
+                          call.number, from_extension, call.seance)
+
+    def take_card(self, key: tuple, card: dict) -> None:
+        """A card handed over with a transferred call: each field this call's card left
+        empty, in the log and on the call the daemon still follows."""
+        call = self.calls.get(key[1])
+        if call is not None:
+            for name in ("contact", "account"):
+                if isinstance(card.get(name), str) and card[name] and not getattr(call, name):
+                    setattr(call, name, card[name])
+                    call.contact_candidates = ""
+        self.store.fill_card(key, card)
+        if call is not None:
+            self.publish("call", call.view())
 
     def _save(self, call: Call) -> None:
         if call.logged:

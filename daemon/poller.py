@@ -106,8 +106,11 @@ class Poller:
         active = await self.client.active_calls(session.id_user)
         for row in active:
             self.tracker.confirm(row.call_id)
-            self.tracker.seen(row.call_id, row.direction, row.number, row.state, row.reason,
-                              at=asked_at)
+            new = row.call_id not in self.tracker.calls
+            call = self.tracker.seen(row.call_id, row.direction, row.number, row.state,
+                                     row.reason, at=asked_at)
+            if new:
+                self.tracker.arrived(call, seance=row.seance)
         present = {row.call_id for row in active}
         self.tracker.vanished(present, asked_at)
         if not self._orphans_done:

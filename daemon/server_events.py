@@ -82,6 +82,7 @@ class ServerEvents:
     def _details(self, call: Call, event: values.CallCreated) -> None:
         """What a call's creation tells beyond the basics: transfers and groups ([ours])."""
         changed = False
+        self.tracker.arrived(call, event.transfer_from, event.seance)
         if event.transfer_from and not call.transfer_from:
             ext = event.transfer_from
             found = [c for c in self.directory.search(ext) if c["extension"] == ext]

@@ -18,6 +18,7 @@ from .wire import Direction, ErrorCode, WireError
 
 log = logging.getLogger("cc.transfer")
 TRANSFERABLE = frozenset({LineState.CONNECTED, *HELD})
+HAND_OVER_WAIT = 1.0        # real seconds a transfer waits for the team store
 
 
 class Transfers:
@@ -29,6 +30,7 @@ class Transfers:
         self.settings = settings
         self.spawn = spawn
         self.publish = publish
+        self.team = None        # the team store's replicator, when team.url is set
 
     async def start(self, target: str, blind: bool, call_id: str | None) -> dict:
         call = self.control.pick(call_id, {LineState.CONNECTED}, "transfer")
@@ -38,6 +40,8 @@ class Transfers:
         call.transfer_from = self.settings["server.login"]
         call.transfer_to, call.transfer_number = who, number
         id_user = self.control.session.id_user
+        if blind:
+            await self._hand_over(call, number)
         try:
             if blind:
                 await self.client.quick_transfer(id_user, call.call_id, number)
@@ -66,6 +70,7 @@ class Transfers:
         leg = self.tracker.calls[first.transfer_leg]
         if leg.state != LineState.CONNECTED:
             raise forbid(leg, "transfer complete", "the target to have answered")
+        await self._hand_over(first, first.transfer_number or leg.number)
         try:
             await self.client.finish_transfer(self.control.session.id_user, first.call_id)
         except InfinityError as exc:
@@ -73,6 +78,20 @@ class Transfers:
                             f"{exc}") from None
         await self.control.wait_end(first)
         return first.view()
+
+    async def _hand_over(self, call: Call, target: str) -> None:
+        """With a team store, the card goes ahead of the call (F35): a hand-over that the
+        target's daemon claims when the call reaches it, written before the server is
+        asked. It holds the transfer up for a second at most: a store that is down gets it
+        from the outbox later, and a late hand-over still fills the target's card."""
+        if self.team is None:
+            return
+        row = self.tracker.store.get(call.log_id) if call.log_id else None
+        self.team.hand_over(row or {"call_id": call.call_id, "number": call.number}, target,
+                            self.control.session.extension, call.seance)
+        if not await self.team.handed_over(HAND_OVER_WAIT):
+            log.warning("the team store did not take the hand-over of call %s within %g s; "
+                        "it goes when the store is back", call.call_id, HAND_OVER_WAIT)
 
     async def cancel(self, call_id: str | None) -> dict:
         return await self._take_back(self.consulting(call_id))

@@ -158,6 +158,8 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
         from ..team.replicate import Replicator    # psycopg only for a team's daemons
 
         ctx.team = Replicator(store, s, clock)
+        ctx.team.apply_card = tracker.take_card
+        tracker.team = ctx.transfers.team = ctx.team
         supervisor.keep("team", ctx.team.run)
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())

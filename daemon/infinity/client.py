@@ -219,8 +219,12 @@ class InfinityClient:
         # The far end is B on an outgoing call and A on an incoming one.
         number = row.get("BNumber") if way == Direction.OUT else row.get("ANumber")
         number = number or row.get("Number") or row.get("AbonentNumber") or ""
+        try:
+            seance = clean_id(row["IDSeance"], "IDSeance") if row.get("IDSeance") else ""
+        except ValueError:
+            seance = ""         # [ours], a hint only: a bad one is no reason to drop the row
         return ActiveCall(call_id, as_int(row.get("State", 0), "State", path), way,
-                          str(number), str(row.get("Reason") or ""))
+                          str(number), str(row.get("Reason") or ""), seance)
 
     async def connections(self, call_id: str) -> list[ConnectionRecord]:
         path = "/stat/connectionsbycall/"

@@ -102,7 +102,8 @@ def parse_event(kind: str, params: dict, at: float) -> values.ServerEvent:
     if kind == "call_created":
         return values.CallCreated(call_id, id_user, ext, _text(params, "Number"),
                                   values.direction(_int(params, "Direction", False)),
-                                  _text(params, "TransferFrom"), _text(params, "Group"), at)
+                                  _text(params, "TransferFrom"), _text(params, "Group"), at,
+                                  _text(params, "IDSeance"))
     if kind == "call_state":
         return values.CallStateChanged(call_id, id_user, ext, _int(params, "State"),
                                        _text(params, "Reason"), at)

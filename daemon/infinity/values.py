@@ -41,6 +41,7 @@ class CallCreated:
     transfer_from: str       # [ours] the extension that transferred the call here
     group: str               # [ours] the group number the call came in on
     at: float
+    seance: str = ""         # [ours] the server's session id, shared by a call's legs
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class ActiveCall:
     direction: Direction
     number: str
     reason: str
+    seance: str = ""         # [ours] the server's session id, shared by a call's legs
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ class Replicator:
         self.refused = 0            # calls the store refused (kept in the local log)
         self._pool = None
         self._wake = asyncio.Event()
+        # How a card handed over with a transferred call reaches this agent's call: the
+        # call tracker's take_card (the call it follows, then the log).
+        self.apply_card = store.fill_card
         if self.prefix:
             store.number_mask = f"{self.prefix}-{{n:06}}"
 
@@ -272,7 +275,7 @@ class Replicator:
             for server, call_id, agent, text, _ in waiting:
                 key = (server, call_id, agent)
                 if call_id in cards:
-                    self.store.fill_card(key, cards[call_id])
+                    self.apply_card(key, cards[call_id])
                 elif datetime.fromisoformat(json.loads(text)["arrived_at"]).timestamp() \
                         > expired:
                     db.execute("update team_arrivals set sent = 1 where server = ? and "

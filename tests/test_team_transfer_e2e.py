@@ -1,0 +1,57 @@
+"""The card follows the transfer (F35) through the team store: agent A fills in the card
+during a consult and completes the transfer; agent B's record of the caller's call has
+A's card. Two agents' daemons, the emulator and PostgreSQL, all real processes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from daemon.testing import advance, wait_until
+from test_team_replication_e2e import PASSWORDS, store  # noqa: F401 (a fixture)
+from test_transfer_e2e import CALLER, DIRECTORY, caller_connected_to
+
+
+@pytest.fixture
+def pair(store, emulator_factory, agent_factory, tmp_path):  # noqa: F811
+    emulator = emulator_factory(manual_clock=True)
+    agents = []
+    for login in ("ivanova", "petrenko"):
+        env = {**os.environ, "CC_TEAM_PASSWORD": PASSWORDS[login]}
+        agent = agent_factory(emulator, login=login, manual_clock=True, env=env,
+                              **{"team.url": store.url(login, "")}).start()
+        agent.wait_logged_in()
+        (tmp_path / "team.csv").write_text(DIRECTORY)
+        agent.cc("who", "import", str(tmp_path / "team.csv"))
+        agents.append(agent)
+    return emulator, *agents
+
+
+def test_a_consult_transfer_brings_the_card_to_the_colleague(pair, store):  # noqa: F811
+    emulator, ivanova, petrenko = pair
+    caller_connected_to(emulator, ivanova)
+    ivanova.cc("transfer", "Petro")
+    petrenko.wait_call_state("Ringing")
+    petrenko.cc("answer")
+    wait_until(lambda: any(c["state_name"] == "Connected" for c in ivanova.json("calls")),
+               10, "the target to answer the consult")
+    ivanova.cc("wrapup", "--type", "consultation", "--subject", "Invoice question",
+               "--link", "task=T-77", "--note", "wants a copy")
+    ivanova.cc("transfer", "complete")
+    joined = wait_until(lambda: [c for c in petrenko.json("calls") if c["number"] == CALLER],
+                        10, "the caller to reach Petrenko")[0]
+
+    def card_arrived():
+        advance(0.5, emulator, ivanova, petrenko)
+        row = petrenko.log_row(joined["call_id"])
+        return row if row.get("subject") else None
+    row = wait_until(card_arrived, 30, "A's card on B's record")
+    assert (row["call_type"], row["subject"], row["link_task"], row["notes"]) == (
+        "consultation", "Invoice question", "T-77", "wants a copy")
+    # B's record reaches the team store with the card it took.
+    query = ("select subject from cc.calls where agent = 'petrenko' and call_id = "
+             f"'{joined['call_id']}'")
+    wait_until(lambda: (advance(0.5, emulator, ivanova, petrenko),
+                        store.admin_sql(query, database="cc") == "Invoice question")[1],
+               30, "B's card in the team store")
