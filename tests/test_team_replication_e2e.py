@@ -133,3 +133,15 @@ def test_a_role_without_the_agents_rights_is_told_so_and_its_calls_wait(
     store.admin_sql("grant cc_agent to petrenko")
     wait_until(lambda: (advance(1, emulator, agent), len(in_store(store)) == 1)[1], 60,
                "the call sent once the rights are back")
+
+
+def test_unclaimed_hand_overs_expire_after_a_day(store, emulator_factory, agent_factory):
+    for age in ("2 days", "1 hour"):
+        store.admin_sql("insert into cc.handovers (from_agent, from_extension, target, caller, "
+                        f"call_id, card, made_at) values ('ivanova', '101', '102', "
+                        f"'+380671112233', 'A-{age}', '{{}}', now() - interval '{age}')",
+                        database="cc")
+    member(store, emulator_factory(manual_clock=True), agent_factory)
+    left = "select call_id from cc.handovers order by call_id"
+    wait_until(lambda: store.admin_sql(left, database="cc") == "A-1 hour", 30,
+               "the day-old hand-over gone, the fresh one kept")

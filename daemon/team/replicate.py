@@ -26,6 +26,8 @@ BATCH = 500                 # outbox entries a transaction takes
 IDLE_CHECK = 1.0            # real seconds between looks at an empty outbox
 BACKOFF_FIRST, BACKOFF_CAP = 1.0, 60.0      # daemon-clock seconds after a failure
 ARRIVAL_KEPT = 180.0        # seconds an arrival waits for its hand-over (the window and more)
+EXPIRE_EVERY = 3600.0       # real seconds between removals of this agent's stale hand-overs
+STALE = "1 day"             # unclaimed hand-overs and unmatched arrivals are kept this long
 TIMESTAMPS = {name for name, kind in schema.CALL_COLUMNS.items()
               if kind.startswith("timestamptz")}
 
@@ -63,6 +65,7 @@ class Replicator:
         self.last_error: str | None = None
         self.refused = 0            # calls the store refused (kept in the local log)
         self._pool = None
+        self._expired_at = float("-inf")
         self._wake = asyncio.Event()
         # How a card handed over with a transferred call reaches this agent's call: the
         # call tracker's take_card (the call it follows, then the log).
@@ -219,7 +222,24 @@ class Replicator:
         whether there were any."""
         sent = await self._send_handovers()
         await self._send_arrivals()
+        await self._expire()
         return await self._send_calls() or sent
+
+    async def _expire(self) -> None:
+        """Unclaimed hand-overs expire: this agent's own, and its arrivals that found
+        none, go from the store a day on (the window to match them is minutes)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._expired_at < EXPIRE_EVERY:
+            return
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                await conn.execute(f"delete from {schema.SCHEMA}.handovers where from_agent = "
+                                   f"current_user and claimed_by is null and made_at < now() - "
+                                   f"interval '{STALE}'")
+                await conn.execute(f"delete from {schema.SCHEMA}.arrivals where agent = "
+                                   f"current_user and handover is null and arrived_at < now() - "
+                                   f"interval '{STALE}'")
+        self._expired_at = now
 
     async def _send_handovers(self) -> bool:
         db = self.store.db.conn
