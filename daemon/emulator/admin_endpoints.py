@@ -12,7 +12,7 @@ from .admin import ADMIN_PREFIX, FOREVER
 from .calls import ApiError, Call, User
 from .faults import DEFAULT_SLOW_DELAY, FAULT_KINDS, Fault
 from .params import float_param, int_param, normalize_path, number_param, param
-from .scenario import EVENTS_URL_FORM, MANUAL, is_valid_events_url
+from .scenario import ANONYMOUS, EVENTS_URL_FORM, MANUAL, is_valid_events_url
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -100,7 +100,11 @@ class AdminEndpoints:
         return {"Unsubscribed": url}
 
     def call_in(self, q) -> dict:
-        number = number_param(q, "From")
+        # From=anonymous: a call without caller ID, whose number the server writes its way.
+        if param(q, "From").lower() == ANONYMOUS:
+            number = self.model.scenario.anonymous_number
+        else:
+            number = number_param(q, "From", also=f" (or {ANONYMOUS})")
         calls = self.model.call_in(number, param(q, "To"))
         # IDCalls lists every call rung so far: a ring-all group rings several at once;
         # [ours] a call to one extension answers IDCalls too, with its one call.

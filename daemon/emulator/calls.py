@@ -40,12 +40,13 @@ DIAL_MODES = (OFFHOOK, CALLBACK)
 
 # User states [client]; 305 Reserved is [ours].
 READY = 300
+BREAK = 301
+AWAY = 302
 NO_PHONE = 303
 BUSY = 304
+RESERVED = 305
 OFFLINE = 399
-SETTABLE_STATES = (300, 301, 302, 303, 304, 305)
-# States in which an agent cannot take a new call.
-UNAVAILABLE_STATES = (NO_PHONE, BUSY)
+SETTABLE_STATES = (READY, BREAK, AWAY, NO_PHONE, BUSY, RESERVED)
 
 Emit = Callable[[str, dict], None]
 
@@ -64,7 +65,9 @@ class User:
     spec: UserSpec
     state: int = OFFLINE
     host_name: str = ""
-    # The state the agent had before the hold rule moved them, while it has.
+    # The state the server set by itself (Busy, No phone) while it holds, and the one the
+    # agent had before, to give back when it no longer does (presence.py).
+    server_state: int | None = None
     rule_saved_state: int | None = None
 
     @property

@@ -22,11 +22,11 @@ def int_param(query, name: str) -> int:
     return int(value)
 
 
-def number_param(query, name: str) -> str:
+def number_param(query, name: str, also: str = "") -> str:
     value = param(query, name)
     number = phone.strip(value)
     if not phone.dialable(number):
-        raise ApiError(f"Malformed parameter {name}: {value!r} is not a phone number")
+        raise ApiError(f"Malformed parameter {name}: {value!r} is not a phone number{also}")
     return number
 
 

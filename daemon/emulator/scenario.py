@@ -19,6 +19,7 @@ from .. import phone
 
 DEMO_RESOURCE = "demo.toml"
 
+ANONYMOUS = "anonymous"    # a call without caller ID: From=anonymous; the number servers write
 SCALED = "scaled"          # [server] clock: time_scale times the wall clock
 MANUAL = "manual"          # [server] clock: stands still until /_emulator/advance/
 CLOCK_MODES = (SCALED, MANUAL)
@@ -28,6 +29,8 @@ SERVER_DEFAULTS: dict[str, Any] = {
     "ring_timeout": 30.0,
     "finished_linger": 30.0,
     "raw_answers": False,
+    "internal_calls_on_break": False,   # the guide's server setting: Break takes internal calls
+    "anonymous_number": "anonymous",    # how a call without caller ID shows its number
     "events_url": (),       # the server's eventsURL: where it pushes events, set by its admin
 }
 EVENTS_URL_FORM = "http://HOST:PORT or http://HOST:PORT/PATH"
@@ -113,6 +116,8 @@ class Scenario:
     groups: tuple[GroupSpec, ...] = ()
     events_urls: tuple[str, ...] = ()
     clock: str = SCALED
+    internal_calls_on_break: bool = False
+    anonymous_number: str = "anonymous"
 
     def rule_for(self, number: str) -> NumberRule | None:
         """The first rule matching a (normalised) number, or None."""
@@ -211,6 +216,11 @@ def _server(server: Any, fail) -> dict[str, Any]:
                                 positive=True),
         "finished_linger": _number(server, "finished_linger", SERVER_DEFAULTS["finished_linger"], "[server]", fail),
         "raw_answers": _bool(server, "raw_answers", SERVER_DEFAULTS["raw_answers"], "[server]", fail),
+        "internal_calls_on_break": _bool(server, "internal_calls_on_break",
+                                         SERVER_DEFAULTS["internal_calls_on_break"], "[server]",
+                                         fail),
+        "anonymous_number": _anonymous_number(
+            server.get("anonymous_number", SERVER_DEFAULTS["anonymous_number"]), fail),
         "events_urls": _events_urls(server.get("events_url", SERVER_DEFAULTS["events_url"]), fail),
     }
 
@@ -236,6 +246,15 @@ def _bool(table: dict, key: str, default: bool, where: str, fail) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
         raise fail(f"{where} {key} is {value!r}, not true or false", f"write {key} = true or {key} = false")
+    return value
+
+
+def _anonymous_number(value: Any, fail) -> str:
+    """[server] anonymous_number: "anonymous" or "" (servers write a withheld number
+    either way)."""
+    if value not in (ANONYMOUS, ""):
+        raise fail(f"[server] anonymous_number is {value!r}",
+                   f'write anonymous_number = "{ANONYMOUS}" (the default) or anonymous_number = ""')
     return value
 
 

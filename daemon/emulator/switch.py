@@ -15,6 +15,7 @@ from .clock import Clock
 from .directory import Directory
 from .groups import Groups
 from .holdrule import HoldRule
+from .presence import Presence
 
 BUSY_FAILS_AFTER = 1.0     # a busy far end ends the call after this many seconds
 
@@ -35,6 +36,7 @@ class Switch:
         self._ids = itertools.count(first_id())
         self.groups = Groups(self)
         self.hold_rule = HoldRule(self)
+        self.presence = Presence(directory)
 
     # ----- creating calls ----------------------------------------------------------
 
@@ -92,7 +94,7 @@ class Switch:
 
     def _ring_colleague(self, call: Call, colleague: User) -> None:
         """An internal call: the colleague's own call rings, or ours fails as busy."""
-        if self.directory.why_unavailable(colleague) is not None:
+        if self.directory.why_unavailable(colleague, internal=True) is not None:
             # The colleague sees nothing, as with a busy outside number.
             self.later(call, "busy", BUSY_FAILS_AFTER, self.end, call, "Busy")
             return
@@ -132,6 +134,7 @@ class Switch:
             params["Reason"] = call.end_reason
         call.state = new
         self.emit("/call/OnCallStateChanged/", params)
+        self.presence.update(call.user)
 
     def far_end_answers(self, call: Call) -> None:
         """The other side picks up: a dialled number, or the colleague an internal call rang."""
