@@ -55,6 +55,9 @@ async def redial(ctx: Context, log_id: LogId | None = None,
                         else "the call log is empty: nothing to redial")
     if not row.get("number"):
         raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} has no number to redial")
+    if row["number"] == phone.ANONYMOUS:
+        raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} came from an anonymous caller "
+                        "who withheld their number: there is no number to redial")
     return await dial(ctx, row["number"], wait)
 
 

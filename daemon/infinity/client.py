@@ -14,7 +14,7 @@ from ..journal import SECRET_PARAMS
 from ..wire import Direction
 from .answers import (AnswerLost, BadResponse, InfinityError, Unreachable, as_int,
                       clean_id, day_fraction_seconds, need, ole_datetime, parse_body)
-from .values import ActiveCall, ConnectionRecord, direction
+from .values import ActiveCall, ConnectionRecord, caller_number, direction
 
 
 MAX_ANSWER = 4 * 1024 * 1024       # bytes of an answer; real ones are a few kilobytes
@@ -218,9 +218,11 @@ class InfinityClient:
         way = direction(as_int(row.get("Direction", 0) or 0, "Direction", path))
         # The far end is B on an outgoing call and A on an incoming one.
         number = row.get("BNumber") if way == Direction.OUT else row.get("ANumber")
-        number = number or row.get("Number") or row.get("AbonentNumber") or ""
+        number = str(number or row.get("Number") or row.get("AbonentNumber") or "")
+        # An empty number in a row may only be a field this server leaves out: not known.
+        number = caller_number(number, way) if number else ""
         return ActiveCall(call_id, as_int(row.get("State", 0), "State", path), way,
-                          str(number), str(row.get("Reason") or ""))
+                          number, str(row.get("Reason") or ""))
 
     async def connections(self, call_id: str) -> list[ConnectionRecord]:
         path = "/stat/connectionsbycall/"

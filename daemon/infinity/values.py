@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..phone import ANONYMOUS
 from ..wire import Direction
 
 # Direction codes on the wire [com]: 0 unknown, 1 in, 2 out.
@@ -19,6 +20,16 @@ DIRECTION_CODES = {1: Direction.IN, 2: Direction.OUT}
 def direction(code: int | None) -> Direction:
     return DIRECTION_CODES.get(code, Direction.UNKNOWN) if code is not None \
         else Direction.UNKNOWN
+
+
+def caller_number(raw: str | None, way: Direction) -> str:
+    """The far end's number as the daemon keeps it: an incoming call's "anonymous" (in
+    any case) is a call without caller ID, and so is an empty Number when the server
+    announces the call; None (not said) and "" elsewhere are a number not known yet."""
+    text = (raw or "").strip()
+    if way == Direction.IN and (text.lower() == ANONYMOUS or (raw is not None and not text)):
+        return ANONYMOUS
+    return text
 
 
 @dataclass(frozen=True)
