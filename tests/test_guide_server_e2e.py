@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Emulator
+from conftest import Emulator, wait_until
 from daemon.testing import scenario_text
 
 CONTACTS_CSV = "name,account,phones\nOlha Bondar,Acme Ltd,+380444557890\nNo Phone,Acme Ltd,\n"
@@ -68,3 +68,116 @@ def test_a_call_without_caller_id_is_logged_as_anonymous(scenario_emulator, agen
         assert done.returncode == 9, args
         assert done.stderr.strip().splitlines() == [
             "cc: an anonymous caller withheld their number: there is no number to call"], args
+
+
+# ----- what colleagues see, and what the agent's state lets through (F16, F17) ----
+
+DIRECTORY = """name,position,department,extension,id_user,phones
+Olena Ivanova,Senior agent,Sales,101,5001790109,+380441234567
+Petro Petrenko,Agent,Support,102,5001790110,+380509876543
+"""
+
+
+def log_on_petrenko(emulator) -> int:
+    """The colleague at extension 102 logs on with a client of their own."""
+    return emulator.api("/user/logon/", Login="petrenko", Password="s3cret",
+                        IDRole=1)["IDUser"]
+
+
+def colleague_state(agent, name: str) -> str | None:
+    state = {c["name"]: c for c in agent.json("who")}[name]["state"]
+    return state and state["name"]
+
+
+def test_a_colleague_on_a_call_shows_busy_until_it_ends(scenario_emulator, agent_factory,
+                                                          tmp_path):
+    emulator = scenario_emulator()
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    (tmp_path / "team.csv").write_text(DIRECTORY)
+    agent.cc("who", "import", str(tmp_path / "team.csv"))
+    petrenko = log_on_petrenko(emulator)
+    wait_until(lambda: colleague_state(agent, "Petro Petrenko") == "available", 10,
+               "Petrenko available")
+    call_id = emulator.api("/call/make/", IDUser=petrenko, Number="+380441110001")["IDCall"]
+    wait_until(lambda: colleague_state(agent, "Petro Petrenko") == "busy", 10,
+               "Petrenko busy while dialling")
+    emulator.advance(2)                              # the far end answers: still on the line
+    assert emulator.call(call_id)["State"] == 21
+    assert colleague_state(agent, "Petro Petrenko") == "busy"
+    table = agent.cc("who", "petr").stdout
+    assert "Petro Petrenko" in table and "Busy" in table
+    emulator.api("/call/drop/", IDUser=petrenko, IDCall=call_id)
+    wait_until(lambda: colleague_state(agent, "Petro Petrenko") == "available", 10,
+               "Petrenko available after the call")
+
+
+def test_the_agent_shows_busy_on_a_call_and_returns_to_their_state(scenario_emulator,
+                                                                     agent_factory):
+    emulator = scenario_emulator()
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    agent.cc("break", "lunch")
+    agent.dial_answered("+380441110001", after=2)     # a break allows calling out
+    wait_until(lambda: agent.status()["agent_state"]["name"] == "busy", 10, "Busy on the call")
+    agent.cc("hangup")
+    wait_until(lambda: agent.status()["agent_state"]["name"] == "break", 10,
+               "back on the break")
+
+
+def refused_call_in(agent, emulator, to: str = "101") -> str:
+    """`cc emulator call-in` from outside, which the server refuses: its one line."""
+    done = agent.cc("emulator", "call-in", "--from", "+380671112233", "--to", to, "--url",
+                    emulator.url, check=False)
+    assert done.returncode == 7 and done.stdout == "", done
+    [line] = done.stderr.strip().splitlines()
+    return line
+
+
+def test_an_away_agent_gets_no_call_at_all(scenario_emulator, agent_factory):
+    emulator = scenario_emulator("internal_calls_on_break = true")
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    petrenko = log_on_petrenko(emulator)
+    agent.cc("away")
+    assert "Extension 101 is not available (state 302)" in refused_call_in(agent, emulator)
+    # A group call rings the colleague only; the colleague's own call fails as busy.
+    group_call = emulator.admin("call-in", From="+380671112233", To="500")
+    assert [emulator.call(i)["Extension"] for i in group_call["IDCalls"]] == ["102"]
+    emulator.admin("hangup", IDCall=group_call["IDCall"])
+    internal = emulator.api("/call/make/", IDUser=petrenko, Number="101")["IDCall"]
+    emulator.advance(1)
+    assert emulator.call(internal)["Reason"] == "Busy"
+    assert agent.status()["calls"] == [] and agent.json("log") == []
+
+
+def test_a_break_agent_gets_no_outside_call(scenario_emulator, agent_factory):
+    emulator = scenario_emulator()
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    petrenko = log_on_petrenko(emulator)
+    agent.cc("break", "lunch")
+    assert "Extension 101 is not available (state 301)" in refused_call_in(agent, emulator)
+    # By default the server lets no colleague's call through either.
+    internal = emulator.api("/call/make/", IDUser=petrenko, Number="101")["IDCall"]
+    emulator.advance(1)
+    assert emulator.call(internal)["Reason"] == "Busy"
+    assert agent.status()["calls"] == [] and agent.json("log") == []
+
+
+def test_a_break_agent_takes_a_colleagues_call_when_the_server_allows_it(scenario_emulator,
+                                                                         agent_factory):
+    emulator = scenario_emulator("internal_calls_on_break = true")
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    petrenko = log_on_petrenko(emulator)
+    agent.cc("break", "lunch")
+    assert "Extension 101 is not available (state 301)" in refused_call_in(agent, emulator)
+    internal = emulator.api("/call/make/", IDUser=petrenko, Number="101")["IDCall"]
+    ringing = agent.wait_call_state("Ringing")
+    assert (ringing["number"], ringing["direction"]) == ("102", "in")
+    agent.cc("answer")
+    agent.wait_call_state("Connected")
+    assert emulator.call(internal)["State"] == 21
+    agent.cc("hangup")
+    agent.log_row(ringing["call_id"], outcome="answered")
