@@ -513,6 +513,10 @@ def test_durations_are_comma_day_fractions_matching_the_emulator(emu, events):
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
         assert wav.getnframes() == 5 * 8000        # as long as the talk, 5 s at most
     assert emu.get("/stat/getrecordedfile/", IDSeance=exact["IDSeance"], codec="pcm")[0] == 200
+    # Real clients send no codec: the answer comes in the server's default one, a WAV.
+    assert emu.get("/stat/getrecordedfile/", IDConnection=exact["IDConnection"]) == (status, body, ctype)
+    refused = emu.json("/stat/getrecordedfile/", expect=406, IDConnection=exact["IDConnection"], codec="ogg")
+    assert refused == {"ErrorMessage": "Malformed parameter codec: 'ogg' (gsm, pcm or mp3)"}
     assert emu.json("/stat/getrecordedfile/", expect=406, IDConnection=exact["IDConnection"], codec="gsm") == {
         "ErrorMessage": "Codec gsm is not available"}
     assert emu.json("/stat/getrecordedfile/", expect=406, IDConnection=1, codec="pcm") == {
@@ -1016,6 +1020,57 @@ def test_blind_transfer_to_a_colleague(emu, events):
     events.wait_call_state(target, 1)
     assert emu.call(call_id)["TransferTo"] == "103" and emu.call(call_id)["TransferFrom"] == ""
     assert emu.call(target)["TransferFrom"] == "101" and emu.call(target)["TransferTo"] == ""
+
+
+def wav_seconds(emu: Emulator, connection_id) -> float:
+    status, body, ctype = emu.get("/stat/getrecordedfile/", IDConnection=connection_id)
+    assert status == 200 and ctype == "audio/wav", body
+    with wave.open(io.BytesIO(body)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def test_a_transferred_call_has_a_connection_and_a_recording_per_agent(emu, events):
+    emu.logon("ivanova")
+    emu.logon("shevchenko")
+    call_id = connected_outside_call(emu, events)
+    emu.advance(2)                                  # 2 s with the first agent
+    emu.json("/call/quicktransfer/", IDUser=IVANOVA, IDCall=call_id, Number="103")
+    [target] = live_calls(emu, SHEVCHENKO)
+    emu.json("/call/accept/", IDUser=SHEVCHENKO, IDCall=target)
+    emu.advance(4)                                  # 4 s with the second
+    emu.json("/call/drop/", IDUser=SHEVCHENKO, IDCall=target)
+    first, second = emu.call(call_id), emu.call(target)
+    both = [first["IDConnection"], second["IDConnection"]]
+    # Either agent's IDCall names the same call of the server, with both connections.
+    for one in (call_id, target):
+        assert emu.json("/stat/connectionsbycall/", IDCall=one)["Connections"] == both
+        rows = emu.json("/stat/connectionsbycall/", IDCall=one, AllInfo=1)["Data"]
+        assert [r["ID"] for r in rows] == [str(c) for c in both]
+        assert [(r["ANumber"], r["BNumber"], r["BIDUser"]) for r in rows] == [
+            ("101", "+380441110001", "0"), ("+380441110001", "103", str(SHEVCHENKO))]
+        assert [seconds_of(r["DurationTalk"]) for r in rows] == pytest.approx([2, 4], abs=0.001)
+    assert first["Connections"] == second["Connections"] == both
+    assert [wav_seconds(emu, c) for c in both] == [2, 4]
+
+
+def test_a_consult_transfer_adds_the_joined_connection(emu, events):
+    emu.logon("ivanova")
+    emu.logon("shevchenko")
+    first = connected_outside_call(emu, events)
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first, Number="103")["IDCall"]
+    [consult] = live_calls(emu, SHEVCHENKO)
+    emu.json("/call/accept/", IDUser=SHEVCHENKO, IDCall=consult)
+    events.wait_call_state(leg, 21)
+    mark = events.mark()
+    emu.json("/call/finishtransfer/", IDUser=IVANOVA, IDCall=leg)
+    created = events.wait_for(lambda e: e["path"] == "/call/OnCallCreated/" and e["Extension"] == "103",
+                              "the joined call", mark)
+    joined = int(created["IDCall"])
+    connections = [emu.call(first)["IDConnection"], emu.call(joined)["IDConnection"]]
+    assert emu.json("/stat/connectionsbycall/", IDCall=first)["Connections"] == connections
+    assert emu.json("/stat/connectionsbycall/", IDCall=joined)["Connections"] == connections
+    # The consult between the two agents is a call of its own.
+    assert emu.json("/stat/connectionsbycall/", IDCall=leg)["Connections"] == [emu.call(leg)["IDConnection"]]
 
 
 def test_blind_transfer_to_an_outside_number(emu, events):

@@ -181,3 +181,49 @@ def test_a_break_agent_takes_a_colleagues_call_when_the_server_allows_it(scenari
     assert emulator.call(internal)["State"] == 21
     agent.cc("hangup")
     agent.log_row(ringing["call_id"], outcome="answered")
+
+
+# ----- a call with several connections, a recording each (F21, guide §3) ---------
+
+
+def wav_seconds(path: str) -> float:
+    import wave
+
+    with wave.open(path) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def test_play_chooses_among_the_recordings_of_a_transferred_call(scenario_emulator,
+                                                                 agent_factory):
+    emulator = scenario_emulator()
+    agent = agent_factory(emulator).start()
+    agent.wait_logged_in()
+    petrenko = log_on_petrenko(emulator)
+    call_id = str(emulator.admin("call-in", From="+380671112233", To="101")["IDCall"])
+    agent.wait_call_state("Ringing")
+    emulator.advance(3)                             # it rings 3 s
+    agent.cc("answer")
+    agent.wait_call_state("Connected")
+    emulator.advance(2)                             # 2 s with this agent
+    agent.cc("transfer", "102", "--blind")
+    target = next(c["IDCall"] for c in emulator.admin("calls")["Calls"]
+                  if c["Extension"] == "102")
+    emulator.api("/call/accept/", IDUser=petrenko, IDCall=target)
+    emulator.advance(4)                             # 4 s with the colleague
+    emulator.api("/call/drop/", IDUser=petrenko, IDCall=target)
+    row = agent.log_row(call_id, durations_from="server")
+    # This agent's figures are those of their own connection, not the colleague's.
+    assert (row["wait_seconds"], row["talk_seconds"]) == pytest.approx((3, 2), abs=0.01)
+
+    done = agent.cc("play", row["id"], "--no-play", check=False, input="")
+    assert done.returncode == 9 and done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert "the call has 2 recordings (1: " in line and line.endswith("choose one with --pick N")
+    paths = [agent.cc("play", row["id"], "--pick", n, "--no-play").stdout.strip()
+             for n in (1, 2)]
+    assert [wav_seconds(p) for p in paths] == [2, 4]
+    assert all(p.endswith(".wav") for p in paths) and paths[0] != paths[1]
+    chosen = agent.json("play", row["id"], "--pick", 2)
+    assert chosen["path"] == paths[1]
+    done = agent.cc("play", row["id"], "--pick", 3, "--no-play", check=False)
+    assert done.returncode == 9 and "--pick 3: the call has 2 recording(s)" in done.stderr

@@ -34,6 +34,8 @@ def call_record(call: Call, now: float) -> dict:
         "TalkSeconds": call.talk_seconds(now),
         "HoldSeconds": call.hold_seconds(now),
         "IDConnection": call.connection_id,
+        # [ours] every connection of the server's call, this one's among them (transfers)
+        "Connections": [part.connection_id for part in call.connections],
         "IDSeance": call.seance_id,
         "Active": call.active,
         "Tag": call.tag,

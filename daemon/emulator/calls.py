@@ -112,10 +112,21 @@ class Call:
     # An internal call is two calls, one per user; each is the other's peer.
     peer: Call | None = field(default=None, repr=False)
     ring: GroupRing | None = field(default=None, repr=False)
+    # A transfer goes on as another user's call: one call of the server with several
+    # connections, each recorded. The first call holds the later ones (`later`), and
+    # each later one points at it (`first`).
+    first: Call | None = field(default=None, repr=False)
+    later: list[Call] = field(default_factory=list, repr=False)
 
     @property
     def internal(self) -> bool:
         return self.peer is not None
+
+    @property
+    def connections(self) -> list[Call]:
+        """Every connection of the server's call this one is part of, in order."""
+        first = self.first or self
+        return [first, *first.later]
 
     @property
     def a_number(self) -> str:

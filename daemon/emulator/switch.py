@@ -42,7 +42,9 @@ class Switch:
 
     def new_call(self, user: User, direction: int, number: str, tag: str = "", *, internal: bool = False,
                  mode: str = "", group: str = "", transfer_from: str = "",
-                 transfer_for: int | None = None) -> Call:
+                 transfer_for: int | None = None, goes_on: Call | None = None) -> Call:
+        """A new call; `goes_on`: the call a transfer hands on, which this one continues
+        as a connection of the same call."""
         call = Call(
             id=next(self._ids),
             user=user,
@@ -60,6 +62,9 @@ class Switch:
             transfer_for=transfer_for,
         )
         self.directory.calls[call.id] = call
+        if goes_on is not None:
+            call.first = goes_on.first or goes_on
+            call.first.later.append(call)
         params = {
             "IDCall": call.id, "Extension": user.extension, "IDUser": user.id,
             "Number": number, "Direction": direction,

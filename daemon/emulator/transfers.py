@@ -29,7 +29,7 @@ class Transfers:
         call.transfer_to = number
         self.switch.end(call, "Transferred")
         if target is not None:
-            self.switch.ring(target, call.number, transfer_from=user.extension)
+            self.switch.ring(target, call.number, transfer_from=user.extension, goes_on=call)
 
     def start(self, user: User, call_id: int, number: str) -> Call:
         """A consult transfer: hold the call and dial `number` as a leg of its own."""
@@ -65,7 +65,8 @@ class Transfers:
         self.switch.end(first, "Transferred")
         self.switch.end(leg, "Transferred")       # an internal leg ends the colleague's consult call too
         if target is not None:
-            joined = self.switch.new_call(target, IN, first.number, transfer_from=user.extension)
+            joined = self.switch.new_call(target, IN, first.number, transfer_from=user.extension,
+                                          goes_on=first)
             joined.connected = joined.created       # straight to Connected: no wait at all
             self.switch.connect(joined)
 

@@ -238,16 +238,18 @@ class InfinityClient:
                     day_fraction_seconds(row.get("DurationFull")),
                     day_fraction_seconds(row.get("DurationWait")),
                     day_fraction_seconds(row.get("DurationTalk")),
-                    day_fraction_seconds(row.get("DurationHold"))))
+                    day_fraction_seconds(row.get("DurationHold")),
+                    str(row.get("ANumber") or ""), str(row.get("BIDUser") or "")))
             except (ValueError, AttributeError):
                 raise BadResponse(f"the server's answer to {path} has unreadable durations") \
                     from None
         return records
 
-    async def recording(self, connection_id: str, codec: str = "pcm") -> bytes:
-        """The raw audio of a connection (stat/getrecordedfile)."""
+    async def recording(self, connection_id: str) -> bytes:
+        """The raw audio of a connection (stat/getrecordedfile), in the server's default
+        codec: real clients name none, and servers may not serve every codec."""
         path = "/stat/getrecordedfile/"
-        status, body = await self._fetch(path, {"IDConnection": connection_id, "codec": codec},
+        status, body = await self._fetch(path, {"IDConnection": connection_id},
                                          journal_body=False, limit=MAX_AUDIO)
         if status != 200:
             try:

@@ -105,3 +105,11 @@ class ConnectionRecord:
     wait_seconds: float
     talk_seconds: float
     hold_seconds: float
+    # Who took part ("" when the server does not say): a transferred call has a
+    # connection per agent it reached.
+    a_number: str = ""
+    b_id_user: str = ""
+
+    def has(self, id_user: int, extension: str) -> bool:
+        """Whether this agent took part: called from their extension, or reached on it."""
+        return self.b_id_user == str(id_user) or bool(extension and self.a_number == extension)
