@@ -75,9 +75,11 @@ class Session:
                 "last_error": self.last_error}
         if self.logon_error:
             view["logon_error"] = self.logon_error
-        if self.state_reason:
+        # A break's reason and end belong to the break, not to the Busy a call shows over it.
+        chosen_shows = self.agent_state == self.wanted_state
+        if self.state_reason and chosen_shows:
             view["state_reason"] = self.state_reason
-        if self.state_until:
+        if self.state_until and chosen_shows:
             view["state_until"] = self.state_until
         view.update(self.after_call.view())
         if self.status == RECONNECTING and self.next_try_at:

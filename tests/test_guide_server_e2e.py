@@ -120,9 +120,12 @@ def test_the_agent_shows_busy_on_a_call_and_returns_to_their_state(scenario_emul
     agent.cc("break", "lunch")
     agent.dial_answered("+380441110001", after=2)     # a break allows calling out
     wait_until(lambda: agent.status()["agent_state"]["name"] == "busy", 10, "Busy on the call")
+    # The break's reason is the break's: the Busy of the call does not carry it.
+    assert agent.cc("state").stdout.strip() == "agent ivanova (ext 101): Busy"
     agent.cc("hangup")
     wait_until(lambda: agent.status()["agent_state"]["name"] == "break", 10,
                "back on the break")
+    assert agent.cc("state").stdout.strip() == "agent ivanova (ext 101): Break (lunch)"
 
 
 def refused_call_in(agent, emulator, to: str = "101") -> str:
