@@ -131,14 +131,16 @@ class AdminEndpoints:
             self.emulator.faults.clear()
             return {"Faults": 0}
         if kind not in FAULT_KINDS:
-            raise ApiError(f"Unknown fault Kind {kind} (one of: {', '.join(FAULT_KINDS)}, or none to clear)")
+            raise ApiError(f"Unknown fault Kind {kind} (one of: {', '.join(FAULT_KINDS)}, "
+                           "or none to clear)")
         count = int_param(q, "Count") if (q.get("Count") or "").strip() else 1
         if count < 1:
             raise ApiError("Malformed parameter Count: it must be 1 or more")
         path = self._fault_path(q, kind)
         delay = float_param(q, "Delay", DEFAULT_SLOW_DELAY)
         self.emulator.faults.add(Fault(kind, count, path, delay))
-        return {"Fault": kind, "Count": count, "Path": path, "Delay": delay if kind == "slow" else None}
+        return {"Fault": kind, "Count": count, "Path": path,
+                "Delay": delay if kind == "slow" else None}
 
     @staticmethod
     def _fault_path(q, kind: str) -> str | None:
@@ -169,14 +171,16 @@ class AdminEndpoints:
         return {}
 
     def clock_now(self, q) -> dict:
-        return {"Now": self.clock.now(), "TimeScale": self.clock.time_scale, "Mode": self.clock.mode}
+        return {"Now": self.clock.now(), "TimeScale": self.clock.time_scale,
+                "Mode": self.clock.mode}
 
     async def advance(self, q) -> dict:
         """Move a manual clock on, firing the timers due on the way; answer once the
         events they raised have reached every subscriber."""
         if self.clock.mode != MANUAL:
-            raise ApiError("The clock is scaled and runs by itself: only a manual clock is advanced "
-                           '(start the emulator with --manual-clock, or clock = "manual" in [server])')
+            raise ApiError("The clock is scaled and runs by itself: only a manual clock is "
+                           "advanced (start the emulator with --manual-clock, or "
+                           'clock = "manual" in [server])')
         seconds = float_param(q, "Seconds", above_zero=True)
         fired = self.clock.advance(seconds)
         now = self.clock.now()

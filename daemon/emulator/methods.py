@@ -163,7 +163,8 @@ class Methods:
         if has_ext:
             by_ext = self.model.user_by_extension(param(q, "Extension"))
             if user is not None and by_ext is not user:
-                raise ApiError(f"IDUser {user.id} and Extension {by_ext.extension} are different users")
+                raise ApiError(f"IDUser {user.id} and Extension {by_ext.extension} are "
+                               "different users")
             user = by_ext
         return user
 

@@ -40,8 +40,8 @@ class Switch:
 
     # ----- creating calls ----------------------------------------------------------
 
-    def new_call(self, user: User, direction: int, number: str, tag: str = "", *, internal: bool = False,
-                 mode: str = "", group: str = "", transfer_from: str = "",
+    def new_call(self, user: User, direction: int, number: str, tag: str = "", *,
+                 internal: bool = False, mode: str = "", group: str = "", transfer_from: str = "",
                  transfer_for: int | None = None, goes_on: Call | None = None) -> Call:
         """A new call; `goes_on`: the call a transfer hands on, which this one continues
         as a connection of the same call."""
