@@ -514,8 +514,9 @@ def test_durations_are_comma_day_fractions_matching_the_emulator(emu, events):
         assert wav.getnframes() == 5 * 8000        # as long as the talk, 5 s at most
     assert emu.get("/stat/getrecordedfile/", IDSeance=exact["IDSeance"], codec="pcm")[0] == 200
     # Real clients send no codec: the answer comes in the server's default one, a WAV.
-    assert emu.get("/stat/getrecordedfile/", IDConnection=exact["IDConnection"]) == (status, body, ctype)
-    refused = emu.json("/stat/getrecordedfile/", expect=406, IDConnection=exact["IDConnection"], codec="ogg")
+    connection = exact["IDConnection"]
+    assert emu.get("/stat/getrecordedfile/", IDConnection=connection) == (status, body, ctype)
+    refused = emu.json("/stat/getrecordedfile/", expect=406, IDConnection=connection, codec="ogg")
     assert refused == {"ErrorMessage": "Malformed parameter codec: 'ogg' (gsm, pcm or mp3)"}
     assert emu.json("/stat/getrecordedfile/", expect=406, IDConnection=exact["IDConnection"], codec="gsm") == {
         "ErrorMessage": "Codec gsm is not available"}
@@ -692,7 +693,8 @@ def test_an_away_agent_gets_no_call_at_all(emu, events):
     refused = emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="102")
     assert refused == {"ErrorMessage": "Extension 102 is not available (state 302)"}
     # A group passes over them; a colleague's call fails as busy.
-    assert emu.call(emu.admin("call-in", From="+380501234567", To="500")["IDCall"])["Extension"] == "101"
+    group_call = emu.admin("call-in", From="+380501234567", To="500")["IDCall"]
+    assert emu.call(group_call)["Extension"] == "101"
     emu.logon("shevchenko")
     caller = dial(emu, "102", user_id=SHEVCHENKO)
     emu.advance(BUSY_AFTER)
@@ -710,7 +712,8 @@ def test_a_break_agent_gets_no_outside_call(emu, events):
     emu.json("/user/setstate/", IDUser=PETRENKO, IDUserState=301)
     refused = emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="102")
     assert refused == {"ErrorMessage": "Extension 102 is not available (state 301)"}
-    assert emu.call(emu.admin("call-in", From="+380501234567", To="501")["IDCall"])["Extension"] == "103"
+    group_call = emu.admin("call-in", From="+380501234567", To="501")["IDCall"]
+    assert emu.call(group_call)["Extension"] == "103"
     # By default a colleague's call does not reach them either.
     emu.logon("ivanova")
     caller = dial(emu, "102")
@@ -723,7 +726,8 @@ def test_a_break_agent_gets_no_outside_call(emu, events):
 
 
 def test_a_break_agent_takes_colleagues_calls_when_the_server_allows_it(tmp_path):
-    allowing = Emulator(tmp_path, SCENARIO.replace("[server]\n", "[server]\ninternal_calls_on_break = true\n"))
+    allowing = Emulator(tmp_path, SCENARIO.replace(
+        "[server]\n", "[server]\ninternal_calls_on_break = true\n"))
     try:
         allowing.logon("ivanova")
         allowing.logon("petrenko")
@@ -741,7 +745,8 @@ def test_a_break_agent_takes_colleagues_calls_when_the_server_allows_it(tmp_path
         outside = allowing.admin("call-in", From="+380501234567", To="500")["IDCall"]
         assert allowing.call(outside)["Extension"] == "101"
         allowing.json("/call/accept/", IDUser=IVANOVA, IDCall=outside)
-        refused = allowing.json("/call/quicktransfer/", expect=406, IDUser=IVANOVA, IDCall=outside, Number="102")
+        refused = allowing.json("/call/quicktransfer/", expect=406, IDUser=IVANOVA,
+                                IDCall=outside, Number="102")
         assert refused == {"ErrorMessage": "Extension 102 is not available (state 301)"}
         allowing.admin("hangup", IDCall=outside)
         # Away still takes nothing.
@@ -817,7 +822,8 @@ def test_after_the_call_the_agent_gets_back_the_state_they_had_or_chose(emu, eve
 def test_a_consult_transfer_keeps_the_agent_busy_until_it_is_done(emu, events):
     emu.logon("ivanova")
     first = connected_outside_call(emu, events)
-    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first, Number="+380441110004")["IDCall"]
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first,
+                   Number="+380441110004")["IDCall"]
     assert user_state(emu, IVANOVA) == 304          # the first call held, the leg dialling
     emu.advance(3)
     events.wait_call_state(leg, 21)
@@ -838,7 +844,8 @@ def test_a_call_may_come_without_caller_id(emu, events):
     stat = emu.json("/stat/connectionsbycall/", IDCall=call_id, AllInfo=1)["Data"][0]
     assert (stat["ANumber"], stat["AAbonentType"]) == ("anonymous", "2")
     refused = emu.json("/_emulator/call-in/", expect=406, From="nobody", To="102")
-    assert refused == {"ErrorMessage": "Malformed parameter From: 'nobody' is not a phone number (or anonymous)"}
+    assert refused == {"ErrorMessage": "Malformed parameter From: 'nobody' is not a phone number "
+                                       "(or anonymous)"}
 
 
 def test_a_server_may_write_a_withheld_number_as_empty(tmp_path):
@@ -859,8 +866,9 @@ def test_a_bad_anonymous_number_is_one_clear_line():
 
     with pytest.raises(ScenarioError) as caught:
         parse(SCENARIO.replace("[server]\n", '[server]\nanonymous_number = "hidden"\n'), "x.toml")
-    assert str(caught.value) == ("scenario x.toml: [server] anonymous_number is 'hidden' (write "
-                                 'anonymous_number = "anonymous" (the default) or anonymous_number = "")')
+    assert str(caught.value) == (
+        "scenario x.toml: [server] anonymous_number is 'hidden' (write "
+        'anonymous_number = "anonymous" (the default) or anonymous_number = "")')
 
 
 # ----- dial mode -----------------------------------------------------------------
@@ -1063,14 +1071,16 @@ def test_a_consult_transfer_adds_the_joined_connection(emu, events):
     events.wait_call_state(leg, 21)
     mark = events.mark()
     emu.json("/call/finishtransfer/", IDUser=IVANOVA, IDCall=leg)
-    created = events.wait_for(lambda e: e["path"] == "/call/OnCallCreated/" and e["Extension"] == "103",
-                              "the joined call", mark)
+    created = events.wait_for(
+        lambda e: e["path"] == "/call/OnCallCreated/" and e["Extension"] == "103",
+        "the joined call", mark)
     joined = int(created["IDCall"])
     connections = [emu.call(first)["IDConnection"], emu.call(joined)["IDConnection"]]
     assert emu.json("/stat/connectionsbycall/", IDCall=first)["Connections"] == connections
     assert emu.json("/stat/connectionsbycall/", IDCall=joined)["Connections"] == connections
     # The consult between the two agents is a call of its own.
-    assert emu.json("/stat/connectionsbycall/", IDCall=leg)["Connections"] == [emu.call(leg)["IDConnection"]]
+    leg_connection = emu.call(leg)["IDConnection"]
+    assert emu.json("/stat/connectionsbycall/", IDCall=leg)["Connections"] == [leg_connection]
 
 
 def test_blind_transfer_to_an_outside_number(emu, events):
