@@ -168,7 +168,10 @@ class Session:
                  self.extension)
         try:
             await self.refresh_state()
-            if self.wanted_state not in (None, self.states.id("available"), self.agent_state):
+            # Only a server that forgot the agent shows the log-on's Available; one that
+            # kept them shows their state, or the Busy of a call still up: leave that be.
+            available = self.states.id("available")
+            if self.wanted_state not in (None, available) and self.agent_state == available:
                 await self.client.set_state(self.id_user, self.wanted_state)
                 await self.refresh_state()
             await self.poller.once()
