@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
+from daemon.units import duration
 from daemon.wire import ErrorCode, SessionStatus, WireError
 
 from . import client, complete, render
@@ -103,8 +105,19 @@ def _status_lines(view: dict) -> str:
         lines.append(f"error   {view['last_error']}")
     lines.append(render.agent_line(view))
     lines += [render.call_line(call) for call in view["calls"]] or ["line idle"]
+    if view.get("wrapup"):
+        lines.append(_wrapup_line(view["wrapup"]))
     lines += render.waiting_lines(view)
     lines += [f"warning {render.task_failure(task)}" for task in view.get("task_failures", ())]
     if view.get("store_notice"):
         lines.append(f"notice  {view['store_notice']}")
     return "\n".join(lines)
+
+
+def _wrapup_line(wrapup: dict) -> str:
+    """Which call is in wrap-up, since when, and how long it has left with wrapup.timeout."""
+    since = datetime.fromtimestamp(wrapup["since"]).strftime("%H:%M:%S") \
+        if wrapup.get("since") else "?"
+    left = f", {duration(wrapup['left'])} left" if "left" in wrapup else ""
+    return (f"wrap-up call {wrapup['call_id']} ({wrapup['number']}) since {since}{left}: "
+            "close it with `cc wrapup done`")

@@ -22,7 +22,8 @@ COMMANDS = (
     ("reject", calls.reject), ("hangup", calls.hangup), ("hold", calls.hold),
     ("unhold", calls.unhold), ("transfer", calls.transfer), ("dtmf", calls.dtmf),
     ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who),
-    ("contacts", contacts.contacts), ("play", media.play), ("kb", media.kb),
+    ("contacts", contacts.contacts),
+    ("accounts", contacts.accounts), ("play", media.play), ("kb", media.kb),
     ("log", log.log), ("report", report.report), ("doctor", doctor.doctor),
     ("journal", journal.journal),
 )

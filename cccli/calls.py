@@ -14,7 +14,7 @@ from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
 
 from . import client, complete, contacts, picker, quick, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
-                      Json, card_fields)
+                      Json, card_fields, parse_links)
 
 _DTMF = re.compile(r"^[0-9*#]{1,64}$")
 
@@ -34,10 +34,10 @@ WAIT_MESSAGES = {
 
 def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
     if not wait:
-        render.out(client.request(cmd, **args), json, render.call_line)
+        render.out(client.request(cmd, **args), json, _placed_line)
         return
     call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
-    render.out(call, json, render.call_line)
+    render.out(call, json, _placed_line)
     # In callback mode the server rings the agent back once the far end answers.
     ringback = call["state"] == LineState.REMINDER
     if ringback and not json:
@@ -50,6 +50,13 @@ def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
         render.fail(WAIT_MESSAGES.get(outcome, "the call to {number} ended: "
                                       + outcome).format(timeout=timeout, **call),
                     code)
+
+
+def _placed_line(call: dict) -> str:
+    """The call, and the links its card starts with (a redial's, or `--link`)."""
+    links = call.get("links") or {}
+    return render.call_line(call) + "".join(f"  {kind}={value}"
+                                            for kind, value in links.items())
 
 
 DialMode = Enum("DialMode", {mode: mode for mode in profile.DIAL_MODES}, type=str)
@@ -65,19 +72,25 @@ def dial(number: Annotated[Optional[str], typer.Argument(
              "--mode", help="offhook: connects when the far end answers; callback: the "
                             "server rings the number, then your phone (default: dial.mode)")]
          = None,
+         link: Annotated[Optional[list[str]], typer.Option(
+             "--link", help="Pre-fill a link on the call's card, as calling from a task "
+                            "does: KIND=VALUE with KIND task, sale, project, project_path, "
+                            "incident, campaign or survey (repeatable).")] = None,
          wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
     """Call a number, a contact or a quick-dial entry."""
+    links = parse_links(link)
+    contact_id = None
     if contact:
         if number:
             raise WireError(ErrorCode.BAD_INPUT, "give a NUMBER or --contact NAME, not both")
-        number = contacts.pick_number(contact, pick)
+        number, contact_id = contacts.pick_number(contact, pick)
     elif not number:
         raise WireError(ErrorCode.BAD_INPUT,
                         "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
     elif number.startswith("@"):
         number = quick.lookup(number[1:])
     _placed("dial", wait, timeout, json, number=phone.clean(number),
-            mode=mode.value if mode else None)
+            mode=mode.value if mode else None, links=links or None, contact_id=contact_id)
 
 
 def redial(log_id: Annotated[Optional[int], typer.Argument(
@@ -115,8 +128,24 @@ def answer(call: CallId = None, json: Json = False) -> None:
 
 
 def hangup(call: CallId = None, json: Json = False) -> None:
-    """Hang up or cancel the current call."""
-    render.out(client.request("hangup", call_id=call), json, render.call_line)
+    """Hang up or cancel the current call. During a consult transfer it hangs up on the
+    target: once the target answered, that completes the transfer (setting
+    transfer.hangup_completes); before, the caller is taken back."""
+    render.out(client.request("hangup", call_id=call), json, _hangup_lines)
+
+
+CONSULT_ENDS = {
+    "completed": "transfer completed: the caller is put through to {transfer_to}",
+    "cancelled": "the target had not answered: consult cancelled, the caller is back",
+    "abandoned": "the target is hung up on; the caller stays on hold (`cc unhold` resumes)",
+}
+
+
+def _hangup_lines(result: dict) -> str:
+    line = render.call_line(result)
+    if result.get("transfer") in CONSULT_ENDS:
+        line += "\n" + CONSULT_ENDS[result["transfer"]].format(**result)
+    return line
 
 
 def hold(call: CallId = None, json: Json = False) -> None:
@@ -136,7 +165,9 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
            result: CardResult = None, link: CardLinks = None, note: CardNote = None,
            log_id: Annotated[Optional[int], typer.Option(
                "--id", help="A logged call to fill in (default: the call in wrap-up, else "
-                            "the last call).")] = None,
+                            "the call up now -- the caller's during a consult transfer -- "
+                            "else the last call).")] = None,
+           call: CallId = None,
            hangup: Annotated[Optional[bool], typer.Option(
                "--hangup/--keep", help="With done while a call is still up: hang it up, "
                                        "or keep it.")] = None,
@@ -149,13 +180,12 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
     done = what == "done"
     if done and hangup is None:
         hangup = _ask_hangup()
-    call = client.request("wrapup", done=done, fields=fields, log_id=log_id, hangup=hangup)
-    render.out(call, json, lambda value: _card_line(value, done))
+    card = client.request("wrapup", done=done, fields=fields, log_id=log_id, call_id=call,
+                          hangup=hangup)
+    render.out(card, json, lambda value: _card_line(value, done))
 
 
-def _card_line(call: dict | None, done: bool) -> str:
-    if not call:
-        return "no call in wrap-up"
+def _card_line(call: dict, done: bool) -> str:
     if done:
         return (f"wrap-up of {call['counter_number']} ({call['number']}) closed after "
                 f"{render.duration(call['processing_seconds'])}")
@@ -165,11 +195,13 @@ def _card_line(call: dict | None, done: bool) -> str:
 
 
 def _ask_hangup() -> bool | None:
-    """At a terminal, ask whether to hang up a call that is still up."""
+    """At a terminal, ask whether to hang up a call that is still up (when a call is in
+    wrap-up: otherwise the daemon says there is nothing to close)."""
     if not picker.at_terminal():
         return None
-    active = client.request("calls")
-    if not active:
+    status = client.request("status")
+    active = status["calls"]
+    if not active or not status.get("wrapup"):
         return None
     return typer.confirm(f"Call {active[0]['call_id']} ({active[0]['number']}) is still "
                          f"{active[0]['state_name']}: hang it up?", default=False)
@@ -184,7 +216,8 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
                  help="A number, a colleague's name or a quick-dial @ALIAS; `complete` joins "
                       "the caller and the "
                       "target, `cancel` hangs up on the target and resumes the caller. "
-                      "Without it, at a terminal: pick a colleague.")] = None,
+                      "Without it, at a terminal: pick from a list, or type a number.")]
+                 = None,
              blind: Annotated[bool, typer.Option(
                  "--blind", help="Transfer at once, without talking to the target first.")]
              = False,
@@ -204,24 +237,61 @@ def transfer(target: Annotated[Optional[str], typer.Argument(
 def _transfer_lines(result: dict) -> str:
     lines = [render.call_line(result)]
     if result.get("transfer_leg"):
-        lines.append(render.call_line(result["transfer_leg"]) + "  (consult: `cc transfer "
-                     "complete` or `cc transfer cancel`)")
+        lines.append(render.call_line(result["transfer_leg"]) + "  (consult: `cc hangup` or "
+                     "`cc transfer complete` joins them, `cc transfer cancel` takes the "
+                     "caller back)")
     return "\n".join(lines)
 
 
 def _pick_colleague() -> str:
+    """At a terminal, the transfer target chosen from the colleagues (or, on Tab, from
+    everyone: colleagues and the contacts book), or a number typed that matches none."""
     if not picker.at_terminal():
         raise WireError(ErrorCode.BAD_INPUT, "cc transfer needs a TARGET (a number or a "
                         "colleague's name) when not run at a terminal")
-    items = [(f"{p['name']}  {', '.join(p['phones'])}  "
-              f"{p['state']['title'] if p['state'] else ''}", p["phones"][0])
-             for p in client.request("who", query="") if p["phones"]]
-    if not items:
-        raise WireError(ErrorCode.BAD_INPUT, "the directory has no colleague with a number: "
-                        "give a number, or import colleagues with `cc who import FILE`")
+    colleagues = _colleague_cells(client.request("who", query=""))
+    views = [picker.View("Colleagues", lambda: _rows(colleagues), "no colleague with a "
+                         "number: import them with `cc who import FILE`"),
+             picker.View("All", lambda: _rows(colleagues + _contact_cells(
+                 client.request("contacts", query=""))))]
+    typed = picker.Typed("transfer to", lambda text: phone.strip(text)
+                         if phone.is_number(text) else None)
     # Asked even with one colleague: a transfer is not made on a guess.
-    return picker.choose(items, "transfer to: ", "the directory", "colleague",
-                         gave_up="transfer cancelled", ask_one=True)
+    chosen = picker.ask(views, "transfer to: ", typed=typed,
+                        live=bool(profile.load()["transfer.filter_as_you_type"]))
+    if chosen is None:
+        raise WireError(ErrorCode.FAILED, "transfer cancelled: no target was chosen")
+    return chosen
+
+
+def _colleague_cells(found: list[dict]) -> list[tuple[tuple[str, ...], str, tuple]]:
+    """One row per number of each colleague: (name, number, state, department), the
+    number to transfer to, and the numbers a typed piece of a number is matched against."""
+    return [((p["name"], number, p["state"]["title"] if p["state"] else "",
+              p["department"] or ""), number, (number,))
+            for p in found for number in p["phones"]]
+
+
+def _contact_cells(found: list[dict]) -> list[tuple[tuple[str, ...], str, tuple]]:
+    """One row per number of each contact: (name, number as written, account, ""), the
+    number to dial (E.164 where it can be), and both forms to match against."""
+    return [((c["name"], shown, c["account"], ""), dial, (shown, dial))
+            for c in found for shown, dial in zip(c["phones"], c["dial"])]
+
+
+def _rows(cells: list[tuple[tuple[str, ...], str, tuple]]) -> list[picker.Row]:
+    labels = _aligned([shown for shown, _, _ in cells])
+    return [picker.Row(label, value, numbers, f"{shown[0]} {shown[1]}")
+            for label, (shown, value, numbers) in zip(labels, cells)]
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """Each row's cells joined, every column but the last as wide as its widest cell."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([cell.ljust(w) for cell, w in zip(row, widths)] + [row[-1]]).rstrip()
+            for row in rows]
 
 
 def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you called.")]

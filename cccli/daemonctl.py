@@ -101,9 +101,14 @@ def _spawn(timeout: float) -> dict:
 
 
 def _settled(deadline: float) -> dict:
-    """The daemon's status once its automatic log-on has ended (or at the deadline)."""
+    """The daemon's status once its automatic log-on has ended, the agent's state known
+    (or at the deadline)."""
+    def pending(view: dict) -> bool:
+        return view["session"] == SessionStatus.LOGGING_IN or (
+            view["session"] == SessionStatus.LOGGED_IN and view["agent_state"]["id"] is None)
+
     view = client.request("status")
-    while view["session"] == SessionStatus.LOGGING_IN and time.monotonic() < deadline:
+    while pending(view) and time.monotonic() < deadline:
         time.sleep(0.05)
         view = client.request("status")
     return view
@@ -136,8 +141,13 @@ def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to sto
         render.out({"running": False, "stopped": False}, json,
                    "the daemon is not running for this profile: nothing to stop")
         return
-    pid = running["pid"]
-    said = client.request("shutdown", force=force)
+    said = _stop(running["pid"], timeout, force)
+    render.out(said, json, "\n".join([f"daemon stopped (pid {said['pid']})",
+                                      *render.waiting_lines(said, stopped=True)]))
+
+
+def _stop(pid: int, timeout: float, force: bool, restart: bool = False) -> dict:
+    said = client.request("shutdown", force=force, restart=restart)
     if not _wait(lambda: not _alive(pid), timeout):
         os.kill(pid, signal.SIGTERM)
         if not _wait(lambda: not _alive(pid), timeout):
@@ -145,8 +155,29 @@ def stop(timeout: float = typer.Option(10.0, help="Seconds to wait for it to sto
                         Exit.FAILED)
     view = {**said, "pid": pid, "stopped": True}
     view.pop("stopping", None)
-    render.out(view, json, "\n".join([f"daemon stopped (pid {pid})",
-                                      *render.waiting_lines(said, stopped=True)]))
+    return view
+
+
+@app.command()
+def restart(timeout: float = typer.Option(15.0, help="Seconds to wait for each of stop and "
+                                          "start."),
+            force: bool = typer.Option(False, "--force", help="As `cc daemon stop --force`."),
+            json: Json = False) -> None:
+    """Stop the daemon and start it again, so it reads every setting afresh. The agent's
+    state is kept as a reconnect keeps it: the state chosen (a break, its reason, the time
+    left of --for), a state asked for after the call, wrap-up in progress; a call still up
+    is taken up again. Starts the daemon if it was not running."""
+    profile.check_private(profile.load())   # a bad settings file stops nothing
+    running = _ping()
+    stopped = _stop(running["pid"], timeout, force, restart=True) if running else None
+    new = _spawn(timeout)
+    view = _settled(time.monotonic() + timeout)
+    said = f"daemon restarted (pid {stopped['pid']} -> {new['pid']})" if stopped else \
+        f"daemon started (pid {new['pid']}): it was not running"
+    render.out({"pid": new["pid"], "stopped": stopped, **view}, json,
+               f"{said}\n" + render.agent_line(view)
+               + (f"; {view['last_error']}" if view.get("last_error") else "")
+               + "".join(f"\n{line}" for line in render.waiting_lines(view)))
 
 
 def _alive(pid: int) -> bool:

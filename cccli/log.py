@@ -15,6 +15,7 @@ from daemon import profile, wire
 from daemon.wire import ErrorCode, LOG_COLUMNS, WireError
 
 from . import client, complete, picker, render
+from .contacts import Kind
 from .options import CardLinks, CardNote, CardSubject, CardType, Json, card_fields
 
 PAGE = 5000
@@ -73,6 +74,23 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             "--output", "-o", help="Write to this file instead of standard output.")] = None,
         call_type: CardType = None, subject: CardSubject = None, link: CardLinks = None,
         note: CardNote = None,
+        account: Annotated[Optional[str], typer.Option(
+            help="With edit: the account the call is linked to ('' for none).")] = None,
+        found: Annotated[bool, typer.Option(
+            "--found", help="With edit: choose who called among the contacts found by the "
+                            "call's number (at a terminal; --pick N in scripts).")] = False,
+        pick: Annotated[Optional[int], typer.Option(
+            "--pick", min=1, help="With edit: the Nth contact found by the call's number.")]
+        = None,
+        new_contact: Annotated[Optional[str], typer.Option(
+            "--new-contact", help="With edit: make a contact of this name from the call "
+                                  "(its number, the card's account) and link the call to it.")]
+        = None,
+        new_account: Annotated[Optional[str], typer.Option(
+            "--new-account", help="With edit: make an account of this name and link the "
+                                  "call to it.")] = None,
+        kind: Annotated[Optional[Kind], typer.Option(
+            "--kind", help="With --new-contact: the kind of the call's number.")] = None,
         new_number: Annotated[Optional[str], typer.Option(
             "--set-number", help="Refused: a saved call's number never changes.")]
         = None,
@@ -94,7 +112,15 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         fields = card_fields(call_type, subject, result, link, note)
         if new_number is not None:
             fields["number"] = new_number
-        _edit(words[1:], fields, json)
+        links = {k: v for k, v in (("contact", contact), ("account", account), ("pick", pick),
+                                   ("new_contact", new_contact), ("new_account", new_account),
+                                   ("kind", kind.value if kind else None)) if v is not None}
+        _edit(words[1:], fields, links, found, json)
+    elif any(v is not None for v in (account, found or None, pick, new_contact, new_account,
+                                     kind)):
+        raise WireError(ErrorCode.BAD_INPUT, "--account, --found, --pick, --new-contact, "
+                        "--new-account and --kind change a call's card: use them with "
+                        "`cc log edit ID`")
     elif action == "rm":
         _remove(words[1:], all_, yes, json)
     elif action == "show":
@@ -107,15 +133,47 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         _list(words, given, "json" if json else format, columns, limit, output, database)
 
 
-def _edit(rest: list[str], fields: dict, as_json: bool) -> None:
-    if len(rest) != 1 or not rest[0].isdigit():
-        raise WireError(ErrorCode.BAD_INPUT,
-                        "usage: cc log edit ID --type/--subject/--result/--link/--note")
-    if not fields:
-        raise WireError(ErrorCode.BAD_INPUT,
-                        "nothing to change: give --type, --subject, --result, --link or --note")
-    render.out(client.request("log_edit", log_id=int(rest[0]), fields=fields), as_json,
-               _record)
+EDIT_OPTIONS = ("--type, --subject, --result, --link, --note, --contact, --account, --found, "
+                "--pick, --new-contact or --new-account")
+
+
+def _edit(rest: list[str], fields: dict, links: dict, found: bool, as_json: bool) -> None:
+    if len(rest) > 1 or rest and not rest[0].isdigit():
+        raise WireError(ErrorCode.BAD_INPUT, f"usage: cc log edit [ID] with {EDIT_OPTIONS} "
+                        "(no ID: the call in wrap-up, else the last call)")
+    if not fields and not links and not found:
+        raise WireError(ErrorCode.BAD_INPUT, f"nothing to change: give {EDIT_OPTIONS}")
+    if "kind" in links and "new_contact" not in links:
+        raise WireError(ErrorCode.BAD_INPUT, "--kind is the kind of the call's number for "
+                        "--new-contact NAME: give that too")
+    if found and {"pick", "contact", "new_contact"} & set(links):
+        raise WireError(ErrorCode.BAD_INPUT, "--found asks who called: give it without "
+                        "--contact, --pick or --new-contact")
+    log_id = int(rest[0]) if rest else None
+    if found:
+        log_id, links["pick"] = _choose_caller(log_id)
+    if links:       # the whole card in one request: all of it is written, or none
+        row = client.request("log_contact", log_id=log_id, fields=fields, **links)["call"]
+    elif log_id is not None:
+        row = client.request("log_edit", log_id=log_id, fields=fields)
+    else:           # the current card: the call in wrap-up, else the last call
+        row = client.request("wrapup", fields=fields)
+    render.out(row, as_json, _record)
+
+
+def _choose_caller(log_id: int | None) -> tuple[int, int]:
+    """Which of the contacts found by the call's number called: the choice at a terminal
+    (elsewhere the error lists them for --pick N)."""
+    answer = client.request("log_contact", log_id=log_id)
+    call, found = answer["call"], answer["found"]
+    if not found:
+        raise WireError(ErrorCode.BAD_INPUT, f"no contact has the number of call {call['id']} "
+                        f"({call['number'] or 'no number'}): link one with --contact NAME, or "
+                        "make one with --new-contact NAME")
+    items = [(f"{c['name']}" + (f" ({c['account']})" if c["account"] else ""), n)
+             for n, c in enumerate(found, 1)]
+    return call["id"], picker.choose(items, "who called: ", f"the number {call['number']}",
+                                     "contact", ask_one=True, gave_up="nothing changed")
 
 
 def _save(rest: list[str], given: dict) -> None:

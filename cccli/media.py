@@ -46,7 +46,11 @@ def play(log_id: Annotated[Optional[int], typer.Argument(
     subprocess.run([player[0], *player[1], chosen["path"]], check=False)
 
 
-def kb(subject: Annotated[str, typer.Argument(help="What to look up.")],
+def kb(subject: Annotated[Optional[str], typer.Argument(
+           help="What to look up; default: the subject on the card of the call being "
+                "filled in (see `cc wrapup`).")] = None,
+       log_id: Annotated[Optional[int], typer.Option(
+           "--id", min=1, help="Look up the subject of this logged call instead.")] = None,
        json: Json = False) -> None:
     """Look a subject up in the knowledge base (kb.url with {subject})."""
     import urllib.parse
@@ -56,7 +60,24 @@ def kb(subject: Annotated[str, typer.Argument(help="What to look up.")],
     if not template:
         raise WireError(ErrorCode.CONFIG, "no knowledge base: cc config set kb.url "
                         "'https://kb.example/search?q={subject}'")
+    if subject is not None and log_id is not None:
+        raise WireError(ErrorCode.BAD_INPUT, "give a SUBJECT or --id, not both")
+    if subject is None:
+        subject = _card_subject(log_id)
     url = template.replace("{subject}", urllib.parse.quote(subject))
-    render.out({"url": url}, json, url)
+    render.out({"url": url, "subject": subject}, json, url)
     if not json and picker.at_terminal():
         webbrowser.open(url)
+
+
+def _card_subject(log_id: int | None) -> str:
+    """The subject on the card of the logged call `log_id`, or of the call being filled in."""
+    card = client.request("card", log_id=log_id)
+    if not card:
+        raise WireError(ErrorCode.BAD_INPUT, "nothing to look up: the call log is empty; "
+                        "give a subject: cc kb SUBJECT")
+    if not (card.get("subject") or "").strip():
+        fill = f"cc log edit {log_id} --subject TEXT" if log_id else "cc wrapup --subject TEXT"
+        raise WireError(ErrorCode.BAD_INPUT, f"call {card['id']} ({card['counter_number']}) "
+                        f"has no subject: fill it in (`{fill}`) or give one: cc kb SUBJECT")
+    return card["subject"]

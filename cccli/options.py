@@ -24,14 +24,29 @@ CardNote = Annotated[Optional[str], typer.Option("--note", help="Add a note to t
 
 
 def card_fields(call_type, subject, result, links, note) -> dict:
-    from daemon.wire import ErrorCode, WireError
-
     fields = {k: v for k, v in (("call_type", call_type), ("subject", subject),
                                 ("result", result), ("note", note)) if v is not None}
+    # An empty value takes the link off the card.
+    fields.update({f"link_{kind}": value
+                   for kind, value in parse_links(links, empty=True).items()})
+    return fields
+
+
+def parse_links(links: list[str] | None, empty: bool = False) -> dict[str, str]:
+    """`--link KIND=VALUE` options as {kind: value}; the daemon checks the kinds."""
+    from daemon.wire import ErrorCode, WireError
+
+    parsed: dict[str, str] = {}
     for link in links or []:
-        kind, sep, value = link.partition("=")
+        kind, sep, value = (part.strip() for part in link.partition("="))
         if not sep or not kind:
             raise WireError(ErrorCode.BAD_INPUT,
                             f"--link '{link}': write KIND=VALUE, e.g. task=1234")
-        fields[f"link_{kind.strip()}"] = value.strip()
-    return fields
+        if not value and not empty:
+            raise WireError(ErrorCode.BAD_INPUT, f"--link '{link}': give the {kind}'s "
+                            f"value, e.g. {kind}=1234")
+        if kind in parsed:
+            raise WireError(ErrorCode.BAD_INPUT, f"--link {kind} given twice: a card has "
+                            f"one {kind} link")
+        parsed[kind] = value
+    return parsed

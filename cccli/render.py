@@ -55,6 +55,8 @@ def call_line(call: dict) -> str:
         ended += f"  [{who}]"
     elif call.get("contact_candidates"):
         ended += f"  [one of: {'; '.join(json.loads(call['contact_candidates']))}]"
+    elif call.get("account"):
+        ended += f"  [{call['account']}]"
     return (f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  "
             f"{call['state_name']}{talk}{hold}{ended}")
 
@@ -114,9 +116,12 @@ def colleagues(rows: list[dict]) -> None:
     Console(no_color=not tty, width=None if tty else 200).print(table)
 
 
-def imported(result: dict, what: str, as_json: bool) -> None:
-    """An import's count; rows it skipped go to stderr by line, and the exit says so."""
-    out(result, as_json, f"imported {result['imported']} {what}")
+def imported(result: dict, what: str, as_json: bool, parts: tuple[str, ...] = ()) -> None:
+    """An import's count (and its PARTS: added, updated, ...); rows it skipped go to stderr
+    by line, and the exit says so."""
+    counts = ", ".join(f"{result[p]} {p}" for p in parts)
+    out(result, as_json, f"imported {result['imported']} {what}" + (f": {counts}"
+                                                                     if counts else ""))
     skipped = result.get("skipped") or []
     for line in skipped[:-1]:
         sys.stderr.write(f"cc: skipped {line}\n")
@@ -127,8 +132,19 @@ def imported(result: dict, what: str, as_json: bool) -> None:
 
 def contact_line(contact: dict) -> str:
     account = f" ({contact['account']})" if contact.get("account") else ""
-    phones = ", ".join(contact["phones"]) or "no phone number"
-    return f"{contact['name']}{account}: {phones}"
+    return f"{contact['name']}{account}: {numbers(contact)}"
+
+
+def account_line(account: dict) -> str:
+    people = "; contacts: " + ", ".join(account["contacts"]) if account.get("contacts") else ""
+    return f"{account['name']} [account]: {numbers(account)}{people}"
+
+
+def numbers(record: dict) -> str:
+    """A contact's or account's numbers with their kinds; those no call is matched to
+    (fax, pager) are marked so."""
+    listed = [f"{n['number']} ({n['kind']})" for n in record.get("numbers", [])]
+    return ", ".join(listed) or "no phone number"
 
 
 ANSI = {"green": 32, "yellow": 33, "red": 31, "blue": 34, "magenta": 35, "cyan": 36,

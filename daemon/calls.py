@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 
 from .clock import WallClock
 from .phone import ANONYMOUS
-from .states import BEFORE_ANSWER, ENDED, HELD, TALKING, LineState, line_name
+from .states import (BEFORE_ANSWER, ENDED, HELD, LINE_NAMES, TALKING, LineState,
+                     line_name)
 from .wire import Direction
 
 log = logging.getLogger("cc.calls")
@@ -57,11 +58,15 @@ class Call:
     dial_mode: str = ""
     group_number: str = ""
     transfer_leg: str = ""          # consult transfer: the leg to the target
+    consult_for: str = ""           # on that leg: the caller's call, whose card it is
     contact: str = ""               # F5: filled when exactly one contact has the number
     account: str = ""
     contact_candidates: str = ""    # JSON list of names when several have it
     number_key: str = ""            # the number normalised, for matching contacts
+    contact_id: int | None = None   # the contact and account the card is linked to (F52)
+    account_id: int | None = None
     server_figures: dict | None = None
+    card: dict = field(default_factory=dict)    # card columns its next record writes once
     logged: bool = False            # its record was complete before this daemon saw it
     resumed: bool = False           # taken up from its record: no daemon saw all of it
 
@@ -235,7 +240,37 @@ class CallTracker:
             call.held_seconds = row.get("hold_seconds") or 0.0
             call.number = call.number or row.get("number") or ""
         self._resolve(call)
+        if row and (row.get("contact_id") or row.get("account_id")):
+            for name in ("contact", "account", "contact_id", "account_id"):
+                setattr(call, name, row.get(name) or ("" if name in ("contact", "account")
+                                                      else None))
         self.calls[call_id] = call
+        return call
+
+    def recall(self, log_id: int) -> Call | None:
+        """A call that ended before this daemon started, whole from its record (to finish
+        its wrap-up after a restart): saving it again writes back what the record holds."""
+        row = self.store.get(log_id)
+        if row is None:
+            return None
+
+        def at(text):
+            return datetime.fromisoformat(text).timestamp() if text else None
+
+        state = next((code for code, name in LINE_NAMES.items() if name == row["line_state"]),
+                     LineState.FINISHED)
+        call = Call(row["call_id"], Direction(row["direction"] or ""), row["number"] or "",
+                    state=state, started_at=at(row["started_at"]),
+                    connected_at=at(row["connected_at"]),
+                    ended_at=at(row["ended_at"]) or time.time(), log_id=row["id"],
+                    server_figures={k: row[k] or 0.0 for k in
+                                    ("wait_seconds", "talk_seconds", "hold_seconds")})
+        for name in ("end_reason", "durations_from", "transfer_from", "transfer_to",
+                     "transfer_number", "dial_mode", "group_number", "contact", "account",
+                     "contact_candidates"):
+            setattr(call, name, row.get(name) or "")
+        call.number_key = self.store.db["calls"].get(log_id).get("number_key") or ""
+        call.dropped_by_agent = row["outcome"] in ("cancelled", "rejected")
         return call
 
     def _resolve(self, call: Call) -> None:
@@ -338,7 +373,10 @@ class CallTracker:
                "ended_at": iso(call.ended_at), "outcome": call.outcome,
                "line_state": line_name(call.state), "durations_from": call.durations_from,
                "updated_at": iso(time.time()), "number_key": call.number_key,
-               **call.figures(), **call.extras()}
+               "contact_id": call.contact_id, "account_id": call.account_id,
+               **call.figures(), **call.extras(), **call.card}
+        # Written once (links a dial pre-fills): the agent's later edits of the card stay.
+        call.card = {}
         row_id = self.store.save(row)
         if row_id is not None:
             call.log_id = row_id

@@ -107,15 +107,16 @@ class Directory:
 
         await asyncio.gather(*(one(i) for i in self.ids()))
 
-    async def keep_polling(self, client, session, interval: float) -> None:
-        """Every `interval` seconds of the session's clock, while logged in."""
+    async def keep_polling(self, client, session, interval) -> None:
+        """Every `interval()` seconds of the session's clock (a setting the daemon may
+        change while it runs), while logged in."""
         while True:
             if session.status == SessionStatus.LOGGED_IN:
                 try:
                     await self.refresh(client)
                 except sqlite3.Error as exc:     # a locked or full log: next time, then
                     log.warning("cannot record colleagues' states: %s", exc)
-            await session.clock.sleep(interval)
+            await session.clock.sleep(interval())
 
     def ids(self) -> list[int]:
         return [r["id_user"] for r in self.db.query(

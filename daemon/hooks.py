@@ -1,4 +1,5 @@
-"""Hooks (F9, F38): a user's command run on call events with the call as JSON on stdin.
+"""Hooks (F9, F38): a user's command run on call events with the call and its card as JSON
+on stdin (and the card's fields in the environment).
 
 A hook runs in the background; one that fails or hangs is logged and killed after
 `hooks.timeout` seconds, and never blocks the daemon. At most MAX_RUNNING run at once and
@@ -16,6 +17,7 @@ import os
 import shlex
 import shutil
 import signal
+from typing import Any, Callable
 
 from .states import ENDED, HELD, RINGING, TALKING
 
@@ -27,35 +29,42 @@ MAX_WAITING = 64
 
 
 class Hooks:
-    def __init__(self, settings: dict):
+    def __init__(self, settings: dict, card: Callable[[Any], dict]):
+        """`card(call)`: the call's card as its record holds it (see `store.card_of`)."""
         self.settings = settings
+        self.card = card
         self._running: set[asyncio.Task] = set()
-        self._waiting: collections.deque = collections.deque()   # (event, command, call)
+        self._waiting: collections.deque = collections.deque()   # (event, command, payload)
 
-    def fire(self, event: str, call: dict) -> None:
+    def fire(self, event: str, call) -> None:
+        """Run the hook for `event` (and the desktop notice) on the tracked `call`."""
         command = self.settings.get(f"hooks.{event}") or ""
+        notice = event in NOTICES and self.settings.get("notify.desktop")
+        if not command and not notice:
+            return
+        payload = {"event": event, "call": call.view(), "card": self.card(call)}
         if command:
-            self._start(event, command, call)
-        if event in NOTICES and self.settings.get("notify.desktop"):
-            self._notify(event, call)
+            self._start(event, command, payload)
+        if notice:
+            self._notify(event, payload)
 
     def call_changed(self, call, old: int, new: int) -> None:
         """Hooks on ring, answer and end (F9, F38)."""
         if new in RINGING and old not in RINGING:
-            self.fire("on_ring", call.view())
+            self.fire("on_ring", call)
         elif new in TALKING and old not in TALKING and old not in HELD:
-            self.fire("on_answer", call.view())
+            self.fire("on_answer", call)
         elif call.ended and old not in ENDED:
-            self.fire("on_end", call.view())
+            self.fire("on_end", call)
 
-    def _start(self, event: str, command: str, call: dict) -> None:
+    def _start(self, event: str, command: str, payload: dict) -> None:
         if len(self._running) < MAX_RUNNING:
-            self._launch((event, command, call))
+            self._launch((event, command, payload))
         elif len(self._waiting) < MAX_WAITING:
-            self._waiting.append((event, command, call))
+            self._waiting.append((event, command, payload))
         else:
             log.warning("hook %s for call %s dropped: %d hooks run and %d wait already",
-                        event, call.get("call_id", ""), MAX_RUNNING, MAX_WAITING)
+                        event, payload["call"]["call_id"], MAX_RUNNING, MAX_WAITING)
 
     def _launch(self, job: tuple) -> None:
         task = asyncio.get_running_loop().create_task(self._run(*job))
@@ -71,21 +80,21 @@ class Hooks:
         if self._waiting:
             self._launch(self._waiting.popleft())
 
-    def _notify(self, event: str, call: dict) -> None:
+    def _notify(self, event: str, payload: dict) -> None:
         """F9: a desktop notice when a call rings or ends, where the machine has one."""
         notifier = shutil.which("notify-send")
         if notifier is None:
             return
+        call = payload["call"]
         who = call.get("contact") or call.get("number") or "unknown number"
         text = NOTICES[event].format(who=who, outcome=call.get("outcome", ""))
         command = " ".join(shlex.quote(part) for part in (notifier, "--app-name=cc", "cc",
                                                           text))
-        self._start(f"notice {event}", command, call)
+        self._start(f"notice {event}", command, payload)
 
-    async def _run(self, event: str, command: str, call: dict) -> None:
+    async def _run(self, event: str, command: str, payload: dict) -> None:
         timeout = self.settings["hooks.timeout"]
-        env = {**os.environ, "CC_EVENT": event, "CC_CALL_ID": str(call.get("call_id", "")),
-               "CC_NUMBER": str(call.get("number", ""))}
+        env = {**os.environ, **environment(event, payload)}
         env.pop("CC_PASSWORD", None)     # a hook never sees the password
         try:
             proc = await asyncio.create_subprocess_shell(
@@ -94,9 +103,9 @@ class Hooks:
         except OSError as exc:
             log.error("hook %s could not start: %s", event, exc)
             return
-        payload = json.dumps({"event": event, "call": call}, ensure_ascii=False).encode()
+        body = json.dumps(payload, ensure_ascii=False).encode()
         try:
-            _, err = await asyncio.wait_for(proc.communicate(payload), timeout)
+            _, err = await asyncio.wait_for(proc.communicate(body), timeout)
         except asyncio.TimeoutError:
             os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
@@ -111,3 +120,16 @@ class Hooks:
         self._waiting.clear()
         for task in list(self._running):
             task.cancel()
+
+
+def environment(event: str, payload: dict) -> dict[str, str]:
+    """The call's and its card's fields a hook finds in its environment: CC_EVENT,
+    CC_CALL_ID, CC_NUMBER, CC_COUNTER_NUMBER, CC_SUBJECT, ..., CC_LINK_TASK, ... (the
+    notes, several lines long, only on stdin)."""
+    call, card = payload["call"], payload["card"]
+    env = {"CC_EVENT": event, "CC_CALL_ID": call["call_id"], "CC_NUMBER": call["number"]}
+    env.update({f"CC_{name.upper()}": value for name, value in card.items()
+                if name not in ("links", "notes")})
+    env.update({f"CC_LINK_{kind.upper()}": value for kind, value in card["links"].items()})
+    # The environment cannot carry a NUL; the JSON on stdin keeps the value whole.
+    return {name: str(value).replace("\0", "") for name, value in env.items()}

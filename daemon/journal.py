@@ -74,6 +74,18 @@ class Journal:
             self._cut = not _ends_a_line(self.path)
             self._file = open(self.path, "a", encoding="utf-8")
 
+    def switch(self, enabled: bool) -> None:
+        """journal.enabled changed in a running daemon: open or close the file."""
+        with self._lock:
+            if enabled and not self._file:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._cut = not _ends_a_line(self.path)
+                self._file = open(self.path, "a", encoding="utf-8")
+            elif not enabled and self._file:
+                self._file.close()
+                self._file = None
+            self.enabled = enabled
+
     def close(self) -> None:
         if self._file:
             self._file.close()

@@ -141,6 +141,7 @@ def writing(database: Path):
     from .store import open_log
 
     conn = open_log(database, timeout=IMPORT_LOCK_WAIT)
+    conn.execute("PRAGMA foreign_keys = ON")
     try:
         conn.execute("begin immediate")
         yield conn

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .wire import ErrorCode, WireError
+from .wire import NUMBER_KINDS, ErrorCode, WireError
 
 _SEPARATORS = re.compile(r"[\s\-().]")       # what people put between digits to read them
 _NUMBER = re.compile(r"\+?[0-9]{2,20}")
@@ -88,3 +88,12 @@ def key(raw: str, region: str) -> str:
     """What numbers are matched by: E.164 when it is a valid public number, else its
     digits (extensions), so `8 (044) 455-78-90` and `+380444557890` are one number."""
     return e164(raw, region) or digits(raw)
+
+
+def kinded(text: str) -> tuple[str, str]:
+    """(number, kind) of `KIND:NUMBER` (e.g. mobile:+380501112233), or of a bare number
+    (kind "other", a telephone of no stated kind)."""
+    kind, sep, number = text.partition(":")
+    if sep and kind.strip().lower() in NUMBER_KINDS:
+        return number.strip(), kind.strip().lower()
+    return text.strip(), "other"

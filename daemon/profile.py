@@ -208,8 +208,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers; "
             "callback: the server rings the number, then your phone, and `cc answer` "
             "connects", choices=DIAL_MODES),
+    Setting("transfer.filter_as_you_type", True, "the transfer list narrows with every key "
+            "typed; false: the whole list is shown, numbered, and Enter searches"),
     Setting("transfer.timeout", 30.0, "seconds a consult transfer's target may ring before "
             "the caller is taken back", **SECONDS),
+    Setting("transfer.hangup_completes", True, "hanging up on a consult transfer's target "
+            "once it answered completes the transfer (false: the caller stays on hold)"),
     Setting("wrapup.enabled", False, "stay Busy after a connected call until `cc wrapup done` "
             ""),
     Setting("wrapup.timeout", 0.0, "seconds after which wrap-up closes by itself (0: never)",
@@ -241,6 +245,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("journal.backups", 5, "rotated journals to keep", minimum=0, maximum=1000),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
+
+# When a changed setting reaches a running daemon (`cc config set` tells which): at once,
+# at its next log-on, or from its next start. Every setting not named here: at once.
+NOW, AT_LOGIN, AT_RESTART = "now", "login", "restart"
+READ_AT_LOGIN = frozenset({"server.password", "server.password_command", "server.role_id",
+                           "server.hostname"})
+# Who the daemon is and where it listens: fixed for the life of a daemon.
+READ_AT_START = frozenset({"server.host", "server.port", "server.login", "session.auto_login",
+                           "remote.endpoint", "events.listen_host", "events.listen_port",
+                           "events.max_rate", "events.public_url", "events.token"})
+
+
+def applies(key: str) -> str:
+    """When a running daemon takes a change of `key`: NOW, AT_LOGIN or AT_RESTART."""
+    return AT_RESTART if key in READ_AT_START else AT_LOGIN if key in READ_AT_LOGIN else NOW
 SECRET_KEYS = {"server.password"}
 
 
@@ -282,6 +301,11 @@ class Paths:
     @property
     def lock_file(self) -> Path:
         return self.run_dir / "daemon.lock"
+
+    @property
+    def handover(self) -> Path:
+        """The agent's state a daemon stopping for `cc daemon restart` leaves its successor."""
+        return self.run_dir / "handover.json"
 
     def socket(self, name: str) -> Path:
         return self.run_dir / name

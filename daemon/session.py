@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import socket
+import time
 
 from .calls import CallTracker
 from .clock import WallClock
@@ -21,6 +22,10 @@ log = logging.getLogger("cc.session")
 
 LOGGED_OUT, LOGGING_IN, LOGGED_IN, RECONNECTING, DISCONNECTED = SessionStatus
 RESTART_INTERVAL = 60.0     # seconds (the daemon's clock) between two restarts on request
+HANDOVER_KEPT = 600.0       # real seconds a restarted daemon's state is good for its successor
+HANDOVER_FIELDS = {"login": str, "written_at": (int, float), "wanted_state": (int, type(None)),
+                   "state_reason": (str, type(None)), "state_left": (int, float, type(None)),
+                   "pending": (list, type(None)), "wrapup": (dict, type(None))}
 
 
 class Session:
@@ -53,6 +58,7 @@ class Session:
         self._restarted_at = float("-inf")     # the last restart the server asked for
         self._restarts_ignored = 0
         self.after_call = AfterCall(self)
+        self.restarting = False     # stopping for `cc daemon restart`: stay logged on
         self.poller = Poller(self)
         tracker.on_ended = self.call_ended
 
@@ -174,6 +180,14 @@ class Session:
             if self.wanted_state not in (None, available) and self.agent_state == available:
                 await self.client.set_state(self.id_user, self.wanted_state)
                 await self.refresh_state()
+            busy = self.states.id("busy")
+            if self.after_call.call is not None and self.agent_state != busy:
+                await self.client.set_state(self.id_user, busy)     # wrap-up goes on
+                await self.refresh_state()
+            if self.state_until and self._return_timer is None and self.wanted_state:
+                # A state chosen `--for` a while goes on timing after a restart.
+                self._return_timer = asyncio.create_task(self._back_after(
+                    max(0.0, self.state_until - self.clock.time()), self.wanted_state))
             await self.poller.once()
         except InfinityError as exc:
             self.status = LOGGED_OUT
@@ -183,6 +197,39 @@ class Session:
         self.poller.start()
         self.publish("session", self.view())
         return self.view()
+
+    # -- `cc daemon restart`: the agent's state handed to the next daemon
+    def handover(self) -> dict:
+        """What a reconnect keeps, for the daemon that starts next: the state the agent
+        chose (with its reason and time left), a state asked for after the call, wrap-up."""
+        now = self.clock.time()
+        return {"login": self.settings["server.login"], "written_at": time.time(),
+                "wanted_state": self.wanted_state, "state_reason": self.state_reason,
+                "state_left": self.state_until - now if self.state_until else None,
+                "pending": self.after_call.pending, "wrapup": self.after_call.handover()}
+
+    def take_handover(self, given: dict) -> None:
+        """The state a restarted daemon left: restored at log-on as after a reconnect."""
+        for key, kinds in HANDOVER_FIELDS.items():
+            if not isinstance(given.get(key), kinds) or isinstance(given.get(key), bool):
+                raise ValueError(f"{key} is {given.get(key)!r}")
+        if given.get("login") != self.settings["server.login"] or \
+                not 0 <= time.time() - given.get("written_at", 0) < HANDOVER_KEPT:
+            log.info("ignored the state left by the daemon before (another login, or old)")
+            return
+        # The time between the two daemons counts (a test's manual clock stood still).
+        gone = 0.0 if self.clock.manual else max(0.0, time.time() - given["written_at"])
+        self.wanted_state, self.state_reason = given["wanted_state"], given["state_reason"]
+        if given["state_left"] is not None:
+            self.state_until = self.clock.time() + max(0.0, given["state_left"] - gone)
+        self.after_call.pending = tuple(given["pending"]) if given["pending"] else None
+        if given["wrapup"]:
+            self.after_call.resume(given["wrapup"], gone)
+        log.info("took over the agent's state from the daemon before the restart")
+
+    def forget_password(self) -> None:
+        """The password's source changed: read it again at the next log-on."""
+        self._password = None
 
     async def auto_login(self) -> None:
         """log in at start; a server that cannot be reached is retried."""
@@ -213,6 +260,10 @@ class Session:
             raise WireError(ErrorCode.BAD_INPUT, f"unknown state '{name}': choose "
                             f"{', '.join(SETTABLE)}")
         code = self.states.id(name)
+        if name == "break" and not (reason or other):
+            raise WireError(ErrorCode.BAD_INPUT, "a break needs a reason: `cc break REASON` "
+                            f"({', '.join(self.states.reasons) or 'no regulated reasons set'}) "
+                            "or `cc break --other TEXT`")
         if name == "break" and reason:
             reasons = self.states.reasons
             if reason not in reasons:
@@ -330,7 +381,8 @@ class Session:
         self._stop_tasks()
         for task in list(self._tasks):
             await asyncio.wait([task], timeout=self.settings["server.timeout"])
-        if self.status == LOGGED_IN and self.settings["session.logout_on_stop"]:
+        if self.status == LOGGED_IN and self.settings["session.logout_on_stop"] and \
+                not self.restarting:
             try:
                 await self.client.logoff(self.id_user)
             except InfinityError as exc:

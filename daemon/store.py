@@ -143,6 +143,15 @@ def _v4(db: sqlite_utils.Database) -> None:
 
 WRAPUP_FIELDS = ("call_type", "subject", "result", "notes")
 LINKS = ("task", "sale", "project", "project_path", "incident", "campaign", "survey")
+CARD_FIELDS = ("counter_number", *WRAPUP_FIELDS, "contact", "account")
+
+
+def card_of(row: dict) -> dict:
+    """A logged call's card as hooks get it: its fields and every kind of link, '' where
+    empty (a record not written yet has no number)."""
+    card = {name: row.get(name) or "" for name in CARD_FIELDS}
+    card["links"] = {kind: row.get(f"link_{kind}") or "" for kind in LINKS}
+    return card
 
 
 def _v5(db: sqlite_utils.Database) -> None:
@@ -211,8 +220,91 @@ def _v8(db: sqlite_utils.Database) -> None:
     db["log_meta"].create({"key": str, "value": str}, pk="key")
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """Accounts are records of their own (F51): contacts belong to one, numbers belong to a
+    contact or an account and carry their kind (F18), and a call names the contact and the
+    account it is linked to (F52). The old contacts' account names become accounts."""
+    # wire.NUMBER_KINDS as this step made them: a later change is a migration of its own.
+    kinds = "'mobile', 'work', 'home', 'other', 'fax', 'pager'"
+    db.execute("""create table accounts (
+        id integer primary key,
+        name text not null collate nocase unique check (trim(name) <> ''))""")
+    db.execute("insert or ignore into accounts (name) select distinct trim(account) "
+               "from contacts where trim(coalesce(account, '')) <> '' order by id")
+    db.execute("""create table contacts_new (
+        id integer primary key,
+        name text not null check (trim(name) <> ''),
+        account_id integer references accounts (id) on delete set null)""")
+    db.execute("insert into contacts_new (id, name, account_id) select c.id, c.name, "
+               "(select a.id from accounts a where a.name = trim(c.account)) from contacts c "
+               "where trim(c.name) <> ''")
+    db.execute(f"""create table phones (
+        id integer primary key,
+        contact_id integer references contacts (id) on delete cascade,
+        account_id integer references accounts (id) on delete cascade,
+        number text not null check (number <> ''),
+        key text not null,
+        kind text not null default 'other' check (kind in ({kinds})),
+        check ((contact_id is null) <> (account_id is null)))""")
+    # A number kept without its kind before: taken for a telephone of no stated kind.
+    db.execute("insert into phones (contact_id, number, key, kind) select p.contact_id, "
+               "p.number, coalesce(p.key, ''), 'other' from contact_phones p "
+               "where p.contact_id in (select id from contacts_new) "
+               "and coalesce(p.number, '') <> '' and p.rowid = (select min(q.rowid) "
+               "from contact_phones q where q.contact_id = p.contact_id "
+               "and coalesce(q.key, '') = coalesce(p.key, '')) order by p.rowid")
+    db.execute("drop table contact_phones")
+    db.execute("drop table contacts")
+    db.execute("alter table contacts_new rename to contacts")
+    db.execute("create index contacts_account on contacts (account_id) "
+               "where account_id is not null")
+    db.execute("create index phones_key on phones (key)")
+    # One contact or account has a number once; these find a record's numbers too.
+    db.execute("create unique index phones_contact_key on phones (contact_id, key) "
+               "where contact_id is not null")
+    db.execute("create unique index phones_account_key on phones (account_id, key) "
+               "where account_id is not null")
+    db.execute("alter table calls add column contact_id integer "
+               "references contacts (id) on delete set null")
+    db.execute("alter table calls add column account_id integer "
+               "references accounts (id) on delete set null")
+    # The calls logged so far: linked where their names still name one record.
+    db.execute("update calls set contact_id = (select min(id) from contacts c "
+               "where c.name = calls.contact having count(*) = 1) where contact <> ''")
+    db.execute("update calls set account_id = (select id from accounts a "
+               "where a.name = calls.account) where account <> ''")
+    db.execute("create index calls_contact on calls (contact_id) where contact_id is not null")
+    db.execute("create index calls_account on calls (account_id) where account_id is not null")
+
+
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
+
+HIGH_WATER = "calls_counter_high_water"
+
+
+def _keep_high_water(db: sqlite_utils.Database) -> None:
+    """The database keeps the highest card number ever given in log_meta's counter_floor,
+    so a number is never given twice (F22): not after `cc log rm`, nor after the calls'
+    pages are damaged. Made at open, not as a migration: a migration that rebuilds the
+    calls table drops its triggers, and the next open makes this one again."""
+    if db.execute("select 1 from sqlite_master where type = 'trigger' and name = ?",
+                  [HIGH_WATER]).fetchone():
+        return
+    floor = "coalesce((select cast(value as integer) from log_meta " \
+            "where key = 'counter_floor'), 0)"
+    with db.atomic():
+        # The numbers given before the trigger existed count too.
+        db.execute(f"insert or replace into log_meta (key, value) select 'counter_floor', "
+                   f"max(coalesce(max(counter), 0), {floor}) from calls")
+        db.execute(f"""create trigger {HIGH_WATER} after insert on calls
+                       when new.counter > {floor}
+                       begin
+                         insert or replace into log_meta (key, value)
+                         values ('counter_floor', new.counter);
+                       end""")
+
+
 DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 RESTART_HINT = ("restart the daemon (`cc daemon stop`, `cc daemon start`): it sets the damaged "
                 "log aside and starts a fresh one")
@@ -287,22 +379,34 @@ def damaged_logs(path: Path) -> list[Path]:
 
 def _last_counter(path: Path) -> int:
     """The highest card number a damaged log still shows, or the one it was to go on from
-    (0 if it cannot tell), so a fresh log's numbers do not repeat its ones."""
+    (0 if it cannot tell), so a fresh log's numbers do not repeat its ones. Each source is
+    read on its own: damaged calls pages must not hide the high-water mark in log_meta."""
     try:
         conn = open_log(path, read_only=True)
-        try:
-            last = int(conn.execute("select max(counter) from calls").fetchone()[0] or 0)
-            if conn.execute("select 1 from sqlite_master where name = 'log_meta'").fetchone():
-                return max(last, _floor(conn))
-            return last
-        finally:
-            conn.close()
-    except (sqlite3.Error, OSError, TypeError, ValueError):
+    except (sqlite3.Error, OSError):
         return 0
+    try:
+        floor = _read_int(conn, "select value from log_meta where key = 'counter_floor'")
+        # The index first; the table itself only when the index cannot be read.
+        last = _read_int(conn, "select max(counter) from calls")
+        if last is None:
+            last = _read_int(conn, "select max(counter) from calls not indexed")
+        return max((n for n in (floor, last) if n is not None), default=0)
+    finally:
+        conn.close()
+
+
+def _read_int(conn: sqlite3.Connection, sql: str) -> int | None:
+    """The whole number one query of a damaged log gives, or None if it gives none."""
+    try:
+        row = conn.execute(sql).fetchone()
+        return int(row[0] or 0) if row else 0
+    except (sqlite3.Error, TypeError, ValueError):
+        return None
 
 
 def _floor(conn: sqlite3.Connection) -> int:
-    """Where the log's card numbers go on from (after the logs set aside before it)."""
+    """The highest card number this log, or a log set aside before it, ever gave."""
     floor = conn.execute("select value from log_meta where key = 'counter_floor'").fetchone()
     return int(floor[0]) if floor else 0
 
@@ -319,6 +423,9 @@ class Store:
 
         self.db = sqlite_utils.Database(open_log(self.path, timeout=LOCK_WAIT))
         self.migrate()
+        _keep_high_water(self.db)
+        # After the migrations (a rebuild drops tables others refer to): links are checked.
+        self.db.execute("PRAGMA foreign_keys = ON")
         if counter_floor > _floor(self.db.conn):
             with self.db.conn:
                 self.db["log_meta"].upsert({"key": "counter_floor", "value": str(counter_floor)},
@@ -432,6 +539,14 @@ class Store:
         try:
             return self._put(key, row)
         except sqlite3.IntegrityError as exc:
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_CONSTRAINT_FOREIGNKEY":
+                # A contact or account removed meanwhile (or a spooled row from a log set
+                # aside): the call is written, named but not linked.
+                self._warn(f"call {key[1]}: its contact or account is no longer in the "
+                           "log; written without the link")
+                row = {**row, "contact_id": None, "account_id": None}
+                self.pending[key] = row
+                return self._put(key, row)
             if getattr(exc, "sqlite_errorname", "") != "SQLITE_CONSTRAINT_CHECK":
                 raise
         # The edge checks the server's figures; this is the database's own refusal.
@@ -489,6 +604,12 @@ class Store:
         with self.db.conn:
             self.db["calls"].update(row_id, fields)
         return self.get(row_id)
+
+    def links(self, row_id: int) -> dict:
+        """The contact and account a logged call is linked to (ids; None when none)."""
+        row = self.db.execute("select contact_id, account_id from calls where id = ?",
+                              [row_id]).fetchone()
+        return {"contact_id": row[0], "account_id": row[1]} if row else {}
 
     def remove(self, row_id: int | None) -> int:
         with self.db.conn:

@@ -53,6 +53,7 @@ class Transfers:
             return call.view()
         self.tracker.confirm(leg_id)
         leg = self.tracker.seen(leg_id, Direction.OUT, number)
+        leg.consult_for = call.call_id
         call.transfer_leg = leg.call_id
         self.spawn(self._timeout(call, leg))
         settle = self.control.settle
@@ -75,6 +76,30 @@ class Transfers:
 
     async def cancel(self, call_id: str | None) -> dict:
         return await self._take_back(self.consulting(call_id))
+
+    def consult_to_hang_up(self, call_id: str | None) -> Call | None:
+        """The caller's call when `cc hangup` means its consult leg: the leg named, or,
+        with no call named, the leg of the consult in progress."""
+        for call in self.tracker.active():
+            leg = self.tracker.calls.get(call.transfer_leg) if call.transfer_leg else None
+            if leg is not None and not leg.ended and call_id in (None, leg.call_id):
+                return call
+        return None
+
+    async def hang_up_leg(self, first: Call) -> dict:
+        """Hanging up on the consult target: the guide's "hang up to complete" once the
+        target has answered (transfer.hangup_completes); before that, the consult is
+        cancelled and the caller resumed. With the setting off, the caller stays on hold."""
+        leg = self.tracker.calls[first.transfer_leg]
+        if leg.state != LineState.CONNECTED:
+            return {**await self._take_back(first), "transfer": "cancelled"}
+        if self.settings["transfer.hangup_completes"]:
+            return {**await self.complete(first.call_id), "transfer": "completed"}
+        first.transfer_leg = ""
+        first.transfer_to = first.transfer_number = first.transfer_from = ""
+        self.tracker.save(first)
+        await self.control.act(CallAction.HANG_UP, leg, ended)
+        return {**first.view(), "transfer": "abandoned"}
 
     def consulting(self, call_id: str | None) -> Call:
         """The call whose consult transfer is in progress."""

@@ -29,6 +29,11 @@ LOG_COLUMNS = (
 )
 
 
+# The kinds of a contact's or an account's number; only the first four are telephones,
+# which alone are matched against calls and offered for dialling (F18).
+PHONE_KINDS = ("mobile", "work", "home", "other")
+NUMBER_KINDS = (*PHONE_KINDS, "fax", "pager")
+
 # What the daemon publishes on the events socket: kind -> (when, the fields of `data`).
 # Every message is {"seq": N, "kind": KIND, "at": UNIX_TIME, "daemon": PID, "data": ...}.
 CALL_FIELDS = (

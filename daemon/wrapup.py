@@ -24,19 +24,26 @@ class AfterCall:
         self.state_before: int | None = None
         self.on_done = None                   # callback(call), for hooks
         self._timer: asyncio.Task | None = None
+        self.closes_at: float | None = None   # wrapup.timeout's end, on the session's clock
 
     def view(self) -> dict:
         view = {}
         if self.pending:
             view["pending_state"] = self.pending[0]
         if self.call is not None:
-            view["wrapup"] = {"call_id": self.call.call_id,
-                              "since": self.call.processing_started_at}
+            call = self.call
+            view["wrapup"] = {"call_id": call.call_id, "log_id": call.log_id,
+                              "number": call.number, "since": call.processing_started_at}
+            if self.closes_at is not None:
+                view["wrapup"]["left"] = round(max(0.0, self.closes_at
+                                                   - self.session.clock.time()), 1)
         return view
 
     def call_ended(self, call, logged_in: bool) -> None:
         session = self.session
-        if session.settings["wrapup.enabled"] and call.connected_at is not None and logged_in:
+        # A consult leg is no call of its own: the caller's call is the one wrapped up.
+        if session.settings["wrapup.enabled"] and call.connected_at is not None and \
+                logged_in and not call.consult_for:
             session.background(self.start(call))
         elif not session.tracker.active() and self.call is None:
             self.apply_pending()
@@ -58,8 +65,34 @@ class AfterCall:
         await self._show(session.states.id("busy"), "show Busy for wrap-up")
         timeout = session.settings["wrapup.timeout"]
         if timeout > 0:
+            self.closes_at = call.processing_started_at + timeout
             self._timer = asyncio.create_task(self._timeout(call, timeout))
         session.publish("session", session.view())
+
+    def handover(self) -> dict | None:
+        """Wrap-up in progress, for the daemon that starts after `cc daemon restart`."""
+        if self.call is None or self.call.log_id is None:
+            return None
+        now = self.session.clock.time()
+        return {"log_id": self.call.log_id, "elapsed": now - self.call.processing_started_at,
+                "state_before": self.state_before,
+                "left": None if self.closes_at is None else self.closes_at - now}
+
+    def resume(self, given: dict, gone: float = 0.0) -> None:
+        """Go on with the wrap-up a restarted daemon left `gone` seconds ago (the agent
+        stays Busy)."""
+        session = self.session
+        call = session.tracker.recall(given["log_id"])
+        if call is None:
+            log.warning("the call in wrap-up before the restart (%s) is no longer in the log",
+                        given["log_id"])
+            return
+        call.processing_started_at = session.clock.time() - max(0.0, given["elapsed"]) - gone
+        self.call, self.state_before = call, given["state_before"]
+        if given["left"] is not None:
+            left = max(0.0, given["left"] - gone)
+            self.closes_at = session.clock.time() + left
+            self._timer = asyncio.get_running_loop().create_task(self._timeout(call, left))
 
     async def _timeout(self, call, seconds: float) -> None:
         await self.session.clock.sleep(seconds)
@@ -72,10 +105,10 @@ class AfterCall:
         """`cc wrapup done`: processing ends; the agent's state before wrap-up returns."""
         call, session = self.call, self.session
         if call is None:
-            raise WireError(ErrorCode.STATE_FORBIDS, "no call is in wrap-up")
+            raise self.none_in_wrapup()
         if self._timer and self._timer is not asyncio.current_task():
             self._timer.cancel()
-        self._timer = None
+        self._timer = self.closes_at = None
         call.processing_ended_at = session.clock.time()
         self.call = None
         session.tracker.save(call)
@@ -88,6 +121,14 @@ class AfterCall:
         session.publish("session", session.view())
         return call.view()
 
+    def none_in_wrapup(self) -> WireError:
+        if not self.session.settings["wrapup.enabled"]:
+            why = "wrap-up is off (`cc config set wrapup.enabled true` turns it on)"
+        else:
+            why = "wrap-up starts when a connected call ends"
+        return WireError(ErrorCode.STATE_FORBIDS, f"no call is in wrap-up: {why}; nothing "
+                         "was closed or hung up")
+
     async def _show(self, code: int, what: str) -> None:
         try:
             await self.session.client.set_state(self.session.id_user, code)
@@ -98,4 +139,4 @@ class AfterCall:
     def cancel(self) -> None:
         if self._timer and not self._timer.done():
             self._timer.cancel()
-        self._timer = None
+        self._timer = self.closes_at = None

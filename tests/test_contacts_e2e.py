@@ -32,7 +32,9 @@ def test_vcard_import_keeps_only_phone_numbers(agent, tmp_path):
     agent.cc("contacts", "import", str(tmp_path / "c.vcf"))
     [roman] = agent.json("contacts", "Roman")
     assert roman == {"id": roman["id"], "name": "Roman Melnyk", "account": "Globex",
-                     "phones": ["+380441110001"], "dial": ["+380441110001"]}
+                     "account_id": roman["account_id"], "phones": ["+380441110001"],
+                     "dial": ["+380441110001"],
+                     "numbers": [{"number": "+380441110001", "kind": "work"}]}
     (tmp_path / "bad.vcf").write_text("BEGIN:VCARD\nVERSION:3.0\nTEL:1\nEND:VCARD\n"
                                       + VCARD.replace("Roman Melnyk", "Oksana Lysenko"))
     done = agent.cc("contacts", "import", str(tmp_path / "bad.vcf"), check=False)

@@ -109,14 +109,14 @@ def test_malformed_answer_is_reported_and_the_call_it_placed_is_not_lost(emulato
     agent.log_row(placed["call_id"], outcome="answered", durations_from="server")
 
     emulator.admin("fault", Kind="truncated", Count=1, Path="/user/setstate/")
-    done = agent.cc("state", "break", check=False)
+    done = agent.cc("break", "lunch", check=False)
     assert done.returncode == 7 and "not valid JSON" in one_line(done)
-    agent.cc("state", "break")
+    agent.cc("break", "lunch")
     assert agent.json("state")["agent_state"]["name"] == "break"
 
 
 def test_the_journal_never_shows_the_password(agent):
-    agent.cc("state", "break")
+    agent.cc("break", "lunch")
     text = (agent.home / "log" / "journal.xml").read_text()
     assert '<param name="Password">***</param>' in text
     assert "s3cret" not in text

@@ -67,7 +67,7 @@ def cc_journal(*args, env=None) -> subprocess.CompletedProcess:
 
 
 def test_cc_journal_shows_the_daemons_messages_with_the_password_hidden(agent):
-    agent.cc("state", "break")
+    agent.cc("break", "--other", "journal test")
     journal = agent.home / "log" / "journal.xml"
     wait_until(lambda: "/user/setstate/" in journal.read_text(), 10, "setstate in the journal")
 

@@ -209,14 +209,20 @@ def test_a_crash_at_any_statement_of_a_migration_leaves_a_log_the_next_start_mig
 
 def damage_an_index(database) -> None:
     """Garbage over the pages of one index: the quick check fails, the calls still read."""
+    overwrite_root_pages(database, "idx_calls_talk_seconds")
+
+
+def overwrite_root_pages(database, *names: str) -> None:
+    """Garbage over the first page of each table or index named."""
     conn = sqlite3.connect(database)
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    root = conn.execute("select rootpage from sqlite_master "
-                        "where name = 'idx_calls_talk_seconds'").fetchone()[0]
+    roots = [conn.execute("select rootpage from sqlite_master where name = ?",
+                          [name]).fetchone()[0] for name in names]
     conn.close()
     with open(database, "r+b") as fh:
-        fh.seek((root - 1) * page_size)
-        fh.write(bytes(range(256)) * (page_size // 256))
+        for root in roots:
+            fh.seek((root - 1) * page_size)
+            fh.write(bytes(range(256)) * (page_size // 256))
 
 
 def test_card_numbers_go_on_after_damaged_logs_even_when_the_start_that_set_one_aside_failed(
@@ -245,3 +251,56 @@ def test_card_numbers_go_on_after_damaged_logs_even_when_the_start_that_set_one_
     store.save(row(4, 10.0))
     assert store.last()["counter_number"] == "CALL-000004"
     assert len(list(tmp_path.glob("calls.damaged-*.db"))) == 2
+
+
+def test_a_card_number_is_never_given_twice_after_removals_or_a_restart(tmp_path):
+    """F22: the database keeps the highest number given; removing calls lowers nothing."""
+    path = tmp_path / "calls.db"
+    store = Store(path)
+    for n in range(3):
+        store.save(row(n, 10.0))
+    store.remove(3)                     # the last call: max+1 would give its number again
+    store.save(row(3, 10.0))
+    assert store.last()["counter_number"] == "CALL-000004"
+    assert store.remove(None) == 3
+    store.close()
+    store = Store(path)                 # the next start
+    store.save(row(4, 10.0))
+    assert [r["counter_number"] for r in store.find()] == ["CALL-000005"]
+
+
+def test_a_log_from_before_the_high_water_mark_keeps_its_numbers_after_rm_all(tmp_path):
+    path = tmp_path / "calls.db"
+    db = sqlite_utils_database(path)
+    for step in MIGRATIONS:
+        step(db)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    db["calls"].insert_all([{**row(n, 1.0), "id": None, "counter": n + 1} for n in range(7)])
+    db.conn.commit()
+    db.close()
+    store = Store(path)
+    store.remove(None)
+    store.save(row(8, 1.0))
+    assert store.last()["counter_number"] == "CALL-000008"
+
+
+def test_the_high_water_mark_outlives_damaged_call_pages(tmp_path):
+    from daemon.store import open_store
+
+    path, spool = tmp_path / "calls.db", tmp_path / "calls.spool"
+    store = Store(path)
+    for n in range(5):
+        store.save(row(n, 10.0))
+    store.remove(5)
+    store.close()
+    overwrite_root_pages(path, "calls", "idx_calls_counter")    # neither reads now
+    store = open_store(path, "CALL-{n:06}", spool)
+    assert "damaged" in store.notice
+    store.save(row(6, 10.0))
+    assert store.last()["counter_number"] == "CALL-000006"
+
+
+def sqlite_utils_database(path):
+    import sqlite_utils
+
+    return sqlite_utils.Database(path)

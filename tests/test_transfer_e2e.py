@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import subprocess
-import termios
-
 import pytest
 
-from conftest import CC, wait_until
+from conftest import wait_until
 
 CALLER = "+380509998877"
 NEVER_ANSWERS = "+380441110003"
@@ -113,37 +107,6 @@ def test_transfer_without_a_target_in_a_script_says_so(emulator, agent):
     assert done.returncode == 9 and "needs a TARGET" in done.stderr
     done = agent.cc("transfer", "Nobody Known", check=False)
     assert done.returncode == 9 and "no colleague matches" in done.stderr
-
-
-def test_transfer_picker_filters_as_you_type_at_a_terminal(emulator, two_agents):
-    ivanova, petrenko = two_agents
-    caller_connected_to(emulator, ivanova)
-    leader, follower = pty.openpty()
-
-    def own_terminal():
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen([CC, "transfer", "--blind"], env=ivanova.env, stdin=follower,
-                            stdout=follower, stderr=follower, preexec_fn=own_terminal)
-    os.close(follower)
-    screen = b""
-
-    def shows(text: bytes) -> bool:
-        nonlocal screen
-        try:
-            screen += os.read(leader, 4096)
-        except OSError:
-            pass
-        return text in screen
-
-    wait_until(lambda: shows(b"transfer to:"), 10, "the picker")
-    os.write(leader, b"petr")
-    wait_until(lambda: shows(b"> Petro Petrenko"), 10, "the filtered list")
-    os.write(leader, b"\r")
-    assert proc.wait(15) == 0
-    os.close(leader)
-    assert petrenko.wait_call_state("Ringing")["number"] == CALLER
 
 
 def test_ring_all_group_rings_both_agents_and_one_answers(emulator, two_agents):

@@ -9,8 +9,10 @@ from .. import phone
 from ..control import ended, forbid, resumed
 from ..infinity import AnswerLost, BadResponse, CallAction, InfinityError
 from ..profile import DIAL_MODES
-from ..states import HELD, RINGING, TALKING, LineState
+from ..states import HELD, RINGING, TALKING, LineState, line_name
+from ..store import LINKS
 from ..wire import Direction, ErrorCode, WireError
+from .card import link_columns
 from .context import Context
 from .registry import CallId, Length, LogId, Match, OneOf, Range, command
 
@@ -18,6 +20,12 @@ log = logging.getLogger("cc.calls")
 Number = Annotated[str, Length(1, 64)]
 Wait = Annotated[float, Range(0, 86400)] | None
 Mode = Annotated[str, OneOf(DIAL_MODES)] | None
+# A link's value as a task, sale, ... names it: one line of printable text.
+LinkValue = Annotated[str, Match(r"[^\x00-\x1f\x7f]{1,200}", "1 to 200 characters on one line")]
+Links = dict[str, LinkValue] | None
+# An outgoing call of the agent's on its way: the line is taken until it connects or ends.
+PLACING = frozenset({LineState.DIALTONE, LineState.DIAL_NUMBER, LineState.ALERTING,
+                     LineState.REMINDER})
 
 
 @command("calls", "The active calls, oldest first.")
@@ -26,11 +34,25 @@ async def calls(ctx: Context) -> list[dict]:
 
 
 @command("dial", "Place a call; with WAIT, block until it connects or ends (hang up after "
-                 "WAIT seconds).")
-async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None) -> dict:
-    call = await _place(ctx, phone.clean(number), mode)
+                 "WAIT seconds). LINKS (kind -> value: task, sale, ...) are pre-filled on "
+                 "the call's card; CONTACT_ID is the contact chosen by name, whose number "
+                 "this is.")
+async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = None,
+               links: Links = None,
+               contact_id: Annotated[int, Range(1, 2**62)] | None = None) -> dict:
+    # CONTACT_ID: the contact chosen by name (F31); else the number's one contact, if it
+    # has one (F5).
+    chosen = _chosen(ctx, contact_id, number)
+    return await _dial(ctx, phone.clean(number), wait, mode, links or {}, **chosen)
+
+
+async def _dial(ctx: Context, number: str, wait: float | None, mode: str | None,
+                links: dict[str, str], **details) -> dict:
+    """Place the call with `links` on its card and `details` (contact, ...) and, with
+    `wait`, wait until it connects or ends."""
+    call = await _place(ctx, number, mode, card=link_columns(links), **details)
     if wait is None:
-        return call.view()
+        return {**call.view(), "links": links}
     # In callback mode the far end's answer rings the agent's phone back (Reminder).
     settled = await ctx.tracker.wait_for(
         call, lambda c: c.ended or c.connected_at is not None
@@ -42,10 +64,11 @@ async def dial(ctx: Context, number: Number, wait: Wait = None, mode: Mode = Non
         except InfinityError as exc:
             log.warning("could not hang up call %s after --timeout: %s", call.call_id, exc)
         await ctx.control.wait_end(call)
-    return {**call.view(), "timed_out": not settled}
+    return {**call.view(), "links": links, "timed_out": not settled}
 
 
-@command("redial", "Call the number of the last call, or of the logged call LOG_ID, again.")
+@command("redial", "Call the number of the last call, or of the logged call LOG_ID, again, "
+                   "with its links, contact and account on the new call's card.")
 async def redial(ctx: Context, log_id: LogId | None = None,
                  wait: Wait = None) -> dict:
     row = ctx.store.get(log_id) if log_id is not None else ctx.store.last()
@@ -58,11 +81,43 @@ async def redial(ctx: Context, log_id: LogId | None = None,
     if row["number"] == phone.ANONYMOUS:
         raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} came from an anonymous caller "
                         "who withheld their number: there is no number to redial")
-    return await dial(ctx, row["number"], wait)
+    links = {kind: row[f"link_{kind}"] for kind in LINKS if row.get(f"link_{kind}")}
+    # The contact the call was linked to, even when the number is shared (F21).
+    who = {name: row[name] for name in ("contact", "account") if row.get(name)}
+    who.update({name: value for name, value in ctx.store.links(row["id"]).items() if value})
+    if who:
+        who["contact_candidates"] = ""
+    return await _dial(ctx, row["number"], wait, None, links, **who)
 
 
-async def _place(ctx: Context, number: str, mode: str | None):
+def _line_allows_dial(ctx: Context) -> None:
+    """F24: one call at a time on the line; a second needs the first on hold."""
+    for call in ctx.tracker.active():
+        if call.state in TALKING:
+            raise WireError(ErrorCode.STATE_FORBIDS, f"call {call.call_id} ({call.number}) is "
+                            f"{line_name(call.state)}: put it on hold first (`cc hold`), "
+                            "then dial")
+        if call.state in PLACING:
+            raise WireError(ErrorCode.STATE_FORBIDS, f"call {call.call_id} ({call.number}) is "
+                            f"{line_name(call.state)}: wait for it, or hang it up "
+                            "(`cc hangup`), then dial")
+
+
+def _chosen(ctx: Context, contact_id: int | None, number: str) -> dict:
+    """The card's contact and account when the agent named the contact."""
+    if contact_id is None:
+        return {}
+    contact = ctx.contacts.get(contact_id)
+    if ctx.contacts.key(number) not in {ctx.contacts.key(p) for p in contact["phones"]}:
+        raise WireError(ErrorCode.BAD_INPUT, f"{number} is not a number of {contact['name']}")
+    return {"contact": contact["name"], "contact_id": contact["id"],
+            "account": contact["account"], "account_id": contact["account_id"],
+            "contact_candidates": ""}
+
+
+async def _place(ctx: Context, number: str, mode: str | None, **details):
     id_user = await ctx.session.ready()
+    _line_allows_dial(ctx)
     mode = mode or ctx.settings["dial.mode"]     # one of DIAL_MODES: checked at load
     try:
         call_id = await ctx.client.make_call(id_user, number, mode)
@@ -75,7 +130,7 @@ async def _place(ctx: Context, number: str, mode: str | None):
     # Dialling until the server says more (its events may have come first).
     known = ctx.tracker.confirm(call_id)
     return ctx.tracker.seen(call_id, Direction.OUT, number,
-                            None if known else LineState.DIAL_NUMBER, dial_mode=mode)
+                            None if known else LineState.DIAL_NUMBER, dial_mode=mode, **details)
 
 
 @command("answer", "Answer the ringing call.")
@@ -93,8 +148,14 @@ async def reject(ctx: Context, call_id: CallId = None) -> dict:
     return await ctx.control.act(CallAction.HANG_UP, call, ended)
 
 
-@command("hangup", "Hang up or cancel the call.")
+@command("hangup", "Hang up or cancel the call; during a consult transfer, hang up on the "
+                   "target: once it answered this completes the transfer "
+                   "(transfer.hangup_completes), before that it takes the caller back.")
 async def hangup(ctx: Context, call_id: CallId = None) -> dict:
+    await ctx.session.ready()
+    consult = ctx.transfers.consult_to_hang_up(call_id)
+    if consult is not None:
+        return await ctx.transfers.hang_up_leg(consult)
     return await ctx.control.on_call(call_id, "hangup", CallAction.HANG_UP, ended,
                                      verb="hang up")
 

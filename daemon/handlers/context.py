@@ -7,6 +7,7 @@ the call log and the journal -> the feed of changes -> the CLI.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import sqlite3
 import time
@@ -25,7 +26,8 @@ from ..infinity import EventListener, InfinityClient
 from ..journal import Journal
 from ..server_events import ServerEvents
 from ..session import Session
-from ..store import Store, open_store
+from ..states import StateMap
+from ..store import Store, card_of, open_store
 from ..supervisor import Supervisor
 from ..transfer import Transfers
 
@@ -64,6 +66,31 @@ class Context:
 
     def publish(self, kind: str, payload) -> None:
         self.feed.publish(kind, payload)
+
+    def take_settings(self, fresh: dict) -> dict[str, list[str]]:
+        """The settings file read again: the running daemon takes every change it can, at
+        once or at its next log-on; the rest wait for a restart (profile.applies). The
+        changed settings, by when they apply."""
+        changed = {k: v for k, v in fresh.items() if self.settings.get(k) != v}
+        by_when: dict[str, list[str]] = {profile.NOW: [], profile.AT_LOGIN: [],
+                                         profile.AT_RESTART: []}
+        for key in changed:
+            by_when[profile.applies(key)].append(key)
+        s = self.settings
+        s.update({k: changed[k] for k in by_when[profile.NOW] + by_when[profile.AT_LOGIN]})
+        self.session.states = self.directory.states = StateMap(s)
+        self.client.timeout = s["server.timeout"]
+        self.contacts.region = s["contacts.default_region"]
+        self.store.number_mask = s["log.number_mask"]
+        self.journal.max_bytes, self.journal.backups = s["journal.max_bytes"], \
+            s["journal.backups"]
+        self.journal.switch(s["journal.enabled"])
+        if {"server.password", "server.password_command"} & set(changed):
+            self.session.forget_password()
+        if changed:
+            log.info("settings reloaded: %s", ", ".join(
+                f"{key} ({when})" for when, keys in by_when.items() for key in keys))
+        return by_when
 
     async def close(self) -> None:
         await self.session.close()
@@ -111,7 +138,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     session = Session(s, client, tracker, feed.publish, events_url, clock, supervisor)
     directory = Directory(store, session.states)
     contacts = Contacts(store, s["contacts.default_region"])
-    hooks = Hooks(s)
+    hooks = Hooks(s, lambda call: _card(store, call))
     control = Control(tracker, client, session, s)
     ctx = Context(paths, s, feed, spawn, stop, journal, store, client, tracker, listener,
                   session, directory, contacts, hooks, control,
@@ -119,13 +146,42 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     listener.on_event = ServerEvents(session, tracker, directory, s)
     tracker.resolver = lambda number: _describe(contacts, number)
     tracker.on_change = hooks.call_changed
-    session.after_call.on_done = lambda call: hooks.fire("on_wrapup_done", call.view())
+    session.after_call.on_done = lambda call: hooks.fire("on_wrapup_done", call)
     supervisor.keep("flush", tracker.keep_flushing)
     supervisor.keep("directory", lambda: directory.keep_polling(
-        client, session, s["directory.poll_interval"]))
+        client, session, lambda: s["directory.poll_interval"]))
+    _take_handover(paths, session)
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())
     return ctx
+
+
+def _card(store: Store, call) -> dict:
+    """The call's card as its record holds it, for hooks; a failing read costs the hook
+    the card's other fields, not its run."""
+    row = None
+    try:
+        row = store.get(call.log_id) if call.log_id is not None else None
+    except sqlite3.Error as exc:
+        log.warning("cannot read the card of call %s: %s", call.call_id, exc)
+    return card_of(row or {"contact": call.contact, "account": call.account})
+
+
+def _take_handover(paths: profile.Paths, session: Session) -> None:
+    """The agent's state a daemon stopped by `cc daemon restart` left, read once."""
+    try:
+        text = paths.handover.read_text(encoding="utf-8")
+        paths.handover.unlink()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        log.warning("cannot read the state left by the daemon before: %s", exc)
+        return
+    try:
+        session.take_handover(json.loads(text))
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("ignored the state left by the daemon before (%s): %s", paths.handover,
+                    exc)
 
 
 def _describe(contacts: Contacts, number: str) -> dict:

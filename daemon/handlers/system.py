@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Annotated
 
 from .. import profile
-from ..states import StateMap
 from .context import Context
 from ..wire import ErrorCode, WireError
 from .registry import UNBOUNDED, Length, Range, command
@@ -57,21 +57,21 @@ async def fail_task(ctx: Context, name: Annotated[str, Length(1, 40)]) -> dict:
     return {"failed": name}
 
 
-@command("reload", "Take edited agent-state settings (IDs, break reasons) without a restart.")
+@command("reload", "Read the settings file again: changes the running daemon can take apply "
+                   "at once (now) or at its next log-on (login); the rest need a restart.")
 async def reload(ctx: Context) -> dict:
     try:
         fresh = profile.load(ctx.paths.config_file)
     except profile.ConfigError as exc:
         raise WireError(ErrorCode.CONFIG, str(exc)) from None
-    ctx.settings.update({k: v for k, v in fresh.items() if k.startswith("states.")})
-    ctx.session.states = ctx.directory.states = StateMap(ctx.settings)
-    return {"break_reasons": list(ctx.session.states.reasons)}
+    return {**ctx.take_settings(fresh), "break_reasons": list(ctx.session.states.reasons)}
 
 
 @command("shutdown", "Stop the daemon (log off first when session.logout_on_stop); calls the "
                      "call log cannot take yet wait in the spool for the next start. Refused "
-                     "while some are kept nowhere but in memory, unless FORCE.")
-async def shutdown(ctx: Context, force: bool = False) -> dict:
+                     "while some are kept nowhere but in memory, unless FORCE. With RESTART, "
+                     "stay logged on and leave the agent's state to the next daemon.")
+async def shutdown(ctx: Context, force: bool = False, restart: bool = False) -> dict:
     ctx.store.flush()
     waiting = ctx.store.waiting()
     only_here = waiting["waiting_calls"] - waiting["spooled_calls"]
@@ -80,5 +80,21 @@ async def shutdown(ctx: Context, force: bool = False) -> dict:
                         f"neither the call log nor {waiting['spool']} can be written "
                         f"({waiting['store_error']}); free some space and stop again, or "
                         "`cc daemon stop --force` loses them")
+    if restart:
+        _hand_over(ctx)
     ctx.stop()
     return {"pid": os.getpid(), "stopping": True, **waiting}
+
+
+def _hand_over(ctx: Context) -> None:
+    """Leave the agent's state for the daemon `cc daemon restart` starts next."""
+    path = ctx.paths.handover
+    given = json.dumps(ctx.session.handover())
+    try:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(given, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise WireError(ErrorCode.FAILED, f"cannot keep the agent's state for the restart in "
+                        f"{path}: {exc.strerror or exc}; nothing was stopped") from None
+    ctx.session.restarting = True
