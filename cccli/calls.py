@@ -10,7 +10,7 @@ import typer
 
 from daemon import phone, profile
 from daemon.states import LineState
-from daemon.wire import OUTCOME_EXIT, Direction, ErrorCode, Exit, WireError
+from daemon.wire import OUTCOME_EXIT, ErrorCode, Exit, WireError
 
 from . import client, complete, contacts, picker, quick, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
@@ -298,31 +298,19 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
            = False,
            received: Annotated[bool, typer.Option("--received", help="Calls you answered.")]
            = False,
-           missed: Annotated[bool, typer.Option("--missed", help="Calls you missed.")]
+           missed: Annotated[bool, typer.Option(
+               "--missed", help="Calls you did not accept: missed and rejected ones.")]
            = False,
            dial_index: Annotated[Optional[int], typer.Option(
                "--dial", min=1, help="Call the N-th number of the list.")] = None,
            limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
            json: Json = False) -> None:
-    """Recent numbers, newest first, each once: dial one with --dial N."""
+    """Recent numbers, newest first, each once however it was written: dial one with
+    --dial N."""
     if dialed + received + missed > 1:
         raise WireError(ErrorCode.BAD_INPUT, "choose one of --dialed, --received, --missed")
-    filters = ({"direction": Direction.OUT} if dialed else
-               {"direction": Direction.IN, "outcome": "answered"} if received else
-               {"outcome": "missed"} if missed else {})
-    numbers: list[dict] = []
-    cursor = None
-    while len(numbers) < limit:
-        page = client.request("log", limit=200, after=cursor, **filters)
-        for row in page["rows"]:
-            if row["number"] and row["number"] not in {n["number"] for n in numbers}:
-                numbers.append({"number": row["number"], "direction": row["direction"],
-                                "outcome": row["outcome"], "started_at": row["started_at"],
-                                "contact": row.get("contact") or ""})
-        cursor = page["next"]
-        if cursor is None:
-            break
-    numbers = numbers[:limit]
+    kind = "dialed" if dialed else "received" if received else "missed" if missed else "all"
+    numbers = client.request("recent", kind=kind, limit=limit)
     if dial_index is not None:
         if dial_index > len(numbers):
             raise WireError(ErrorCode.BAD_INPUT,

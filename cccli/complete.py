@@ -81,6 +81,49 @@ def log_formats(incomplete: str) -> list[tuple[str, str]]:
     return _starting([(name, "") for name in FORMATS], incomplete)
 
 
+def outcomes(incomplete: str) -> list[tuple[str, str]]:
+    """`cc log --outcome`: how a call may end."""
+    from daemon.wire import OUTCOMES
+
+    return _starting([(name, "") for name in OUTCOMES], incomplete)
+
+
+LOG_ACTIONS = (("show", "one call's every field"), ("edit", "change a call's card"),
+               ("rm", "remove a call"), ("save", "keep the filters given under a name"),
+               ("saved", "the saved filters"), ("forget", "delete a saved filter"),
+               ("group", "add calls to a static group, take them out, delete it"),
+               ("groups", "the static groups"))
+
+
+def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
+    """`cc log`: an action or a saved filter; after `forget`, a saved filter; after
+    `group add|rm|delete`, a static group."""
+    words = ctx.params.get("words") or []
+    if not words:
+        return _starting(LOG_ACTIONS, incomplete) + _starting(
+            [(name, "saved filter") for name in _saved_filters()], incomplete)
+    if words == ["forget"]:
+        return _starting([(name, "") for name in _saved_filters()], incomplete)
+    if words == ["group"]:
+        return _starting([("add", "put calls in a group"), ("rm", "take calls out"),
+                          ("delete", "delete a group")], incomplete)
+    if len(words) == 2 and words[0] == "group":
+        return _starting([(g["name"], f"{g['calls']} call(s)") for g in _ask("log_groups")],
+                         incomplete)
+    return []
+
+
+def _saved_filters() -> list[str]:
+    import tomllib
+
+    try:
+        path = profile.paths().config_file.with_name("filters.toml")
+        return [name for name, entry in tomllib.loads(path.read_text(encoding="utf-8")).items()
+                if isinstance(entry, dict)]
+    except Exception:   # none yet, or a broken file: `cc log saved` says why, Tab stays quiet
+        return []
+
+
 def periods(incomplete: str) -> list[tuple[str, str]]:
     """`cc log --period`: the named periods (FROM..TO can be typed instead)."""
     from daemon.periods import NAMES   # stdlib only, like daemon.profile

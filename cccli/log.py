@@ -1,9 +1,11 @@
-"""`cc log`: the call log, filtered, sorted, exported; `cc log show ID`; saved filters."""
+"""`cc log`: the call log, filtered, sorted, exported; `cc log show ID`; saved filters
+(dynamic groups) and static groups of hand-picked calls."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -12,11 +14,11 @@ from typing import Annotated, Optional
 import typer
 
 from daemon import profile, wire
-from daemon.wire import ErrorCode, LOG_COLUMNS, WireError
+from daemon.wire import ErrorCode, LOG_COLUMNS, NAME_PATTERN, OUTCOMES, WireError
 
 from . import client, complete, picker, render
 from .contacts import Kind
-from .options import CardLinks, CardNote, CardSubject, CardType, Json, card_fields
+from .options import Json, card_fields
 
 PAGE = 5000
 
@@ -34,15 +36,37 @@ class Sort(str, Enum):
     processing = "processing"
 
 
-FILTER_KEYS = ("period", "agent", "direction", "result", "missed", "number", "contact", "sort",
-               "desc")
+# The words after `cc log`; a saved filter may have none of these names.
+ACTIONS = ("show", "edit", "rm", "save", "saved", "forget", "group", "groups")
+# What a saved filter keeps, by option name (as filters.toml writes it).
+FILTER_KEYS = ("period", "agent", "direction", "outcome", "result", "missed", "number",
+               "contact", "type", "subject", "link", "group", "sort", "desc")
+SAVED_KEYS = FILTER_KEYS + ("columns",)
+FILTERS_VERSION = 2     # a filter saved without it is older: its `result` was the outcome
+LISTING = FILTER_KEYS + ("columns", "limit", "format", "output", "database", "json")
+# The options each use of `cc log` takes; any other one given is refused, never ignored.
+TAKES = {
+    None: LISTING, "show": ("json",),
+    "edit": ("type", "subject", "result", "link", "note", "contact", "account", "found",
+             "pick", "new-contact", "new-account", "kind", "set-number", "json"),
+    "rm": ("all", "yes", "json"), "save": SAVED_KEYS, "saved": ("json",), "forget": (),
+    "group": ("json",), "groups": ("json",),
+}
+ELSEWHERE = {"note": "cc log edit ID --note TEXT", "set-number": "cc log edit ID",
+             **{name: f"cc log edit ID --{name}" for name in (
+                 "account", "found", "pick", "new-contact", "new-account", "kind")},
+             "all": "cc log rm --all", "yes": "cc log rm"}
 
 
 def log(words: Annotated[Optional[list[str]], typer.Argument(
-            metavar="[NAME | show ID | edit ID | rm ID | save NAME]",
-            help="A saved filter's NAME; `show ID` for one call's full record; "
-                 "`edit ID` with card options; `rm ID` (or --all); `save NAME` keeps the "
-                 "filters given as NAME.")] = None,
+            metavar="[NAME | ACTION ...]",
+            autocompletion=complete.log_words,
+            help="A saved filter's NAME, or an action: `show ID` for one call's full "
+                 "record; `edit ID` with card options; `rm ID` (or --all); `save NAME` keeps the "
+                 "filters and --columns given as NAME, `saved` lists them, `forget NAME` "
+                 "deletes one; `group add NAME ID...` puts calls in a static group, "
+                 "`group rm NAME ID...` takes them out, `group delete NAME` deletes it, "
+                 "`groups` lists them.")] = None,
         period: Annotated[Optional[str], typer.Option(
             "--period", "-p", autocompletion=complete.periods,
             help="today, yesterday, this-week, last-week, this-month, last-month, or FROM..TO "
@@ -50,30 +74,48 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         agent: Annotated[Optional[str], typer.Option(help="Only this agent's calls.")] = None,
         direction: Annotated[Optional[Direction], typer.Option(
             help="Incoming or outgoing calls.")] = None,
+        outcome: Annotated[Optional[str], typer.Option(
+            autocompletion=complete.outcomes,
+            help=f"Only calls that ended so: {', '.join(OUTCOMES)}.")] = None,
         result: Annotated[Optional[str], typer.Option(
-            help="Only calls with this outcome (answered, missed, busy, ...).")] = None,
+            "--result", help="Only calls with this result on their card (catalogue); with "
+                             "edit: set it.")] = None,
         missed: Annotated[Optional[bool], typer.Option(
-            "--missed", help="Only missed calls.")] = None,
+            "--missed", help="Only missed calls: incoming ones not accepted, rejected ones "
+                             "too.")] = None,
         number: Annotated[Optional[str], typer.Option(
-            help="Calls whose number contains this.")] = None,
+            help="Calls to or from this number, however it was written, or whose number "
+                 "holds these digits.")] = None,
         contact: Annotated[Optional[str], typer.Option(
             help="Calls whose contact or account contains this.")] = None,
+        call_type: Annotated[Optional[str], typer.Option(
+            "--type", help="Only calls of this type (catalogue); with edit: set it.")] = None,
+        subject: Annotated[Optional[str], typer.Option(
+            "--subject", help="Only calls whose subject contains this (any case); with "
+                              "edit: set it.")] = None,
+        link: Annotated[Optional[list[str]], typer.Option(
+            "--link", help="KIND=VALUE with KIND task, sale, project, project_path, "
+                           "incident, campaign or survey: only calls so linked, e.g. the "
+                           "calls of a task; with edit: set it (repeatable).")] = None,
+        group: Annotated[Optional[str], typer.Option(
+            "--group", help="Only the calls of this static group (`cc log groups`).")]
+        = None,
         sort: Annotated[Optional[Sort], typer.Option(help="Sort by this time.")] = None,
         desc: Annotated[Optional[bool], typer.Option(
             "--desc/--asc", help="Largest or newest first (default), or the reverse.")] = None,
         columns: Annotated[Optional[str], typer.Option(
-            help="Comma-separated columns for json, ndjson and csv.")] = None,
+            help="Comma-separated columns of the table, json, ndjson or csv.")] = None,
         limit: Annotated[Optional[int], typer.Option(
             "--limit", "-n", min=1, help="At most this many calls (default: 20 in a table, "
                                          "all in other formats).")] = None,
-        format: Annotated[str, typer.Option(
+        format: Annotated[Optional[str], typer.Option(
             "--format", "-f", autocompletion=complete.log_formats,
-            help="table, json, ndjson, csv, asterisk-csv, or a template such as "
-                 "'{start} {number} {outcome}'.")] = "table",
+            help="table (default), json, ndjson, csv, asterisk-csv, or a template such as "
+                 "'{start} {number} {outcome}'.")] = None,
         output: Annotated[Optional[str], typer.Option(
             "--output", "-o", help="Write to this file instead of standard output.")] = None,
-        call_type: CardType = None, subject: CardSubject = None, link: CardLinks = None,
-        note: CardNote = None,
+        note: Annotated[Optional[str], typer.Option(
+            "--note", help="With edit: add a note to the call.")] = None,
         account: Annotated[Optional[str], typer.Option(
             help="With edit: the account the call is linked to ('' for none).")] = None,
         found: Annotated[bool, typer.Option(
@@ -103,11 +145,19 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         json: Json = False) -> None:
     """The call log, newest first."""
     words = words or []
-    given = {"period": period, "agent": agent,
-             "direction": direction.value if direction else None, "result": result,
-             "missed": missed, "number": number, "contact": contact,
-             "sort": sort.value if sort else None, "desc": desc}
-    action = words[0] if words and words[0] in ("edit", "rm", "show", "save") else None
+    filters = {"period": period, "agent": agent,
+               "direction": direction.value if direction else None,
+               "outcome": outcome, "result": result,
+               "missed": missed, "number": number, "contact": contact, "type": call_type,
+               "subject": subject, "link": link or None, "group": group,
+               "sort": sort.value if sort else None, "desc": desc}
+    given = {**filters, "columns": columns, "limit": limit, "format": format,
+             "output": output, "note": note, "set-number": new_number, "database": database,
+             "all": all_ or None, "yes": yes or None, "json": json or None,
+             "account": account, "found": found or None, "pick": pick,
+             "new-contact": new_contact, "new-account": new_account, "kind": kind}
+    action = words[0] if words and words[0] in ACTIONS else None
+    _only(action, {k for k, v in given.items() if v is not None})
     if action == "edit":
         fields = card_fields(call_type, subject, result, link, note)
         if new_number is not None:
@@ -116,11 +166,6 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                                    ("new_contact", new_contact), ("new_account", new_account),
                                    ("kind", kind.value if kind else None)) if v is not None}
         _edit(words[1:], fields, links, found, json)
-    elif any(v is not None for v in (account, found or None, pick, new_contact, new_account,
-                                     kind)):
-        raise WireError(ErrorCode.BAD_INPUT, "--account, --found, --pick, --new-contact, "
-                        "--new-account and --kind change a call's card: use them with "
-                        "`cc log edit ID`")
     elif action == "rm":
         _remove(words[1:], all_, yes, json)
     elif action == "show":
@@ -128,9 +173,49 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc log show ID (an id from `cc log`)")
         render.out(client.request("log_show", log_id=int(words[1])), json, _record)
     elif action == "save":
-        _save(words[1:], given)
+        _save(words[1:], {k: v for k, v in filters.items() if v is not None}, columns)
+    elif action == "saved":
+        _no_more(words, 1, "cc log saved")
+        render.out(saved_filters(), json, _saved_lines)
+    elif action == "forget":
+        _no_more(words, 2, "cc log forget NAME")
+        forget_filter(words[1])
+    elif action == "group":
+        _group(words[1:], json)
+    elif action == "groups":
+        _no_more(words, 1, "cc log groups")
+        render.out(client.request("log_groups"), json, _group_lines)
     else:
-        _list(words, given, "json" if json else format, columns, limit, output, database)
+        fmt = _format(format, json)
+        _list(words, filters, fmt, columns, limit, output, database)
+
+
+def _only(action: str | None, given: set[str]) -> None:
+    """Refuse an option this use of `cc log` would not use: never ignore one."""
+    takes = TAKES[action]
+    extra = [name for name in given if name not in takes]
+    if not extra:
+        return
+    name = extra[0]
+    where = f"`cc log {action}`" if action else "listing the log"
+    if name in ELSEWHERE and action != "edit":
+        raise WireError(ErrorCode.BAD_INPUT, f"--{name} does not apply to {where}: it goes "
+                        f"with `{ELSEWHERE[name]}`")
+    shown = ", ".join(f"--{t}" for t in takes) or "no options"
+    raise WireError(ErrorCode.BAD_INPUT, f"--{name} does not apply to {where} (it takes "
+                    f"{shown})")
+
+
+def _no_more(words: list[str], count: int, usage: str) -> None:
+    if len(words) != count:
+        raise WireError(ErrorCode.BAD_INPUT, f"usage: {usage}")
+
+
+def _format(fmt: str | None, as_json: bool) -> str:
+    if as_json and fmt not in (None, "json"):
+        raise WireError(ErrorCode.BAD_INPUT, f"--json and --format {fmt} ask for two "
+                        "formats: give one")
+    return "json" if as_json else fmt or "table"
 
 
 EDIT_OPTIONS = ("--type, --subject, --result, --link, --note, --contact, --account, --found, "
@@ -176,15 +261,115 @@ def _choose_caller(log_id: int | None) -> tuple[int, int]:
                                      "contact", ask_one=True, gave_up="nothing changed")
 
 
-def _save(rest: list[str], given: dict) -> None:
+def _save(rest: list[str], saved: dict, columns: str | None) -> None:
     if len(rest) != 1:
         raise WireError(ErrorCode.BAD_INPUT, "usage: cc log save NAME --period ... (the filters)")
-    saved = {k: v for k, v in given.items() if v is not None}
+    name = rest[0]
+    if name in ACTIONS:
+        raise WireError(ErrorCode.BAD_INPUT, f"'{name}' names an action of `cc log` (`cc log "
+                        f"{name}`), so a filter of that name could never be used: choose "
+                        "another name")
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise WireError(ErrorCode.BAD_INPUT, f"'{name}' cannot name a filter: use letters, "
+                        "digits, _, - and . (up to 64, starting with a letter or digit)")
+    if columns is not None:
+        saved["columns"] = ",".join(_columns(columns))
     if not saved:
         raise WireError(ErrorCode.BAD_INPUT, "nothing to save: give the filters, e.g. "
-                        f"cc log save {rest[0]} --period last-week --missed")
-    save_filter(rest[0], saved)
-    print(f"saved filter '{rest[0]}': " + " ".join(f"--{k} {v}" for k, v in saved.items()))
+                        f"cc log save {name} --period last-week --missed")
+    _wire(saved)        # refuse a filter that could not be used, before keeping it
+    save_filter(name, saved)
+    print(f"saved filter '{name}': {_options(saved)}")
+
+
+def _options(saved: dict) -> str:
+    """A saved filter as the options that make it."""
+    words = []
+    for key, value in saved.items():
+        if key == "desc":
+            words.append("--desc" if value else "--asc")
+        elif value is True:
+            words.append(f"--{key}")
+        elif isinstance(value, list):
+            words += [f"--{key} {_quoted(v)}" for v in value]
+        else:
+            words.append(f"--{key} {_quoted(str(value))}")
+    return " ".join(words)
+
+
+def _quoted(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _saved_lines(saved: list[dict]) -> str:
+    if not saved:
+        return f"no saved filters ({_filters_file()}): cc log save NAME --period ... (filters)"
+    width = max(len(entry["name"]) for entry in saved)
+    return "\n".join(f"{entry['name']:<{width}}  {_options(entry['filters'])}"
+                     for entry in saved)
+
+
+def _group(rest: list[str], as_json: bool) -> None:
+    usage = ("usage: cc log group add NAME ID... | cc log group rm NAME ID... | "
+             "cc log group delete NAME")
+    what = rest[0] if rest else None
+    if what == "delete" and len(rest) == 2:
+        done = client.request("log_group_delete", name=rest[1])
+        render.out(done, as_json, f"deleted group '{done['name']}' (its {done['calls']} "
+                                  "call(s) stay in the log)")
+        return
+    if what not in ("add", "rm") or len(rest) < 3:
+        raise WireError(ErrorCode.BAD_INPUT, usage)
+    bad = next((word for word in rest[2:] if not word.isdigit() or int(word) < 1), None)
+    if bad is not None:
+        raise WireError(ErrorCode.BAD_INPUT, f"'{bad}' is not a call's id: give ids from "
+                        "`cc log` (whole numbers)")
+    ids = list(dict.fromkeys(int(word) for word in rest[2:]))
+    if what == "add":
+        done = client.request("log_group_add", name=rest[1], log_ids=ids)
+        text = (f"added {done['added']} call(s) to group '{done['name']}' "
+                f"({done['calls']} in it)")
+    else:
+        done = client.request("log_group_rm", name=rest[1], log_ids=ids)
+        text = (f"took {done['removed']} call(s) out of group '{done['name']}' "
+                f"({done['calls']} left)")
+    render.out(done, as_json, text)
+
+
+def _group_lines(groups: list[dict]) -> str:
+    if not groups:
+        return "no groups: put calls in one with `cc log group add NAME ID...`"
+    width = max(len(g["name"]) for g in groups)
+    return "\n".join(f"{g['name']:<{width}}  {g['calls']} call(s)  since "
+                     f"{render.local_time(g['created_at'])}" for g in groups)
+
+
+def _wire(filters: dict) -> dict:
+    """The daemon's arguments for filters given by option name (as typed or saved)."""
+    args = {"call_type" if k == "type" else k: v for k, v in filters.items()
+            if k not in ("link", "columns")}
+    if args.get("outcome") is not None and args["outcome"] not in OUTCOMES:
+        raise WireError(ErrorCode.BAD_INPUT, f"unknown outcome '{args['outcome']}': use "
+                        f"{', '.join(OUTCOMES)}")
+    links: dict[str, str] = {}
+    for item in filters.get("link") or ():
+        kind, sep, value = item.partition("=")
+        kind, value = kind.strip(), value.strip()
+        if not sep or not kind:
+            raise WireError(ErrorCode.BAD_INPUT,
+                            f"--link '{item}': write KIND=VALUE, e.g. task=T-77")
+        if not value:
+            raise WireError(ErrorCode.BAD_INPUT,
+                            f"--link {kind}= needs a value, e.g. --link {kind}=T-77")
+        if kind in links and links[kind] != value:
+            raise WireError(ErrorCode.BAD_INPUT, f"--link {kind}= given twice ({links[kind]}, "
+                            f"{value}): a call has one {kind}; give one")
+        links[kind] = value
+    if links:
+        args["links"] = links
+    return args
 
 
 def _list(words: list[str], given: dict, fmt: str, columns: str | None, limit: int | None,
@@ -192,6 +377,7 @@ def _list(words: list[str], given: dict, fmt: str, columns: str | None, limit: i
     if len(words) > 1:
         raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[1]}': cc log [NAME] [options]")
     filters = load_filter(words[0]) if words else {}
+    saved_columns = filters.pop("columns", None)
     filters.update({k: v for k, v in given.items() if v is not None})
     from daemon import export
 
@@ -201,12 +387,20 @@ def _list(words: list[str], given: dict, fmt: str, columns: str | None, limit: i
                             f"{', '.join(export.FORMATS)} or a template like '{{start}} "
                             "{number}'")
         _checked(export.check_template, fmt)
+    if columns is not None and fmt not in ("table", "json", "ndjson", "csv"):
+        raise WireError(ErrorCode.BAD_INPUT, "--columns does not apply to "
+                        + ("--format asterisk-csv, whose columns are Asterisk's" if
+                           fmt == "asterisk-csv" else "a template, which names its own "
+                           "fields"))
+    chosen = columns if columns is not None else saved_columns
+    cols = _columns(chosen) if chosen else None
     if limit is None and fmt == "table":
         limit = 20
+    args = _wire(filters)
     if database is not None:
-        _run_file(database, filters, fmt, _columns(columns), limit, output)
+        _run_file(database, args, fmt, cols, limit, output)
     else:
-        _run(filters, fmt, _columns(columns), limit, output)
+        _run(args, fmt, cols, limit, output)
 
 
 def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
@@ -245,11 +439,10 @@ def _columns(text: str | None) -> tuple[str, ...]:
 
 def pages(filters: dict, limit: int | None):
     """Every matching row, page by page (keyset cursors from the daemon)."""
-    args = {("outcome" if k == "result" else k): v for k, v in filters.items()}
     cursor, sent = None, 0
     while True:
         size = PAGE if limit is None else min(PAGE, limit - sent)
-        page = client.request("log", limit=size, after=cursor, timeout=60, **args)
+        page = client.request("log", limit=size, after=cursor, timeout=60, **filters)
         for row in page["rows"]:
             yield row
         sent += len(page["rows"])
@@ -258,22 +451,25 @@ def pages(filters: dict, limit: int | None):
             return
 
 
-def _table(rows: list[dict], filters: dict, output: str | None, colours) -> None:
+def _table(rows: list[dict], filters: dict, cols, output: str | None, colours) -> None:
     if output:
         raise WireError(ErrorCode.BAD_INPUT, "--output needs a file format: --format csv, json, "
                         "ndjson or asterisk-csv")
     if rows:
-        render.log_table(rows, colours() if render.colour_on() and
-                         any(r.get("result") for r in rows) else {})
+        shows_result = cols is None or "result" in cols
+        render.log_table(rows, colours() if render.colour_on() and shows_result and
+                         any(r.get("result") for r in rows) else {}, cols)
     else:
-        print("no calls match" if filters else "the call log is empty")
+        filtered = any(k not in ("sort", "desc") for k in filters)
+        print("no calls match" if filtered else "the call log is empty")
 
 
 def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -> None:
     if fmt == "table":
-        _table(list(pages(filters, limit)), filters, output, lambda: {
+        _table(list(pages(filters, limit)), filters, cols, output, lambda: {
             c["name"]: c["colour"] for c in client.request("catalog", kind="results")})
         return
+    cols = cols or LOG_COLUMNS
     from daemon import export
 
     if output and (client.remote_endpoint() or fmt not in export.FORMATS):
@@ -284,10 +480,9 @@ def _run(filters: dict, fmt: str, cols, limit: int | None, output: str | None) -
         return
     if output:
         # The daemon writes the file itself from one cursor: no paging, no JSON.
-        args = {("outcome" if k == "result" else k): v for k, v in filters.items()}
         with _progress(output):
             done = client.request("log_export", path=os.path.abspath(output), format=fmt,
-                                  columns=list(cols), limit=limit, timeout=3600, **args)
+                                  columns=list(cols), limit=limit, timeout=3600, **filters)
         print(f"wrote {done['written']} calls to {output}", file=sys.stderr)
         return
     _write(pages(filters, limit), sys.stdout, fmt, cols)
@@ -336,23 +531,21 @@ def _run_file(path: Path, filters: dict, fmt: str, cols, limit: int | None,
         raise WireError(ErrorCode.BAD_INPUT, refused)
     rows = _file_rows(path, filters, limit)
     if fmt == "table":
-        _table(list(rows), filters, output, dict)
+        _table(list(rows), filters, cols, output, dict)
     elif output:
-        _write_file(rows, output, fmt, cols)
+        _write_file(rows, output, fmt, cols or LOG_COLUMNS)
     else:
-        _write(rows, sys.stdout, fmt, cols)
+        _write(rows, sys.stdout, fmt, cols or LOG_COLUMNS)
 
 
-def _file_rows(path: Path, filters: dict, limit: int | None):
+def _file_rows(path: Path, args: dict, limit: int | None):
     import sqlite3
 
-    from daemon import periods
+    from daemon import filters
     from daemon.store import Store, open_log
 
-    args = {("outcome" if k == "result" else k): v for k, v in filters.items()}
     try:
         conn = open_log(path, read_only=True)
-        # A log set aside before an upgrade has an older cc's columns: the others are empty.
         have = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
     except OSError as exc:
         raise WireError(ErrorCode.CONFIG, f"cannot read {path}: {exc.strerror}") from None
@@ -362,17 +555,35 @@ def _file_rows(path: Path, filters: dict, limit: int | None):
     try:
         if not have:
             raise WireError(ErrorCode.CONFIG, f"{path} is not a call log: it has no calls table")
-        sql, params = Store.select(limit=limit, columns=[c if c in have else f"null as {c}"
-                                                         for c in LOG_COLUMNS], **args)
+        _older(conn, have)
+        found = filters.parse({k: args.get(k) for k in filters.NAMES},
+                              str(profile.load()["contacts.default_region"]))
+        filters.check(conn, found)
+        sort = {k: args[k] for k in ("sort", "desc") if args.get(k) is not None}
+        sql, params = Store.select(limit=limit, **found, **sort)
         for row in conn.execute(sql, params):
             yield dict(row)
-    except periods.PeriodError as exc:
+    except filters.FilterError as exc:
         raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
     except sqlite3.Error as exc:
         raise WireError(ErrorCode.FAILED, f"{path} cannot be read further: {exc} (a damaged "
                         "log may still show calls of another period or filter)") from None
     finally:
         conn.close()
+
+
+def _older(conn, have: set[str]) -> None:
+    """A log set aside before an upgrade has an older cc's tables: in this connection's
+    temporary schema (which the file never sees), the columns it lacks read as empty and
+    the groups it lacks as none."""
+    lacking = [c for c in (*LOG_COLUMNS, "number_key") if c not in have]
+    if lacking:
+        conn.execute("create temp view calls as select *, " +
+                     ", ".join(f"null as {c}" for c in lacking) + " from main.calls")
+    if not conn.execute("select 1 from sqlite_master where name = 'call_groups'").fetchone():
+        conn.execute("create temp table call_groups (id integer primary key, name text)")
+        conn.execute("create temp table call_group_members (group_id int, call_row int, "
+                     "call_id text)")
 
 
 @contextlib.contextmanager
@@ -399,6 +610,8 @@ def _record(row: dict) -> str:
             value = render.local_time(value)
         elif key.endswith("_seconds") and value is not None:
             value = f"{render.duration(value)} ({value:.1f} s)"
+        elif isinstance(value, list):
+            value = ", ".join(value)
         lines.append(f"{key:<{width}}  {'' if value is None else value}")
     return "\n".join(lines)
 
@@ -407,29 +620,90 @@ def _filters_file():
     return profile.paths().config_file.with_name("filters.toml")
 
 
-def save_filter(name: str, filters: dict) -> None:
+def _filters_doc():
+    """filters.toml as tomlkit reads it (comments kept), or an empty document."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    path = _filters_file()
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else \
+            tomlkit.document()
+    except ParseError as exc:
+        raise WireError(ErrorCode.CONFIG, f"{path}: {exc}; fix or remove the file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WireError(ErrorCode.CONFIG, f"cannot read {path}: {exc}") from None
+
+
+def _write_filters(doc) -> None:
     import tomlkit
 
     path = _filters_file()
-    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else \
-        tomlkit.document()
-    doc[name] = filters
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 
-def load_filter(name: str) -> dict:
-    import tomllib
+def save_filter(name: str, filters: dict) -> None:
+    doc = _filters_doc()
+    doc[name] = {"version": FILTERS_VERSION, **filters}
+    _write_filters(doc)
 
-    path = _filters_file()
-    saved = {}
-    if path.exists():
-        try:
-            saved = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise WireError(ErrorCode.CONFIG, f"{path}: {exc}") from None
-    if name not in saved:
-        known = ", ".join(saved) or "none yet"
-        raise WireError(ErrorCode.BAD_INPUT, f"no saved filter '{name}' (saved: {known}; "
-                        "save one with `cc log save NAME --period ...`)")
-    return {k: v for k, v in saved[name].items() if k in FILTER_KEYS}
+
+def forget_filter(name: str) -> None:
+    doc = _filters_doc()
+    if name not in doc:
+        raise _no_filter(name, list(doc))
+    del doc[name]
+    _write_filters(doc)
+    print(f"forgot the saved filter '{name}'")
+
+
+def saved_filters() -> list[dict]:
+    doc = _filters_doc().unwrap()
+    return [{"name": name, "filters": _checked_filter(name, entry)}
+            for name, entry in doc.items()]
+
+
+def load_filter(name: str) -> dict:
+    doc = _filters_doc().unwrap()
+    if name not in doc:
+        raise _no_filter(name, list(doc))
+    return _checked_filter(name, doc[name])
+
+
+def _no_filter(name: str, known: list[str]) -> WireError:
+    return WireError(ErrorCode.BAD_INPUT, f"no saved filter '{name}' (saved: "
+                     f"{', '.join(known) or 'none yet'}; save one with `cc log save NAME "
+                     "--period ...`)")
+
+
+FLAGS = ("missed", "desc")
+
+
+def _checked_filter(name: str, entry) -> dict:
+    """A saved filter as read from the file, checked where it enters: known keys with
+    values of their kind; one saved before outcomes and results were told apart has its
+    `result` read as the outcome it then meant."""
+    where = f"{_filters_file()}: filter '{name}'"
+    if not isinstance(entry, dict):
+        raise WireError(ErrorCode.CONFIG, f"{where} is not a table of options")
+    entry = dict(entry)
+    version = entry.pop("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or \
+            not 1 <= version <= FILTERS_VERSION:
+        raise WireError(ErrorCode.CONFIG, f"{where} has version {version!r}: this cc reads "
+                        f"versions 1 to {FILTERS_VERSION} (save the filter again)")
+    if version < FILTERS_VERSION and "result" in entry:
+        entry.setdefault("outcome", entry.pop("result"))
+    for key, value in entry.items():
+        if key not in SAVED_KEYS:
+            raise WireError(ErrorCode.CONFIG, f"{where} has the unknown option '{key}' (a "
+                            f"filter keeps {', '.join(SAVED_KEYS)})")
+        fits = (isinstance(value, bool) if key in FLAGS else
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+                if key == "link" else isinstance(value, str))
+        if not fits:
+            raise WireError(ErrorCode.CONFIG, f"{where}: '{key}' must be "
+                            + ("true or false" if key in FLAGS else "a list of KIND=VALUE "
+                               "texts" if key == "link" else "text"))
+    return entry

@@ -96,7 +96,10 @@ def add(name: Annotated[str, typer.Argument(help="Who this is.")],
     """Add an entry to the quick-dial list."""
     import tomlkit
 
-    number = phone.clean(number)
+    # A public number is kept in E.164, as the region reads it (8 (044) ... in UA is
+    # +38044...); an extension or a number the region does not know, as typed.
+    number = phone.e164(phone.clean(number), str(profile.load()["contacts.default_region"])) \
+        or phone.clean(number)
     if alias and (alias.isdigit() or not alias.replace("-", "").replace("_", "").isalnum()):
         raise WireError(ErrorCode.BAD_INPUT, f"alias '{alias}': use letters, digits, - and _, "
                         "not only digits")

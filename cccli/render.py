@@ -74,30 +74,42 @@ def agent_line(view: dict) -> str:
     return f"agent {who}{ext}: {state}"
 
 
-def log_table(rows: list[dict], colours: dict[str, str] | None = None) -> None:
-    """The log as a table; each result in its catalogue colour on a terminal."""
+def log_table(rows: list[dict], colours: dict[str, str] | None = None,
+              columns: tuple[str, ...] | None = None) -> None:
+    """The log as a table: the usual columns, or `columns` (the log's own names); each
+    result in its catalogue colour on a terminal."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     tty = colour_on()
     table = Table(box=None, header_style="bold" if tty else None)
-    show_result = any(r.get("result") for r in rows)
-    cols = ["id", "no.", "start", "dir", "number", "outcome"] + \
-        (["result"] if show_result else []) + ["wait", "talk", "hold", "agent"]
-    for col in cols:
-        table.add_column(col, no_wrap=True,
-                         justify="right" if col in ("id", "wait", "talk", "hold") else "left")
+    if columns is None:
+        show_result = any(r.get("result") for r in rows)
+        heads = [("id", "id"), ("no.", "counter_number"), ("start", "started_at"),
+                 ("dir", "direction"), ("number", "number"), ("outcome", "outcome")] + \
+            ([("result", "result")] if show_result else []) + \
+            [("wait", "wait_seconds"), ("talk", "talk_seconds"), ("hold", "hold_seconds"),
+             ("agent", "agent")]
+    else:
+        heads = [(c, c) for c in columns]
+    for head, key in heads:
+        table.add_column(head, no_wrap=key != "notes",
+                         justify="right" if key == "id" or key.endswith("_seconds") else "left")
     for r in rows:
-        result = r.get("result") or ""
-        style = (colours or {}).get(result, "")
-        cells = [str(r["id"]), r.get("counter_number") or "", local_time(r["started_at"]),
-                 r["direction"], r["number"], r["outcome"]]
-        if show_result:
-            cells.append(Text(result, style=style if tty and style != "grey" else
-                              ("bright_black" if tty and style else "")))
-        cells += [duration(r["wait_seconds"]), duration(r["talk_seconds"]),
-                  duration(r["hold_seconds"]), r["agent"] or ""]
+        cells = []
+        for _, key in heads:
+            value = r.get(key)
+            if key == "result":
+                style = (colours or {}).get(value or "", "")
+                cells.append(Text(value or "", style=style if tty and style != "grey" else
+                                  ("bright_black" if tty and style else "")))
+            elif key.endswith("_seconds"):
+                cells.append(duration(value))
+            elif key.endswith("_at"):
+                cells.append(local_time(value))
+            else:
+                cells.append("" if value is None else str(value))
         table.add_row(*cells)
     Console(no_color=not tty, highlight=False, width=None if tty else 200).print(table)
 

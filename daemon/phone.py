@@ -71,8 +71,11 @@ def e164(raw: str, region: str) -> str | None:
 
     text = (raw or "").strip()
     candidates = [text]
-    # The old trunk prefix "8" before a "0XX" area code, still typed in the region.
-    if digits(text).startswith("80") and not text.startswith("+"):
+    if digits(text).startswith("80") and not text.startswith("+") and \
+            _trunk_prefix(region) == "0":
+        # "8" before the trunk prefix "0" is the long-distance code of the Soviet plan that
+        # people still type in such regions (8 044 ... in UA); where phonenumbers says the
+        # trunk prefix is "8" itself (RU, KZ, BY), the parse below already reads it.
         candidates.append(digits(text)[1:])
     for candidate in candidates:
         try:
@@ -82,6 +85,14 @@ def e164(raw: str, region: str) -> str | None:
         if phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return None
+
+
+def _trunk_prefix(region: str) -> str | None:
+    """The national (trunk) prefix phonenumbers knows for `region`: "0" in UA, "8" in RU."""
+    from phonenumbers import PhoneMetadata
+
+    metadata = PhoneMetadata.metadata_for_region(region) if region else None
+    return metadata.national_prefix if metadata else None
 
 
 def key(raw: str, region: str) -> str:

@@ -28,6 +28,15 @@ LOG_COLUMNS = (
     "link_project_path", "link_incident", "link_campaign", "link_survey",
 )
 
+# How a call ended (the log's `outcome`), as `cc log --outcome` takes it.
+OUTCOMES = ("answered", "missed", "rejected", "busy", "cancelled", "not-answered",
+            "answered-elsewhere", "failed", "active")
+# "Missed" in the user guide: an incoming call nobody here accepted, rejected ones too.
+# A group call a colleague took (answered-elsewhere) was accepted.
+NOT_ACCEPTED = ("missed", "rejected", "busy", "failed")
+# A saved filter's or a static group's name: a word (letters, digits, _), then - and . too.
+NAME_PATTERN = r"\w[\w.-]{0,63}"
+
 
 # The kinds of a contact's or an account's number; only the first four are telephones,
 # which alone are matched against calls and offered for dialling (F18).

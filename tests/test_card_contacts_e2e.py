@@ -3,17 +3,13 @@ that double nobody (F5, F18, F31, F32, F39, F40, F45, F51, F52)."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import sqlite3
-import subprocess
-import termios
 
 from daemon import store as store_module
 from daemon.store import Store
-from daemon.testing import CC, wait_until
+from daemon.testing import CC
+from terminal import Terminal
 
 CONTACTS_CSV = """name,account,phones
 Olha Bondar,Acme Ltd,8 (044) 455-78-90;+380501112233
@@ -66,37 +62,14 @@ def test_a_contact_dialled_on_a_shared_number_stays_on_the_card(agent, tmp_path)
 def _at_terminal(agent, args: list[str], steps: list[tuple[bytes, bytes]]) -> int:
     """Run `cc ARGS` on a terminal of its own; at each step, once the screen shows its
     text, type its keys. The exit code."""
-    leader, follower = pty.openpty()
-
-    def own_terminal():
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen([CC, *args], env=agent.env, stdin=follower, stdout=follower,
-                            stderr=follower, preexec_fn=own_terminal)
-    os.close(follower)
-    os.set_blocking(leader, False)      # nothing to read yet must not stall the wait
-    screen = b""
-
-    def shows(text: bytes) -> bool:
-        nonlocal screen
-        try:
-            screen += os.read(leader, 4096)
-        except OSError:
-            pass
-        return text in screen
+    term = Terminal([CC, *args], agent.env)
     try:
         for text, keys in steps:
-            wait_until(lambda: shows(text), 15, f"{text!r} on the terminal")
-            os.write(leader, keys)
-            screen = b""
-        # Read on while it ends: a full terminal would hold its last lines back.
-        wait_until(lambda: shows(b"\0") or proc.poll() is not None, 15, "cc to end")
-        return proc.wait(15)
+            term.shows(text.decode().strip(), timeout=15)
+            term.type(keys)
+        return term.finish()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(leader)
+        term.close()
 
 
 def test_the_agent_says_which_of_the_contacts_found_called(manual, tmp_path):
@@ -303,7 +276,7 @@ def test_a_schema_8_log_is_migrated_with_its_contacts_and_calls(tmp_path):
     _v8_log(path)
     store = Store(path)
     try:
-        assert store.version == 9
+        assert store.version == len(store_module.MIGRATIONS)
         db = store.db
         assert [tuple(r) for r in db.execute("select id, name from accounts")] == \
             [(1, "Acme Ltd")]

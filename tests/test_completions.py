@@ -182,6 +182,16 @@ def test_tab_without_a_daemon_is_quick_and_offers_only_the_fixed_words(tmp_path)
     assert time.monotonic() - started < 5
 
 
+def test_tab_offers_the_log_actions_and_the_saved_filters(tmp_path):
+    env = shell_env(tmp_path)
+    (tmp_path / "filters.toml").write_text('[callbacks]\nversion = 2\nresult = "callback"\n')
+    offered = set(complete_bash("cc log ", env))
+    assert {"show", "save", "saved", "forget", "group", "groups", "callbacks"} <= offered
+    assert complete_bash("cc log forget ", env) == ["callbacks"]
+    assert set(complete_bash("cc log group ", env)) == {"add", "rm", "delete"}
+    assert complete_bash("cc log --outcome rej", env) == ["rejected"]
+
+
 DIRECTORY = """name,position,department,extension,id_user,phones
 Olena Ivanova,Senior agent,Sales,101,5001790109,+380441234567
 Petro Petrenko,Agent,Support,102,5001790110,+380509876543

@@ -33,11 +33,11 @@ def ids(agent, *args):
     return [r["call_id"] for r in agent.json("log", *args)]
 
 
-def test_filters_by_direction_result_missed_number_and_period(three_calls):
+def test_filters_by_direction_outcome_missed_number_and_period(three_calls):
     agent, calls = three_calls
     assert ids(agent, "--direction", "in") == [calls["missed"]]
     assert ids(agent, "--missed") == [calls["missed"]]
-    assert ids(agent, "--result", "busy") == [calls["busy"]]
+    assert ids(agent, "--outcome", "busy") == [calls["busy"]]
     assert ids(agent, "--number", "1110002") == [calls["busy"]]
     assert set(ids(agent, "--period", "today")) == set(calls.values())
     assert ids(agent, "--period", "yesterday") == []

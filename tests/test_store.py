@@ -304,3 +304,99 @@ def sqlite_utils_database(path):
     import sqlite_utils
 
     return sqlite_utils.Database(path)
+
+
+def test_a_group_holds_only_logged_calls_and_a_removed_call_leaves_it(tmp_path):
+    """The database itself keeps static groups true (F43, F59), whoever writes to it."""
+    store = Store(tmp_path / "calls.db")
+    for n in range(3):
+        store.save(row(n, 1.0))
+    assert store.group_add("vip", [1, 2], "2026-11-26T08:00:00.000+00:00") == 2
+    assert store.group_add("vip", [2, 3], "2026-11-26T08:00:00.000+00:00") == 1
+    assert store.groups_of(2) == ["vip"]
+    with pytest.raises(sqlite3.IntegrityError, match="only logged calls"):
+        with store.db.conn:
+            store.db.execute("insert into call_group_members values (1, 99, '5001', 'now')")
+    with pytest.raises(sqlite3.IntegrityError, match="only logged calls"):
+        with store.db.conn:     # row 1 is another call
+            store.db.execute("insert into call_group_members values (1, 1, '5002', 'now')")
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.db.conn:
+            store.db.execute("insert into call_groups (name, created_at) values ('', 'now')")
+    with store.db.conn:         # not through remove(): the member stays behind ...
+        store.db.execute("delete from calls where id = 3")
+    store.save(row(7, 1.0))     # ... and row 3 comes again, another call
+    assert store.get(3)["call_id"] == "5007"
+    assert store.group_calls("vip") == [1, 2] and store.groups_of(3) == []
+    store.remove(2)
+    assert store.group_calls("vip") == [1]
+    store.remove(None)
+    assert store.groups() == [{"name": "vip", "created_at": "2026-11-26T08:00:00.000+00:00",
+                               "calls": 0}]
+    store.group_add("vip", [], "now")
+    assert store.group_delete("vip") and store.group_calls("vip") is None
+    assert store.db.execute("select count(*) from call_group_members").fetchone()[0] == 0
+
+
+def test_missed_is_every_incoming_call_not_accepted(tmp_path):
+    """F57: rejected, busy and failed incoming calls are missed too; a group call a
+    colleague took was accepted, and an outgoing call is never missed."""
+    from daemon.wire import OUTCOMES
+
+    store = Store(tmp_path / "calls.db")
+    for n, (direction, outcome) in enumerate(
+            [("in", o) for o in OUTCOMES] + [("out", "rejected"), ("out", "missed")]):
+        store.save({**row(n, None), "direction": direction, "outcome": outcome})
+    missed = {r["outcome"] for r in store.find(missed=True, limit=None)}
+    assert missed == {"missed", "rejected", "busy", "failed"}
+    assert all(r["direction"] == "in" for r in store.find(missed=True, limit=None))
+
+
+def test_a_subject_is_found_in_any_case_and_its_wildcards_are_plain_text(tmp_path):
+    store = Store(tmp_path / "calls.db")
+    for n, subject in enumerate(["Order 42", "100% refund", "Замовлення 7", "a_b"]):
+        store.save({**row(n, 1.0), "subject": subject})
+
+    def found(text):
+        return [r["subject"] for r in store.find(subject=text.casefold(), limit=None)]
+    assert found("ORDER") == ["Order 42"]
+    assert found("0% r") == ["100% refund"] and found("%") == ["100% refund"]
+    assert found("_") == ["a_b"]
+    assert found("ЗАМОВЛЕННЯ") == ["Замовлення 7"]
+
+
+def test_filters_are_parsed_once_where_they_enter():
+    from daemon import filters
+
+    found = filters.parse({"number": "8 (044) 455-78-90", "subject": " ЗАМОВЛЕННЯ ",
+                           "links": {"task": " T-77 "}, "missed": False, "agent": None}, "UA")
+    assert found == {"number": "80444557890",
+                     "number_keys": ["+380444557890", "0444557890", "80444557890"],
+                     "subject": "замовлення", "links": {"task": "T-77"}}
+    assert filters.parse({"number": "1110"}, "UA") == {"number": "1110"}    # a piece
+    for given, said in (({"number": "Olha"}, "not a phone number"),
+                        ({"links": {"ticket": "9"}}, "unknown link 'ticket'"),
+                        ({"links": {"task": " "}}, "needs a value"),
+                        ({"outcome": "sold"}, "unknown outcome 'sold'"),
+                        ({"subject": "  "}, "needs some text"),
+                        ({"period": "someday"}, "unknown period")):
+        with pytest.raises(filters.FilterError, match=said):
+            filters.parse(given, "UA")
+
+
+def test_a_number_filter_finds_the_call_by_its_key_or_its_digits(tmp_path):
+    """A whole number finds its calls however they were dialled, also calls keyed before
+    keys knew the region (by their digits); a piece of one, wherever it is."""
+    from daemon import filters
+
+    store = Store(tmp_path / "calls.db")
+    store.save({**row(1, 1.0), "number": "0441110001", "number_key": "+380441110001"})
+    store.save({**row(2, 1.0), "number": "102", "number_key": "102"})
+    store.save({**row(3, 1.0), "number": "0441110001", "number_key": "0441110001"})
+    whole = filters.parse({"number": "+380441110001"}, "UA")
+    assert [r["call_id"] for r in store.find(**whole)] == ["5003", "5001"]  # keyed before
+    assert [r["call_id"] for r in store.find(**filters.parse({"number": "044 111 0001"},
+                                                             "UA"))] == ["5003", "5001"]
+    assert [r["call_id"] for r in store.find(number="1110001")] == ["5003", "5001"]
+    assert [r["number"] for r in store.find(number="02")] == ["102"]
+    assert store.find(**filters.parse({"number": "0441110002"}, "UA")) == []

@@ -1,17 +1,20 @@
-"""The call log: pages, one call, exports, removal, recordings (F19, F21, F36, F42, F43)."""
+"""The call log: pages, one call, exports, removal, recordings, static groups, recent
+numbers (F13, F19, F21, F36, F42, F43, F57, F59)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Annotated
 
-from .. import export, periods
+from .. import export, filters, phone
+from ..calls import iso
 from ..infinity import InfinityError
-from ..store import SORT_COLUMNS
-from ..wire import LOG_COLUMNS, ErrorCode, WireError
+from ..store import SORT_COLUMNS, open_log
+from ..wire import LOG_COLUMNS, NAME_PATTERN, OUTCOMES, ErrorCode, WireError
 from .context import REMOTE, Context
-from .registry import UNBOUNDED, Length, LogId, OneOf, Range, command, shared
+from .registry import UNBOUNDED, Length, LogId, Match, OneOf, Range, command, shared
 
 log = logging.getLogger("cc.log")
 LOG_PAGE = 5000      # rows per `log` reply; the CLI pages through bigger results
@@ -26,18 +29,36 @@ def _no_such_call(log_id: int | None) -> WireError:
 
 
 Filter = Annotated[str, Length(1, 200)] | None
+GroupName = Annotated[str, Match(NAME_PATTERN, "a name of letters, digits, _, - and . "
+                                               "(up to 64, not starting with - or .)")]
 FILTERS = shared(
     period=(Filter, None), agent=(Filter, None),
-    direction=(Annotated[str, OneOf(("in", "out"))] | None, None), outcome=(Filter, None),
+    direction=(Annotated[str, OneOf(("in", "out"))] | None, None),
+    outcome=(Annotated[str, OneOf(OUTCOMES)] | None, None),
     missed=(bool, False), number=(Filter, None), contact=(Filter, None),
+    call_type=(Filter, None), subject=(Filter, None), result=(Filter, None),
+    links=(dict[str, Annotated[str, Length(1, 200)]] | None, None),
+    group=(GroupName | None, None),
     sort=(Annotated[str, OneOf(tuple(SORT_COLUMNS))], "start"), desc=(bool, True))
 
 
-def _checked_period(period: str | None) -> None:
+def _parsed(ctx: Context, given: dict) -> dict:
+    """The request's filters, checked and ready for the store: a filter that cannot
+    match for a reason the agent can fix (a typo, a group that does not exist) is
+    refused with that reason rather than answered with no calls."""
+    ctx.store.flush()
     try:
-        periods.bounds(period) if period else None
-    except periods.PeriodError as exc:
+        found = filters.parse({k: given[k] for k in filters.NAMES},
+                              ctx.settings["contacts.default_region"])
+        filters.check(ctx.store.db.conn, found)
+    except filters.FilterError as exc:
         raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
+    return {**found, "sort": given["sort"], "desc": given["desc"]}
+
+
+def _no_such_group(ctx: Context, name: str) -> WireError:
+    return WireError(ErrorCode.BAD_INPUT,
+                     filters.no_group(name, [g["name"] for g in ctx.store.groups()]))
 
 
 @command("log", "One page of the call log (LIMIT rows after the cursor AFTER, fewer when "
@@ -46,9 +67,7 @@ def _checked_period(period: str | None) -> None:
 async def log_page(ctx: Context, limit: Annotated[int, Range(1, LOG_PAGE)] = 20,
                    after: Annotated[list[str | int | float | None], Length(2, 2)] | None = None,
                    **filters) -> dict:
-    _checked_period(filters["period"])
-    ctx.store.flush()
-    rows = ctx.store.find(limit=limit + 1, after=after, **filters)
+    rows = ctx.store.find(limit=limit + 1, after=after, **_parsed(ctx, filters))
     more = len(rows) > limit
     rows = rows[:limit]
     kept = _within(rows, PAGE_BYTES)
@@ -87,14 +106,13 @@ async def log_export(ctx: Context, path: Annotated[str, Length(1, 4096)],
         target = await asyncio.to_thread(export.output_path, path)
     except export.PathError as exc:
         raise WireError(ErrorCode.BAD_INPUT, f"cannot export there: {exc}") from None
-    _checked_period(filters["period"])
+    parsed = _parsed(ctx, filters)
     refused = export.refusal(path, ctx.paths.database, ctx.paths.own)
     if refused:
         raise WireError(ErrorCode.BAD_INPUT, refused)
-    ctx.store.flush()
 
     def sql_for(cols):
-        return ctx.store.select(limit=limit, columns=cols, **filters)
+        return ctx.store.select(limit=limit, columns=cols, **parsed)
     try:
         count = await asyncio.to_thread(export.write_file, ctx.paths.database, target,
                                         format, tuple(columns), sql_for)
@@ -104,12 +122,13 @@ async def log_export(ctx: Context, path: Annotated[str, Length(1, 4096)],
     return {"written": count, "path": str(target)}
 
 
-@command("log_show", "The logged call LOG_ID, every field.")
+@command("log_show", "The logged call LOG_ID, every field, and the static groups it is "
+                     "in.")
 async def log_show(ctx: Context, log_id: LogId) -> dict:
     row = ctx.store.get(log_id)
     if row is None:
         raise _no_such_call(log_id)
-    return row
+    return {**row, "groups": ctx.store.groups_of(log_id)}
 
 
 @command("log_rm", "Remove the logged call LOG_ID, or every call when LOG_ID is null.")
@@ -156,3 +175,90 @@ def _audio_suffix(audio: bytes) -> str:
     if audio[:3] == b"ID3" or (len(audio) > 1 and audio[0] == 0xFF and audio[1] & 0xE0 == 0xE0):
         return ".mp3"
     return ".gsm"
+
+
+# -- static groups: hand-picked calls (F43, F59)
+LogIds = Annotated[list[LogId], Length(1, 1000)]
+
+
+@command("log_groups", "The static groups, each with how many calls it holds.")
+async def log_groups(ctx: Context) -> list[dict]:
+    return ctx.store.groups()
+
+
+@command("log_group_add", "Put the logged calls LOG_IDS in the static group NAME (made if "
+                          "new); all or none: an id the log lacks refuses the lot.")
+async def log_group_add(ctx: Context, name: GroupName, log_ids: LogIds) -> dict:
+    ctx.store.flush()
+    missing = ctx.store.missing(log_ids)
+    if missing:
+        raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {', '.join(map(str, missing))} in "
+                        "the call log (see `cc log`); no call was added")
+    added = ctx.store.group_add(name, log_ids, iso(time.time()))
+    return {"name": name, "added": added, "calls": len(ctx.store.group_calls(name))}
+
+
+@command("log_group_rm", "Take the calls LOG_IDS out of the static group NAME (they stay "
+                         "in the log); all or none: an id not in the group refuses the lot.")
+async def log_group_rm(ctx: Context, name: GroupName, log_ids: LogIds) -> dict:
+    held = ctx.store.group_calls(name)
+    if held is None:
+        raise _no_such_group(ctx, name)
+    absent = sorted(set(log_ids) - set(held))
+    if absent:
+        raise WireError(ErrorCode.BAD_INPUT, f"call {', '.join(map(str, absent))} is not in "
+                        f"group '{name}' (it holds {len(held)} call(s): `cc log --group "
+                        f"{name}`); no call was taken out")
+    removed = ctx.store.group_remove(name, log_ids)
+    return {"name": name, "removed": removed, "calls": len(held) - removed}
+
+
+@command("log_group_delete", "Delete the static group NAME; its calls stay in the log.")
+async def log_group_delete(ctx: Context, name: GroupName) -> dict:
+    held = ctx.store.group_calls(name)
+    if held is None or not ctx.store.group_delete(name):
+        raise _no_such_group(ctx, name)
+    return {"name": name, "calls": len(held)}
+
+
+# -- recent numbers (F13)
+RECENT = {"all": {}, "dialed": {"direction": "out"},
+          "received": {"direction": "in", "outcome": "answered"}, "missed": {"missed": True}}
+
+
+@command("recent", "The LIMIT numbers called or calling most recently, newest first, each "
+                   "once however it was written (by its key); KIND: all, dialed, received "
+                   "(answered incoming) or missed (incoming, not accepted).")
+async def recent(ctx: Context, kind: Annotated[str, OneOf(tuple(RECENT))] = "all",
+                 limit: Annotated[int, Range(1, 100)] = 10) -> list[dict]:
+    ctx.store.flush()
+    sql, args = ctx.store.select(limit=None, columns=("number", "number_key", "direction",
+                                                      "outcome", "started_at", "contact"),
+                                 **RECENT[kind])
+    # In a thread, on a connection of its own: a log of many calls to few numbers is read
+    # whole (about a second for 300,000 calls), and the daemon must not stall meanwhile.
+    return await asyncio.to_thread(_recent, ctx.paths.database, sql, args,
+                                   ctx.settings["contacts.default_region"], limit)
+
+
+def _recent(database, sql: str, args: list, region: str, limit: int) -> list[dict]:
+    """The first LIMIT distinct numbers of the query's rows (newest first)."""
+    conn = open_log(database, read_only=True)
+    found: dict[str, dict] = {}
+    keyed: dict[str, str] = {}      # a call keyed before keys knew the region: keyed now
+    try:
+        for number, key, *rest in conn.execute(sql, args):
+            if not number:
+                continue
+            if not (key or "").startswith("+"):
+                if number not in keyed:
+                    keyed[number] = phone.key(number, region)
+                key = keyed[number]
+            if key not in found:
+                found[key] = dict(zip(("number", "direction", "outcome", "started_at",
+                                       "contact"), (number, *rest)))
+                if len(found) == limit:
+                    break
+    finally:
+        conn.close()
+    return [{**entry, "contact": entry["contact"] or ""} for entry in found.values()]
