@@ -70,7 +70,8 @@ def _admin(url: str | None, ask: Callable[["Admin"], dict]) -> dict:
 
 
 @app.command("call-in")
-def call_in(from_: Annotated[str, typer.Option("--from", help="The caller's number.")],
+def call_in(from_: Annotated[str, typer.Option(
+                "--from", help="The caller's number, or anonymous (no caller ID).")],
             to: Annotated[str, typer.Option("--to", help="The agent's extension.")],
             url: EmulatorUrl = None, json: Json = False) -> None:
     """Make the emulator place an incoming call to an extension."""

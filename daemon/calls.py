@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .clock import WallClock
+from .phone import ANONYMOUS
 from .states import (BEFORE_ANSWER, ENDED, HELD, LINE_NAMES, TALKING, LineState,
                      line_name)
 from .wire import Direction
@@ -276,7 +277,8 @@ class CallTracker:
         return call
 
     def _resolve(self, call: Call) -> None:
-        if self.resolver and call.number:
+        # A caller without caller ID matches no contact: nothing to look up.
+        if self.resolver and call.number and call.number != ANONYMOUS:
             for name, value in self.resolver(call.number).items():
                 setattr(call, name, value)
 

@@ -18,6 +18,9 @@ _PARTIAL = re.compile(r"[\d\s+()\-.]+")
 _NOT_DIGITS = re.compile(r"\D")
 _LIST = re.compile(r"[;|]")
 
+# The number of an incoming call without caller ID, as the log keeps and shows it.
+ANONYMOUS = "anonymous"
+
 
 def strip(raw: str) -> str:
     """The number without the separators people type: spaces, dashes, dots, parentheses."""
@@ -31,6 +34,9 @@ def is_number(raw: str) -> bool:
 
 def clean(raw: str) -> str:
     """The number without separators; refuse anything that is not a phone number."""
+    if raw.strip().lower() == ANONYMOUS:
+        raise WireError(ErrorCode.BAD_INPUT, "an anonymous caller withheld their number: "
+                        "there is no number to call")
     if not is_number(raw):
         raise WireError(ErrorCode.BAD_INPUT, f"'{raw}' is not a phone number: use 2 to 20 "
                         "digits, optionally after a +, e.g. +380441110001 or 102")

@@ -130,6 +130,10 @@ class Poller:
                 log.warning("no server figures for call %s (%s); keeping local ones",
                             call.call_id, exc)
             return
+        # A transferred call has a connection per agent it reached: this agent's figures
+        # are those of their own (all of them when the server names nobody).
+        session = self.session
+        records = [r for r in records if r.has(session.id_user, session.extension)] or records
         if not records:
             return
         self.tracker.apply_server_figures(call, {

@@ -81,9 +81,11 @@ class Session:
                 "last_error": self.last_error}
         if self.logon_error:
             view["logon_error"] = self.logon_error
-        if self.state_reason:
+        # A break's reason and end belong to the break, not to the Busy a call shows over it.
+        chosen_shows = self.agent_state == self.wanted_state
+        if self.state_reason and chosen_shows:
             view["state_reason"] = self.state_reason
-        if self.state_until:
+        if self.state_until and chosen_shows:
             view["state_until"] = self.state_until
         view.update(self.after_call.view())
         if self.status == RECONNECTING and self.next_try_at:
@@ -172,7 +174,10 @@ class Session:
                  self.extension)
         try:
             await self.refresh_state()
-            if self.wanted_state not in (None, self.states.id("available"), self.agent_state):
+            # Only a server that forgot the agent shows the log-on's Available; one that
+            # kept them shows their state, or the Busy of a call still up: leave that be.
+            available = self.states.id("available")
+            if self.wanted_state not in (None, available) and self.agent_state == available:
                 await self.client.set_state(self.id_user, self.wanted_state)
                 await self.refresh_state()
             busy = self.states.id("busy")

@@ -109,7 +109,7 @@ def test_break_reasons_are_checked_and_other_takes_free_text(agent):
 def test_break_after_call_starts_when_the_call_ends(agent):
     agent.cc("dial", ANSWERS, "--wait")
     assert "break after the call" in agent.cc("break", "training", "--after-call").stdout
-    assert agent_state(agent) == "available"
+    wait_until(lambda: agent_state(agent) == "busy", 10, "Busy on the call")
     agent.cc("hangup")
     wait_until(lambda: agent_state(agent) == "break", 10, "the break after the call")
     assert agent.status()["state_reason"] == "training"
@@ -132,7 +132,9 @@ def test_hold_over_30s_makes_agent_busy_then_no_phone(emulator_factory, agent_fa
     assert agent_state(agent) == "no-phone"
     assert "No phone" in agent.cc("status").stdout
     agent.cc("unhold")
-    wait_until(lambda: agent_state(agent) == "available", 10, "Available after resuming")
+    wait_until(lambda: agent_state(agent) == "busy", 10, "Busy again, back on the call")
+    agent.cc("hangup")
+    wait_until(lambda: agent_state(agent) == "available", 10, "Available after the call")
 
 
 def test_dtmf_and_redial(agent):

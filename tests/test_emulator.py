@@ -513,6 +513,11 @@ def test_durations_are_comma_day_fractions_matching_the_emulator(emu, events):
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
         assert wav.getnframes() == 5 * 8000        # as long as the talk, 5 s at most
     assert emu.get("/stat/getrecordedfile/", IDSeance=exact["IDSeance"], codec="pcm")[0] == 200
+    # Real clients send no codec: the answer comes in the server's default one, a WAV.
+    connection = exact["IDConnection"]
+    assert emu.get("/stat/getrecordedfile/", IDConnection=connection) == (status, body, ctype)
+    refused = emu.json("/stat/getrecordedfile/", expect=406, IDConnection=connection, codec="ogg")
+    assert refused == {"ErrorMessage": "Malformed parameter codec: 'ogg' (gsm, pcm or mp3)"}
     assert emu.json("/stat/getrecordedfile/", expect=406, IDConnection=exact["IDConnection"], codec="gsm") == {
         "ErrorMessage": "Codec gsm is not available"}
     assert emu.json("/stat/getrecordedfile/", expect=406, IDConnection=1, codec="pcm") == {
@@ -674,6 +679,198 @@ def test_calling_your_own_extension_is_refused(emu):
     assert live_calls(emu, IVANOVA) == []
 
 
+# ----- what the agent's state lets through (F17) --------------------------------
+
+
+def user_state(emu: Emulator, user_id: int) -> int:
+    return emu.json("/user/getstate/", IDUser=user_id)["IDUserState"]
+
+
+def test_an_away_agent_gets_no_call_at_all(emu, events):
+    emu.logon("ivanova")
+    emu.logon("petrenko")
+    emu.json("/user/setstate/", IDUser=PETRENKO, IDUserState=302)
+    refused = emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="102")
+    assert refused == {"ErrorMessage": "Extension 102 is not available (state 302)"}
+    # A group passes over them; a colleague's call fails as busy.
+    group_call = emu.admin("call-in", From="+380501234567", To="500")["IDCall"]
+    assert emu.call(group_call)["Extension"] == "101"
+    emu.logon("shevchenko")
+    caller = dial(emu, "102", user_id=SHEVCHENKO)
+    emu.advance(BUSY_AFTER)
+    assert ended_reason(events, caller) == "Busy"
+    assert live_calls(emu, PETRENKO) == []
+    # Away blocks taking calls, not making them.
+    outgoing = dial(emu, "+380441110001", user_id=PETRENKO)
+    emu.advance(2)
+    events.wait_call_state(outgoing, 21)
+
+
+def test_a_break_agent_gets_no_outside_call(emu, events):
+    emu.logon("petrenko")
+    emu.logon("shevchenko")
+    emu.json("/user/setstate/", IDUser=PETRENKO, IDUserState=301)
+    refused = emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="102")
+    assert refused == {"ErrorMessage": "Extension 102 is not available (state 301)"}
+    group_call = emu.admin("call-in", From="+380501234567", To="501")["IDCall"]
+    assert emu.call(group_call)["Extension"] == "103"
+    # By default a colleague's call does not reach them either.
+    emu.logon("ivanova")
+    caller = dial(emu, "102")
+    emu.advance(BUSY_AFTER)
+    assert ended_reason(events, caller) == "Busy"
+    # A break allows outgoing calls.
+    outgoing = dial(emu, "+380441110001", user_id=PETRENKO)
+    emu.advance(2)
+    events.wait_call_state(outgoing, 21)
+
+
+def test_a_break_agent_takes_colleagues_calls_when_the_server_allows_it(tmp_path):
+    allowing = Emulator(tmp_path, SCENARIO.replace(
+        "[server]\n", "[server]\ninternal_calls_on_break = true\n"))
+    try:
+        allowing.logon("ivanova")
+        allowing.logon("petrenko")
+        allowing.json("/user/setstate/", IDUser=PETRENKO, IDUserState=301)
+        caller = dial(allowing, "102")
+        [callee] = live_calls(allowing, PETRENKO)
+        assert allowing.call(callee)["Number"] == "101"
+        allowing.json("/call/accept/", IDUser=PETRENKO, IDCall=callee)
+        assert allowing.call(caller)["State"] == 21
+        allowing.json("/call/drop/", IDUser=PETRENKO, IDCall=callee)
+        # Outside calls still do not reach them: straight, through a group, or handed on
+        # by a colleague's blind transfer.
+        refused = allowing.json("/_emulator/call-in/", expect=406, From="+380501234567", To="102")
+        assert refused == {"ErrorMessage": "Extension 102 is not available (state 301)"}
+        outside = allowing.admin("call-in", From="+380501234567", To="500")["IDCall"]
+        assert allowing.call(outside)["Extension"] == "101"
+        allowing.json("/call/accept/", IDUser=IVANOVA, IDCall=outside)
+        refused = allowing.json("/call/quicktransfer/", expect=406, IDUser=IVANOVA,
+                                IDCall=outside, Number="102")
+        assert refused == {"ErrorMessage": "Extension 102 is not available (state 301)"}
+        allowing.admin("hangup", IDCall=outside)
+        # Away still takes nothing.
+        allowing.json("/user/setstate/", IDUser=PETRENKO, IDUserState=302)
+        caller = dial(allowing, "102")
+        allowing.advance(BUSY_AFTER)
+        assert allowing.call(caller)["Reason"] == "Busy"
+        assert live_calls(allowing, PETRENKO) == []
+    finally:
+        assert allowing.stop() == 0
+
+
+def test_an_agent_on_a_call_shows_busy_until_it_ends(emu, events):
+    emu.logon("ivanova")
+    assert user_state(emu, IVANOVA) == 300
+    # Dialling out takes the line at once.
+    call_id = dial(emu, "+380441110001")
+    assert user_state(emu, IVANOVA) == 304
+    assert {u["IDUser"]: u["IDUserState"] for u in emu.admin("users")["Users"]}[IVANOVA] == 304
+    emu.advance(2)
+    assert emu.call(call_id)["State"] == 21 and user_state(emu, IVANOVA) == 304
+    mark = events.mark()
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=call_id)
+    events.wait_user_state(IVANOVA, 300, since=mark)
+    # A ringing call does not take the line; answering it does.
+    emu.logon("petrenko")
+    ringing = emu.admin("call-in", From="+380501234567", To="102")["IDCall"]
+    assert user_state(emu, PETRENKO) == 300
+    emu.json("/call/accept/", IDUser=PETRENKO, IDCall=ringing)
+    assert user_state(emu, PETRENKO) == 304
+    # Busy, they take no other call, and a colleague's call fails as busy.
+    refused = emu.json("/_emulator/call-in/", expect=406, From="+380501234568", To="102")
+    assert refused == {"ErrorMessage": "Extension 102 is not available (state 304)"}
+    emu.admin("hangup", IDCall=ringing)
+    assert user_state(emu, PETRENKO) == 300
+
+
+def test_a_callback_takes_the_line_only_once_the_agent_picks_up(emu, events):
+    emu.logon("ivanova")
+    call_id = dial(emu, "+380441110001", Mode="callback")
+    assert user_state(emu, IVANOVA) == 300
+    emu.advance(2)
+    assert emu.call(call_id)["State"] == 2 and user_state(emu, IVANOVA) == 300
+    emu.json("/call/accept/", IDUser=IVANOVA, IDCall=call_id)
+    assert user_state(emu, IVANOVA) == 304
+
+
+def test_after_the_call_the_agent_gets_back_the_state_they_had_or_chose(emu, events):
+    emu.logon("ivanova")
+    # On a break they may call out: Busy during the call, on a break again after it.
+    emu.json("/user/setstate/", IDUser=IVANOVA, IDUserState=301)
+    call_id = dial(emu, "+380441110001")
+    assert user_state(emu, IVANOVA) == 304
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=call_id)
+    assert user_state(emu, IVANOVA) == 301
+    # A state chosen during the call shows at once and stays after it.
+    emu.json("/user/setstate/", IDUser=IVANOVA, IDUserState=300)
+    call_id = dial(emu, "+380441110001")
+    emu.json("/user/setstate/", IDUser=IVANOVA, IDUserState=302)
+    assert user_state(emu, IVANOVA) == 302
+    emu.json("/call/drop/", IDUser=IVANOVA, IDCall=call_id)
+    assert user_state(emu, IVANOVA) == 302
+    # Logging off on a call: Offline, nothing given back later.
+    emu.json("/user/setstate/", IDUser=IVANOVA, IDUserState=300)
+    dial(emu, "+380441110001")
+    assert user_state(emu, IVANOVA) == 304
+    emu.json("/user/logoff/", IDUser=IVANOVA)
+    assert user_state(emu, IVANOVA) == 399
+    emu.logon("ivanova")
+    assert user_state(emu, IVANOVA) == 300
+
+
+def test_a_consult_transfer_keeps_the_agent_busy_until_it_is_done(emu, events):
+    emu.logon("ivanova")
+    first = connected_outside_call(emu, events)
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first,
+                   Number="+380441110004")["IDCall"]
+    assert user_state(emu, IVANOVA) == 304          # the first call held, the leg dialling
+    emu.advance(3)
+    events.wait_call_state(leg, 21)
+    emu.json("/call/finishtransfer/", IDUser=IVANOVA, IDCall=first)
+    assert user_state(emu, IVANOVA) == 300
+
+
+# ----- calls without caller ID --------------------------------------------------
+
+
+def test_a_call_may_come_without_caller_id(emu, events):
+    emu.logon("petrenko")
+    call_id = emu.admin("call-in", From="Anonymous", To="102")["IDCall"]
+    assert created_event(events, call_id)["Number"] == "anonymous"
+    [row] = emu.json("/call/getactivecalls/", IDUser=PETRENKO)["Data"]
+    assert (row["ANumber"], row["BNumber"]) == ("anonymous", "102")
+    emu.json("/call/accept/", IDUser=PETRENKO, IDCall=call_id)
+    stat = emu.json("/stat/connectionsbycall/", IDCall=call_id, AllInfo=1)["Data"][0]
+    assert (stat["ANumber"], stat["AAbonentType"]) == ("anonymous", "2")
+    refused = emu.json("/_emulator/call-in/", expect=406, From="nobody", To="102")
+    assert refused == {"ErrorMessage": "Malformed parameter From: 'nobody' is not a phone number "
+                                       "(or anonymous)"}
+
+
+def test_a_server_may_write_a_withheld_number_as_empty(tmp_path):
+    empty = Emulator(tmp_path, SCENARIO.replace("[server]\n", '[server]\nanonymous_number = ""\n'))
+    try:
+        empty.logon("petrenko")
+        call_id = empty.admin("call-in", From="anonymous", To="102")["IDCall"]
+        [row] = empty.json("/call/getactivecalls/", IDUser=PETRENKO)["Data"]
+        assert row["ID"] == str(call_id) and row["ANumber"] == ""
+        assert empty.call(call_id)["Number"] == ""
+    finally:
+        assert empty.stop() == 0
+
+
+def test_a_bad_anonymous_number_is_one_clear_line():
+    from daemon.emulator import ScenarioError
+    from daemon.emulator.scenario import parse
+
+    with pytest.raises(ScenarioError) as caught:
+        parse(SCENARIO.replace("[server]\n", '[server]\nanonymous_number = "hidden"\n'), "x.toml")
+    assert str(caught.value) == (
+        "scenario x.toml: [server] anonymous_number is 'hidden' (write "
+        'anonymous_number = "anonymous" (the default) or anonymous_number = "")')
+
+
 # ----- dial mode -----------------------------------------------------------------
 
 
@@ -766,10 +963,11 @@ def test_hunt_group_rings_one_agent_after_another_then_gives_up(emu, events):
     answer = emu.admin("call-in", From="+380501234567", To="501")
     first = answer["IDCall"]
     assert answer["IDCalls"] == [first] and emu.call(first)["Extension"] == "102"
+    mark = events.mark()
     emu.advance(HUNT_TIMEOUT)
     assert ended_reason(events, first) == "NoAnswer"
     nxt = events.wait_for(lambda e: e["path"] == "/call/OnCallCreated/" and e.get("Group") == "501"
-                          and e["Extension"] == "103", "the hunt to reach 103")
+                          and e["Extension"] == "103", "the hunt to reach 103", mark)
     second = int(nxt["IDCall"])
     emu.advance(HUNT_TIMEOUT)
     assert ended_reason(events, second) == "NoAnswer"
@@ -830,6 +1028,59 @@ def test_blind_transfer_to_a_colleague(emu, events):
     events.wait_call_state(target, 1)
     assert emu.call(call_id)["TransferTo"] == "103" and emu.call(call_id)["TransferFrom"] == ""
     assert emu.call(target)["TransferFrom"] == "101" and emu.call(target)["TransferTo"] == ""
+
+
+def wav_seconds(emu: Emulator, connection_id) -> float:
+    status, body, ctype = emu.get("/stat/getrecordedfile/", IDConnection=connection_id)
+    assert status == 200 and ctype == "audio/wav", body
+    with wave.open(io.BytesIO(body)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def test_a_transferred_call_has_a_connection_and_a_recording_per_agent(emu, events):
+    emu.logon("ivanova")
+    emu.logon("shevchenko")
+    call_id = connected_outside_call(emu, events)
+    emu.advance(2)                                  # 2 s with the first agent
+    emu.json("/call/quicktransfer/", IDUser=IVANOVA, IDCall=call_id, Number="103")
+    [target] = live_calls(emu, SHEVCHENKO)
+    emu.json("/call/accept/", IDUser=SHEVCHENKO, IDCall=target)
+    emu.advance(4)                                  # 4 s with the second
+    emu.json("/call/drop/", IDUser=SHEVCHENKO, IDCall=target)
+    first, second = emu.call(call_id), emu.call(target)
+    both = [first["IDConnection"], second["IDConnection"]]
+    # Either agent's IDCall names the same call of the server, with both connections.
+    for one in (call_id, target):
+        assert emu.json("/stat/connectionsbycall/", IDCall=one)["Connections"] == both
+        rows = emu.json("/stat/connectionsbycall/", IDCall=one, AllInfo=1)["Data"]
+        assert [r["ID"] for r in rows] == [str(c) for c in both]
+        assert [(r["ANumber"], r["BNumber"], r["BIDUser"]) for r in rows] == [
+            ("101", "+380441110001", "0"), ("+380441110001", "103", str(SHEVCHENKO))]
+        assert [seconds_of(r["DurationTalk"]) for r in rows] == pytest.approx([2, 4], abs=0.001)
+    assert first["Connections"] == second["Connections"] == both
+    assert [wav_seconds(emu, c) for c in both] == [2, 4]
+
+
+def test_a_consult_transfer_adds_the_joined_connection(emu, events):
+    emu.logon("ivanova")
+    emu.logon("shevchenko")
+    first = connected_outside_call(emu, events)
+    leg = emu.json("/call/starttransfer/", IDUser=IVANOVA, IDCall=first, Number="103")["IDCall"]
+    [consult] = live_calls(emu, SHEVCHENKO)
+    emu.json("/call/accept/", IDUser=SHEVCHENKO, IDCall=consult)
+    events.wait_call_state(leg, 21)
+    mark = events.mark()
+    emu.json("/call/finishtransfer/", IDUser=IVANOVA, IDCall=leg)
+    created = events.wait_for(
+        lambda e: e["path"] == "/call/OnCallCreated/" and e["Extension"] == "103",
+        "the joined call", mark)
+    joined = int(created["IDCall"])
+    connections = [emu.call(first)["IDConnection"], emu.call(joined)["IDConnection"]]
+    assert emu.json("/stat/connectionsbycall/", IDCall=first)["Connections"] == connections
+    assert emu.json("/stat/connectionsbycall/", IDCall=joined)["Connections"] == connections
+    # The consult between the two agents is a call of its own.
+    leg_connection = emu.call(leg)["IDConnection"]
+    assert emu.json("/stat/connectionsbycall/", IDCall=leg)["Connections"] == [leg_connection]
 
 
 def test_blind_transfer_to_an_outside_number(emu, events):
@@ -1017,9 +1268,12 @@ def test_hold_rule_moves_the_agent_and_unhold_restores(emu, events):
     emu.logon("shevchenko")
     call_id = connected_outside_call(emu, events, SHEVCHENKO)
     mark = events.mark()
+    # A call on hold frees the line: the agent is Ready again until the hold rule says.
     emu.json("/call/hold/", IDUser=SHEVCHENKO, IDCall=call_id)
+    events.wait_user_state(SHEVCHENKO, 300, since=mark)
     emu.advance(HOLD_RULE - 1)
     assert emu.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 300}
+    mark = events.mark()
     emu.advance(1)
     events.wait_user_state(SHEVCHENKO, 304, since=mark)
     emu.advance(HOLD_RULE - 1)
@@ -1029,10 +1283,13 @@ def test_hold_rule_moves_the_agent_and_unhold_restores(emu, events):
     assert emu.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 303}
     refused = emu.json("/_emulator/call-in/", expect=406, From="+380501234567", To="103")
     assert refused == {"ErrorMessage": "Extension 103 is not available (state 303)"}
+    # Back from hold the line is busy again: Busy; the call over, Ready as before.
     mark = events.mark()
     emu.json("/call/unhold/", IDUser=SHEVCHENKO, IDCall=call_id)
+    events.wait_user_state(SHEVCHENKO, 304, since=mark)
+    assert emu.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 304}
+    emu.json("/call/drop/", IDUser=SHEVCHENKO, IDCall=call_id)
     events.wait_user_state(SHEVCHENKO, 300, since=mark)
-    assert emu.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 300}
     assert {u["IDUser"]: u["IDUserState"] for u in emu.admin("users")["Users"]}[SHEVCHENKO] == 300
 
 
@@ -1062,7 +1319,9 @@ def test_demo_scenario_is_complete():
     assert [u.extension for u in demo.users] == ["101", "102", "103"]
     assert len({u.id for u in demo.users}) == 3
     data = tomllib.loads(text)
-    assert set(data["server"]) == {"time_scale", "ring_timeout", "finished_linger", "raw_answers"}
+    assert set(data["server"]) == {"time_scale", "ring_timeout", "finished_linger", "raw_answers",
+                                   "internal_calls_on_break", "anonymous_number"}
+    assert not demo.internal_calls_on_break and demo.anonymous_number == "anonymous"
     assert set(data["numbers"][0]) == {"match", "answer_after", "hangup_after", "busy", "never_answer"}
     assert demo.rule_for("+380441110002").busy and demo.rule_for("+380999").match == "*"
     assert set(data["groups"][0]) == {"number", "name", "order", "extensions", "hunt_timeout"}
@@ -1278,6 +1537,8 @@ def test_advancing_applies_the_hold_rule_at_30_and_60_seconds(emu):
         states.append(emu.json("/user/getstate/", IDUser=SHEVCHENKO)["IDUserState"])
     assert states == [300, 304, 304, 303]
     emu.json("/call/unhold/", IDUser=SHEVCHENKO, IDCall=call_id)
+    assert emu.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 304}
+    emu.json("/call/drop/", IDUser=SHEVCHENKO, IDCall=call_id)
     assert emu.json("/user/getstate/", IDUser=SHEVCHENKO) == {"IDUserState": 300}
     assert emu.call(call_id)["HoldSeconds"] == 60
 

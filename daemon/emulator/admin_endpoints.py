@@ -12,7 +12,7 @@ from .admin import ADMIN_PREFIX, FOREVER
 from .calls import ApiError, Call, User
 from .faults import DEFAULT_SLOW_DELAY, FAULT_KINDS, Fault
 from .params import float_param, int_param, normalize_path, number_param, param
-from .scenario import EVENTS_URL_FORM, MANUAL, is_valid_events_url
+from .scenario import ANONYMOUS, EVENTS_URL_FORM, MANUAL, is_valid_events_url
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -34,6 +34,8 @@ def call_record(call: Call, now: float) -> dict:
         "TalkSeconds": call.talk_seconds(now),
         "HoldSeconds": call.hold_seconds(now),
         "IDConnection": call.connection_id,
+        # [ours] every connection of the server's call, this one's among them (transfers)
+        "Connections": [part.connection_id for part in call.connections],
         "IDSeance": call.seance_id,
         "Active": call.active,
         "Tag": call.tag,
@@ -100,7 +102,11 @@ class AdminEndpoints:
         return {"Unsubscribed": url}
 
     def call_in(self, q) -> dict:
-        number = number_param(q, "From")
+        # From=anonymous: a call without caller ID, whose number the server writes its way.
+        if param(q, "From").lower() == ANONYMOUS:
+            number = self.model.scenario.anonymous_number
+        else:
+            number = number_param(q, "From", also=f" (or {ANONYMOUS})")
         calls = self.model.call_in(number, param(q, "To"))
         # IDCalls lists every call rung so far: a ring-all group rings several at once;
         # [ours] a call to one extension answers IDCalls too, with its one call.
@@ -125,14 +131,16 @@ class AdminEndpoints:
             self.emulator.faults.clear()
             return {"Faults": 0}
         if kind not in FAULT_KINDS:
-            raise ApiError(f"Unknown fault Kind {kind} (one of: {', '.join(FAULT_KINDS)}, or none to clear)")
+            raise ApiError(f"Unknown fault Kind {kind} (one of: {', '.join(FAULT_KINDS)}, "
+                           "or none to clear)")
         count = int_param(q, "Count") if (q.get("Count") or "").strip() else 1
         if count < 1:
             raise ApiError("Malformed parameter Count: it must be 1 or more")
         path = self._fault_path(q, kind)
         delay = float_param(q, "Delay", DEFAULT_SLOW_DELAY)
         self.emulator.faults.add(Fault(kind, count, path, delay))
-        return {"Fault": kind, "Count": count, "Path": path, "Delay": delay if kind == "slow" else None}
+        return {"Fault": kind, "Count": count, "Path": path,
+                "Delay": delay if kind == "slow" else None}
 
     @staticmethod
     def _fault_path(q, kind: str) -> str | None:
@@ -163,14 +171,16 @@ class AdminEndpoints:
         return {}
 
     def clock_now(self, q) -> dict:
-        return {"Now": self.clock.now(), "TimeScale": self.clock.time_scale, "Mode": self.clock.mode}
+        return {"Now": self.clock.now(), "TimeScale": self.clock.time_scale,
+                "Mode": self.clock.mode}
 
     async def advance(self, q) -> dict:
         """Move a manual clock on, firing the timers due on the way; answer once the
         events they raised have reached every subscriber."""
         if self.clock.mode != MANUAL:
-            raise ApiError("The clock is scaled and runs by itself: only a manual clock is advanced "
-                           '(start the emulator with --manual-clock, or clock = "manual" in [server])')
+            raise ApiError("The clock is scaled and runs by itself: only a manual clock is "
+                           "advanced (start the emulator with --manual-clock, or "
+                           'clock = "manual" in [server])')
         seconds = float_param(q, "Seconds", above_zero=True)
         fired = self.clock.advance(seconds)
         now = self.clock.now()

@@ -40,12 +40,13 @@ DIAL_MODES = (OFFHOOK, CALLBACK)
 
 # User states [client]; 305 Reserved is [ours].
 READY = 300
+BREAK = 301
+AWAY = 302
 NO_PHONE = 303
 BUSY = 304
+RESERVED = 305
 OFFLINE = 399
-SETTABLE_STATES = (300, 301, 302, 303, 304, 305)
-# States in which an agent cannot take a new call.
-UNAVAILABLE_STATES = (NO_PHONE, BUSY)
+SETTABLE_STATES = (READY, BREAK, AWAY, NO_PHONE, BUSY, RESERVED)
 
 Emit = Callable[[str, dict], None]
 
@@ -64,7 +65,9 @@ class User:
     spec: UserSpec
     state: int = OFFLINE
     host_name: str = ""
-    # The state the agent had before the hold rule moved them, while it has.
+    # The state the server set by itself (Busy, No phone) while it holds, and the one the
+    # agent had before, to give back when it no longer does (presence.py).
+    server_state: int | None = None
     rule_saved_state: int | None = None
 
     @property
@@ -109,10 +112,21 @@ class Call:
     # An internal call is two calls, one per user; each is the other's peer.
     peer: Call | None = field(default=None, repr=False)
     ring: GroupRing | None = field(default=None, repr=False)
+    # A transfer goes on as another user's call: one call of the server with several
+    # connections, each recorded. The first call holds the later ones (`later`), and
+    # each later one points at it (`first`).
+    first: Call | None = field(default=None, repr=False)
+    later: list[Call] = field(default_factory=list, repr=False)
 
     @property
     def internal(self) -> bool:
         return self.peer is not None
+
+    @property
+    def connections(self) -> list[Call]:
+        """Every connection of the server's call this one is part of, in order."""
+        first = self.first or self
+        return [first, *first.later]
 
     @property
     def a_number(self) -> str:

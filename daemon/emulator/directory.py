@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .calls import READY, UNAVAILABLE_STATES, ApiError, Call, Emit, User
+from .calls import BREAK, READY, ApiError, Call, Emit, User
 from .scenario import Scenario
 
 
@@ -74,19 +74,30 @@ class Directory:
         if not user.logged_on:
             raise ApiError("User is not logged on")
 
-    @staticmethod
-    def require_available(user: User) -> None:
-        if not user.logged_on:
-            raise ApiError(f"Extension {user.extension} is not logged on (state {user.state})")
-        if user.state in UNAVAILABLE_STATES:
-            raise ApiError(f"Extension {user.extension} is not available (state {user.state})")
-
-    def why_unavailable(self, user: User) -> str | None:
-        """Why a colleague or group member cannot be rung now, or None if they can."""
+    def refusal(self, user: User, internal: bool) -> str | None:
+        """Why the server routes no incoming call to this agent now, or None (F17): only a
+        Ready agent takes calls; Away, No phone, Busy and Reserved take none, Break no
+        external one (internal ones too when the server allows it)."""
         if not user.logged_on:
             return "not logged on"
-        if user.state != READY:
-            return f"state {user.state}"
+        if user.state == READY:
+            return None
+        if user.state == BREAK and internal and self.scenario.internal_calls_on_break:
+            return None
+        return f"state {user.state}"
+
+    def require_available(self, user: User) -> None:
+        """An outside call straight to the agent's extension rings, or is refused."""
+        why = self.refusal(user, internal=False)
+        if why is not None:
+            raise ApiError(f"Extension {user.extension} is not available ({why})")
+
+    def why_unavailable(self, user: User, internal: bool = False) -> str | None:
+        """Why a colleague, a transfer target or a group member cannot be rung now, or
+        None if they can: routed calls also skip an agent who has a live call."""
+        why = self.refusal(user, internal)
+        if why is not None:
+            return why
         live = next((c for c in self.active_calls(user) if not c.finished), None)
         if live is not None:
             return f"on call {live.id}"

@@ -22,6 +22,7 @@ from .model import Model
 from .params import int_param, number_param, param
 
 CODECS = ("gsm", "pcm", "mp3")
+DEFAULT_CODEC = "pcm"       # [ours] what the emulator records in: a WAV file
 OLE_EPOCH = datetime(1899, 12, 30)
 WAV_RATE = 8000
 WAV_MAX_SECONDS = 5.0
@@ -162,7 +163,8 @@ class Methods:
         if has_ext:
             by_ext = self.model.user_by_extension(param(q, "Extension"))
             if user is not None and by_ext is not user:
-                raise ApiError(f"IDUser {user.id} and Extension {by_ext.extension} are different users")
+                raise ApiError(f"IDUser {user.id} and Extension {by_ext.extension} are "
+                               "different users")
             user = by_ext
         return user
 
@@ -226,9 +228,11 @@ class Methods:
         all_info = (q.get("AllInfo") or "0").strip()
         if all_info not in ("0", "1"):
             raise ApiError(f"Malformed parameter AllInfo: {all_info!r} (0 or 1)")
+        # A transferred call has a connection per party it reached (docs/infinity.md).
         if all_info == "0":
-            return {"Connections": [call.connection_id]}
-        return {"Data": [self.connection_row(call, self.clock.now())]}
+            return {"Connections": [part.connection_id for part in call.connections]}
+        now = self.clock.now()
+        return {"Data": [self.connection_row(part, now) for part in call.connections]}
 
     @staticmethod
     def connection_row(call: Call, now: float) -> dict:
@@ -267,7 +271,8 @@ class Methods:
             ident = int_param(q, "IDSeance")
         else:
             raise ApiError("Missing parameter IDConnection or IDSeance")
-        codec = param(q, "codec").lower()
+        # Real clients send no codec: the server answers in its default one [client].
+        codec = (q.get("codec") or "").strip().lower() or DEFAULT_CODEC
         if codec not in CODECS:
             raise ApiError(f"Malformed parameter codec: {codec!r} (gsm, pcm or mp3)")
         call = self.model.call_by_connection(ident)

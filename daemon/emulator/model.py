@@ -37,8 +37,8 @@ class Model(Directory):
     def logoff(self, user: User) -> None:
         if not user.logged_on:
             return
-        # Forget the hold rule first so that ending held calls does not restore a state.
-        user.rule_saved_state = None
+        # Forget the saved state first so that ending the calls does not give it back.
+        self.switch.presence.forget(user)
         for call in self.active_calls(user):
             if not call.finished:
                 self.switch.end(call)
@@ -49,10 +49,7 @@ class Model(Directory):
         if state not in SETTABLE_STATES:
             allowed = ", ".join(str(s) for s in SETTABLE_STATES)
             raise ApiError(f"State {state} cannot be set (allowed: {allowed})")
-        # The agent's own choice wins over the hold rule: unhold will not undo it.
-        user.rule_saved_state = None
-        if state != user.state:
-            self.set_user_state(user, state)
+        self.switch.presence.chosen(user, state)
 
     # ----- creating calls ----------------------------------------------------------
 
@@ -132,7 +129,7 @@ class Model(Directory):
             call.active = False
         for user in self.users:
             user.state = OFFLINE
-            user.rule_saved_state = None
+            self.switch.presence.forget(user)
 
     def shutdown(self) -> None:
         for call in self.calls.values():

@@ -22,11 +22,11 @@ def int_param(query, name: str) -> int:
     return int(value)
 
 
-def number_param(query, name: str) -> str:
+def number_param(query, name: str, also: str = "") -> str:
     value = param(query, name)
     number = phone.strip(value)
     if not phone.dialable(number):
-        raise ApiError(f"Malformed parameter {name}: {value!r} is not a phone number")
+        raise ApiError(f"Malformed parameter {name}: {value!r} is not a phone number{also}")
     return number
 
 
@@ -45,7 +45,8 @@ def float_param(query, name: str, default: float | None = None, *, above_zero: b
         number = float("nan")
     if not math.isfinite(number) or number < 0 or (above_zero and number == 0):
         wanted = " greater than 0" if above_zero else ""
-        raise ApiError(f"Malformed parameter {name}: {value!r} is not a number of seconds{wanted}{also}")
+        raise ApiError(f"Malformed parameter {name}: {value!r} is not a number of "
+                       f"seconds{wanted}{also}")
     return number
 
 

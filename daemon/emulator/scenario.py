@@ -19,6 +19,7 @@ from .. import phone
 
 DEMO_RESOURCE = "demo.toml"
 
+ANONYMOUS = "anonymous"    # a call without caller ID: From=anonymous; the number servers write
 SCALED = "scaled"          # [server] clock: time_scale times the wall clock
 MANUAL = "manual"          # [server] clock: stands still until /_emulator/advance/
 CLOCK_MODES = (SCALED, MANUAL)
@@ -28,6 +29,8 @@ SERVER_DEFAULTS: dict[str, Any] = {
     "ring_timeout": 30.0,
     "finished_linger": 30.0,
     "raw_answers": False,
+    "internal_calls_on_break": False,   # the guide's server setting: Break takes internal calls
+    "anonymous_number": "anonymous",    # how a call without caller ID shows its number
     "events_url": (),       # the server's eventsURL: where it pushes events, set by its admin
 }
 EVENTS_URL_FORM = "http://HOST:PORT or http://HOST:PORT/PATH"
@@ -113,6 +116,8 @@ class Scenario:
     groups: tuple[GroupSpec, ...] = ()
     events_urls: tuple[str, ...] = ()
     clock: str = SCALED
+    internal_calls_on_break: bool = False
+    anonymous_number: str = "anonymous"
 
     def rule_for(self, number: str) -> NumberRule | None:
         """The first rule matching a (normalised) number, or None."""
@@ -147,7 +152,8 @@ def load(path: str | None) -> Scenario:
     except UnicodeDecodeError:
         raise ScenarioError(f"scenario {path}: not UTF-8 text (save the file as UTF-8)") from None
     except OSError as exc:
-        raise ScenarioError(f"scenario {path}: cannot be read: {exc.strerror} (check the path and permissions)") from None
+        raise ScenarioError(f"scenario {path}: cannot be read: {exc.strerror} (check the path "
+                            "and permissions)") from None
     return parse(text, path)
 
 
@@ -168,19 +174,22 @@ def parse(text: str, source: str) -> Scenario:
 
     users_data = data.get("users")
     if not isinstance(users_data, list) or not users_data:
-        raise fail("no users", "add at least one [[users]] section with login, password, id, extension")
+        raise fail("no users",
+                   "add at least one [[users]] section with login, password, id, extension")
     users = tuple(_user(entry, i, fail) for i, entry in enumerate(users_data))
     for attr in ("login", "id", "extension"):
         seen: set[Any] = set()
         for i, user in enumerate(users):
             value = getattr(user, attr)
             if value in seen:
-                raise fail(f"users[{i}] repeats {attr} {value!r}", f"every user needs a distinct {attr}")
+                raise fail(f"users[{i}] repeats {attr} {value!r}",
+                           f"every user needs a distinct {attr}")
             seen.add(value)
 
     numbers_data = data.get("numbers", [])
     if not isinstance(numbers_data, list):
-        raise fail("'numbers' is not an array of tables", "write each rule as a [[numbers]] section")
+        raise fail("'numbers' is not an array of tables",
+                   "write each rule as a [[numbers]] section")
     numbers = tuple(_rule(entry, i, fail) for i, entry in enumerate(numbers_data))
 
     groups_data = data.get("groups", [])
@@ -190,7 +199,8 @@ def parse(text: str, source: str) -> Scenario:
     seen_numbers: set[str] = set()
     for i, group in enumerate(groups):
         if group.number in seen_numbers:
-            raise fail(f"groups[{i}] repeats number {group.number!r}", "every group needs a distinct number")
+            raise fail(f"groups[{i}] repeats number {group.number!r}",
+                       "every group needs a distinct number")
         seen_numbers.add(group.number)
 
     return Scenario(source=source, users=users, numbers=numbers, groups=groups, **settings)
@@ -203,14 +213,23 @@ def _server(server: Any, fail) -> dict[str, Any]:
     _check_keys(server, tuple(SERVER_DEFAULTS), "[server]", fail)
     clock = server.get("clock", SERVER_DEFAULTS["clock"])
     if clock not in CLOCK_MODES:
-        raise fail(f"[server] clock is {clock!r}", f'write clock = "{SCALED}" (the default) or clock = "{MANUAL}"')
+        raise fail(f"[server] clock is {clock!r}",
+                   f'write clock = "{SCALED}" (the default) or clock = "{MANUAL}"')
     return {
         "clock": clock,
-        "time_scale": _number(server, "time_scale", SERVER_DEFAULTS["time_scale"], "[server]", fail, positive=True),
-        "ring_timeout": _number(server, "ring_timeout", SERVER_DEFAULTS["ring_timeout"], "[server]", fail,
-                                positive=True),
-        "finished_linger": _number(server, "finished_linger", SERVER_DEFAULTS["finished_linger"], "[server]", fail),
-        "raw_answers": _bool(server, "raw_answers", SERVER_DEFAULTS["raw_answers"], "[server]", fail),
+        "time_scale": _number(server, "time_scale", SERVER_DEFAULTS["time_scale"], "[server]",
+                              fail, positive=True),
+        "ring_timeout": _number(server, "ring_timeout", SERVER_DEFAULTS["ring_timeout"],
+                                "[server]", fail, positive=True),
+        "finished_linger": _number(server, "finished_linger", SERVER_DEFAULTS["finished_linger"],
+                                   "[server]", fail),
+        "raw_answers": _bool(server, "raw_answers", SERVER_DEFAULTS["raw_answers"], "[server]",
+                             fail),
+        "internal_calls_on_break": _bool(server, "internal_calls_on_break",
+                                         SERVER_DEFAULTS["internal_calls_on_break"], "[server]",
+                                         fail),
+        "anonymous_number": _anonymous_number(
+            server.get("anonymous_number", SERVER_DEFAULTS["anonymous_number"]), fail),
         "events_urls": _events_urls(server.get("events_url", SERVER_DEFAULTS["events_url"]), fail),
     }
 
@@ -221,11 +240,13 @@ def _check_keys(table: dict, known: tuple[str, ...], where: str, fail) -> None:
             raise fail(f"unknown key {key!r} in {where}", f"known keys: {', '.join(known)}")
 
 
-def _number(table: dict, key: str, default: float, where: str, fail, positive: bool = False) -> float:
+def _number(table: dict, key: str, default: float, where: str, fail,
+            positive: bool = False) -> float:
     value = table.get(key, default)
     # bool is an int subclass in Python; `true` is never a valid duration.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise fail(f"{where} {key} is {value!r}, not a number", f"write a number, e.g. {key} = {default:g}")
+        raise fail(f"{where} {key} is {value!r}, not a number",
+                   f"write a number, e.g. {key} = {default:g}")
     if value < 0 or (positive and value == 0):
         bound = "greater than 0" if positive else "0 or more"
         raise fail(f"{where} {key} is {value!r}", f"it must be {bound}")
@@ -235,7 +256,17 @@ def _number(table: dict, key: str, default: float, where: str, fail, positive: b
 def _bool(table: dict, key: str, default: bool, where: str, fail) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
-        raise fail(f"{where} {key} is {value!r}, not true or false", f"write {key} = true or {key} = false")
+        raise fail(f"{where} {key} is {value!r}, not true or false",
+                   f"write {key} = true or {key} = false")
+    return value
+
+
+def _anonymous_number(value: Any, fail) -> str:
+    """[server] anonymous_number: "anonymous" or "" (servers write a withheld number
+    either way)."""
+    if value not in (ANONYMOUS, ""):
+        raise fail(f"[server] anonymous_number is {value!r}",
+                   f'write anonymous_number = "{ANONYMOUS}" (the default) or anonymous_number = ""')
     return value
 
 
@@ -261,15 +292,18 @@ def _user(entry: Any, i: int, fail) -> UserSpec:
             raise fail(f"{where} has no {key!r}", "every user needs login, password, id, extension")
     for key in ("login", "password") + USER_OPTIONAL:
         if key in entry and not isinstance(entry[key], str):
-            raise fail(f"{where} {key} is {entry[key]!r}, not a string", f'quote it, e.g. {key} = "text"')
+            raise fail(f"{where} {key} is {entry[key]!r}, not a string",
+                       f'quote it, e.g. {key} = "text"')
     if not entry["login"]:
         raise fail(f"{where} has an empty login", "give every user a login")
     user_id = entry["id"]
     if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
-        raise fail(f"{where} id is {user_id!r}, not a positive integer", "write the IDUser unquoted, e.g. id = 5001790109")
+        raise fail(f"{where} id is {user_id!r}, not a positive integer",
+                   "write the IDUser unquoted, e.g. id = 5001790109")
     extension = entry["extension"]
     if not isinstance(extension, str) or not extension.isdigit():
-        raise fail(f"{where} extension is {extension!r}", 'write it as a quoted string of digits, e.g. extension = "101"')
+        raise fail(f"{where} extension is {extension!r}",
+                   'write it as a quoted string of digits, e.g. extension = "101"')
     return UserSpec(
         login=entry["login"],
         password=entry["password"],
@@ -290,7 +324,8 @@ def _rule(entry: Any, i: int, fail) -> NumberRule:
     match = phone.strip(raw) if isinstance(raw, str) else None
     body = match[:-1] if match and match.endswith("*") else match
     if match is None or not (match == "*" or (body and phone.dialable(body))):
-        raise fail(f"{where} match is {raw!r}", 'give a number, a prefix ending in "*", or "*" alone, as a quoted string')
+        raise fail(f"{where} match is {raw!r}",
+                   'give a number, a prefix ending in "*", or "*" alone, as a quoted string')
     answer_after = _number(entry, "answer_after", NUMBER_DEFAULTS["answer_after"], where, fail)
     hangup_after = _number(entry, "hangup_after", NUMBER_DEFAULTS["hangup_after"], where, fail)
     busy = _bool(entry, "busy", NUMBER_DEFAULTS["busy"], where, fail)
@@ -306,23 +341,28 @@ def _group(entry: Any, i: int, users: tuple[UserSpec, ...], fail) -> GroupSpec:
         raise fail(f"{where} is not a table", "write each group as a [[groups]] section")
     _check_keys(entry, GROUP_REQUIRED + tuple(GROUP_DEFAULTS), where, fail)
     if "number" not in entry:
-        raise fail(f"{where} has no 'number'", 'give the group a number as a quoted string of digits, e.g. number = "500"')
+        raise fail(f"{where} has no 'number'",
+                   'give the group a number as a quoted string of digits, e.g. number = "500"')
     number = entry["number"]
     if not isinstance(number, str) or not number.isdigit():
-        raise fail(f"{where} number is {number!r}", 'write it as a quoted string of digits, e.g. number = "500"')
+        raise fail(f"{where} number is {number!r}",
+                   'write it as a quoted string of digits, e.g. number = "500"')
     owner = next((j for j, user in enumerate(users) if user.extension == number), None)
     if owner is not None:
-        raise fail(f"{where} number {number!r} is the extension of users[{owner}]", "give the group a number no user has")
+        raise fail(f"{where} number {number!r} is the extension of users[{owner}]",
+                   "give the group a number no user has")
     name = entry.get("name", GROUP_DEFAULTS["name"])
     if not isinstance(name, str):
         raise fail(f"{where} name is {name!r}, not a string", 'quote it, e.g. name = "Sales line"')
     order = entry.get("order", GROUP_DEFAULTS["order"])
     if order not in GROUP_ORDERS:
-        raise fail(f"{where} order is {order!r}", 'write order = "ring-all" (all at once) or order = "hunt" (one after another)')
+        raise fail(f"{where} order is {order!r}",
+                   'write order = "ring-all" (all at once) or order = "hunt" (one after another)')
     known = [user.extension for user in users]
     extensions = entry.get("extensions")
     if not isinstance(extensions, list) or not extensions:
-        raise fail(f"{where} has no extensions", 'list the members as quoted extensions, e.g. extensions = ["101", "102"]')
+        raise fail(f"{where} has no extensions",
+                   'list the members as quoted extensions, e.g. extensions = ["101", "102"]')
     for extension in extensions:
         if extension not in known:
             raise fail(f"{where} extensions names {extension!r}, which is no user's extension",
@@ -330,5 +370,6 @@ def _group(entry: Any, i: int, users: tuple[UserSpec, ...], fail) -> GroupSpec:
     for extension in extensions:
         if extensions.count(extension) > 1:
             raise fail(f"{where} lists extension {extension!r} twice", "name each member once")
-    hunt_timeout = _number(entry, "hunt_timeout", GROUP_DEFAULTS["hunt_timeout"], where, fail, positive=True)
+    hunt_timeout = _number(entry, "hunt_timeout", GROUP_DEFAULTS["hunt_timeout"], where, fail,
+                           positive=True)
     return GroupSpec(number, tuple(extensions), name, order, hunt_timeout)

@@ -15,6 +15,7 @@ from .clock import Clock
 from .directory import Directory
 from .groups import Groups
 from .holdrule import HoldRule
+from .presence import Presence
 
 BUSY_FAILS_AFTER = 1.0     # a busy far end ends the call after this many seconds
 
@@ -35,12 +36,15 @@ class Switch:
         self._ids = itertools.count(first_id())
         self.groups = Groups(self)
         self.hold_rule = HoldRule(self)
+        self.presence = Presence(directory)
 
     # ----- creating calls ----------------------------------------------------------
 
-    def new_call(self, user: User, direction: int, number: str, tag: str = "", *, internal: bool = False,
-                 mode: str = "", group: str = "", transfer_from: str = "",
-                 transfer_for: int | None = None) -> Call:
+    def new_call(self, user: User, direction: int, number: str, tag: str = "", *,
+                 internal: bool = False, mode: str = "", group: str = "", transfer_from: str = "",
+                 transfer_for: int | None = None, goes_on: Call | None = None) -> Call:
+        """A new call; `goes_on`: the call a transfer hands on, which this one continues
+        as a connection of the same call."""
         call = Call(
             id=next(self._ids),
             user=user,
@@ -58,6 +62,9 @@ class Switch:
             transfer_for=transfer_for,
         )
         self.directory.calls[call.id] = call
+        if goes_on is not None:
+            call.first = goes_on.first or goes_on
+            call.first.later.append(call)
         params = {
             "IDCall": call.id, "Extension": user.extension, "IDUser": user.id,
             "Number": number, "Direction": direction,
@@ -92,7 +99,7 @@ class Switch:
 
     def _ring_colleague(self, call: Call, colleague: User) -> None:
         """An internal call: the colleague's own call rings, or ours fails as busy."""
-        if self.directory.why_unavailable(colleague) is not None:
+        if self.directory.why_unavailable(colleague, internal=True) is not None:
             # The colleague sees nothing, as with a busy outside number.
             self.later(call, "busy", BUSY_FAILS_AFTER, self.end, call, "Busy")
             return
@@ -132,6 +139,7 @@ class Switch:
             params["Reason"] = call.end_reason
         call.state = new
         self.emit("/call/OnCallStateChanged/", params)
+        self.presence.update(call.user)
 
     def far_end_answers(self, call: Call) -> None:
         """The other side picks up: a dialled number, or the colleague an internal call rang."""

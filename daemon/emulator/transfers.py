@@ -29,7 +29,7 @@ class Transfers:
         call.transfer_to = number
         self.switch.end(call, "Transferred")
         if target is not None:
-            self.switch.ring(target, call.number, transfer_from=user.extension)
+            self.switch.ring(target, call.number, transfer_from=user.extension, goes_on=call)
 
     def start(self, user: User, call_id: int, number: str) -> Call:
         """A consult transfer: hold the call and dial `number` as a leg of its own."""
@@ -57,15 +57,19 @@ class Transfers:
                 raise ApiError(f"Call {call.id} has no transfer in progress")
         leg = calls[first.transfer_leg]
         if first.finished:
-            raise ApiError(f"Call {first.id} is {state_text(first)}, the transfer cannot be finished")
+            raise ApiError(f"Call {first.id} is {state_text(first)}, the transfer cannot be "
+                           "finished")
         if leg.state != CONNECTED:
-            raise ApiError(f"Call {leg.id} is {state_text(leg)}, not Connected: the transfer cannot be finished")
+            raise ApiError(f"Call {leg.id} is {state_text(leg)}, not Connected: the transfer "
+                           "cannot be finished")
         target = leg.peer.user if leg.peer is not None else None
         first.transfer_to = leg.number
         self.switch.end(first, "Transferred")
-        self.switch.end(leg, "Transferred")       # an internal leg ends the colleague's consult call too
+        # An internal leg ends the colleague's consult call too.
+        self.switch.end(leg, "Transferred")
         if target is not None:
-            joined = self.switch.new_call(target, IN, first.number, transfer_from=user.extension)
+            joined = self.switch.new_call(target, IN, first.number, transfer_from=user.extension,
+                                          goes_on=first)
             joined.connected = joined.created       # straight to Connected: no wait at all
             self.switch.connect(joined)
 
@@ -74,6 +78,7 @@ class Transfers:
         expect_state(call, CONNECTED, HOLD)
         # [ours] Re-pairing the two legs of an internal call is beyond the emulator.
         if call.internal:
-            raise ApiError(f"Call {call.id} is an internal call with extension {call.peer.user.extension}: "
+            raise ApiError(f"Call {call.id} is an internal call with extension "
+                           f"{call.peer.user.extension}: "
                            "the emulator transfers only calls with an outside number")
         return call

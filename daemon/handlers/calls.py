@@ -78,6 +78,9 @@ async def redial(ctx: Context, log_id: LogId | None = None,
                         else "the call log is empty: nothing to redial")
     if not row.get("number"):
         raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} has no number to redial")
+    if row["number"] == phone.ANONYMOUS:
+        raise WireError(ErrorCode.BAD_INPUT, f"call {row['id']} came from an anonymous caller "
+                        "who withheld their number: there is no number to redial")
     links = {kind: row[f"link_{kind}"] for kind in LINKS if row.get(f"link_{kind}")}
     # The contact the call was linked to, even when the number is shared (F21).
     who = {name: row[name] for name in ("contact", "account") if row.get(name)}

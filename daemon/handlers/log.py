@@ -159,13 +159,22 @@ async def recordings(ctx: Context, log_id: LogId | None = None) -> list[dict]:
         except InfinityError as exc:
             log.info("no recording for connection %s: %s", conn.id, exc)
             continue
-        file = folder / f"{row['counter_number'] or row['call_id']}-{conn.id}.wav"
+        file = folder / f"{row['counter_number'] or row['call_id']}-{conn.id}{_audio_suffix(audio)}"
         file.write_bytes(audio)
         found.append({"connection": conn.id, "path": str(file), "bytes": len(audio)})
     if not found:
         raise WireError(ErrorCode.NO_SUCH_CALL, f"call {row['id']} ({row['number']}) has no "
                         "recording")
     return found
+
+
+def _audio_suffix(audio: bytes) -> str:
+    """The file name's end for audio in the server's default codec, known by its first bytes."""
+    if audio[:4] == b"RIFF":
+        return ".wav"
+    if audio[:3] == b"ID3" or (len(audio) > 1 and audio[0] == 0xFF and audio[1] & 0xE0 == 0xE0):
+        return ".mp3"
+    return ".gsm"
 
 
 # -- static groups: hand-picked calls (F43, F59)

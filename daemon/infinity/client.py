@@ -14,7 +14,7 @@ from ..journal import SECRET_PARAMS
 from ..wire import Direction
 from .answers import (AnswerLost, BadResponse, InfinityError, Unreachable, as_int,
                       clean_id, day_fraction_seconds, need, ole_datetime, parse_body)
-from .values import ActiveCall, ConnectionRecord, direction
+from .values import ActiveCall, ConnectionRecord, caller_number, direction
 
 
 MAX_ANSWER = 4 * 1024 * 1024       # bytes of an answer; real ones are a few kilobytes
@@ -218,13 +218,15 @@ class InfinityClient:
         way = direction(as_int(row.get("Direction", 0) or 0, "Direction", path))
         # The far end is B on an outgoing call and A on an incoming one.
         number = row.get("BNumber") if way == Direction.OUT else row.get("ANumber")
-        number = number or row.get("Number") or row.get("AbonentNumber") or ""
+        number = str(number or row.get("Number") or row.get("AbonentNumber") or "")
+        # An empty number in a row may only be a field this server leaves out: not known.
+        number = caller_number(number, way) if number else ""
         try:
             seance = clean_id(row["IDSeance"], "IDSeance") if row.get("IDSeance") else ""
         except ValueError:
             seance = ""         # [ours], a hint only: a bad one is no reason to drop the row
         return ActiveCall(call_id, as_int(row.get("State", 0), "State", path), way,
-                          str(number), str(row.get("Reason") or ""), seance)
+                          number, str(row.get("Reason") or ""), seance)
 
     async def connections(self, call_id: str) -> list[ConnectionRecord]:
         path = "/stat/connectionsbycall/"
@@ -240,16 +242,18 @@ class InfinityClient:
                     day_fraction_seconds(row.get("DurationFull")),
                     day_fraction_seconds(row.get("DurationWait")),
                     day_fraction_seconds(row.get("DurationTalk")),
-                    day_fraction_seconds(row.get("DurationHold"))))
+                    day_fraction_seconds(row.get("DurationHold")),
+                    str(row.get("ANumber") or ""), str(row.get("BIDUser") or "")))
             except (ValueError, AttributeError):
                 raise BadResponse(f"the server's answer to {path} has unreadable durations") \
                     from None
         return records
 
-    async def recording(self, connection_id: str, codec: str = "pcm") -> bytes:
-        """The raw audio of a connection (stat/getrecordedfile)."""
+    async def recording(self, connection_id: str) -> bytes:
+        """The raw audio of a connection (stat/getrecordedfile), in the server's default
+        codec: real clients name none, and servers may not serve every codec."""
         path = "/stat/getrecordedfile/"
-        status, body = await self._fetch(path, {"IDConnection": connection_id, "codec": codec},
+        status, body = await self._fetch(path, {"IDConnection": connection_id},
                                          journal_body=False, limit=MAX_AUDIO)
         if status != 200:
             try:

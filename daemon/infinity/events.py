@@ -100,8 +100,10 @@ def parse_event(kind: str, params: dict, at: float) -> values.ServerEvent:
     call_id, id_user, ext = _call_id(params), _int(params, "IDUser", False), \
         _text(params, "Extension")
     if kind == "call_created":
-        return values.CallCreated(call_id, id_user, ext, _text(params, "Number"),
-                                  values.direction(_int(params, "Direction", False)),
+        way = values.direction(_int(params, "Direction", False))
+        # An empty Number announces a call without caller ID; a missing one says nothing.
+        number = _text(params, "Number") if "Number" in params else None
+        return values.CallCreated(call_id, id_user, ext, values.caller_number(number, way), way,
                                   _text(params, "TransferFrom"), _text(params, "Group"), at,
                                   _text(params, "IDSeance"))
     if kind == "call_state":

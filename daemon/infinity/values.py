@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..phone import ANONYMOUS
 from ..wire import Direction
 
 # Direction codes on the wire [com]: 0 unknown, 1 in, 2 out.
@@ -19,6 +20,16 @@ DIRECTION_CODES = {1: Direction.IN, 2: Direction.OUT}
 def direction(code: int | None) -> Direction:
     return DIRECTION_CODES.get(code, Direction.UNKNOWN) if code is not None \
         else Direction.UNKNOWN
+
+
+def caller_number(raw: str | None, way: Direction) -> str:
+    """The far end's number as the daemon keeps it: an incoming call's "anonymous" (in
+    any case) is a call without caller ID, and so is an empty Number when the server
+    announces the call; None (not said) and "" elsewhere are a number not known yet."""
+    text = (raw or "").strip()
+    if way == Direction.IN and (text.lower() == ANONYMOUS or (raw is not None and not text)):
+        return ANONYMOUS
+    return text
 
 
 @dataclass(frozen=True)
@@ -96,3 +107,11 @@ class ConnectionRecord:
     wait_seconds: float
     talk_seconds: float
     hold_seconds: float
+    # Who took part ("" when the server does not say): a transferred call has a
+    # connection per agent it reached.
+    a_number: str = ""
+    b_id_user: str = ""
+
+    def has(self, id_user: int, extension: str) -> bool:
+        """Whether this agent took part: called from their extension, or reached on it."""
+        return self.b_id_user == str(id_user) or bool(extension and self.a_number == extension)
