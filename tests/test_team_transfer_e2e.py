@@ -49,6 +49,10 @@ def test_a_consult_transfer_brings_the_card_to_the_colleague(pair, store):  # no
     row = wait_until(card_arrived, 30, "A's card on B's record")
     assert (row["call_type"], row["subject"], row["link_task"], row["notes"]) == (
         "consultation", "Invoice question", "T-77", "wants a copy")
+    # Matched by the server's session id too: the joined call carries its caller's call's.
+    matched = store.admin_sql("select count(*) from cc.arrivals a join cc.handovers h on "
+                              "h.id = a.handover where h.seance = a.seance", database="cc")
+    assert matched == "1"
     # B's record reaches the team store with the card it took.
     query = ("select subject from cc.calls where agent = 'petrenko' and call_id = "
              f"'{joined['call_id']}'")

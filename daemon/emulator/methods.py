@@ -218,6 +218,7 @@ class Methods:
             "BNumber": call.b_number,
             "Extension": call.user.extension,
             "IDUser": str(call.user.id),
+            "IDSeance": str(call.seance_id),
             "Reason": call.end_reason,
         }
 

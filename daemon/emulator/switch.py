@@ -52,7 +52,9 @@ class Switch:
             number=number,
             created=self.clock.now(),
             connection_id=next(self._ids),
-            seance_id=next(self._ids),
+            # [ours] A call a transfer hands on is the same session: its legs share the id.
+            seance_id=(goes_on.first or goes_on).seance_id if goes_on is not None
+            else next(self._ids),
             # [ours] Number rules describe outside numbers; a colleague answers by hand.
             rule=None if internal else self.scenario.rule_for(number),
             tag=tag,
@@ -67,7 +69,7 @@ class Switch:
             call.first.later.append(call)
         params = {
             "IDCall": call.id, "Extension": user.extension, "IDUser": user.id,
-            "Number": number, "Direction": direction,
+            "Number": number, "Direction": direction, "IDSeance": call.seance_id,
         }
         # [ours] where the call comes from, only when it says something
         if group:
