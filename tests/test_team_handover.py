@@ -118,3 +118,15 @@ def test_a_hand_over_and_its_call_at_the_same_moment_still_meet(store):
         a.commit()
         arrived.join(30)
         assert result["card"] == CARD
+
+
+def test_a_card_handed_over_fills_only_the_cards_own_fields():
+    """A colleague's hand-over is checked where it enters the agent's log: no number,
+    outcome or card number can come with it, nor a field that is not text."""
+    from daemon.team.replicate import card_fields
+
+    assert card_fields({**CARD, "number": "+380000000000", "outcome": "missed",
+                        "counter_number": "X-1", "agent": "kovalenko", "result": 7,
+                        "notes": "a" * 10_001, "link_sale": "S\x00"}) == {
+        k: v for k, v in CARD.items() if k != "notes"}
+    assert card_fields(["not", "a", "card"]) == {}

@@ -28,6 +28,7 @@ BACKOFF_FIRST, BACKOFF_CAP = 1.0, 60.0      # daemon-clock seconds after a failu
 ARRIVAL_KEPT = 180.0        # seconds an arrival waits for its hand-over (the window and more)
 EXPIRE_EVERY = 3600.0       # real seconds between removals of this agent's stale hand-overs
 STALE = "1 day"             # unclaimed hand-overs and unmatched arrivals are kept this long
+MAX_FIELD = 10_000          # characters of one field of a card handed over
 TIMESTAMPS = {name for name, kind in schema.CALL_COLUMNS.items()
               if kind.startswith("timestamptz")}
 
@@ -40,6 +41,17 @@ def _meta(conn, key: str) -> str | None:
 def _set_meta(conn, key: str, value: str) -> None:
     conn.execute("insert into log_meta (key, value) values (?, ?) on conflict (key) "
                  "do update set value = excluded.value", (key, value))
+
+
+def card_fields(card) -> dict:
+    """What a colleague's hand-over may put on this agent's card, checked where it enters:
+    the card's own fields only (never a number, an outcome or a card number), each text of
+    one to MAX_FIELD characters without NUL."""
+    if not isinstance(card, dict):
+        return {}
+    return {name: value for name, value in card.items()
+            if name in schema.CARD_FIELDS and isinstance(value, str)
+            and 0 < len(value) <= MAX_FIELD and "\x00" not in value}
 
 
 def _count(conn, table: str) -> int:
@@ -295,7 +307,7 @@ class Replicator:
             for server, call_id, agent, text, _ in waiting:
                 key = (server, call_id, agent)
                 if call_id in cards:
-                    self.apply_card(key, cards[call_id])
+                    self.apply_card(key, card_fields(cards[call_id]))
                 elif datetime.fromisoformat(json.loads(text)["arrived_at"]).timestamp() \
                         > expired:
                     db.execute("update team_arrivals set sent = 1 where server = ? and "
