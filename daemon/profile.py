@@ -543,21 +543,26 @@ def check_private(settings: dict, path: Path | None = None) -> None:
                               f"run `chmod 600 {path}`")
 
 
+def password_from_command(settings: dict, key: str) -> str:
+    """What the command in setting `key` prints (a password manager's, say), or
+    ConfigError naming the setting."""
+    command = settings[key]
+    try:
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"{key} took over 30 s: {command}") from None
+    if done.returncode != 0 or not done.stdout.strip():
+        raise ConfigError(f"{key} failed (exit {done.returncode}); run it by hand to see why")
+    return done.stdout.strip()
+
+
 def resolve_password(settings: dict, path: Path | None = None) -> str:
     """The password, from CC_PASSWORD, server.password_command, or the (private) file."""
     env = os.environ.get("CC_PASSWORD")
     if env:
         return env
-    command = settings.get("server.password_command") or ""
-    if command:
-        try:
-            done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
-        except subprocess.TimeoutExpired:
-            raise ConfigError(f"server.password_command took over 30 s: {command}") from None
-        if done.returncode != 0 or not done.stdout.strip():
-            raise ConfigError(f"server.password_command failed (exit {done.returncode}); "
-                              "run it by hand to see why")
-        return done.stdout.strip()
+    if settings.get("server.password_command"):
+        return password_from_command(settings, "server.password_command")
     password = settings.get("server.password") or ""
     if password:
         check_private(settings, path)

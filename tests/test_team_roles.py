@@ -143,3 +143,18 @@ def test_a_wrong_password_and_a_missing_team_are_one_line_each(store):
     assert missing.returncode == 9
     assert missing.stderr == "cc: there is no team 'Nope': add it with `cc team add-team`\n"
     assert store.admin_sql("select count(*) from pg_roles where rolname = 'melnyk'") == "0"
+
+
+def test_the_team_password_comes_from_the_environment_a_command_or_pgpass(monkeypatch):
+    from daemon.team.connect import TeamError, check_url, password
+
+    monkeypatch.delenv("CC_TEAM_PASSWORD", raising=False)
+    assert password({"team.password_command": ""}) is None          # libpq reads ~/.pgpass
+    assert password({"team.password_command": "echo from-the-vault"}) == "from-the-vault"
+    with pytest.raises(TeamError, match=r"team.password_command failed \(exit 3\)"):
+        password({"team.password_command": "exit 3"})
+    monkeypatch.setenv("CC_TEAM_PASSWORD", "from-env")
+    assert password({"team.password_command": "exit 3"}) == "from-env"
+    assert "never in the URL" in check_url("postgresql://ivanova:secret@db/cc")
+    assert check_url("postgresql://ivanova@db:5432/cc") is None
+    assert check_url("mysql://ivanova@db/cc") is not None

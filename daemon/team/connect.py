@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from urllib.parse import unquote, urlsplit
 
 CONNECT_TIMEOUT = 10        # seconds: a store down must not hang a command or the daemon
@@ -53,17 +52,14 @@ def password(settings: dict) -> str | None:
     """The team store's password; None lets libpq look in ~/.pgpass (or need none)."""
     if os.environ.get("CC_TEAM_PASSWORD"):
         return os.environ["CC_TEAM_PASSWORD"]
-    command = settings.get("team.password_command") or ""
-    if not command:
+    if not settings.get("team.password_command"):
         return None
+    from ..profile import ConfigError, password_from_command
+
     try:
-        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
-    except subprocess.TimeoutExpired:
-        raise TeamError(f"team.password_command took over 30 s: {command}") from None
-    if done.returncode != 0 or not done.stdout.strip():
-        raise TeamError(f"team.password_command failed (exit {done.returncode}); run it by "
-                        "hand to see why")
-    return done.stdout.strip()
+        return password_from_command(settings, "team.password_command")
+    except ConfigError as exc:
+        raise TeamError(str(exc)) from None
 
 
 def connect(url: str, secret: str | None, **kwargs):
