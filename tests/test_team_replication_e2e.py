@@ -35,9 +35,9 @@ def store(postgres):
     return postgres
 
 
-def member(store, emulator, agent_factory, login="ivanova"):
+def member(store, emulator, agent_factory, login="ivanova", secret: str | None = None):
     """An agent's daemon (manual clock) replicating to the team store."""
-    env = {**os.environ, "CC_TEAM_PASSWORD": PASSWORDS[login]}
+    env = {**os.environ, "CC_TEAM_PASSWORD": secret or PASSWORDS[login]}
     agent = agent_factory(emulator, login=login, manual_clock=True, env=env,
                           **{"team.url": store.url(login, "")}).start()
     agent.wait_logged_in()
@@ -145,3 +145,36 @@ def test_unclaimed_hand_overs_expire_after_a_day(store, emulator_factory, agent_
     left = "select call_id from cc.handovers order by call_id"
     wait_until(lambda: store.admin_sql(left, database="cc") == "A-1 hour", 30,
                "the day-old hand-over gone, the fresh one kept")
+
+
+def test_three_agents_one_store_each_call_once_under_its_own_number(store, agent_factory,
+                                                                    tmp_path):
+    """Three agents' daemons write to one store at once; the lead reads all of them."""
+    from daemon.testing import Emulator, scenario_text
+
+    team(store, "add-agent", "kovalenko", "--team", "Sales", "--prefix", "KOV",
+         "--password-stdin", stdin="ko-pw\n")
+    team(store, "add-team", "Sales", "--lead", "boss")
+    store.admin_sql("alter role boss password 'bo-pw'")
+    third = ('[[users]]\nlogin = "kovalenko"\npassword = "s3cret"\nid = 5001790111\n'
+             'extension = "103"\nname = "Kateryna Kovalenko"\nposition = "Agent"\n'
+             'department = "Sales"\n')
+    (tmp_path / "emulator").mkdir()
+    emulator = Emulator(tmp_path / "emulator", manual_clock=True,
+                        scenario=scenario_text(manual_clock=True) + "\n" + third)
+    try:
+        passwords = {**PASSWORDS, "kovalenko": "ko-pw"}
+        agents = [member(store, emulator, agent_factory, login, passwords[login])
+                  for login in ("ivanova", "petrenko", "kovalenko")]
+        calls = [one_call(agent, emulator) for agent in agents]
+        wait_until(lambda: (advance(0.5, emulator, *agents), len(in_store(store)) == 3)[1],
+                   60, "three calls in the store")
+        assert [(r[0], r[1], r[2]) for r in in_store(store)] == [
+            ("ivanova", "IVA-000001", calls[0]), ("kovalenko", "KOV-000001", calls[2]),
+            ("petrenko", "PET-000001", calls[1])]
+        import psycopg
+
+        with psycopg.connect(store.url("boss", "bo-pw")) as lead:
+            assert lead.execute("select count(*) from cc.calls").fetchone()[0] == 3
+    finally:
+        emulator.stop()
