@@ -265,7 +265,8 @@ READ_AT_LOGIN = frozenset({"server.password", "server.password_command", "server
 # Who the daemon is and where it listens: fixed for the life of a daemon.
 READ_AT_START = frozenset({"server.host", "server.port", "server.login", "session.auto_login",
                            "remote.endpoint", "events.listen_host", "events.listen_port",
-                           "events.max_rate", "events.public_url", "events.token"})
+                           "events.max_rate", "events.public_url", "events.token",
+                           "team.url"})
 
 
 def applies(key: str) -> str:
