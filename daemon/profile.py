@@ -273,6 +273,7 @@ def applies(key: str) -> str:
     """When a running daemon takes a change of `key`: NOW, AT_LOGIN or AT_RESTART."""
     return AT_RESTART if key in READ_AT_START else AT_LOGIN if key in READ_AT_LOGIN else NOW
 SECRET_KEYS = {"server.password"}
+URL_KEYS = {"team.url", "kb.url", "events.public_url"}     # a password in one is hidden
 
 
 @dataclass(frozen=True)
@@ -515,9 +516,15 @@ def set_value(key: str, raw: str, path: Path | None = None) -> object:
 
 
 def shown(key: str, value) -> object:
-    """A value as `cc config get` may show it: secrets are never printed."""
+    """A value as `cc config get` may show it: secrets are never printed, nor the password
+    of a URL (one the team.url check refuses)."""
     if key in SECRET_KEYS and value:
         return "***"
+    if key in URL_KEYS and isinstance(value, str):
+        import re
+
+        return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", value,
+                      flags=re.IGNORECASE)
     return value
 
 

@@ -158,3 +158,13 @@ def test_the_team_password_comes_from_the_environment_a_command_or_pgpass(monkey
     assert "never in the URL" in check_url("postgresql://ivanova:secret@db/cc")
     assert check_url("postgresql://ivanova@db:5432/cc") is None
     assert check_url("mysql://ivanova@db/cc") is not None
+
+
+def test_a_team_url_with_a_password_is_refused_without_showing_it(tmp_path):
+    done = subprocess.run([CC, "config", "set", "team.url", "postgresql://iv:Sekr3t@db/cc"],
+                          env={**os.environ, "CC_HOME": str(tmp_path)}, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 8 and "Sekr3t" not in done.stderr
+    assert "postgresql://iv:***@db/cc" in done.stderr and "CC_TEAM_PASSWORD" in done.stderr
+    assert not (tmp_path / "config.toml").exists() or "Sekr3t" not in (
+        tmp_path / "config.toml").read_text()
