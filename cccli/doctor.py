@@ -139,8 +139,9 @@ def team_check(settings: dict | None, status: dict | None) -> Check:
     if status is None:
         return Check("team", True, f"{detail}; the daemon is not running")
     view = status.get("team") or {}
-    if view.get("last_error"):
-        return Check("team", False, f"{detail}; the daemon: {view['last_error']}")
+    for trouble in ("last_error", "warning"):
+        if view.get(trouble):
+            return Check("team", False, f"{detail}; the daemon: {view[trouble]}")
     synced = render.local_time(view.get("last_sync")) or "never"
     return Check("team", True, f"{detail}; {view.get('outbox', 0)} call(s) in the outbox, "
                                f"last sync {synced}")

@@ -207,4 +207,6 @@ def team_line(team: dict) -> str:
         line += f"; {team['refused']} refused (see daemon.log)"
     if team.get("last_error"):
         line += f"\nerror   team store: {team['last_error']}"
+    if team.get("warning"):
+        line += f"\nwarning team store: {team['warning']}"
     return line

@@ -86,6 +86,9 @@ def add_agent(login: Annotated[str, typer.Argument(
                   help="Its card numbers' prefix, unique in the store (default: from the "
                        "login).")] = None,
               name: Annotated[str, typer.Option(help="The agent's full name.")] = "",
+              extension: Annotated[Optional[str], typer.Option(
+                  help="The agent's extension on the Infinity server: cards handed over "
+                       "in a transfer reach the agent by it (unique in the store).")] = None,
               password_stdin: Annotated[bool, typer.Option(
                   help="Read the agent's new password from the first line of standard "
                        "input.")] = False,
@@ -104,7 +107,8 @@ def add_agent(login: Annotated[str, typer.Argument(
         import getpass
 
         secret = getpass.getpass(f"new team store password for {login} (Enter: keep): ") or None
-    print(_run(url, lambda conn: admin.add_agent(conn, login, team, prefix, secret, name)))
+    print(_run(url, lambda conn: admin.add_agent(conn, login, team, prefix, secret, name,
+                                                 extension)))
 
 
 @app.command()
@@ -119,7 +123,8 @@ def show(url: Url = None, json: Json = False) -> None:
         for team in view["teams"]:
             seen = ", agents see the team's calls" if team["agents_see_team"] else ""
             lines.append(f"team {team['name']} (lead: {team['lead'] or 'none'}{seen})")
-            lines += [f"  {a['login']:<16} {a['prefix']:<9} {a['name']}".rstrip()
+            lines += [f"  {a['login']:<16} {a['prefix']:<9} {a['extension'] or '-':<6} "
+                      f"{a['name']}".rstrip()
                       for a in view["agents"] if a["team"] == team["name"]]
         return "\n".join(lines)
 

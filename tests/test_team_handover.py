@@ -21,13 +21,9 @@ CARD = {"call_type": "consultation", "subject": "Invoice question", "link_task":
 def store(postgres):
     team(postgres, "init")
     team(postgres, "add-team", "Sales")
-    for login in ("ivanova", "petrenko", "kovalenko"):
-        team(postgres, "add-agent", login, "--team", "Sales", "--password-stdin",
-             stdin=PASSWORDS[login] + "\n")
     for login, extension in (("ivanova", "101"), ("petrenko", "102"), ("kovalenko", "103")):
-        with as_role(postgres, login) as conn:
-            conn.execute("update cc.agents set extension = %s where login = current_user",
-                         (extension,))
+        team(postgres, "add-agent", login, "--team", "Sales", "--extension", extension,
+             "--password-stdin", stdin=PASSWORDS[login] + "\n")
     return postgres
 
 
@@ -95,6 +91,10 @@ def test_nobody_else_reads_or_claims_a_hand_over(store):
         assert c.execute("select count(*) from cc.handovers").fetchone()[0] == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             arrive(c, extension="102")                       # pretending to be 102
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("update cc.agents set extension = '102' where login = current_user")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("update cc.agents set extension = null where login = 'petrenko'")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("update cc.handovers set claimed_by = 'kovalenko'")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -29,9 +29,9 @@ def team(postgres, *args, stdin: str | None = None):
 def store(postgres):
     team(postgres, "init")
     team(postgres, "add-team", "Sales")
-    for login in PASSWORDS:
+    for login, extension in zip(PASSWORDS, ("101", "102")):
         team(postgres, "add-agent", login, "--team", "Sales", "--prefix", login[:3].upper(),
-             "--password-stdin", stdin=PASSWORDS[login] + "\n")
+             "--extension", extension, "--password-stdin", stdin=PASSWORDS[login] + "\n")
     return postgres
 
 

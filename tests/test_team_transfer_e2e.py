@@ -59,3 +59,21 @@ def test_a_consult_transfer_brings_the_card_to_the_colleague(pair, store):  # no
     wait_until(lambda: (advance(0.5, emulator, ivanova, petrenko),
                         store.admin_sql(query, database="cc") == "Invoice question")[1],
                30, "B's card in the team store")
+
+
+def test_an_extension_the_team_table_does_not_give_the_agent_is_named_with_its_fix(
+        pair, store):  # noqa: F811
+    emulator, ivanova, petrenko = pair
+    store.admin_sql("update cc.agents set extension = '109' where login = 'petrenko'",
+                    database="cc")
+    caller_connected_to(emulator, ivanova)
+    ivanova.cc("transfer", "--blind", "Petro")
+    petrenko.wait_call_state("Ringing")
+    wait_until(lambda: petrenko.status()["team"].get("warning"), 30, "the warning")
+    warning = petrenko.status()["team"]["warning"]
+    assert warning == ("the team table gives petrenko extension 109 but the server says "
+                       "102: cards handed over in transfers cannot reach you until the lead "
+                       "runs `cc team add-agent petrenko --team NAME --extension 102`")
+    done = petrenko.cc("doctor", check=False)
+    assert done.returncode == 1 and "FAIL  team" in done.stdout and "extension 109" in \
+        done.stdout

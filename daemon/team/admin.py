@@ -39,7 +39,7 @@ def add_team(conn, name: str, lead: str | None, agents_see_team: bool) -> str:
 
 
 def add_agent(conn, login: str, team: str, prefix: str | None, secret: str | None,
-              name: str = "") -> str:
+              name: str = "", extension: str | None = None) -> str:
     role_name(login)
     prefix = (prefix or re.sub(r"[^A-Z0-9]", "", login.upper())[:8]).upper()
     if not PREFIX.fullmatch(prefix):
@@ -50,16 +50,22 @@ def add_agent(conn, login: str, team: str, prefix: str | None, secret: str | Non
     try:
         with conn.transaction():     # the role and its row, or neither
             _ensure_role(conn, login, schema.AGENT_ROLE, secret)
-            conn.execute(f"insert into {schema.SCHEMA}.agents (login, team, prefix, name) "
-                         "values (%s, %s, %s, %s) on conflict (login) do update set "
-                         "team = excluded.team, prefix = excluded.prefix, name = excluded.name",
-                         (login, team, prefix, name))
+            conn.execute(f"insert into {schema.SCHEMA}.agents (login, team, prefix, name, "
+                         "extension) values (%s, %s, %s, %s, %s) on conflict (login) do update "
+                         "set team = excluded.team, prefix = excluded.prefix, name = "
+                         "excluded.name, extension = coalesce(excluded.extension, "
+                         f"{schema.SCHEMA}.agents.extension)",
+                         (login, team, prefix, name, extension or None))
     except psycopg.errors.ForeignKeyViolation:
         raise TeamError(f"there is no team {team!r}: add it with `cc team add-team`") from None
-    except psycopg.errors.UniqueViolation:
+    except psycopg.errors.UniqueViolation as exc:
+        if "extension" in (exc.diag.constraint_name or ""):
+            raise TeamError(f"extension {extension} is another agent's in the team table"
+                            ) from None
         raise TeamError(f"the prefix {prefix} is another agent's: choose one with "
                         "--prefix") from None
-    return f"agent {login} in team {team!r}, card numbers {prefix}-000001 on"
+    at = f", extension {extension}" if extension else ""
+    return f"agent {login} in team {team!r}{at}, card numbers {prefix}-000001 on"
 
 
 def _ensure_role(conn, login: str, group: str, secret: str | None) -> None:
@@ -81,10 +87,10 @@ def show(conn) -> dict:
     """The schema version and the team table, as the connected role may see them."""
     teams = conn.execute(f"select name, lead, agents_see_team from {schema.SCHEMA}.teams "
                          "order by name").fetchall()
-    agents = conn.execute(f"select login, team, prefix, name from {schema.SCHEMA}.agents "
-                          "order by team, login").fetchall()
+    agents = conn.execute(f"select login, team, prefix, name, extension from "
+                          f"{schema.SCHEMA}.agents order by team, login").fetchall()
     return {"version": schema.version(conn),
             "teams": [{"name": n, "lead": lead, "agents_see_team": see}
                       for n, lead, see in teams],
-            "agents": [{"login": a, "team": t, "prefix": p, "name": n}
-                       for a, t, p, n in agents]}
+            "agents": [{"login": a, "team": t, "prefix": p, "name": n, "extension": x}
+                       for a, t, p, n, x in agents]}

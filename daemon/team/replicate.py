@@ -75,6 +75,7 @@ class Replicator:
         self.prefix: str | None = _meta(store.db.conn, "team_prefix")
         self.last_sync: str | None = _meta(store.db.conn, "team_last_sync")
         self.last_error: str | None = None
+        self.warning: str | None = None     # what works, but not as the team expects
         self.refused = 0            # calls the store refused (kept in the local log)
         self._pool = None
         self._expired_at = float("-inf")
@@ -92,6 +93,8 @@ class Replicator:
             shown["last_error"] = self.last_error
         if self.refused:
             shown["refused"] = self.refused
+        if self.warning:
+            shown["warning"] = self.warning
         return shown
 
     def wake(self) -> None:
@@ -282,15 +285,20 @@ class Replicator:
         if not waiting:
             return
         async with self._pool.connection() as conn:
+            mine = (await (await conn.execute(
+                f"select extension from {schema.SCHEMA}.agents where login = current_user"
+            )).fetchone() or (None,))[0]
+            skipped = set()
             async with conn.transaction():
                 for server, call_id, agent, text, sent in waiting:
                     if sent:
                         continue
                     a = json.loads(text)
-                    await conn.execute(
-                        f"update {schema.SCHEMA}.agents set extension = %s where login = "
-                        "current_user and extension is distinct from %s",
-                        (a["extension"], a["extension"]))
+                    if a["extension"] != mine:      # the store could not match it to us
+                        self._wrong_extension(mine, a["extension"])
+                        skipped.add(call_id)
+                        continue
+                    self.warning = None
                     await conn.execute(
                         f"insert into {schema.SCHEMA}.arrivals (extension, caller, "
                         "from_extension, call_id, seance, arrived_at) values "
@@ -310,11 +318,22 @@ class Replicator:
                     self.apply_card(key, card_fields(cards[call_id]))
                 elif datetime.fromisoformat(json.loads(text)["arrived_at"]).timestamp() \
                         > expired:
+                    if call_id in skipped:
+                        continue
                     db.execute("update team_arrivals set sent = 1 where server = ? and "
                                "call_id = ? and agent = ?", key)
                     continue
                 db.execute("delete from team_arrivals where server = ? and call_id = ? and "
                            "agent = ?", key)
+
+    def _wrong_extension(self, kept: str | None, ours: str) -> None:
+        who = user_of(self.url)
+        warning = (f"the team table gives {who} extension {kept or '(none)'} but the server "
+                   f"says {ours}: cards handed over in transfers cannot reach you until the "
+                   f"lead runs `cc team add-agent {who} --team NAME --extension {ours}`")
+        if warning != self.warning:
+            log.warning("team store: %s", warning)
+        self.warning = warning
 
     async def _send_calls(self) -> bool:
         """Send the oldest BATCH outbox entries' calls; whether there were any."""

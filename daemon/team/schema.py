@@ -58,7 +58,9 @@ create table {SCHEMA}.agents (
     team text not null references {SCHEMA}.teams (name) on update cascade,
     prefix text not null unique check (prefix ~ '^[A-Z][A-Z0-9]{{0,7}}$'),
     name text not null default '',
-    extension text check (length(extension) between 1 and 32)    -- kept by its daemon
+    -- The agent's extension, kept by the administrator or the lead (an agent that could
+    -- set its own could take another's and claim the cards handed over to it).
+    extension text unique check (length(extension) between 1 and 32)
 );
 create table {SCHEMA}.calls (
     id bigint generated always as identity primary key,
@@ -98,7 +100,6 @@ create trigger calls_numbered before insert or update of counter, agent
 grant usage on schema {SCHEMA} to {AGENT_ROLE}, {LEAD_ROLE};
 grant select on {SCHEMA}.teams, {SCHEMA}.agents to {AGENT_ROLE}, {LEAD_ROLE};
 grant insert, update, delete on {SCHEMA}.agents to {LEAD_ROLE};
-grant update (extension) on {SCHEMA}.agents to {AGENT_ROLE};
 grant select, insert, update, delete on {SCHEMA}.calls to {AGENT_ROLE};
 grant select on {SCHEMA}.calls to {LEAD_ROLE};
 
@@ -109,8 +110,6 @@ alter table {SCHEMA}.teams enable row level security;
 -- The team table: everyone in it reads it; a lead keeps the rows of the teams it leads.
 create policy read_all on {SCHEMA}.teams for select using (true);
 create policy read_all on {SCHEMA}.agents for select using (true);
-create policy own_extension on {SCHEMA}.agents for update to {AGENT_ROLE}
-    using (login = current_user) with check (login = current_user);
 create policy lead_keeps on {SCHEMA}.agents for all to {LEAD_ROLE}
     using (team in (select name from {SCHEMA}.teams where lead = current_user))
     with check (team in (select name from {SCHEMA}.teams where lead = current_user));
@@ -191,7 +190,7 @@ declare
 begin
     if new.extension is distinct from (select extension from agents where login = new.agent)
     then
-        raise exception 'extension % is not %''s (cc keeps it in the agents table)',
+        raise exception 'extension % is not %''s in the agents table', 
             new.extension, new.agent using errcode = 'insufficient_privilege';
     end if;
     perform pg_advisory_xact_lock(hashtext('cc handover ' || new.extension));
