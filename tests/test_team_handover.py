@@ -92,6 +92,8 @@ def test_nobody_else_reads_or_claims_a_hand_over(store):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             arrive(c, extension="102")                       # pretending to be 102
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            hand_over(c)                                     # as if from 101, ivanova's
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("update cc.agents set extension = '102' where login = current_user")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("update cc.agents set extension = null where login = 'petrenko'")

@@ -77,3 +77,19 @@ def test_an_extension_the_team_table_does_not_give_the_agent_is_named_with_its_f
     done = petrenko.cc("doctor", check=False)
     assert done.returncode == 1 and "FAIL  team" in done.stdout and "extension 109" in \
         done.stdout
+
+
+def test_a_hand_over_the_store_refuses_holds_back_none_of_the_calls(pair, store):  # noqa: F811
+    emulator, ivanova, petrenko = pair
+    store.admin_sql("update cc.agents set extension = '109' where login = 'ivanova'",
+                    database="cc")          # her hand-overs now come from a wrong extension
+    first = caller_connected_to(emulator, ivanova)
+    ivanova.cc("transfer", "--blind", "Petro")
+    petrenko.wait_call_state("Ringing")
+    query = f"select count(*) from cc.calls where call_id = '{first}'"
+    wait_until(lambda: (advance(0.5, emulator, ivanova, petrenko),
+                        store.admin_sql(query, database="cc") == "1")[1], 30,
+               "her call in the store all the same")
+    assert store.admin_sql("select count(*) from cc.handovers", database="cc") == "0"
+    assert "last_error" not in ivanova.status()["team"]
+    assert "team store refused the hand-over of call" in ivanova.daemon_log.read_text()

@@ -266,7 +266,7 @@ class Replicator:
             async with conn.transaction():
                 for _, text in queued:
                     h = json.loads(text)
-                    await conn.execute(
+                    await self._refusable(conn, f"the hand-over of call {h['call_id']}",
                         f"insert into {schema.SCHEMA}.handovers (from_extension, target, "
                         "caller, call_id, seance, made_at, card) values "
                         "(%s, %s, %s, %s, %s, %s, %s)",
@@ -299,7 +299,7 @@ class Replicator:
                         skipped.add(call_id)
                         continue
                     self.warning = None
-                    await conn.execute(
+                    await self._refusable(conn, f"the arrival of call {call_id}",
                         f"insert into {schema.SCHEMA}.arrivals (extension, caller, "
                         "from_extension, call_id, seance, arrived_at) values "
                         "(%s, %s, %s, %s, %s, %s) on conflict (agent, call_id) do nothing",
@@ -325,6 +325,19 @@ class Replicator:
                     continue
                 db.execute("delete from team_arrivals where server = ? and call_id = ? and "
                            "agent = ?", key)
+
+    async def _refusable(self, conn, what: str, sql: str, params) -> None:
+        """One statement of a batch the store may refuse for its own reasons (a rule of
+        the database, say): refused, it is logged and dropped, never holding back the
+        calls behind it."""
+        import psycopg
+
+        try:
+            async with conn.transaction():          # a savepoint
+                await conn.execute(sql, params)
+        except (psycopg.errors.IntegrityError, psycopg.errors.DataError,
+                psycopg.errors.InsufficientPrivilege, psycopg.errors.RaiseException) as exc:
+            log.warning("team store refused %s: %s", what, " ".join(str(exc).split()))
 
     def _wrong_extension(self, kept: str | None, ours: str) -> None:
         who = user_of(self.url)

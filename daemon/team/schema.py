@@ -216,6 +216,12 @@ declare
     waiting arrivals;
 begin
     perform pg_advisory_xact_lock(hashtext('cc handover ' || new.target));
+    -- From the writer's own extension only: nobody can hand a card over as another.
+    if new.from_extension is distinct from
+            (select extension from agents where login = new.from_agent) then
+        raise exception 'extension % is not %''s in the agents table', new.from_extension,
+            new.from_agent using errcode = 'insufficient_privilege';
+    end if;
     select a.* into waiting from arrivals a
      where a.handover is null and fits(new, a)
      order by (new.seance is not null and a.seance = new.seance) desc,
