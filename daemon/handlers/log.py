@@ -11,6 +11,7 @@ from typing import Annotated
 from .. import export, filters, phone
 from ..calls import iso
 from ..infinity import InfinityError
+from ..retention import MAX_DAYS
 from ..store import SORT_COLUMNS, open_log
 from ..wire import LOG_COLUMNS, NAME_PATTERN, OUTCOMES, ErrorCode, WireError
 from .context import REMOTE, Context
@@ -137,6 +138,13 @@ async def log_rm(ctx: Context, log_id: LogId | None = None) -> dict:
         raise _no_such_call(log_id)
     ctx.store.flush()
     return {"removed": ctx.store.remove(log_id)}
+
+
+@command("log_purge", "Remove the calls that started more than DAYS days ago from the call "
+                     "log and this agent's from the team store (retention, as "
+                     "log.retention_days does daily); what went from where.")
+async def log_purge(ctx: Context, days: Annotated[int, Range(1, MAX_DAYS)]) -> dict:
+    return await ctx.retention.purge(days)
 
 
 @command("recordings", "Fetch the recordings of the logged call LOG_ID (default: the last "
