@@ -88,6 +88,7 @@ class Context:
         self.journal.max_bytes, self.journal.backups = s["journal.max_bytes"], \
             s["journal.backups"]
         self.journal.switch(s["journal.enabled"])
+        self.journal.mask_numbers = s["privacy.mask_numbers"]
         if {"server.password", "server.password_command"} & set(changed):
             self.session.forget_password()
         if changed:
@@ -114,6 +115,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     s = settings
     journal = Journal(paths.journal, s["journal.max_bytes"], s["journal.backups"],
                       s["journal.enabled"])
+    journal.mask_numbers = s["privacy.mask_numbers"]
     try:
         store = open_store(paths.database, s["log.number_mask"], paths.spool)
     except (RuntimeError, sqlite3.DatabaseError) as exc:
