@@ -576,6 +576,7 @@ def _file_rows(path: Path, args: dict, limit: int | None):
     import sqlite3
 
     from daemon import filters
+    from daemon.privacy import masked_row
     from daemon.store import Store, open_log
 
     try:
@@ -590,13 +591,15 @@ def _file_rows(path: Path, args: dict, limit: int | None):
         if not have:
             raise WireError(ErrorCode.CONFIG, f"{path} is not a call log: it has no calls table")
         _older(conn, have)
+        settings = profile.load()
         found = filters.parse({k: args.get(k) for k in filters.NAMES},
-                              str(profile.load()["contacts.default_region"]))
+                              str(settings["contacts.default_region"]))
         filters.check(conn, found)
         sort = {k: args[k] for k in ("sort", "desc") if args.get(k) is not None}
         sql, params = Store.select(limit=limit, **found, **sort)
+        shown = masked_row if settings["privacy.mask_numbers"] else dict
         for row in conn.execute(sql, params):
-            yield dict(row)
+            yield shown(dict(row))
     except filters.FilterError as exc:
         raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
     except sqlite3.Error as exc:

@@ -6,6 +6,7 @@ the daemon are real processes."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from daemon.privacy import mask
 from daemon.testing import wait_until
@@ -46,6 +47,12 @@ def test_masked_numbers_in_the_journal_the_listing_and_the_exports(
         assert MASKED in out.read_text() and "1110001" not in out.read_text()
     # The filter still finds the call by its whole number: masking is of what is shown.
     assert len(agent.json("log", "--number", CALLER)) == 1
+    # A log file read without the daemon is masked too.
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(agent.database) as live, sqlite3.connect(copy) as kept:
+        live.backup(kept)
+    assert agent.cc("log", "--database", copy, "--format", "csv", "--columns",
+                    "number").stdout.splitlines()[1] == MASKED
 
 
 def test_numbers_are_whole_with_masking_off_the_default(emulator_factory, agent_factory,

@@ -52,3 +52,8 @@ def test_a_viewer_sees_numbers_only_masked(store):  # noqa: F811
             viewer.execute("select number from cc.calls")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             viewer.execute("select cc.purge_calls(1)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            viewer.execute("delete from cc.calls_masked")
+    with as_role(store, "boss") as boss:    # the view is the viewer's, not everyone's
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            boss.execute("select number from cc.calls_masked")
