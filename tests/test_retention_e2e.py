@@ -78,3 +78,21 @@ def test_an_age_it_cannot_read_is_refused_in_one_line(emulator_factory, agent_fa
             f"days), not {wrong!r}"], done.stderr
     missing = agent.cc("log", "purge", check=False)
     assert missing.returncode != 0 and "usage: cc log purge --older-than AGE" in missing.stderr
+
+
+def test_a_store_out_of_reach_leaves_the_local_purge_standing_and_says_so(
+        store, emulator_factory, agent_factory):  # noqa: F811
+    emulator = emulator_factory(manual_clock=True)
+    agent = member(store, emulator, agent_factory)
+    old = one_call(agent, emulator)
+    wait_until(lambda: team_view(agent)["outbox"] == 0, what="the call sent")
+    agent.stop(keep_home=True)
+    age(agent, old)
+    store.stop("immediate")
+    agent.start()
+    agent.wait_logged_in()
+    done = agent.cc("log", "purge", "--older-than", "30d", timeout=60)
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].endswith("from the call log") and lines[0].startswith("purged 1 call(s)")
+    assert lines[1].startswith("the team store was not purged (")
+    assert local_calls(agent) == []
