@@ -89,7 +89,8 @@ def outcomes(incomplete: str) -> list[tuple[str, str]]:
 
 
 LOG_ACTIONS = (("show", "one call's every field"), ("edit", "change a call's card"),
-               ("rm", "remove a call"), ("save", "keep the filters given under a name"),
+               ("rm", "remove a call"), ("purge", "remove calls older than an age"),
+               ("save", "keep the filters given under a name"),
                ("saved", "the saved filters"), ("forget", "delete a saved filter"),
                ("group", "add calls to a static group, take them out, delete it"),
                ("groups", "the static groups"))

@@ -37,7 +37,7 @@ class Sort(str, Enum):
 
 
 # The words after `cc log`; a saved filter may have none of these names.
-ACTIONS = ("show", "edit", "rm", "save", "saved", "forget", "group", "groups")
+ACTIONS = ("show", "edit", "rm", "purge", "save", "saved", "forget", "group", "groups")
 # What a saved filter keeps, by option name (as filters.toml writes it).
 FILTER_KEYS = ("period", "agent", "direction", "outcome", "result", "missed", "number",
                "contact", "type", "subject", "link", "group", "sort", "desc")
@@ -49,7 +49,8 @@ TAKES = {
     None: LISTING, "show": ("json",),
     "edit": ("type", "subject", "result", "link", "note", "contact", "account", "found",
              "pick", "new-contact", "new-account", "kind", "set-number", "json"),
-    "rm": ("all", "yes", "json"), "save": SAVED_KEYS, "saved": ("json",), "forget": (),
+    "rm": ("all", "yes", "json"), "purge": ("older-than", "json"), "save": SAVED_KEYS,
+    "saved": ("json",), "forget": (),
     "group": ("json",), "groups": ("json",),
 }
 ELSEWHERE = {"note": "cc log edit ID --note TEXT", "set-number": "cc log edit ID",
@@ -62,7 +63,9 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             metavar="[NAME | ACTION ...]",
             autocompletion=complete.log_words,
             help="A saved filter's NAME, or an action: `show ID` for one call's full "
-                 "record; `edit ID` with card options; `rm ID` (or --all); `save NAME` keeps the "
+                 "record; `edit ID` with card options; `rm ID` (or --all); `purge "
+                 "--older-than AGE` removes old calls (here and this agent's in the team "
+                 "store); `save NAME` keeps the "
                  "filters and --columns given as NAME, `saved` lists them, `forget NAME` "
                  "deletes one; `group add NAME ID...` puts calls in a static group, "
                  "`group rm NAME ID...` takes them out, `group delete NAME` deletes it, "
@@ -140,6 +143,9 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             help="Read this call log file itself, without the daemon: a copy, or a damaged "
                  "log the daemon set aside.")] = None,
         all_: Annotated[bool, typer.Option("--all", help="With rm: every call.")] = False,
+        older_than: Annotated[Optional[str], typer.Option(
+            "--older-than", help="With purge: the calls that started longer ago than this, "
+                                 "in days or weeks: 365d, 30d, 12w.")] = None,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="With rm: do not ask.")]
         = False,
         json: Json = False) -> None:
@@ -153,7 +159,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                "sort": sort.value if sort else None, "desc": desc}
     given = {**filters, "columns": columns, "limit": limit, "format": format,
              "output": output, "note": note, "set-number": new_number, "database": database,
-             "all": all_ or None, "yes": yes or None, "json": json or None,
+             "all": all_ or None, "older-than": older_than, "yes": yes or None,
+             "json": json or None,
              "account": account, "found": found or None, "pick": pick,
              "new-contact": new_contact, "new-account": new_account, "kind": kind}
     action = words[0] if words and words[0] in ACTIONS else None
@@ -168,6 +175,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         _edit(words[1:], fields, links, found, json)
     elif action == "rm":
         _remove(words[1:], all_, yes, json)
+    elif action == "purge":
+        _purge(words[1:], older_than, json)
     elif action == "show":
         if len(words) != 2 or not words[1].isdigit():
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc log show ID (an id from `cc log`)")
@@ -417,6 +426,31 @@ def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
     render.out(result, as_json, f"removed {result['removed']} call(s)")
 
 
+def _purge(rest: list[str], older_than: str | None, as_json: bool) -> None:
+    from daemon.retention import parse_age
+
+    if rest or older_than is None:
+        raise WireError(ErrorCode.BAD_INPUT, "usage: cc log purge --older-than AGE "
+                        "(days or weeks: 365d, 30d, 12w)")
+    try:
+        days = parse_age(older_than)
+    except ValueError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
+    render.out(client.request("log_purge", days=days), as_json, purged_line)
+
+
+def purged_line(done: dict) -> str:
+    """What a purge removed, in one line (or two when the team store was not reached)."""
+    line = (f"purged {done['local']} call(s) that started before {done['before'][:10]} "
+            f"from the call log")
+    if done.get("team") is not None:
+        line += f", {done['team']} from the team store"
+    if done.get("team_error"):
+        line += (f"\nthe team store was not purged ({done['team_error']}); the daemon "
+                 "purges it at its next daily run, or run this again")
+    return line
+
+
 def _checked(check, value):
     from daemon import export
 
@@ -542,6 +576,7 @@ def _file_rows(path: Path, args: dict, limit: int | None):
     import sqlite3
 
     from daemon import filters
+    from daemon.privacy import masked_row
     from daemon.store import Store, open_log
 
     try:
@@ -556,13 +591,15 @@ def _file_rows(path: Path, args: dict, limit: int | None):
         if not have:
             raise WireError(ErrorCode.CONFIG, f"{path} is not a call log: it has no calls table")
         _older(conn, have)
+        settings = profile.load()
         found = filters.parse({k: args.get(k) for k in filters.NAMES},
-                              str(profile.load()["contacts.default_region"]))
+                              str(settings["contacts.default_region"]))
         filters.check(conn, found)
         sort = {k: args[k] for k in ("sort", "desc") if args.get(k) is not None}
         sql, params = Store.select(limit=limit, **found, **sort)
+        shown = masked_row if settings["privacy.mask_numbers"] else dict
         for row in conn.execute(sql, params):
-            yield dict(row)
+            yield shown(dict(row))
     except filters.FilterError as exc:
         raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
     except sqlite3.Error as exc:

@@ -219,10 +219,12 @@ def refusal(output, database: Path, folders) -> str | None:
     return None
 
 
-def write_file(database, target: Path, fmt: str, columns: tuple[str, ...], sql_for) -> int:
+def write_file(database, target: Path, fmt: str, columns: tuple[str, ...], sql_for,
+               mask_numbers: bool = False) -> int:
     """Export straight from the database (read-only, its own connection) into `target`
     (an `output_path`). `sql_for(columns)` gives the query selecting those columns;
-    returns the row count."""
+    returns the row count. `mask_numbers`: callers' numbers masked (privacy.py)."""
+    from .privacy import NUMBER_COLUMNS, mask, masked_row
     from .store import open_log
 
     conn = open_log(database, read_only=True)
@@ -240,7 +242,11 @@ def write_file(database, target: Path, fmt: str, columns: tuple[str, ...], sql_f
                 writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(columns)
                 cursor = conn.execute(sql, args)
+                hidden = [n for n, c in enumerate(columns) if c in NUMBER_COLUMNS]
                 while rows := cursor.fetchmany(10_000):
+                    if mask_numbers and hidden:
+                        rows = [tuple(mask(v) if n in hidden else v for n, v in enumerate(r))
+                                for r in rows]
                     writer.writerows(rows)
                     count += len(rows)
             else:
@@ -249,7 +255,8 @@ def write_file(database, target: Path, fmt: str, columns: tuple[str, ...], sql_f
                 names = [d[0] for d in cursor.description]
                 rows = Writer(out, fmt, columns)
                 for values in counted(cursor):
-                    rows.write(dict(zip(names, values)))
+                    row = dict(zip(names, values))
+                    rows.write(masked_row(row) if mask_numbers else row)
                 rows.close()
         return count
     finally:

@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .privacy import masked_fields
+
 log = logging.getLogger("cc.journal")
 
 SECRET_PARAMS = re.compile(r"pass", re.IGNORECASE)   # parameters never written in clear
@@ -64,6 +66,7 @@ class Journal:
         self.max_bytes = max_bytes
         self.backups = backups
         self.enabled = enabled
+        self.mask_numbers = False     # privacy.mask_numbers: callers' numbers masked
         self.seq = 0
         self._lock = threading.Lock()
         self._file = None
@@ -134,8 +137,10 @@ class Journal:
         finally:
             self._file = open(self.path, "a", encoding="utf-8")
 
-    @staticmethod
-    def _params(params: dict):
+    def _params(self, params: dict):
+        if self.mask_numbers:
+            params = masked_fields(params)
+
         def fill(elem):
             for name, value in params.items():
                 shown = "***" if SECRET_PARAMS.search(name) else value
@@ -154,7 +159,8 @@ class Journal:
             except (ValueError, RecursionError):
                 ET.SubElement(elem, "raw").text = _text(text[:_RAW_SHOWN])
                 return
-            _fill(elem, doc if isinstance(doc, dict) else {"raw": doc})
+            doc = doc if isinstance(doc, dict) else {"raw": doc}
+            _fill(elem, masked_fields(doc) if self.mask_numbers else doc)
         self._write({"dir": "received", "kind": "response", "path": path,
                      "status": status, "ms": f"{ms:.0f}"}, fill)
 

@@ -206,6 +206,11 @@ SETTINGS: tuple[Setting, ...] = (
       for code, (short, title) in AGENT_STATES.items()),
     Setting("log.number_mask", "CALL-{n:06}", "how calls are numbered: {n} is the "
             "counter, e.g. CALL-{n:06} or {n}", check=_number_mask),
+    Setting("log.retention_days", 0, "calls older than this many days leave the call log "
+            "(and this agent's in the team store), checked daily; 0: keep for ever",
+            minimum=0, maximum=36500),
+    Setting("privacy.mask_numbers", False, "hide the middle of callers' numbers in the "
+            "journal and in exports (+38067•••••33)"),
     Setting("contacts.default_region", "UA", check=_region,
             help="region for numbers written without a country "
             "code (ISO 3166 code, e.g. UA, PL, GB)"),

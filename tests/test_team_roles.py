@@ -10,6 +10,7 @@ import subprocess
 import psycopg
 import pytest
 
+from daemon.team.schema import VERSION
 from daemon.testing import CC
 
 PASSWORDS = {"ivanova": "iv-pw", "petrenko": "pe-pw", "kovalenko": "ko-pw", "boss": "bo-pw"}
@@ -61,10 +62,10 @@ def visible(conn) -> set[str]:
 
 def test_init_makes_the_schema_once_and_says_so(postgres):
     first = team(postgres, "init")
-    assert "made the team store (schema version 1) with roles cc_agent and cc_lead" \
-        in first.stdout
+    assert f"made the team store (schema version {VERSION}) with roles cc_agent, cc_lead " \
+        "and cc_viewer" in first.stdout
     again = team(postgres, "init")
-    assert again.stdout.strip() == "the team store is up to date (schema version 1)"
+    assert again.stdout.strip() == f"the team store is up to date (schema version {VERSION})"
 
 
 def test_an_agent_writes_only_its_own_calls_and_the_store_numbers_them(store):

@@ -24,6 +24,7 @@ from ..feed import Feed
 from ..hooks import Hooks
 from ..infinity import EventListener, InfinityClient
 from ..journal import Journal
+from ..retention import Retention
 from ..server_events import ServerEvents
 from ..session import Session
 from ..states import StateMap
@@ -63,6 +64,7 @@ class Context:
     transfers: Transfers
     supervisor: Supervisor
     team: object | None = None          # the team store's Replicator, when team.url is set
+    retention: Retention | None = None
     started: float = field(default_factory=time.time)
 
     def publish(self, kind: str, payload) -> None:
@@ -86,6 +88,7 @@ class Context:
         self.journal.max_bytes, self.journal.backups = s["journal.max_bytes"], \
             s["journal.backups"]
         self.journal.switch(s["journal.enabled"])
+        self.journal.mask_numbers = s["privacy.mask_numbers"]
         if {"server.password", "server.password_command"} & set(changed):
             self.session.forget_password()
         if changed:
@@ -112,6 +115,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     s = settings
     journal = Journal(paths.journal, s["journal.max_bytes"], s["journal.backups"],
                       s["journal.enabled"])
+    journal.mask_numbers = s["privacy.mask_numbers"]
     try:
         store = open_store(paths.database, s["log.number_mask"], paths.spool)
     except (RuntimeError, sqlite3.DatabaseError) as exc:
@@ -161,6 +165,8 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
         ctx.team.apply_card = tracker.take_card
         tracker.team = ctx.transfers.team = ctx.team
         supervisor.keep("team", ctx.team.run)
+    ctx.retention = Retention(store, s, clock, ctx.team)
+    supervisor.keep("retention", ctx.retention.keep_purging)
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())
     return ctx

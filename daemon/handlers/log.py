@@ -8,9 +8,10 @@ import logging
 import time
 from typing import Annotated
 
-from .. import export, filters, phone
+from .. import export, filters, phone, privacy
 from ..calls import iso
 from ..infinity import InfinityError
+from ..retention import MAX_DAYS
 from ..store import SORT_COLUMNS, open_log
 from ..wire import LOG_COLUMNS, NAME_PATTERN, OUTCOMES, ErrorCode, WireError
 from .context import REMOTE, Context
@@ -74,7 +75,10 @@ async def log_page(ctx: Context, limit: Annotated[int, Range(1, LOG_PAGE)] = 20,
     more = more or kept < len(rows)
     rows = rows[:kept]
     column = SORT_COLUMNS[filters["sort"]]
-    return {"rows": rows, "next": [rows[-1][column], rows[-1]["id"]] if more else None}
+    after = [rows[-1][column], rows[-1]["id"]] if more else None
+    if ctx.settings["privacy.mask_numbers"]:     # the table and every export from pages
+        rows = [privacy.masked_row(row) for row in rows]
+    return {"rows": rows, "next": after}
 
 
 def _within(rows: list[dict], budget: int) -> int:
@@ -115,7 +119,8 @@ async def log_export(ctx: Context, path: Annotated[str, Length(1, 4096)],
         return ctx.store.select(limit=limit, columns=cols, **parsed)
     try:
         count = await asyncio.to_thread(export.write_file, ctx.paths.database, target,
-                                        format, tuple(columns), sql_for)
+                                        format, tuple(columns), sql_for,
+                                        ctx.settings["privacy.mask_numbers"])
     except OSError as exc:
         raise WireError(ErrorCode.FAILED, f"cannot write {target}: {exc.strerror}; nothing "
                         "was written") from None
@@ -137,6 +142,13 @@ async def log_rm(ctx: Context, log_id: LogId | None = None) -> dict:
         raise _no_such_call(log_id)
     ctx.store.flush()
     return {"removed": ctx.store.remove(log_id)}
+
+
+@command("log_purge", "Remove the calls that started more than DAYS days ago from the call "
+                     "log and this agent's from the team store (retention, as "
+                     "log.retention_days does daily); what went from where.")
+async def log_purge(ctx: Context, days: Annotated[int, Range(1, MAX_DAYS)]) -> dict:
+    return await ctx.retention.purge(days)
 
 
 @command("recordings", "Fetch the recordings of the logged call LOG_ID (default: the last "

@@ -21,7 +21,8 @@ def init(conn) -> str:
         return f"the team store is up to date (schema version {after})"
     if before == 0:
         return (f"made the team store (schema version {after}) with roles "
-                f"{schema.AGENT_ROLE} and {schema.LEAD_ROLE}")
+                f"{schema.AGENT_ROLE}, {schema.LEAD_ROLE} and {schema.VIEWER_ROLE} (masked "
+                f"numbers only)")
     return f"brought the team store from schema version {before} to {after}"
 
 

@@ -183,6 +183,21 @@ class Replicator:
                     "autocommit": True, **extra})
         await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
 
+    async def purge(self, days: int) -> int:
+        """This agent's calls older than `days` days leave the team store (the store's
+        function takes the agent from the session); how many."""
+        if self._pool is None:
+            raise TeamError(self.last_error or "not connected to the team store yet")
+        try:
+            async with self._pool.connection() as conn:
+                row = await (await conn.execute(f"select {schema.SCHEMA}.purge_calls(%s)",
+                                                (days,))).fetchone()
+        except Exception as exc:
+            if not _from_store(exc):
+                raise
+            raise TeamError(explain(exc, self.url)) from None
+        return int(row[0])
+
     async def _close_pool(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:

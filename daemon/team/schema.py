@@ -250,8 +250,63 @@ create policy own on {SCHEMA}.arrivals for all to {AGENT_ROLE}
 """
 
 
+VIEWER_ROLE = "cc_viewer"
+MASK_KEEP_HEAD, MASK_KEEP_TAIL = 6, 2    # as daemon/privacy.py: +38067•••••33
+
+
+def _retention_and_masking() -> str:
+    """Retention: an agent purges its own old calls through a function the administrator
+    owns (security definer, search path pinned), which takes the agent from session_user,
+    never from an argument. Masking: cc_viewer reads the calls through a view that hides
+    the middle of every number, and cannot read cc.calls itself."""
+    masked = (f"case when {{c}} is null or length({{c}}) <= 4 then {{c}} "
+              f"when length({{c}}) >= 11 then left({{c}}, {MASK_KEEP_HEAD}) || "
+              f"repeat('•', length({{c}}) - {MASK_KEEP_HEAD + MASK_KEEP_TAIL}) || "
+              f"right({{c}}, {MASK_KEEP_TAIL}) "
+              f"else repeat('•', length({{c}}) - {MASK_KEEP_TAIL}) || "
+              f"right({{c}}, {MASK_KEEP_TAIL}) end")
+    numbers = ("number", "transfer_number", "number_key")
+    columns = ", ".join(
+        f"{masked.format(c=name)} as {name}" if name in numbers else name
+        for name in ("id", "server", "call_id", "agent", "counter", "counter_number",
+                     *CALL_COLUMNS))
+    return f"""
+do $$
+begin
+    if not exists (select from pg_roles where rolname = '{VIEWER_ROLE}') then
+        create role {VIEWER_ROLE} nologin;
+    end if;
+end $$;
+create function {SCHEMA}.purge_calls(older_than_days integer) returns bigint
+language plpgsql security definer set search_path = {SCHEMA}, pg_temp as $$
+declare
+    removed bigint;
+begin
+    if older_than_days is null or older_than_days < 1 then
+        raise exception 'purge: days must be 1 or more, not %', older_than_days
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if not exists (select from agents where login = session_user) then
+        raise exception '% is not in the team table', session_user
+            using errcode = 'insufficient_privilege';
+    end if;
+    delete from calls where agent = session_user
+       and started_at < now() - make_interval(days => older_than_days);
+    get diagnostics removed = row_count;
+    return removed;
+end $$;
+revoke all on function {SCHEMA}.purge_calls(integer) from public;
+grant execute on function {SCHEMA}.purge_calls(integer) to {AGENT_ROLE};
+
+create view {SCHEMA}.calls_masked with (security_barrier) as
+    select {columns} from {SCHEMA}.calls;
+grant usage on schema {SCHEMA} to {VIEWER_ROLE};
+grant select on {SCHEMA}.calls_masked, {SCHEMA}.teams, {SCHEMA}.agents to {VIEWER_ROLE};
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
-MIGRATIONS = (lambda: _v1() + _handovers(),)
+MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
