@@ -43,7 +43,8 @@ FILTER_KEYS = ("period", "agent", "direction", "outcome", "result", "missed", "n
                "contact", "type", "subject", "link", "group", "sort", "desc")
 SAVED_KEYS = FILTER_KEYS + ("columns",)
 FILTERS_VERSION = 2     # a filter saved without it is older: its `result` was the outcome
-LISTING = FILTER_KEYS + ("columns", "limit", "format", "output", "database", "json")
+LISTING = FILTER_KEYS + ("columns", "limit", "format", "output", "database", "json", "team",
+                         "url")
 # The options each use of `cc log` takes; any other one given is refused, never ignored.
 TAKES = {
     None: LISTING, "show": ("json",),
@@ -139,6 +140,14 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         database: Annotated[Optional[Path], typer.Option(
             help="Read this call log file itself, without the daemon: a copy, or a damaged "
                  "log the daemon set aside.")] = None,
+        team: Annotated[bool, typer.Option(
+            "--team", help="List the team store's calls (team.url, or --url) with your "
+                           "own role: a lead sees its teams', an agent its own (or its "
+                           "team's, when the team allows it). --agent NAME reads the team "
+                           "store too when team.url is set.")] = False,
+        url: Annotated[Optional[str], typer.Option(
+            help="With --team: the team store as postgresql://ROLE@HOST[:PORT]/DATABASE "
+                 "(default: team.url).")] = None,
         all_: Annotated[bool, typer.Option("--all", help="With rm: every call.")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="With rm: do not ask.")]
         = False,
@@ -155,7 +164,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
              "output": output, "note": note, "set-number": new_number, "database": database,
              "all": all_ or None, "yes": yes or None, "json": json or None,
              "account": account, "found": found or None, "pick": pick,
-             "new-contact": new_contact, "new-account": new_account, "kind": kind}
+             "new-contact": new_contact, "new-account": new_account, "kind": kind,
+             "team": team or None, "url": url}
     action = words[0] if words and words[0] in ACTIONS else None
     _only(action, {k for k, v in given.items() if v is not None})
     if action == "edit":
@@ -187,6 +197,16 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         render.out(client.request("log_groups"), json, _group_lines)
     else:
         fmt = _format(format, json)
+        from . import teamlog
+
+        if teamlog.wanted(team, url, agent):
+            if words:
+                raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[0]}': saved filters "
+                                "are this profile's; give the team store's filters as options")
+            teamlog.run(filters, fmt, _columns(columns) if columns else None,
+                        20 if limit is None and fmt == "table" else limit, output, url,
+                        database)
+            return
         _list(words, filters, fmt, columns, limit, output, database)
 
 
