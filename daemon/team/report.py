@@ -64,13 +64,20 @@ def build(conn, period: str, agents: list[str], where: str,
     bounds = [periods.bounds(f"{day}..{day}")[0] for day in days]
     bounds.append(periods.bounds(f"{hi_day}..{hi_day}")[1])
     cells: dict[tuple[int, str], Figures] = {}
-    cursor = conn.cursor(row_factory=_dict_row())
-    for group in cursor.execute(_GROUPS, {"bounds": bounds, "lo": bounds[0],
-                                          "hi": bounds[-1], "agents": chosen}):
-        key = (group["bucket"], group["agent"])
-        if key not in cells:
-            cells[key] = Figures(day=days[group["bucket"] - 1].isoformat(), agent=key[1])
-        cells[key].fold(group)
+    with conn.transaction():
+        # The planner cannot tell that a period has few (day, agent, direction, outcome)
+        # groups, and sorts a month's calls to group them (on disk, at work_mem's 4 MB);
+        # they fit in a hash table: 0.74 s -> 0.50 s over a month of 775,000 calls.
+        conn.execute("set local work_mem = '64MB'")
+        conn.execute("set local enable_sort = off")
+        conn.execute("set local jit = off")
+        cursor = conn.cursor(row_factory=_dict_row())
+        for group in cursor.execute(_GROUPS, {"bounds": bounds, "lo": bounds[0],
+                                              "hi": bounds[-1], "agents": chosen}):
+            key = (group["bucket"], group["agent"])
+            if key not in cells:
+                cells[key] = Figures(day=days[group["bucket"] - 1].isoformat(), agent=key[1])
+            cells[key].fold(group)
     rows = [cells[key] for key in sorted(cells)]
     return assemble(period, first_day, last_day, ", ".join(agents) or None, where, rows)
 
