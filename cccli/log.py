@@ -203,11 +203,22 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             if words:
                 raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[0]}': saved filters "
                                 "are this profile's; give the team store's filters as options")
-            teamlog.run(filters, fmt, _columns(columns) if columns else None,
-                        20 if limit is None and fmt == "table" else limit, output, url,
-                        database)
+            cols = _columns(columns) if columns else None
+            teamlog.run(filters, fmt, 20 if limit is None and fmt == "table" else limit, url,
+                        database, lambda rows: _show_team(rows, filters, fmt, cols, output))
             return
         _list(words, filters, fmt, columns, limit, output, database)
+
+
+def _show_team(rows, filters: dict, fmt: str, cols, output: str | None) -> None:
+    """The team store's rows (`cc log --team`) as the local listing shows its own."""
+    if fmt == "table":
+        _table(list(rows), filters, cols, output, dict)
+    elif output:
+        count = _write_file(rows, output, fmt, cols or LOG_COLUMNS)
+        print(f"wrote {count} calls to {output}", file=sys.stderr)
+    else:
+        _write(rows, sys.stdout, fmt, cols or LOG_COLUMNS)
 
 
 def _only(action: str | None, given: set[str]) -> None:

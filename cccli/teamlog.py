@@ -3,9 +3,7 @@ PostgreSQL with the reader's own role, no daemon. The work is in daemon.team.log
 
 from __future__ import annotations
 
-import sys
-
-from daemon.wire import ErrorCode, LOG_COLUMNS, OUTCOMES, WireError
+from daemon.wire import ErrorCode, OUTCOMES, WireError
 
 # The filters the team store's listing takes; any other is refused, never ignored.
 TAKES = ("period", "agent", "direction", "outcome")
@@ -22,15 +20,16 @@ def wanted(team: bool, url: str | None, agent: str | None) -> bool:
     return bool(profile.load()["team.url"])
 
 
-def run(filters: dict, fmt: str, cols, limit: int | None, output: str | None,
-        url: str | None, database) -> None:
+def run(filters: dict, fmt: str, limit: int | None, url: str | None, database,
+        show) -> None:
+    """Check the filters, then `show(rows)` the store's rows, the connection open."""
     import psycopg
 
     from daemon import periods
     from daemon.team import log as team_log
     from daemon.team.connect import explain
 
-    from . import log, render
+    from . import render
     from .team import _connect
 
     if database is not None:
@@ -58,13 +57,7 @@ def run(filters: dict, fmt: str, cols, limit: int | None, output: str | None,
         with conn:
             found = team_log.rows(conn, bounds, filters.get("agent"),
                                   filters.get("direction"), filters.get("outcome"), limit)
-            if fmt == "table":
-                log._table(list(found), filters, cols, output, dict)
-            elif output:
-                count = log._write_file(found, output, fmt, cols or LOG_COLUMNS)
-                print(f"wrote {count} calls to {output}", file=sys.stderr)
-            else:
-                log._write(found, sys.stdout, fmt, cols or LOG_COLUMNS)
+            show(found)
     except psycopg.errors.UndefinedTable:
         render.fail("the team store has no cc schema: the administrator runs `cc team init`",
                     render.Exit.CONFIG)
