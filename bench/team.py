@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -23,7 +24,7 @@ from daemon.team.replicate import Replicator, outbox_length
 from daemon.testing import Postgres
 
 from .calllog import synthetic_calls
-from .common import CC, ENV, note, on_cleanup, standalone, verdict
+from .common import CACHE, CC, ENV, note, on_cleanup, standalone, verdict
 
 CALLS = 20_000
 TARGET = 1_000          # calls a second
@@ -75,3 +76,128 @@ async def _replicate(store: Store, settings: dict) -> float:
 
 if __name__ == "__main__":
     standalone(run)
+
+
+# -- team reads at scale: `cc report --team` and `cc log --agent` over ten million calls
+REPORT_CALLS = int(os.environ.get("BENCH_TEAM_CALLS", 10_000_000))
+AGENTS = 50
+REPORT_TARGET = 1.0     # seconds
+
+
+CHUNK = 2_000_000        # calls a statement: each keeps within psql's minute
+
+
+def _load(server, calls: int) -> None:
+    """CALLS calls over the last 400 days, newest last, spread over AGENTS agents, made
+    in the server by generate_series: the numbering trigger is off for the load (the card
+    numbers are made in the same query) and the indexes are made after it."""
+    span = 400 * 86400.0 / calls
+    steps = ["""alter table cc.calls disable trigger calls_numbered;
+drop index cc.calls_started, cc.calls_agent_started, cc.calls_number_key;
+alter table cc.calls drop constraint calls_server_call_id_agent_key,
+                     drop constraint calls_agent_counter_key,
+                     drop constraint calls_counter_number_key"""]
+    for first in range(1, calls + 1, CHUNK):
+        last = min(calls, first + CHUNK - 1)
+        steps.append(f"""
+insert into cc.calls (server, call_id, agent, counter, counter_number, direction, number,
+                      number_key, started_at, wait_seconds, talk_seconds, hold_seconds,
+                      outcome, processing_seconds)
+select 'bench', g::text, a.login, g, a.prefix || '-' || g,
+       case when g % 4 = 0 then 'out' else 'in' end, '+38044' || (g % 1000000),
+       '38044' || (g % 1000000),
+       now() - ({calls} - g) * interval '{span} seconds', g % 20,
+       case when g % 10 < 7 then (g % 900)::float end, (g % 7)::float,
+       case g % 10 when 7 then 'missed' when 8 then 'rejected'
+                   when 9 then 'answered-elsewhere' else 'answered' end,
+       case when g % 3 = 0 then (g % 60)::float end
+  from generate_series({first}, {last}) g
+  join cc.agents a on a.prefix = 'B' || (g % {AGENTS})""")
+    steps += ["alter table cc.calls add unique (server, call_id, agent)",
+              "alter table cc.calls add unique (agent, counter)",
+              "alter table cc.calls add unique (counter_number)",
+              "create index calls_started on cc.calls (started_at)",
+              "create index calls_agent_started on cc.calls (agent, started_at)",
+              "create index calls_number_key on cc.calls (number_key)",
+              "alter table cc.calls enable trigger calls_numbered",
+              "vacuum analyze cc.calls"]
+    for step in steps:
+        begun = time.perf_counter()
+        server.admin_sql(step, database="cc")
+        note(f"{time.perf_counter() - begun:.1f} s: {' '.join(step.split())[:60]}")
+
+
+def _store() -> Postgres:
+    """The team store of REPORT_CALLS calls: made once (minutes: ten million rows and
+    their indexes) and kept, stopped, in the bench cache; later runs start it again."""
+    from daemon.team.schema import VERSION
+    from daemon.testing import postgres_bin
+
+    kept = CACHE / f"team-reads-{REPORT_CALLS}-v{VERSION}"
+    if not (kept / "ready").exists():
+        shutil.rmtree(kept, ignore_errors=True)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        server = Postgres(workdir=CACHE)
+        try:
+            _fill(server)
+            server.stop()
+        except BaseException:
+            server.close()
+            raise
+        server.dir.rename(kept)
+        (kept / "ready").write_text("")
+    server = Postgres.__new__(Postgres)
+    server.bin, server.dir, server.data = postgres_bin(), kept, kept / "data"
+    server.user = "postgres" if os.geteuid() == 0 else None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        server.port = probe.getsockname()[1]
+    server.start()
+    on_cleanup(server.stop)
+    return server
+
+
+def _fill(server: Postgres) -> None:
+    env = {**ENV, "CC_TEAM_PASSWORD": server.PASSWORD,
+           "CC_HOME": str(server.dir / "admin-profile")}
+    for args in (("init",), ("add-team", "Sales", "--lead", "boss")):
+        subprocess.run([CC, "team", *args, "--url", server.url(password="")], env=env,
+                       text=True, check=True, capture_output=True, timeout=60)
+    server.admin_sql("alter role boss password 'bench-pw'")
+    agents = ", ".join(f"('b{n:02}', 'Sales', 'B{n}')" for n in range(AGENTS))
+    server.admin_sql(f"insert into cc.agents (login, team, prefix) values {agents}",
+                     database="cc")
+    started = time.perf_counter()
+    _load(server, REPORT_CALLS)
+    note(f"{REPORT_CALLS:,} calls made in {time.perf_counter() - started:.1f} s")
+
+
+def reads() -> list[str]:
+    folder = Path(tempfile.mkdtemp(prefix="cc-bench-teamread-"))
+    on_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    server = _store()
+    lead = {**ENV, "CC_TEAM_PASSWORD": "bench-pw", "CC_HOME": str(folder / "boss"),
+            "TZ": "UTC"}
+    url = server.url("boss", "")
+
+    def timed(*args) -> tuple[float, str]:
+        best, out = None, ""
+        for _ in range(3):          # the best of three: the first warms the server's cache
+            begun = time.perf_counter()
+            done = subprocess.run([CC, *args, "--url", url], env=lead, text=True,
+                                  capture_output=True, timeout=120)
+            took = time.perf_counter() - begun
+            if done.returncode != 0:
+                raise RuntimeError(f"cc {' '.join(args)}: {done.stderr.strip()}")
+            best, out = min(best or took, took), done.stdout
+        return best, out
+
+    report, text = timed("report", "--team", "--period", "last-month", "--format", "csv")
+    total = text.strip().splitlines()[-1].split(",")
+    counted = int(total[2]) + int(total[3]) + int(total[7])
+    page, listing = timed("log", "--agent", "b07")
+    return [f"cc report --team --period last-month, {REPORT_CALLS:,} calls in the team "
+            f"store ({counted:,} in the month), process start to report: {report:.2f} s "
+            f"(target < {REPORT_TARGET:.0f} s) {verdict(report < REPORT_TARGET)}",
+            f"cc log --agent X, first page, {REPORT_CALLS:,} calls in the team store: "
+            f"{page * 1000:.0f} ms ({len(listing.splitlines()) - 1} rows)"]

@@ -43,7 +43,8 @@ FILTER_KEYS = ("period", "agent", "direction", "outcome", "result", "missed", "n
                "contact", "type", "subject", "link", "group", "sort", "desc")
 SAVED_KEYS = FILTER_KEYS + ("columns",)
 FILTERS_VERSION = 2     # a filter saved without it is older: its `result` was the outcome
-LISTING = FILTER_KEYS + ("columns", "limit", "format", "output", "database", "json")
+LISTING = FILTER_KEYS + ("columns", "limit", "format", "output", "database", "json", "team",
+                         "url")
 # The options each use of `cc log` takes; any other one given is refused, never ignored.
 TAKES = {
     None: LISTING, "show": ("json",),
@@ -142,6 +143,14 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         database: Annotated[Optional[Path], typer.Option(
             help="Read this call log file itself, without the daemon: a copy, or a damaged "
                  "log the daemon set aside.")] = None,
+        team: Annotated[bool, typer.Option(
+            "--team", help="List the team store's calls (team.url, or --url) with your "
+                           "own role: a lead sees its teams', an agent its own (or its "
+                           "team's, when the team allows it). --agent NAME reads the team "
+                           "store too when team.url is set.")] = False,
+        url: Annotated[Optional[str], typer.Option(
+            help="With --team: the team store as postgresql://ROLE@HOST[:PORT]/DATABASE "
+                 "(default: team.url).")] = None,
         all_: Annotated[bool, typer.Option("--all", help="With rm: every call.")] = False,
         older_than: Annotated[Optional[str], typer.Option(
             "--older-than", help="With purge: the calls that started longer ago than this, "
@@ -162,7 +171,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
              "all": all_ or None, "older-than": older_than, "yes": yes or None,
              "json": json or None,
              "account": account, "found": found or None, "pick": pick,
-             "new-contact": new_contact, "new-account": new_account, "kind": kind}
+             "new-contact": new_contact, "new-account": new_account, "kind": kind,
+             "team": team or None, "url": url}
     action = words[0] if words and words[0] in ACTIONS else None
     _only(action, {k for k, v in given.items() if v is not None})
     if action == "edit":
@@ -196,7 +206,28 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         render.out(client.request("log_groups"), json, _group_lines)
     else:
         fmt = _format(format, json)
+        from . import teamlog
+
+        if teamlog.wanted(team, url, agent):
+            if words:
+                raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[0]}': saved filters "
+                                "are this profile's; give the team store's filters as options")
+            cols = _columns(columns) if columns else None
+            teamlog.run(filters, fmt, 20 if limit is None and fmt == "table" else limit, url,
+                        database, lambda rows: _show_team(rows, filters, fmt, cols, output))
+            return
         _list(words, filters, fmt, columns, limit, output, database)
+
+
+def _show_team(rows, filters: dict, fmt: str, cols, output: str | None) -> None:
+    """The team store's rows (`cc log --team`) as the local listing shows its own."""
+    if fmt == "table":
+        _table(list(rows), filters, cols, output, dict)
+    elif output:
+        count = _write_file(rows, output, fmt, cols or LOG_COLUMNS)
+        print(f"wrote {count} calls to {output}", file=sys.stderr)
+    else:
+        _write(rows, sys.stdout, fmt, cols or LOG_COLUMNS)
 
 
 def _only(action: str | None, given: set[str]) -> None:

@@ -30,8 +30,13 @@ class Format(str, Enum):
 def report(period: Annotated[str, typer.Option(
                "--period", "-p", help="today, yesterday, this-week, last-week, this-month, "
                                       "last-month, or FROM..TO (YYYY-MM-DD).")] = "today",
-           agent: Annotated[Optional[str], typer.Option(
-               help="Only this agent's calls.")] = None,
+           agent: Annotated[Optional[list[str]], typer.Option(
+               help="Only this agent's calls. With --team, give it several times for "
+                    "several agents.")] = None,
+           team: Annotated[bool, typer.Option(
+               "--team", help="Read the team store (team.url, or --url) with your own "
+                              "role: a lead's report covers its teams, an agent's its own "
+                              "calls (or its team's, when the team allows it).")] = False,
            format: Annotated[Format, typer.Option(
                "--format", "-f", help="text (a terminal or a mail body), csv (one row per "
                                       "day and agent, then TOTAL), or html (one file with "
@@ -39,8 +44,12 @@ def report(period: Annotated[str, typer.Option(
            output: Annotated[Optional[Path], typer.Option(
                "--output", "-o",
                help="Write to this file instead of standard output.")] = None,
-           database: Annotated[Optional[Path], typer.Option(
-               help="The call log to read (default: this profile's data/calls.db).")] = None,
+           database: Annotated[Optional[list[Path]], typer.Option(
+               help="The call log to read (default: this profile's data/calls.db); one "
+                    "only.")] = None,
+           url: Annotated[Optional[str], typer.Option(
+               help="With --team: the team store as postgresql://ROLE@HOST[:PORT]/DATABASE "
+                    "(default: team.url).")] = None,
            json: Json = False) -> None:
     """Calls per day and agent for a period, with totals. Reads the call log
     directly: needs no daemon and no terminal, so cron can run it."""
@@ -48,16 +57,29 @@ def report(period: Annotated[str, typer.Option(
     from daemon import report as reports
     from daemon.export import refusal
 
-    path = database or profile.paths().database
-    refused = output and refusal(output, path, profile.paths().own)
-    if refused:
-        render.fail(refused, Exit.BAD_INPUT)
-    try:
-        built = reports.build(path, period, agent)
-    except periods.PeriodError as exc:
-        render.fail(str(exc), Exit.BAD_INPUT)
-    except reports.ReportError as exc:
-        render.fail(str(exc), Exit.CONFIG)
+    agents = list(dict.fromkeys(agent or []))
+    if database and len(database) > 1:
+        render.fail("--database was given more than once: a report reads one call log "
+                    "(for several agents' calls use --team)", Exit.BAD_INPUT)
+    if team or url:
+        if database:
+            render.fail("--database and --team read different logs: give one of them",
+                        Exit.BAD_INPUT)
+        built = _team_report(period, agents, url, output)
+    else:
+        if len(agents) > 1:
+            render.fail("several --agent need --team: the local call log is one agent's",
+                        Exit.BAD_INPUT)
+        path = database[0] if database else profile.paths().database
+        refused = output and refusal(output, path, profile.paths().own)
+        if refused:
+            render.fail(refused, Exit.BAD_INPUT)
+        try:
+            built = reports.build(path, period, agents[0] if agents else None)
+        except periods.PeriodError as exc:
+            render.fail(str(exc), Exit.BAD_INPUT)
+        except reports.ReportError as exc:
+            render.fail(str(exc), Exit.CONFIG)
     if json:
         import json as json_module
 
@@ -74,3 +96,50 @@ def report(period: Annotated[str, typer.Option(
         render.fail(f"cannot write {output}: {exc.strerror}", Exit.FAILED)
     if sys.stderr.isatty():    # silent in cron: any output there becomes a mail
         print(f"wrote the report to {output}", file=sys.stderr)
+
+
+def _team_report(period: str, agents: list[str], url: str | None, output: Path | None):
+    """The report from the team store, read with the reader's role (no daemon)."""
+    import psycopg
+
+    from daemon import periods
+    from daemon import report as reports
+    from daemon.team import report as team_reports
+    from daemon.team.connect import explain
+
+    from .team import _connect
+
+    refused = output and _refusal(output)
+    if refused:
+        render.fail(refused, Exit.BAD_INPUT)
+    try:
+        periods.days(period)
+    except periods.PeriodError as exc:
+        render.fail(str(exc), Exit.BAD_INPUT)
+    conn, url = _connect(url)
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    label = f"the team store {where.hostname}:{where.port or 5432}{where.path}"
+    try:
+        with conn:
+            return team_reports.build(conn, period, agents, label)
+    except reports.ReportError as exc:
+        render.fail(str(exc), Exit.BAD_INPUT)
+    except psycopg.errors.UndefinedTable:
+        render.fail(f"{label} has no cc schema: the administrator runs `cc team init`",
+                    Exit.CONFIG)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        render.fail(f"{label} refused {' '.join(str(exc).split())}: the administrator "
+                    "gives the role an agent's or a lead's rights (`cc team add-agent`, "
+                    "`cc team add-team --lead`)", Exit.AUTH)
+    except psycopg.Error as exc:
+        render.fail(explain(exc, url), Exit.FAILED)
+
+
+def _refusal(output: Path) -> str | None:
+    """The output must not overwrite this profile's own files."""
+    from daemon.export import refusal
+
+    paths = profile.paths()
+    return refusal(output, paths.database, paths.own)

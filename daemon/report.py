@@ -254,8 +254,14 @@ def build(db_path: Path, period: str, agent: str | None = None,
     finally:
         conn.close()
 
+    return assemble(period, first_day, last_day, agent, str(db_path), rows)
+
+
+def assemble(period: str, first_day: date | None, last_day: date | None, agent: str | None,
+             database: str, rows: list[Figures]) -> Report:
+    """The report of the (day, agent) rows, in order: totals per day, per agent and all."""
     report = Report(period=period, first_day=first_day, last_day=last_day, agent=agent,
-                    database=str(db_path), generated_at=datetime.now().astimezone(),
+                    database=database, generated_at=datetime.now().astimezone(),
                     rows=rows)
     report.total.agent = agent or ""
     by_day: dict[str, Figures] = {}

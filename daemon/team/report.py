@@ -1,0 +1,88 @@
+"""Team reports: the figures of `daemon.report`, across agents, read from the team store
+with the reader's own role, so row-level security decides whose calls count (a lead: its
+teams'; an agent: its own, or its team's when the team allows it).
+
+One scan of the started_at index over the period: PostgreSQL buckets each call into its
+local day with width_bucket over the days' UTC bounds (made here, in the reader's time
+zone, as the local report does) and groups by day, agent, direction and outcome; the few
+groups are folded into the same Figures as the local report's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from .. import periods
+from ..report import Figures, Report, ReportError, assemble, _local_day
+from .schema import SCHEMA
+
+_GROUPS = f"""
+select width_bucket(started_at, %(bounds)s::timestamptz[]) as bucket,
+       agent::text as agent, direction, coalesce(outcome, '') as outcome,
+       count(*) as calls, coalesce(sum(talk_seconds), 0) as talk,
+       max(talk_seconds) as longest, coalesce(sum(hold_seconds), 0) as hold,
+       coalesce(sum(wait_seconds), 0) as wait, count(processing_seconds) as wrapped,
+       coalesce(sum(processing_seconds), 0) as processing
+from {SCHEMA}.calls
+where started_at >= %(lo)s and started_at < %(hi)s
+  and (%(agents)s::name[] is null or agent = any(%(agents)s::name[]))
+group by 1, 2, 3, 4"""
+
+
+def unknown_agents(conn, agents: list[str]) -> list[str]:
+    """The names of `agents` that are not in the team table (which every role reads)."""
+    if not agents:
+        return []
+    known = {row[0] for row in conn.execute(
+        f"select login::text from {SCHEMA}.agents where login = any(%s::name[])", (agents,))}
+    return [name for name in agents if name not in known]
+
+
+def build(conn, period: str, agents: list[str], where: str,
+          today: date | None = None) -> Report:
+    """The report of `period` over the calls the connection's role may read, of `agents`
+    only when given. Raises periods.PeriodError, or ReportError for an unknown agent."""
+    first_day, last_day = periods.days(period, today)
+    start, end = periods.bounds(period, today)
+    if missing := unknown_agents(conn, agents):
+        raise ReportError(f"no agent {', '.join(missing)} in the team store (`cc team show` "
+                          "lists the agents)")
+    chosen = agents or None
+    lo_day, hi_day = first_day, last_day
+    if lo_day is None or hi_day is None:
+        ends = conn.execute(
+            f"select min(started_at), max(started_at) from {SCHEMA}.calls "
+            "where (%(lo)s::timestamptz is null or started_at >= %(lo)s) "
+            "and (%(hi)s::timestamptz is null or started_at < %(hi)s) "
+            "and (%(agents)s::name[] is null or agent = any(%(agents)s::name[]))",
+            {"lo": start, "hi": end, "agents": chosen}).fetchone()
+        if ends[0] is None:
+            return assemble(period, first_day, last_day, ", ".join(agents) or None, where, [])
+        lo_day = lo_day or _local_day(ends[0].isoformat())
+        hi_day = hi_day or _local_day(ends[1].isoformat())
+    days = [lo_day + timedelta(n) for n in range((hi_day - lo_day).days + 1)]
+    bounds = [periods.bounds(f"{day}..{day}")[0] for day in days]
+    bounds.append(periods.bounds(f"{hi_day}..{hi_day}")[1])
+    cells: dict[tuple[int, str], Figures] = {}
+    with conn.transaction():
+        # The planner cannot tell that a period has few (day, agent, direction, outcome)
+        # groups, and sorts a month's calls to group them (on disk, at work_mem's 4 MB);
+        # they fit in a hash table: 0.74 s -> 0.50 s over a month of 775,000 calls.
+        conn.execute("set local work_mem = '64MB'")
+        conn.execute("set local enable_sort = off")
+        conn.execute("set local jit = off")
+        cursor = conn.cursor(row_factory=_dict_row())
+        for group in cursor.execute(_GROUPS, {"bounds": bounds, "lo": bounds[0],
+                                              "hi": bounds[-1], "agents": chosen}):
+            key = (group["bucket"], group["agent"])
+            if key not in cells:
+                cells[key] = Figures(day=days[group["bucket"] - 1].isoformat(), agent=key[1])
+            cells[key].fold(group)
+    rows = [cells[key] for key in sorted(cells)]
+    return assemble(period, first_day, last_day, ", ".join(agents) or None, where, rows)
+
+
+def _dict_row():
+    from psycopg.rows import dict_row
+
+    return dict_row

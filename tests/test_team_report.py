@@ -1,0 +1,131 @@
+"""Team reports (`cc report --team`): the local report's figures across agents, read
+straight from the team store (a real PostgreSQL server) with the reader's own role, no
+daemon. Row-level security decides whose calls count, so each role runs the command and
+gets only what it may see."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+
+import psycopg
+import pytest
+
+from daemon.testing import CC
+from tests.test_team_roles import PASSWORDS, add_call, as_role, store  # noqa: F401
+
+DAY = "2026-11-25"
+
+
+def cc_as(postgres, login: str, *args, password: str | None = None):
+    """`cc ARGS` as `login`, with its password in CC_TEAM_PASSWORD and a profile of its own."""
+    env = {**os.environ, "CC_TEAM_PASSWORD": password or PASSWORDS[login], "TZ": "UTC",
+           "CC_HOME": str(postgres.dir / f"{login}-profile")}
+    return subprocess.run([CC, *args, "--url", postgres.url(login, "")], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def rows(done) -> dict[tuple[str, str], dict]:
+    assert done.returncode == 0, done.stderr
+    return {(row["day"], row["agent"]): row for row in csv.DictReader(io.StringIO(done.stdout))}
+
+
+@pytest.fixture
+def calls(store):  # noqa: F811
+    """ivanova: 2 answered (60 s, 120 s) and 1 missed; petrenko: 1 out; kovalenko
+    (Support): 1 answered, and one the day after."""
+    with as_role(store, "ivanova") as iv, as_role(store, "petrenko") as pe, \
+            as_role(store, "kovalenko") as ko:
+        add_call(iv, "i1", 1, outcome="answered", talk_seconds=60, wait_seconds=4,
+                 started_at=f"{DAY}T09:00:00+00:00")
+        add_call(iv, "i2", 2, outcome="answered", talk_seconds=120, wait_seconds=6,
+                 started_at=f"{DAY}T10:00:00+00:00")
+        add_call(iv, "i3", 3, outcome="missed", started_at=f"{DAY}T23:59:59+00:00")
+        add_call(pe, "p1", 1, direction="out", outcome="answered", talk_seconds=30,
+                 started_at=f"{DAY}T11:00:00+00:00")
+        add_call(ko, "k1", 1, outcome="answered", talk_seconds=10,
+                 started_at=f"{DAY}T12:00:00+00:00")
+        add_call(ko, "k2", 2, outcome="answered", talk_seconds=10,
+                 started_at="2026-11-26T00:00:00+00:00")
+    return store
+
+
+def test_a_lead_reports_its_team_across_agents(calls):
+    got = rows(cc_as(calls, "boss", "report", "--team", "--period", f"{DAY}..{DAY}",
+                     "--format", "csv"))
+    assert set(got) == {(DAY, "ivanova"), (DAY, "petrenko"), ("TOTAL", "")}
+    iv = got[(DAY, "ivanova")]
+    assert (iv["calls_in"], iv["answered"], iv["missed"]) == ("3", "2", "1")
+    assert (iv["avg_talk_seconds"], iv["max_talk_seconds"], iv["avg_answer_seconds"]) == \
+        ("90.0", "120.0", "5.0")
+    assert got[(DAY, "petrenko")]["calls_out"] == "1"
+    total = got[("TOTAL", "")]
+    assert (total["calls_in"], total["calls_out"]) == ("3", "1")       # no Support calls
+
+
+def test_a_lead_chooses_agents_and_the_text_report_names_the_store(calls):
+    got = rows(cc_as(calls, "boss", "report", "--team", "--agent", "petrenko",
+                     "--period", f"{DAY}..{DAY}", "--format", "csv"))
+    assert set(got) == {(DAY, "petrenko"), ("TOTAL", "petrenko")}
+    text = cc_as(calls, "boss", "report", "--team", "--agent", "ivanova", "--agent",
+                 "petrenko", "--period", f"{DAY}..{DAY}")
+    assert text.returncode == 0, text.stderr
+    assert "ivanova" in text.stdout and "petrenko" in text.stdout
+    assert "kovalenko" not in text.stdout
+
+
+def test_an_agent_reports_only_its_own_calls(calls):
+    got = rows(cc_as(calls, "ivanova", "report", "--team", "--period", f"{DAY}..{DAY}",
+                     "--format", "csv"))
+    assert set(got) == {(DAY, "ivanova"), ("TOTAL", "")}
+    # Naming a colleague does not cross the line: the store shows none of its calls.
+    other = rows(cc_as(calls, "ivanova", "report", "--team", "--agent", "petrenko",
+                       "--period", f"{DAY}..{DAY}", "--format", "csv"))
+    assert set(other) == {("TOTAL", "petrenko")}
+    assert other[("TOTAL", "petrenko")]["calls_out"] == "0"
+
+
+def test_an_agent_of_a_team_that_shares_reads_the_team(calls):
+    calls.admin_sql("update cc.teams set agents_see_team = true where name = 'Sales'",
+                    database="cc")
+    got = rows(cc_as(calls, "ivanova", "report", "--team", "--period", f"{DAY}..{DAY}",
+                     "--format", "csv"))
+    assert set(got) == {(DAY, "ivanova"), (DAY, "petrenko"), ("TOTAL", "")}
+
+
+def test_an_open_period_runs_from_the_first_to_the_last_visible_call(calls):
+    got = rows(cc_as(calls, "kovalenko", "report", "--team", "--period", f"{DAY}..",
+                     "--format", "csv"))
+    assert set(got) == {(DAY, "kovalenko"), ("2026-11-26", "kovalenko"), ("TOTAL", "")}
+
+
+def test_team_report_mistakes_are_one_line(calls, tmp_path):
+    unknown = cc_as(calls, "boss", "report", "--team", "--agent", "nobody")
+    assert unknown.returncode != 0
+    assert "no agent nobody in the team store" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    wrong = cc_as(calls, "boss", "report", "--team", password="not-it")
+    assert wrong.returncode != 0 and "refused boss's password" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_database_is_refused_not_silently_used(tmp_path):
+    env = {**os.environ, "CC_HOME": str(tmp_path / "profile")}
+    done = subprocess.run([CC, "report", "--database", str(tmp_path / "a.db"), "--database",
+                           str(tmp_path / "b.db")], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "--database was given more than once" in done.stderr
+    several = subprocess.run([CC, "report", "--agent", "a", "--agent", "b"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert several.returncode != 0 and "several --agent need --team" in several.stderr
+
+
+def test_the_store_itself_hides_other_teams_calls_from_a_lead(calls):
+    with as_role(calls, "boss") as boss:
+        seen = {r[0] for r in boss.execute("select distinct agent::text from cc.calls")}
+        assert seen == {"ivanova", "petrenko"}
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            boss.execute("update cc.calls set outcome = 'missed'")
