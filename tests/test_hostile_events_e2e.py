@@ -59,8 +59,10 @@ def test_slow_clients_past_the_descriptor_limit_are_dropped_and_status_still_ans
         status_seconds = timed_status(agent)
         held = max(held, open_files(pid))
         # Past the cap a connection is closed as soon as it is accepted, but asyncio accepts
-        # up to a backlog's worth before closing any.
-        assert held <= held_before + MAX_CONNECTIONS + BACKLOG + 8, held
+        # up to a backlog's worth at a time, and on a busy machine the next batch can come
+        # before the previous one's closes have run: two backlogs at most, far below the
+        # 1,024 descriptors the daemon started with.
+        assert held <= held_before + MAX_CONNECTIONS + 2 * BACKLOG + 8, held
         wait_until(lambda: attacker.slow_still_open() == 0, REQUEST_SECONDS + 25,
                    "the daemon to drop every slow client")
         dropped = time.monotonic()
