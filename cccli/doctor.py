@@ -119,12 +119,8 @@ def team_check(settings: dict | None, status: dict | None) -> Check:
     url = settings["team.url"]
     try:
         with connect(url, password(settings), autocommit=True) as conn:
-            have = schema.version(conn)
-            if have != schema.VERSION:
-                fix = ("the administrator runs `cc team init`" if have < schema.VERSION
-                       else "upgrade cc")
-                return Check("team", False, f"the team store is at schema version {have}, "
-                                            f"this cc needs {schema.VERSION}: {fix}")
+            if (problem := schema.mismatch(schema.version(conn))) is not None:
+                return Check("team", False, problem)
             row = conn.execute(f"select prefix, team from {schema.SCHEMA}.agents "
                                "where login = current_user").fetchone()
     except TeamError as exc:

@@ -143,6 +143,23 @@ def write_journal(path: Path, size: int) -> int:
     return seq
 
 
+def _tail(path: Path, count: int) -> str:
+    """The last `count` lines of a process's log (the blank ones left out), on one line."""
+    text = path.read_text(errors="replace")
+    return " | ".join(line for line in text.splitlines()[-count:] if line.strip())
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Stop a helper process: SIGTERM, then SIGKILL if it is still there 10 s on."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Emulator:
     """`cc emulator run` on a free port with the tests' scenario (or `scenario`)."""
 
@@ -189,17 +206,10 @@ class Emulator:
         raise KeyError(call_id)
 
     def log_tail(self, count: int = 5) -> str:
-        text = (self.workdir / "emulator.log").read_text(errors="replace")
-        return " | ".join(line for line in text.splitlines()[-count:] if line.strip())
+        return _tail(self.workdir / "emulator.log", count)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _end(self.proc)
         self.log.close()
         if self.owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -253,17 +263,10 @@ class FaultProxy:
         return self.hits()["Faults"].get(path, 0)
 
     def log_tail(self, count: int = 5) -> str:
-        text = (self.workdir / "faultproxy.log").read_text(errors="replace")
-        return " | ".join(line for line in text.splitlines()[-count:] if line.strip())
+        return _tail(self.workdir / "faultproxy.log", count)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _end(self.proc)
         self.log.close()
 
 
@@ -354,8 +357,7 @@ class Postgres:
         return done.stdout.strip()
 
     def log_tail(self, count: int = 5) -> str:
-        text = (self.dir / "server.log").read_text(errors="replace")
-        return " | ".join(line for line in text.splitlines()[-count:] if line.strip())
+        return _tail(self.dir / "server.log", count)
 
     def close(self) -> None:
         try:

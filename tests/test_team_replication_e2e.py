@@ -6,23 +6,14 @@ twice. The emulator, the daemons and PostgreSQL are real processes."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
-from daemon.testing import CC, advance, wait_until
+from daemon.testing import advance, wait_until
+from test_team_roles import team
 
 ANSWERS = "+380441110001"
 PASSWORDS = {"ivanova": "iv-pw", "petrenko": "pe-pw"}
-
-
-def team(postgres, *args, stdin: str | None = None):
-    env = {**os.environ, "CC_TEAM_PASSWORD": postgres.PASSWORD,
-           "CC_HOME": str(postgres.dir / "admin-profile")}
-    done = subprocess.run([CC, "team", *args, "--url", postgres.url(password="")], env=env,
-                          input=stdin, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 @pytest.fixture

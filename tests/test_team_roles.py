@@ -169,3 +169,12 @@ def test_a_team_url_with_a_password_is_refused_without_showing_it(tmp_path):
     assert "postgresql://iv:***@db/cc" in done.stderr and "CC_TEAM_PASSWORD" in done.stderr
     assert not (tmp_path / "config.toml").exists() or "Sekr3t" not in (
         tmp_path / "config.toml").read_text()
+
+
+def test_one_message_for_a_team_store_at_another_schema_version():
+    from daemon.team.schema import VERSION, mismatch
+
+    assert mismatch(VERSION) is None
+    assert mismatch(VERSION - 1).endswith("the administrator runs `cc team init`")
+    assert mismatch(VERSION + 1) == (f"the team store is at schema version {VERSION + 1}, "
+                                     f"newer than this cc knows ({VERSION}): upgrade cc")

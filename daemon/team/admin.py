@@ -15,8 +15,7 @@ def init(conn) -> str:
     """Create or bring up to date the schema, roles and policies: what was done."""
     before, after = schema.migrate(conn)
     if before > schema.VERSION:
-        raise TeamError(f"the team store is at schema version {before}, newer than this cc "
-                        f"knows ({schema.VERSION}): upgrade cc")
+        raise TeamError(schema.mismatch(before))
     if before == after:
         return f"the team store is up to date (schema version {after})"
     if before == 0:

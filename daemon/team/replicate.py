@@ -207,13 +207,8 @@ class Replicator:
         """Check the schema, read this agent's prefix and last counter in the store, and
         number the local log the team's way (once), then queue the whole log (once)."""
         async with self._pool.connection() as conn:
-            have = await _version(conn)
-            if have < schema.VERSION:
-                raise TeamError(f"the team store is at schema version {have}, this cc needs "
-                                f"{schema.VERSION}: the administrator runs `cc team init`")
-            if have > schema.VERSION:
-                raise TeamError(f"the team store is at schema version {have}, newer than "
-                                f"this cc knows ({schema.VERSION}): upgrade cc")
+            if (problem := schema.mismatch(await _version(conn))) is not None:
+                raise TeamError(problem)
             row = await (await conn.execute(
                 f"select prefix from {schema.SCHEMA}.agents where login = current_user")
             ).fetchone()

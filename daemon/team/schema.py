@@ -322,6 +322,18 @@ end $$;
 """
 
 
+def mismatch(have: int) -> str | None:
+    """What is wrong when a team store is at schema version `have`, with its fix; None
+    when it is the version this cc knows."""
+    if have < VERSION:
+        return (f"the team store is at schema version {have}, this cc needs {VERSION}: the "
+                "administrator runs `cc team init`")
+    if have > VERSION:
+        return (f"the team store is at schema version {have}, newer than this cc knows "
+                f"({VERSION}): upgrade cc")
+    return None
+
+
 def version(conn) -> int:
     """The schema version a team store has (0: none yet)."""
     found = conn.execute("select to_regclass(%s)", (f"{SCHEMA}.schema_version",)).fetchone()[0]
