@@ -11,7 +11,26 @@ from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
 from . import (agent, calls, catalog, config, contacts, daemonctl, doctor, emulatorctl, journal,
-               log, media, quick, report, team, watch, who)
+               log, media, quick, render, report, team, watch, who)
+from .options import Json
+
+
+def version_number() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cc-agent")
+    except PackageNotFoundError:      # run from a source tree that was never installed
+        return "unknown"
+
+
+def version(json: Json = False) -> None:
+    """This cc's version (`cccli --version` says the same; `cc --version` is the C
+    compiler's, for the build tools that ask it)."""
+    import platform
+
+    render.out({"version": version_number(), "python": platform.python_version()}, json,
+               lambda v: f"cc {v['version']} (Python {v['python']})")
 
 # The one table of commands: name -> handler, then the groups with sub-commands.
 COMMANDS = (
@@ -25,7 +44,7 @@ COMMANDS = (
     ("contacts", contacts.contacts),
     ("accounts", contacts.accounts), ("play", media.play), ("kb", media.kb),
     ("log", log.log), ("report", report.report), ("doctor", doctor.doctor),
-    ("journal", journal.journal),
+    ("journal", journal.journal), ("version", version),
 )
 GROUPS = (
     ("quick", quick.app), ("catalog", catalog.app), ("config", config.app),
@@ -66,6 +85,9 @@ def main() -> None:
     (CC_DEBUG=1 shows one for an unexpected error); Ctrl-C exits 130 quietly."""
     try:
         first = sys.argv[1] if len(sys.argv) > 1 else None
+        if sys.argv[1:] == ["--version"]:     # `cccli --version`; `cc --version` never gets here
+            print(f"cccli {version_number()}")
+            return
         # Shell completion walks the whole tree; everything else needs only its command.
         runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ else app
         runner()

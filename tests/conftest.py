@@ -6,6 +6,7 @@ The helpers live in daemon/testing.py, shared with bench/; here they become fixt
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,18 @@ def no_profile_left_behind():
     yield
     left = [str(home) for home in testing.leftovers() if home not in before]
     assert not left, f"profiles left behind: {left}"
+
+
+def need(program: str) -> str:
+    """A program the test runs: skipped when it is not installed, except in CI (CI=true),
+    where .ci/run installs it and its absence fails the test."""
+    path = shutil.which(program)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{program} is not installed, and CI must test it (.ci/run installs "
+                        "it)")
+        pytest.skip(f"{program} is not installed")
+    return path
 
 
 def modules_loaded(home: Path, *argv: str) -> tuple[set[str], str]:

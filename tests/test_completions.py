@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -17,23 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, wait_until
+from conftest import BIN, need, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 GEN_DOCS = REPO / "scripts" / "gen_docs.py"
 COMPLETIONS = REPO / "completions"
 SCRIPTS = {"bash": COMPLETIONS / "cc.bash", "zsh": COMPLETIONS / "_cc",
            "fish": COMPLETIONS / "cc.fish"}
-
-
-def need(program: str) -> str:
-    path = shutil.which(program)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{program} is not installed, and CI must test it (.ci/run installs "
-                        "it)")
-        pytest.skip(f"{program} is not installed")
-    return path
 
 
 def shell_env(home: Path, base: dict | None = None) -> dict:
