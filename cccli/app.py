@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import sys
 
 import typer
@@ -80,6 +82,43 @@ app = build()
 NAMES = {name for name, _ in COMMANDS} | {name for name, _ in GROUPS}
 
 
+def _is(exc: Exception, kind: str) -> bool:
+    """Whether `exc` is click's exception `kind` (by name: Typer may carry its own copy of
+    click, whose classes are not the installed click's)."""
+    return any(k.__name__ == kind for k in type(exc).__mro__)
+
+
+def click_s(exc: Exception) -> None:
+    """Exit as every failure of `cc` does when `exc` is click's: a usage error in one line
+    (not a box) with exit 2, help asked for by giving no arguments, an abort at a prompt."""
+    if _is(exc, "NoArgsIsHelpError"):
+        exc.show()
+        sys.exit(exc.exit_code)
+    if _is(exc, "UsageError"):
+        sys.stderr.write(f"cc: {usage_line(exc)}\n")
+        sys.exit(int(Exit.USAGE))
+    if _is(exc, "ClickException"):
+        sys.stderr.write(f"cc: {' '.join(exc.format_message().split())}\n")
+        sys.exit(exc.exit_code)
+    if _is(exc, "Abort"):     # Ctrl-C or the end of input at a prompt
+        sys.stderr.write("\n")
+        sys.exit(130)
+
+
+def usage_line(exc) -> str:
+    """A usage error as the one line every other failure is: what is wrong, and where the
+    help is (a negative number taken for an option also learns about `--`)."""
+    what = " ".join(exc.format_message().split())
+    where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "cc"
+    option = getattr(exc, "option_name", None) or ""
+    if _is(exc, "NoSuchOption") and re.fullmatch(r"-\d[\d.]*", option):
+        args = sys.argv[1:]
+        at = args.index(option) if option in args else len(args)
+        fixed = shlex.join(["cc", *args[:at], "--", *args[at:]])
+        return f"{what}: a value that starts with - goes after --, as in `{fixed}`"
+    return f"{what} (see `{where} --help`)"
+
+
 def main() -> None:
     """Run `cc`: every failure is one line on stderr and an exit code, never a traceback
     (CC_DEBUG=1 shows one for an unexpected error); Ctrl-C exits 130 quietly."""
@@ -90,7 +129,9 @@ def main() -> None:
             return
         # Shell completion walks the whole tree; everything else needs only its command.
         runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ else app
-        runner()
+        code = runner(standalone_mode=False)
+        if isinstance(code, int) and code:      # a typer.Exit(code) some command raised
+            sys.exit(code)
     except WireError as exc:
         sys.stderr.write(f"cc: {exc.message}\n")
         sys.exit(exc.exit_code)
@@ -100,6 +141,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:    # a bug, or a system failure no command foresaw
+        click_s(exc)
         if os.environ.get("CC_DEBUG"):
             raise
         what = " ".join(str(exc).split())[:300] or "no message"
