@@ -27,9 +27,17 @@ def strip(raw: str) -> str:
     return _SEPARATORS.sub("", raw)
 
 
+def _brackets_pair(raw: str) -> bool:
+    """At most one pair of parentheses, opened before it is closed: `+38 (044) 111`, not
+    `+1 (555` (a number cut short) or `555) 1`."""
+    opened, closed = raw.count("("), raw.count(")")
+    return opened == closed <= 1 and raw.find("(") <= raw.find(")")
+
+
 def is_number(raw: str) -> bool:
-    """True when `raw`, separators aside, is 2 to 20 digits, optionally after a +."""
-    return bool(_NUMBER.fullmatch(strip(raw)))
+    """True when `raw`, separators aside, is 2 to 20 digits, optionally after a +, with
+    its parentheses (if any) in one pair."""
+    return bool(_NUMBER.fullmatch(strip(raw))) and _brackets_pair(raw)
 
 
 def clean(raw: str) -> str:
@@ -37,6 +45,10 @@ def clean(raw: str) -> str:
     if raw.strip().lower() == ANONYMOUS:
         raise WireError(ErrorCode.BAD_INPUT, "an anonymous caller withheld their number: "
                         "there is no number to call")
+    if _NUMBER.fullmatch(strip(raw)) and not _brackets_pair(raw):
+        raise WireError(ErrorCode.BAD_INPUT, f"'{raw}' is not a phone number: its brackets "
+                        "do not pair (a number cut short?); type it whole, e.g. "
+                        "+1 (555) 010-0199")
     if not is_number(raw):
         raise WireError(ErrorCode.BAD_INPUT, f"'{raw}' is not a phone number: use 2 to 20 "
                         "digits, optionally after a +, e.g. +380441110001 or 102")

@@ -35,6 +35,17 @@ def test_clean_refuses_what_is_not_a_number_in_one_line(raw):
     assert not phone.is_number(raw)
 
 
+@pytest.mark.parametrize("raw", ["+1 (555", "+1 555)", "+1 )555( 0100", "(044) (455) 7890",
+                                 "((044)) 4557890"])
+def test_a_number_whose_brackets_do_not_pair_is_refused_not_cut(raw):
+    with pytest.raises(WireError) as caught:
+        phone.clean(raw)
+    assert caught.value.code is ErrorCode.BAD_INPUT
+    assert caught.value.message.startswith(f"'{raw}' is not a phone number: its brackets "
+                                           "do not pair")
+    assert not phone.is_number(raw)
+
+
 def test_dialable_allows_star_and_hash_but_no_separators():
     assert phone.dialable("*100#") and phone.dialable("+380441110001") and phone.dialable("1")
     assert not phone.dialable("044 455") and not phone.dialable("") and not phone.dialable("1+")
