@@ -44,11 +44,18 @@ def run(port: Annotated[int, typer.Option(help="Port to listen on (0: any free p
 
 
 @app.command()
-def scenario() -> None:
-    """Print the built-in demo scenario (a starting point for your own)."""
+def scenario(json: Json = False) -> None:
+    """Print the built-in demo scenario (a starting point for your own): TOML, or with
+    --json the same scenario as JSON."""
     from daemon import emulator
 
-    print(emulator.demo_scenario_text(), end="")
+    text = emulator.demo_scenario_text()
+    if json:
+        import tomllib
+
+        render.emit_json(tomllib.loads(text))
+    else:
+        print(text, end="")
 
 
 EmulatorUrl = Annotated[Optional[str], typer.Option(

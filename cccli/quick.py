@@ -116,8 +116,8 @@ def add(name: Annotated[str, typer.Argument(help="Who this is.")],
 
 
 @app.command()
-def rm(key: Annotated[str, typer.Argument(help="The entry's @ALIAS (or ALIAS) or number N.")]
-       ) -> None:
+def rm(key: Annotated[str, typer.Argument(help="The entry's @ALIAS (or ALIAS) or number N.")],
+       json: Json = False) -> None:
     """Remove an entry from the quick-dial list."""
     key = key.lstrip("@")
     doc = _doc()
@@ -129,4 +129,6 @@ def rm(key: Annotated[str, typer.Argument(help="The entry's @ALIAS (or ALIAS) or
     removed = listed[index]
     del listed[index]
     _save(doc)
-    print(f"removed {removed.get('name', '')} {removed['number']}")
+    gone = {"alias": removed.get("alias", ""), "name": removed.get("name", ""),
+            "number": removed["number"]}
+    render.out(gone, json, f"removed {gone['name']} {gone['number']}")

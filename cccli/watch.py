@@ -114,8 +114,7 @@ def watch(since: Annotated[Optional[int], typer.Option(
             last, done = watcher.catch_up(since)
         if not done:
             watcher.follow(sub, last)
-    except KeyboardInterrupt:
-        pass
-    finally:
+    finally:        # Ctrl-C goes on to `cc`'s exit 130, as every interrupted command's
+
         sub.close()
         sys.stdout.flush()

@@ -110,5 +110,6 @@ def test_quick_dial_list_and_recent_numbers(agent):
     again = agent.json("recent", "--dialed", "--dial", "2")
     assert again["number"] == "+380441110001"
     agent.cc("hangup")
-    agent.cc("quick", "rm", "@support")
+    assert agent.json("quick", "rm", "@support") == {
+        "alias": "support", "name": "Support desk", "number": "+380441110001"}
     assert "@support" not in agent.cc("quick").stdout

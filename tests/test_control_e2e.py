@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 
 from conftest import CC, wait_until
@@ -243,3 +244,15 @@ def test_watch_notices_a_restarted_daemon_and_takes_a_fresh_snapshot(agent):
         proc.kill()
     assert "gap: the daemon restarted" in lines[0]
     assert "agent ivanova (ext 101)" in lines[1]
+
+
+def test_ctrl_c_ends_watch_with_exit_130_and_no_traceback(agent):
+    proc = subprocess.Popen([CC, "watch"], env=agent.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert "agent ivanova" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and err == ""

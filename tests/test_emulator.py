@@ -16,6 +16,7 @@ import http.client
 import http.server
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -27,6 +28,8 @@ import wave
 from pathlib import Path
 
 import pytest
+
+from daemon.testing import CC
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 100          # emulated seconds per real second, on the scaled clock
@@ -1306,6 +1309,17 @@ def test_bad_scenario_is_one_clear_line_and_exit_2(tmp_path):
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1, done.stderr
         assert all(word in lines[0] for word in words), lines[0]
+
+
+def test_the_demo_scenario_as_json_is_the_same_scenario(tmp_path):
+    import tomllib
+
+    env = {**os.environ, "CC_HOME": str(tmp_path / "home")}
+    text = subprocess.run([CC, "emulator", "scenario"], env=env, capture_output=True,
+                          text=True, timeout=DEADLINE, check=True).stdout
+    as_json = subprocess.run([CC, "emulator", "scenario", "--json"], env=env,
+                             capture_output=True, text=True, timeout=DEADLINE, check=True)
+    assert json.loads(as_json.stdout) == tomllib.loads(text)
 
 
 def test_demo_scenario_is_complete():
