@@ -59,3 +59,25 @@ def test_every_docs_page_the_readme_names_exists():
     named = set(re.findall(r"\bdocs/[\w./-]*\w", README.read_text(encoding="utf-8")))
     assert "docs/infinity.md" in named
     assert [p for p in sorted(named) if not (ROOT / p).is_file()] == []
+
+
+def test_every_relative_link_stays_in_the_repository_and_leads_somewhere():
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    bad = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)", page.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:", target):          # https:, mailto: (none leave the repo)
+                bad.append((page.name, target))
+                continue
+            where = (page.parent / target).resolve()
+            if ROOT not in where.parents or not where.exists():
+                bad.append((page.name, target))
+    assert bad == []
+
+
+def test_the_licence_pyproject_declares_is_shipped():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
