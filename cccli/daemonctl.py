@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import typer
 
@@ -232,10 +233,11 @@ def keys(json: Json = False) -> None:
                "  authorized/        public keys of the clients the daemon lets in")
 
 
+# No After=network-online.target: a user manager cannot order on the system's targets (it
+# would do nothing), and the daemon needs none: it reconnects by itself when the network
+# comes.
 UNIT = """[Unit]
-Description=cc daemon: the Infinity contact-centre agent's session
-After=network-online.target
-Wants=network-online.target
+Description=cc daemon: the Infinity contact-centre agent's session{profile}
 
 [Service]
 Type=simple
@@ -248,27 +250,52 @@ WantedBy=default.target
 """
 
 
+def unit_name(home: str | None) -> str:
+    """cc-daemon for the default profile; for a CC_HOME profile the folder's name and a
+    hash of its whole path, so a second profile's unit never overwrites the first's."""
+    if not home:
+        return "cc-daemon"
+    import hashlib
+    import re
+
+    folder = Path(home).expanduser().resolve()
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.name).strip("-.")[:32] or "profile"
+    return f"cc-daemon-{readable}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
+
+
 @app.command("install-service")
 def install_service(print_only: bool = typer.Option(
                         False, "--print", help="Print the unit instead of writing it."),
                     json: Json = False) -> None:
-    """Write a systemd user unit so the daemon starts at log-in."""
+    """Write a systemd user unit so this profile's daemon starts at log-in (one unit per
+    profile: CC_HOME's profiles get units of their own)."""
     import shlex
 
     home = os.environ.get("CC_HOME")
-    environment = f"Environment=CC_HOME={shlex.quote(home)}\n" if home else ""
-    unit = UNIT.format(python=shlex.quote(sys.executable), environment=environment)
+    name = unit_name(home)
+    environment = ""
+    if home:
+        folder = str(Path(home).expanduser().resolve())
+        environment = f"Environment=CC_HOME={shlex.quote(folder)}\n"
+    unit = UNIT.format(python=shlex.quote(sys.executable), environment=environment,
+                       profile=f" ({Path(home).expanduser().resolve()})" if home else "")
     if print_only:
         print(unit, end="")
         return
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    path = os.path.join(base, "systemd", "user", "cc-daemon.service")
+    path = os.path.join(base, "systemd", "user", f"{name}.service")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(unit)
-    render.out({"unit": path}, json,
+    running = _ping()
+    if running is not None:
+        render.warn(f"a daemon already runs for this profile (pid {running['pid']}): stop it "
+                    f"with `cc daemon stop` before `systemctl --user enable --now {name}`, "
+                    "or the unit's daemon finds it running and stops")
+    render.out({"unit": path, "name": name,
+                "running": running["pid"] if running is not None else None}, json,
                f"wrote {path}\n"
                "start it now and at every log-in: systemctl --user daemon-reload && "
-               "systemctl --user enable --now cc-daemon\n"
+               f"systemctl --user enable --now {name}\n"
                "the password: set server.password_command (a unit should not hold "
                "CC_PASSWORD)")

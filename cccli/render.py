@@ -36,6 +36,11 @@ def fail(message: str, code: Exit) -> None:
     raise typer.Exit(int(code))
 
 
+def warn(message: str) -> None:
+    """One line on stderr for something that worked, but not as the user may expect."""
+    sys.stderr.write(f"cc: warning: {message}\n")
+
+
 def local_time(iso: str | None) -> str:
     if not iso:
         return ""
