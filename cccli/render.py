@@ -79,58 +79,60 @@ def agent_line(view: dict) -> str:
     return f"agent {who}{ext}: {state}"
 
 
+# The log's default table: key columns never drop; the rest drop highest first when the
+# terminal is narrow (the agent first when the rows are one agent's, the outcome last).
+LOG_TABLE = (("id", "id", 0), ("no.", "counter_number", 2), ("start", "started_at", 0),
+             ("dir", "direction", 0), ("number", "number", 0), ("outcome", "outcome", 1),
+             ("result", "result", 3), ("wait", "wait_seconds", 6), ("talk", "talk_seconds", 4),
+             ("hold", "hold_seconds", 7), ("agent", "agent", 8))
+FREE_TEXT = ("notes", "subject", "contact", "account", "end_reason")
+
+
 def log_table(rows: list[dict], colours: dict[str, str] | None = None,
               columns: tuple[str, ...] | None = None) -> None:
-    """The log as a table: the usual columns, or `columns` (the log's own names); each
-    result in its catalogue colour on a terminal."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    """The log as a table: the usual columns (those a narrow terminal has room for), or
+    exactly `columns` (the log's own names; free text cut to fit); each result in its
+    catalogue colour on a terminal."""
+    from .table import Column, show
 
-    tty = colour_on()
-    table = Table(box=None, header_style="bold" if tty else None)
     if columns is None:
-        show_result = any(r.get("result") for r in rows)
-        heads = [("id", "id"), ("no.", "counter_number"), ("start", "started_at"),
-                 ("dir", "direction"), ("number", "number"), ("outcome", "outcome")] + \
-            ([("result", "result")] if show_result else []) + \
-            [("wait", "wait_seconds"), ("talk", "talk_seconds"), ("hold", "hold_seconds"),
-             ("agent", "agent")]
+        many = len({r.get("agent") for r in rows}) > 1
+        heads = [(key, Column(head, drop=5 if key == "agent" and many else drop,
+                              right=key == "id" or key.endswith("_seconds")))
+                 for head, key, drop in LOG_TABLE
+                 if key != "result" or any(r.get("result") for r in rows)]
     else:
-        heads = [(c, c) for c in columns]
-    for head, key in heads:
-        table.add_column(head, no_wrap=key != "notes",
-                         justify="right" if key == "id" or key.endswith("_seconds") else "left")
+        heads = [(key, Column(key, right=key == "id" or key.endswith("_seconds"),
+                              shrink=key in FREE_TEXT or key.startswith("link_")))
+                 for key in columns]
+    tty = colour_on()
+    cells, styles = [], []
     for r in rows:
-        cells = []
-        for _, key in heads:
+        row, style = [], []
+        for key, _ in heads:
             value = r.get(key)
-            if key == "result":
-                style = (colours or {}).get(value or "", "")
-                cells.append(Text(value or "", style=style if tty and style != "grey" else
-                                  ("bright_black" if tty and style else "")))
-            elif key.endswith("_seconds"):
-                cells.append(duration(value))
+            colour = (colours or {}).get(value or "", "") if key == "result" and tty else ""
+            style.append(str(ANSI[colour]) if colour in ANSI else "")
+            if key.endswith("_seconds"):
+                row.append(duration(value))
             elif key.endswith("_at"):
-                cells.append(local_time(value))
+                row.append(local_time(value))
             else:
-                cells.append("" if value is None else str(value))
-        table.add_row(*cells)
-    Console(no_color=not tty, highlight=False, width=None if tty else 200).print(table)
+                row.append(" ".join(str(value).split()) if value is not None else "")
+        cells.append(row)
+        styles.append(style)
+    show([c for _, c in heads], cells, styles, bold_head=tty)
 
 
 def colleagues(rows: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """Colleagues: name, numbers and state always; position and department as room allows."""
+    from .table import Column, show
 
-    table = Table(box=None, header_style="bold")
-    for col in ("name", "position", "department", "phones", "state"):
-        table.add_column(col, no_wrap=col != "position")
-    for r in rows:
-        table.add_row(r["name"], r["position"], r["department"], ", ".join(r["phones"]),
-                      r["state"]["title"] if r["state"] else "unknown")
-    tty = sys.stdout.isatty()
-    Console(no_color=not tty, width=None if tty else 200).print(table)
+    show([Column("name"), Column("position", drop=2, shrink=True),
+          Column("department", drop=3, shrink=True), Column("phones"), Column("state")],
+         [[r["name"], r["position"], r["department"], ", ".join(r["phones"]),
+           r["state"]["title"] if r["state"] else "unknown"] for r in rows],
+         bold_head=colour_on())
 
 
 def imported(result: dict, what: str, as_json: bool, parts: tuple[str, ...] = ()) -> None:

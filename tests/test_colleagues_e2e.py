@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import wait_until
+from conftest import CC, wait_until
+from terminal import Terminal
 
 DIRECTORY = """name,position,department,extension,id_user,phones
 Olena Ivanova,Senior agent,Sales,101,5001790109,+380441234567
@@ -41,6 +42,18 @@ def test_who_lists_colleagues_with_numbers_internal_first_and_live_states(
                10, "Petrenko's break to reach Ivanova's directory")
     table = ivanova.cc("who", "petr").stdout
     assert "Petro Petrenko" in table and "Break" in table
+
+    # At an 80-column terminal the name, the numbers and the state stay whole; position
+    # and department give way (cut, then dropped), never silently the state.
+    term = Terminal([CC, "who"], ivanova.env, columns=80)
+    try:
+        assert term.finish() == 0
+        screen = term.text().splitlines()
+    finally:
+        term.close()
+    assert screen[0].split() == ["name", "position", "phones", "state"], screen
+    assert "102, +380509876543, +380441230000  Break" in screen[2]
+    assert all(len(line) <= 80 for line in screen)
 
 
 def test_directory_import_errors_name_the_line(agent, tmp_path):
