@@ -158,6 +158,14 @@ def card_of(row: dict) -> dict:
     return card
 
 
+# What a new call log's catalogues, and a new team's in the team store, start with.
+CATALOG_DEFAULTS = tuple(("types", name, "") for name in (
+    "consultation", "sale", "complaint", "support")) + (
+    ("results", "resolved", "green"), ("results", "callback", "yellow"),
+    ("results", "escalated", "red"), ("results", "no-decision", "grey"))
+CATALOG_COLOURS = ("green", "yellow", "red", "blue", "magenta", "cyan", "grey", "white")
+
+
 def _v5(db: sqlite_utils.Database) -> None:
     """The call card (F22, F30, F41): type, subject, result, links, notes, counter number;
     the catalogues of call types and results (F44)."""
@@ -171,12 +179,8 @@ def _v5(db: sqlite_utils.Database) -> None:
                         from calls) as numbered
                   where calls.id = numbered.id""")
     db["catalog"].create({"kind": str, "name": str, "colour": str}, pk=("kind", "name"))
-    db["catalog"].insert_all([
-        {"kind": "types", "name": name, "colour": ""}
-        for name in ("consultation", "sale", "complaint", "support")] + [
-        {"kind": "results", "name": name, "colour": colour}
-        for name, colour in (("resolved", "green"), ("callback", "yellow"),
-                             ("escalated", "red"), ("no-decision", "grey"))])
+    db["catalog"].insert_all([{"kind": kind, "name": name, "colour": colour}
+                              for kind, name, colour in CATALOG_DEFAULTS])
 
 
 def _v6(db: sqlite_utils.Database) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from ..store import CATALOG_COLOURS as COLOURS
 from ..wire import ErrorCode, WireError
 from .context import Context
 from .registry import Length, OneOf, command
 
-COLOURS = ("green", "yellow", "red", "blue", "magenta", "cyan", "grey", "white")
 Kind = Annotated[str, OneOf(("types", "results"))]
 Name = Annotated[str, Length(1, 100)]
 
