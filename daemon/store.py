@@ -764,6 +764,20 @@ class Store:
             self.db["catalog"].upsert({"kind": kind, "name": name, "colour": colour},
                                       pk=("kind", "name"))
 
+    def catalog_replace(self, entries) -> bool:
+        """The catalogues as the team store has them, (kind, name, colour) each, in place
+        of this log's (its copy); whether they changed."""
+        wanted = sorted((k, n, c or "") for k, n, c in entries)
+        with self.db.conn:
+            have = sorted(tuple(r) for r in self.db.execute(
+                "select kind, name, colour from catalog").fetchall())
+            if have == wanted:
+                return False
+            self.db.execute("delete from catalog")
+            self.db.conn.executemany("insert into catalog (kind, name, colour) values "
+                                     "(?, ?, ?)", wanted)
+        return True
+
     def catalog_rm(self, kind: str, name: str) -> int:
         with self.db.conn:
             return self.db.execute("delete from catalog where kind = ? and name = ?",

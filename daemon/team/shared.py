@@ -17,6 +17,10 @@ from .connect import TeamError
 from .schema import SCHEMA
 
 
+class Refused(TeamError):
+    """The store refused: what is asked is another's to do (named in the line)."""
+
+
 def which_team(conn, named: str | None) -> str:
     """The team a command acts for: the one named, the agent's own, or the only team a
     lead leads; TeamError when a lead of several must name one."""
@@ -37,9 +41,9 @@ def which_team(conn, named: str | None) -> str:
     if len(led) == 1:
         return led[0]
     if led:
-        raise TeamError(f"you lead {', '.join(led)}: name the team with --team-name NAME")
+        raise TeamError(f"you lead {', '.join(led)}: name the team with --team-name TEAM")
     raise TeamError(f"{_me(conn)} is in no team of the team store and leads none: name the "
-                    "team with --team-name NAME, or the administrator adds you with "
+                    "team with --team-name TEAM, or the administrator adds you with "
                     "`cc team add-agent`")
 
 
@@ -76,7 +80,7 @@ def save_filter(conn, team: str, name: str, definition: dict) -> None:
                          "definition = excluded.definition, updated_at = now()",
                          (team, name, json.dumps(definition)))
     except psycopg.errors.InsufficientPrivilege:
-        raise TeamError(_refused_filter(conn, team, name, "changes")) from None
+        raise Refused(_refused_filter(conn, team, name, "changes")) from None
     except psycopg.errors.CheckViolation:
         raise TeamError(f"'{name}' cannot name a filter: use letters, digits, _, - and . "
                         "(up to 64, starting with a letter or digit)") from None
@@ -97,7 +101,7 @@ def forget_filter(conn, team: str | None, name: str) -> str:
                         params).fetchone()
     if seen is None:
         raise TeamError(f"no team filter '{name}' (`cc log saved` lists them)")
-    raise TeamError(_refused_filter(conn, seen[0], name, "removes"))
+    raise Refused(_refused_filter(conn, seen[0], name, "removes"))
 
 
 def _refused_filter(conn, team: str, name: str, does: str) -> str:
@@ -112,17 +116,16 @@ def _refused_filter(conn, team: str, name: str, does: str) -> str:
 
 
 # -- catalogues
+# (kind, name, colour) of the connected agent's team: what its daemon keeps a copy of.
+TEAM_CATALOGUES = (f"select kind, name, colour from {SCHEMA}.catalog where team = "
+                   f"(select team from {SCHEMA}.agents where login = current_user) "
+                   "order by kind, name")
+
+
 def catalog(conn, team: str, kind: str) -> list[dict]:
     return [{"name": n, "colour": c} for n, c in conn.execute(
         f"select name, colour from {SCHEMA}.catalog where team = %s and kind = %s "
         "order by name", (team, kind))]
-
-
-def catalogues(conn) -> list[tuple[str, str, str]]:
-    """(kind, name, colour) of the connected agent's team: what its daemon keeps."""
-    return conn.execute(f"select kind, name, colour from {SCHEMA}.catalog where team = "
-                        f"(select team from {SCHEMA}.agents where login = current_user) "
-                        "order by kind, name").fetchall()
 
 
 def catalog_add(conn, team: str, kind: str, name: str, colour: str) -> None:
@@ -135,7 +138,7 @@ def catalog_rm(conn, team: str, kind: str, name: str) -> None:
     if not _edit(conn, team, f"delete from {SCHEMA}.catalog where team = %s and kind = %s "
                  "and name = %s", (team, kind, name)):
         if any(e["name"] == name for e in catalog(conn, team, kind)):
-            raise TeamError(_keeper(conn, team))
+            raise Refused(_keeper(conn, team))
         raise TeamError(f"'{name}' is not in team {team}'s {kind} catalogue")
 
 
@@ -146,7 +149,7 @@ def _edit(conn, team: str, sql: str, params) -> int:
         with conn.transaction():
             return conn.execute(sql, params).rowcount
     except psycopg.errors.InsufficientPrivilege:
-        raise TeamError(_keeper(conn, team)) from None
+        raise Refused(_keeper(conn, team)) from None
 
 
 def _keeper(conn, team: str) -> str:
