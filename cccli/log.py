@@ -769,8 +769,14 @@ def saved_filters() -> list[dict]:
     doc = _filters_doc().unwrap()
     return [{"name": name, "filters": _checked_filter(name, entry), "team": None,
              "owner": None} for name, entry in doc.items()] + [
-        {"name": e["name"], "filters": _checked_filter(e["name"], e["filters"], e["team"]),
+        {"name": e["name"], "filters": _in_order(_checked_filter(e["name"], e["filters"],
+                                                                  e["team"])),
          "team": e["team"], "owner": e["owner"]} for e in teamfilters.all_()]
+
+
+def _in_order(filters: dict) -> dict:
+    """A team filter's options in the order `cc log` lists them (the store keeps none)."""
+    return dict(sorted(filters.items(), key=lambda item: SAVED_KEYS.index(item[0])))
 
 
 def load_filter(name: str) -> dict:

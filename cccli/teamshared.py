@@ -24,6 +24,10 @@ NO_STORE = ("this needs the team store: set team.url (`cc config set team.url "
 class Unreachable(Exception):
     """The team store is out of reach (down, or the network): a cached copy may do."""
 
+    def __init__(self, line: str):
+        # explain() speaks of the daemon's outbox: no outbox waits for these commands.
+        super().__init__(line.split("; the calls wait in the outbox")[0])
+
 
 def url(given: str | None = None) -> str:
     return given or profile.load()["team.url"]

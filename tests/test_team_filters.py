@@ -96,8 +96,6 @@ def test_a_local_filter_wins_and_saving_a_team_one_of_its_name_warns(store,  # n
 
 
 def test_only_the_owner_or_the_lead_changes_or_forgets_a_team_filter(store):  # noqa: F811
-    store.admin_sql("alter role boss password 'bo-pw'")
-    PASSWORDS.setdefault("boss", "bo-pw")
     cc_as(store, "ivanova", "log", "save", "today", "--period", "today", "--team",
           check=True)
     for args in (("save", "today", "--missed", "--team"), ("forget", "today", "--team")):
@@ -113,7 +111,6 @@ def test_only_the_owner_or_the_lead_changes_or_forgets_a_team_filter(store):  # 
 
 
 def test_a_lead_of_two_teams_names_the_team(store):  # noqa: F811
-    store.admin_sql("alter role boss password 'bo-pw'")
     team(store, "add-team", "Support", "--lead", "boss")
     done = cc_as(store, "boss", "log", "save", "week", "--period", "this-week", "--team")
     assert done.returncode == 9
