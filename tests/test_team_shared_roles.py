@@ -120,3 +120,23 @@ def test_the_lead_keeps_the_catalogue_and_the_agents_read_it(store):  # noqa: F8
 def test_the_shared_tables_come_with_the_current_schema(store):  # noqa: F811
     assert store.admin_sql("select version from cc.schema_version", database="cc") == \
         str(VERSION)
+
+
+def test_teams_made_before_the_catalogues_get_a_new_logs_entries(postgres):
+    """A store at the version before this migration, with a team, brought up to date."""
+    from daemon.team import schema
+
+    mine = schema.MIGRATIONS.index(schema._shared_filters_and_catalogues)
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        full = schema.MIGRATIONS
+        try:
+            schema.MIGRATIONS = full[:mine]
+            schema.VERSION = mine
+            schema.migrate(admin)
+        finally:
+            schema.MIGRATIONS, schema.VERSION = full, len(full)
+        admin.execute("insert into cc.teams (name) values ('Sales')")
+        assert schema.migrate(admin) == (mine, VERSION)
+        got = admin.execute("select kind, name, colour from cc.catalog where team = 'Sales'"
+                            ).fetchall()
+    assert set(got) == set(CATALOG_DEFAULTS)
