@@ -119,6 +119,18 @@ def test_a_lead_of_two_teams_names_the_team(store):  # noqa: F811
           "--team-name", "Support", check=True)
     assert saved(store, "kovalenko") == [("week", "Support", "boss")]
     assert saved(store, "ivanova") == []
+    cc_as(store, "boss", "log", "save", "week", "--period", "this-week", "--team",
+          "--team-name", "Sales", check=True)
+    done = cc_as(store, "boss", "log", "forget", "week", "--team")
+    assert done.returncode == 9 and done.stderr == (
+        "cc: teams Sales, Support each have a filter 'week': name one with --team-name TEAM\n")
+    cc_as(store, "boss", "log", "forget", "week", "--team", "--team-name", "Sales",
+          check=True)
+    assert saved(store, "kovalenko") == [("week", "Support", "boss")]
+    # An agent names no other team than its own.
+    done = cc_as(store, "ivanova", "log", "save", "x", "--missed", "--team", "--team-name",
+                 "Support")
+    assert done.returncode == 10 and "for your own team only" in done.stderr
 
 
 def test_with_the_store_down_the_copy_last_read_serves(store, log_file):  # noqa: F811

@@ -92,6 +92,11 @@ def forget_filter(conn, team: str | None, name: str) -> str:
     if team is not None:
         where += " and team = %s"
         params.append(team)
+    teams = [r[0] for r in conn.execute(f"select team from {SCHEMA}.saved_filters where "
+                                        f"{where} order by team", params)]
+    if len(teams) > 1:
+        raise TeamError(f"teams {', '.join(teams)} each have a filter '{name}': name one "
+                        "with --team-name TEAM")
     with conn.transaction():
         gone = conn.execute(f"delete from {SCHEMA}.saved_filters where {where} "
                             "returning team", params).fetchall()
