@@ -4,6 +4,7 @@ lead needs no daemon. The work is in daemon.team.shared."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -82,6 +83,7 @@ def refresh_daemon() -> None:
 
     try:
         client.request("catalog_refresh", timeout=10)
-    except WireError as exc:
+    except WireError as exc:        # the edit is made: this is only the daemon's copy
         if exc.code != ErrorCode.NOT_RUNNING:
-            raise
+            print(f"cc: warning: the daemon did not refresh its copy now ({exc}); it will "
+                  "within five minutes", file=sys.stderr)
