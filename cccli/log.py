@@ -217,9 +217,14 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         from . import teamlog
 
         if teamlog.wanted(team, url, agent):
-            if words:
-                raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[0]}': saved filters "
-                                "are this profile's; give the team store's filters as options")
+            if len(words) > 1:
+                raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[1]}': cc log [NAME] "
+                                "--team [options]")
+            if words:       # a saved filter, the options given over it
+                saved = load_filter(words[0])
+                saved_columns = saved.pop("columns", None)
+                columns = columns if columns is not None else saved_columns
+                filters = {**saved, **{k: v for k, v in filters.items() if v is not None}}
             cols = _columns(columns) if columns else None
             teamlog.run(filters, fmt, 20 if limit is None and fmt == "table" else limit, url,
                         database, lambda rows: _show_team(rows, filters, fmt, cols, output))

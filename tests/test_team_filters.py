@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from daemon.testing import CC
+from tests.test_team_report import calls  # noqa: F401
 from tests.test_team_roles import PASSWORDS, store, team  # noqa: F401
 
 
@@ -161,3 +162,17 @@ def test_without_a_team_store_team_filters_are_one_line(tmp_path):
         assert done.returncode == 8, done.stderr
         assert done.stderr == ("cc: --team: this needs the team store: set team.url (`cc "
                                "config set team.url postgresql://LOGIN@HOST/DATABASE`)\n")
+
+
+def test_a_saved_filter_lists_the_teams_calls_too(calls):  # noqa: F811
+    """A lead, who runs no daemon, uses the team's filters on the team store's calls."""
+    cc_as(calls, "boss", "log", "save", "answered-in", "--outcome", "answered", "--direction",
+          "in", "--columns", "agent,call_id", "--team", check=True)
+    done = cc_as(calls, "boss", "log", "answered-in", "--team", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["agent,call_id", "ivanova,i2", "ivanova,i1"]
+    # What the team's listing cannot apply is refused, saved or not.
+    cc_as(calls, "boss", "log", "save", "by-subject", "--subject", "refund", "--team",
+          check=True)
+    done = cc_as(calls, "boss", "log", "by-subject", "--team")
+    assert done.returncode == 9 and "--subject does not apply to the team store" in done.stderr
