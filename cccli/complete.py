@@ -115,14 +115,20 @@ def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
 
 
 def _saved_filters() -> list[str]:
+    """This profile's filters, then the team's as last read (never the store itself: Tab
+    must answer at once, the store up or not)."""
     import tomllib
 
+    names = []
     try:
         path = profile.paths().config_file.with_name("filters.toml")
-        return [name for name, entry in tomllib.loads(path.read_text(encoding="utf-8")).items()
-                if isinstance(entry, dict)]
+        names = [name for name, entry in tomllib.loads(path.read_text(encoding="utf-8")
+                                                       ).items() if isinstance(entry, dict)]
     except Exception:   # none yet, or a broken file: `cc log saved` says why, Tab stays quiet
-        return []
+        pass
+    from .teamfilters import cached
+
+    return names + [e["name"] for e in cached()[0] if e["name"] not in names]
 
 
 def periods(incomplete: str) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ import typer
 from daemon import profile, wire
 from daemon.wire import ErrorCode, LOG_COLUMNS, NAME_PATTERN, OUTCOMES, WireError
 
-from . import client, complete, picker, render
+from . import client, complete, picker, render, teamshared
 from .contacts import Kind
 from .options import Json, card_fields
 
@@ -50,8 +50,9 @@ TAKES = {
     None: LISTING, "show": ("json",),
     "edit": ("type", "subject", "result", "link", "note", "contact", "account", "found",
              "pick", "new-contact", "new-account", "kind", "set-number", "json"),
-    "rm": ("all", "yes", "json"), "purge": ("older-than", "json"), "save": SAVED_KEYS,
-    "saved": ("json",), "forget": (),
+    "rm": ("all", "yes", "json"), "purge": ("older-than", "json"),
+    "save": SAVED_KEYS + ("team", "team-name"), "saved": ("json",),
+    "forget": ("team", "team-name"),
     "group": ("json",), "groups": ("json",),
 }
 ELSEWHERE = {"note": "cc log edit ID --note TEXT", "set-number": "cc log edit ID",
@@ -67,10 +68,11 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                  "record; `edit ID` with card options; `rm ID` (or --all); `purge "
                  "--older-than AGE` removes old calls (here and this agent's in the team "
                  "store); `save NAME` keeps the "
-                 "filters and --columns given as NAME, `saved` lists them, `forget NAME` "
-                 "deletes one; `group add NAME ID...` puts calls in a static group, "
-                 "`group rm NAME ID...` takes them out, `group delete NAME` deletes it, "
-                 "`groups` lists them.")] = None,
+                 "filters and --columns given as NAME (with --team: for the team, in the "
+                 "team store; a local filter of the same name wins), `saved` lists them, "
+                 "`forget NAME` (--team) deletes one; `group add NAME ID...` puts calls in "
+                 "a static group, `group rm NAME ID...` takes them out, `group delete "
+                 "NAME` deletes it, `groups` lists them.")] = None,
         period: Annotated[Optional[str], typer.Option(
             "--period", "-p", autocompletion=complete.periods,
             help="today, yesterday, this-week, last-week, this-month, last-month, or FROM..TO "
@@ -147,7 +149,12 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             "--team", help="List the team store's calls (team.url, or --url) with your "
                            "own role: a lead sees its teams', an agent its own (or its "
                            "team's, when the team allows it). --agent NAME reads the team "
-                           "store too when team.url is set.")] = False,
+                           "store too when team.url is set. With save and forget: the "
+                           "team's saved filter.")] = False,
+        team_name: Annotated[Optional[str], typer.Option(
+            "--team-name", metavar="TEAM",
+            help="With save --team and forget --team: the team (a lead of several teams "
+                 "names one).")] = None,
         url: Annotated[Optional[str], typer.Option(
             help="With --team: the team store as postgresql://ROLE@HOST[:PORT]/DATABASE "
                  "(default: team.url).")] = None,
@@ -172,7 +179,7 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
              "json": json or None,
              "account": account, "found": found or None, "pick": pick,
              "new-contact": new_contact, "new-account": new_account, "kind": kind,
-             "team": team or None, "url": url}
+             "team": team or None, "url": url, "team-name": team_name}
     action = words[0] if words and words[0] in ACTIONS else None
     _only(action, {k for k, v in given.items() if v is not None})
     if action == "edit":
@@ -192,13 +199,14 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc log show ID (an id from `cc log`)")
         render.out(client.request("log_show", log_id=int(words[1])), json, _record)
     elif action == "save":
-        _save(words[1:], {k: v for k, v in filters.items() if v is not None}, columns)
+        _save(words[1:], {k: v for k, v in filters.items() if v is not None}, columns,
+              team, team_name)
     elif action == "saved":
         _no_more(words, 1, "cc log saved")
         render.out(saved_filters(), json, _saved_lines)
     elif action == "forget":
-        _no_more(words, 2, "cc log forget NAME")
-        forget_filter(words[1])
+        _no_more(words, 2, "cc log forget NAME [--team]")
+        forget_filter(words[1], team, team_name)
     elif action == "group":
         _group(words[1:], json)
     elif action == "groups":
@@ -209,9 +217,14 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         from . import teamlog
 
         if teamlog.wanted(team, url, agent):
-            if words:
-                raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[0]}': saved filters "
-                                "are this profile's; give the team store's filters as options")
+            if len(words) > 1:
+                raise WireError(ErrorCode.BAD_INPUT, f"unexpected '{words[1]}': cc log [NAME] "
+                                "--team [options]")
+            if words:       # a saved filter, the options given over it
+                saved = load_filter(words[0])
+                saved_columns = saved.pop("columns", None)
+                columns = columns if columns is not None else saved_columns
+                filters = {**saved, **{k: v for k, v in filters.items() if v is not None}}
             cols = _columns(columns) if columns else None
             teamlog.run(filters, fmt, 20 if limit is None and fmt == "table" else limit, url,
                         database, lambda rows: _show_team(rows, filters, fmt, cols, output))
@@ -301,7 +314,8 @@ def _choose_caller(log_id: int | None) -> tuple[int, int]:
                                      "contact", ask_one=True, gave_up="nothing changed")
 
 
-def _save(rest: list[str], saved: dict, columns: str | None) -> None:
+def _save(rest: list[str], saved: dict, columns: str | None, team: bool = False,
+          team_name: str | None = None) -> None:
     if len(rest) != 1:
         raise WireError(ErrorCode.BAD_INPUT, "usage: cc log save NAME --period ... (the filters)")
     name = rest[0]
@@ -317,9 +331,22 @@ def _save(rest: list[str], saved: dict, columns: str | None) -> None:
     if not saved:
         raise WireError(ErrorCode.BAD_INPUT, "nothing to save: give the filters, e.g. "
                         f"cc log save {name} --period last-week --missed")
+    if team_name is not None and not team:
+        raise WireError(ErrorCode.BAD_INPUT, "--team-name goes with --team (a team filter)")
     _wire(saved)        # refuse a filter that could not be used, before keeping it
-    save_filter(name, saved)
-    print(f"saved filter '{name}': {_options(saved)}")
+    if not team:
+        save_filter(name, saved)
+        print(f"saved filter '{name}': {_options(saved)}")
+        return
+    from . import teamfilters
+
+    if not teamfilters.enabled():
+        raise WireError(ErrorCode.CONFIG, f"--team: {teamshared.NO_STORE}")
+    kept = teamfilters.save(name, {"version": FILTERS_VERSION, **saved}, team_name)
+    print(f"saved team filter '{name}' for team {kept}: {_options(saved)}")
+    if name in _filters_doc():
+        print(f"cc: warning: your local filter '{name}' wins on this machine: `cc log forget "
+              f"{name}` to use the team's", file=sys.stderr)
 
 
 def _options(saved: dict) -> str:
@@ -348,6 +375,7 @@ def _saved_lines(saved: list[dict]) -> str:
         return f"no saved filters ({_filters_file()}): cc log save NAME --period ... (filters)"
     width = max(len(entry["name"]) for entry in saved)
     return "\n".join(f"{entry['name']:<{width}}  {_options(entry['filters'])}"
+                     + (f"  [team {entry['team']}, {entry['owner']}]" if entry["team"] else "")
                      for entry in saved)
 
 
@@ -717,9 +745,22 @@ def save_filter(name: str, filters: dict) -> None:
     _write_filters(doc)
 
 
-def forget_filter(name: str) -> None:
+def forget_filter(name: str, team: bool = False, team_name: str | None = None) -> None:
+    from . import teamfilters
+
+    if team_name is not None and not team:
+        raise WireError(ErrorCode.BAD_INPUT, "--team-name goes with --team (a team filter)")
+    if team:
+        if not teamfilters.enabled():
+            raise WireError(ErrorCode.CONFIG, f"--team: {teamshared.NO_STORE}")
+        print(f"forgot team {teamfilters.forget(name, team_name)}'s saved filter '{name}'")
+        return
     doc = _filters_doc()
     if name not in doc:
+        cached, _ = teamfilters.cached() if teamfilters.enabled() else ([], None)
+        if teamfilters.find(name, cached) is not None:
+            raise WireError(ErrorCode.BAD_INPUT, f"'{name}' is a team filter: `cc log forget "
+                            f"{name} --team` removes it from the team store")
         raise _no_filter(name, list(doc))
     del doc[name]
     _write_filters(doc)
@@ -727,16 +768,34 @@ def forget_filter(name: str) -> None:
 
 
 def saved_filters() -> list[dict]:
+    """This profile's filters, then the team's (none without a team store)."""
+    from . import teamfilters
+
     doc = _filters_doc().unwrap()
-    return [{"name": name, "filters": _checked_filter(name, entry)}
-            for name, entry in doc.items()]
+    return [{"name": name, "filters": _checked_filter(name, entry), "team": None,
+             "owner": None} for name, entry in doc.items()] + [
+        {"name": e["name"], "filters": _in_order(_checked_filter(e["name"], e["filters"],
+                                                                  e["team"])),
+         "team": e["team"], "owner": e["owner"]} for e in teamfilters.all_()]
+
+
+def _in_order(filters: dict) -> dict:
+    """A team filter's options in the order `cc log` lists them (the store keeps none)."""
+    return dict(sorted(filters.items(), key=lambda item: SAVED_KEYS.index(item[0])))
 
 
 def load_filter(name: str) -> dict:
+    """The filter NAME: this profile's, else the team's."""
+    from . import teamfilters
+
     doc = _filters_doc().unwrap()
-    if name not in doc:
-        raise _no_filter(name, list(doc))
-    return _checked_filter(name, doc[name])
+    if name in doc:
+        return _checked_filter(name, doc[name])
+    team = teamfilters.all_()
+    found = teamfilters.find(name, team)
+    if found is None:
+        raise _no_filter(name, list(doc) + [f"{e['name']} (team)" for e in team])
+    return _checked_filter(name, found["filters"], found["team"])
 
 
 def _no_filter(name: str, known: list[str]) -> WireError:
@@ -748,11 +807,12 @@ def _no_filter(name: str, known: list[str]) -> WireError:
 FLAGS = ("missed", "desc")
 
 
-def _checked_filter(name: str, entry) -> dict:
-    """A saved filter as read from the file, checked where it enters: known keys with
-    values of their kind; one saved before outcomes and results were told apart has its
-    `result` read as the outcome it then meant."""
-    where = f"{_filters_file()}: filter '{name}'"
+def _checked_filter(name: str, entry, team: str | None = None) -> dict:
+    """A saved filter as read from the file (or the team store), checked where it enters:
+    known keys with values of their kind; one saved before outcomes and results were told
+    apart has its `result` read as the outcome it then meant."""
+    where = (f"team {team}'s filter '{name}'" if team else
+             f"{_filters_file()}: filter '{name}'")
     if not isinstance(entry, dict):
         raise WireError(ErrorCode.CONFIG, f"{where} is not a table of options")
     entry = dict(entry)

@@ -158,6 +158,14 @@ def card_of(row: dict) -> dict:
     return card
 
 
+# What a new call log's catalogues, and a new team's in the team store, start with.
+CATALOG_DEFAULTS = tuple(("types", name, "") for name in (
+    "consultation", "sale", "complaint", "support")) + (
+    ("results", "resolved", "green"), ("results", "callback", "yellow"),
+    ("results", "escalated", "red"), ("results", "no-decision", "grey"))
+CATALOG_COLOURS = ("green", "yellow", "red", "blue", "magenta", "cyan", "grey", "white")
+
+
 def _v5(db: sqlite_utils.Database) -> None:
     """The call card (F22, F30, F41): type, subject, result, links, notes, counter number;
     the catalogues of call types and results (F44)."""
@@ -171,12 +179,8 @@ def _v5(db: sqlite_utils.Database) -> None:
                         from calls) as numbered
                   where calls.id = numbered.id""")
     db["catalog"].create({"kind": str, "name": str, "colour": str}, pk=("kind", "name"))
-    db["catalog"].insert_all([
-        {"kind": "types", "name": name, "colour": ""}
-        for name in ("consultation", "sale", "complaint", "support")] + [
-        {"kind": "results", "name": name, "colour": colour}
-        for name, colour in (("resolved", "green"), ("callback", "yellow"),
-                             ("escalated", "red"), ("no-decision", "grey"))])
+    db["catalog"].insert_all([{"kind": kind, "name": name, "colour": colour}
+                              for kind, name, colour in CATALOG_DEFAULTS])
 
 
 def _v6(db: sqlite_utils.Database) -> None:
@@ -759,6 +763,20 @@ class Store:
         with self.db.conn:
             self.db["catalog"].upsert({"kind": kind, "name": name, "colour": colour},
                                       pk=("kind", "name"))
+
+    def catalog_replace(self, entries) -> bool:
+        """The catalogues as the team store has them, (kind, name, colour) each, in place
+        of this log's (its copy); whether they changed."""
+        wanted = sorted((k, n, c or "") for k, n, c in entries)
+        with self.db.conn:
+            have = sorted(tuple(r) for r in self.db.execute(
+                "select kind, name, colour from catalog").fetchall())
+            if have == wanted:
+                return False
+            self.db.execute("delete from catalog")
+            self.db.conn.executemany("insert into catalog (kind, name, colour) values "
+                                     "(?, ?, ?)", wanted)
+        return True
 
     def catalog_rm(self, kind: str, name: str) -> int:
         with self.db.conn:

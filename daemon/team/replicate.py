@@ -18,6 +18,7 @@ import logging
 from datetime import datetime, timezone
 
 from . import schema
+from .catalogue import Catalogues
 from .connect import CONNECT_TIMEOUT, TeamError, check_url, explain, password, user_of
 
 log = logging.getLogger("cc.team")
@@ -83,6 +84,7 @@ class Replicator:
         # How a card handed over with a transferred call reaches this agent's call: the
         # call tracker's take_card (the call it follows, then the log).
         self.apply_card = store.fill_card
+        self.catalogues = Catalogues(store, clock)     # the team's catalogues, copied
         if self.prefix:
             store.number_mask = f"{self.prefix}-{{n:06}}"
 
@@ -248,6 +250,7 @@ class Replicator:
         sent = await self._send_handovers()
         await self._send_arrivals()
         await self._expire()
+        await self.catalogues.keep_fresh(self._pool)
         return await self._send_calls() or sent
 
     async def _expire(self) -> None:

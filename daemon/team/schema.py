@@ -305,8 +305,85 @@ grant select on {SCHEMA}.calls_masked, {SCHEMA}.teams, {SCHEMA}.agents to {VIEWE
 """
 
 
+def _shared_filters_and_catalogues() -> str:
+    """The team's saved filters (`cc log save NAME --team`) and its catalogues of call
+    types and results (`cc catalog` with team.url). A filter: its team's agents and lead
+    read it; an agent adds one to its own team as itself; its owner or the team's lead
+    changes or removes it. A catalogue: the team's agents read it, its lead (and the
+    administrator, who owns the table) keeps it. A new team starts with the catalogues a
+    new call log has (a trigger), and so do the teams already there."""
+    from ..store import CATALOG_COLOURS, CATALOG_DEFAULTS
+
+    colours = ", ".join(f"'{c}'" for c in ("", *CATALOG_COLOURS))
+    defaults = ", ".join(f"('{k}', '{n}', '{c}')" for k, n, c in CATALOG_DEFAULTS)
+    my_team = f"(select team from {SCHEMA}.agents where login = current_user)"
+    led = f"(select name from {SCHEMA}.teams where lead = current_user)"
+    return f"""
+create table {SCHEMA}.saved_filters (
+    team text not null references {SCHEMA}.teams (name) on update cascade on delete cascade,
+    -- As a local filter's name (daemon/wire.py NAME_PATTERN).
+    name text not null check (name ~ '^\\w[\\w.-]{{0,63}}$'),
+    owner name not null default current_user,
+    definition jsonb not null check (jsonb_typeof(definition) = 'object'),
+    updated_at timestamptz not null default now(),
+    primary key (team, name)
+);
+create table {SCHEMA}.catalog (
+    team text not null references {SCHEMA}.teams (name) on update cascade on delete cascade,
+    kind text not null check (kind in ('types', 'results')),
+    name text not null check (length(name) between 1 and 100),
+    colour text not null default '' check (colour in ({colours})),
+    primary key (team, kind, name)
+);
+
+create function {SCHEMA}.seed_catalog() returns trigger language plpgsql
+security definer set search_path = {SCHEMA}, pg_temp as $$
+begin
+    insert into catalog (team, kind, name, colour)
+    select new.name, d.kind, d.name, d.colour
+      from (values {defaults}) as d (kind, name, colour)
+    on conflict do nothing;
+    return null;
+end $$;
+create trigger teams_seed_catalog after insert on {SCHEMA}.teams
+    for each row execute function {SCHEMA}.seed_catalog();
+insert into {SCHEMA}.catalog (team, kind, name, colour)
+select t.name, d.kind, d.name, d.colour
+  from {SCHEMA}.teams t cross join (values {defaults}) as d (kind, name, colour)
+on conflict do nothing;
+
+grant select, insert, update, delete on {SCHEMA}.saved_filters to {AGENT_ROLE}, {LEAD_ROLE};
+grant select on {SCHEMA}.catalog to {AGENT_ROLE};
+grant select, insert, update, delete on {SCHEMA}.catalog to {LEAD_ROLE};
+alter table {SCHEMA}.saved_filters enable row level security;
+alter table {SCHEMA}.catalog enable row level security;
+
+create policy team_reads on {SCHEMA}.saved_filters for select to {AGENT_ROLE}
+    using (team = {my_team});
+create policy adds_own on {SCHEMA}.saved_filters for insert to {AGENT_ROLE}, {LEAD_ROLE}
+    with check (owner = current_user and (team = {my_team} or team in {led}));
+create policy owner_keeps on {SCHEMA}.saved_filters for update to {AGENT_ROLE}
+    using (owner = current_user)
+    with check (owner = current_user and team = {my_team});
+create policy owner_removes on {SCHEMA}.saved_filters for delete to {AGENT_ROLE}
+    using (owner = current_user);
+create policy lead_reads on {SCHEMA}.saved_filters for select to {LEAD_ROLE}
+    using (team in {led});
+create policy lead_keeps on {SCHEMA}.saved_filters for update to {LEAD_ROLE}
+    using (team in {led}) with check (team in {led});
+create policy lead_removes on {SCHEMA}.saved_filters for delete to {LEAD_ROLE}
+    using (team in {led});
+
+create policy team_reads on {SCHEMA}.catalog for select to {AGENT_ROLE}
+    using (team = {my_team});
+create policy lead_keeps on {SCHEMA}.catalog for all to {LEAD_ROLE}
+    using (team in {led}) with check (team in {led});
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
-MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking)
+MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
+              _shared_filters_and_catalogues)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
