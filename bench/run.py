@@ -23,6 +23,7 @@ BENCHMARKS = (
     ("call log and daemon memory", calllog.run),
     ("cc journal on a big journal", journal.run),
     ("team store replication", team.run),
+    ("team store, fifty writers at once", team.writers),
     ("team reads at ten million calls", team.reads),
 )
 BUDGET = 280   # seconds; `make bench` must end within 5 minutes, pip install included
