@@ -6,6 +6,7 @@ to cross the line."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -150,5 +151,13 @@ def test_a_lead_adds_viewers_to_its_own_teams_only(store):  # noqa: F811
     shown = team(store, "show").stdout
     assert "team Sales (lead: boss)" in shown
     assert shown.count("  viewers (numbers masked): quality") == 2
+    # The lead sees its own teams' viewers; an agent those of its team; the viewer its own.
+    lead = json.loads(as_lead(store, "show", "--json").stdout)
+    assert lead["viewers"] == [{"login": "quality", "team": "Sales"}]
+    agent = subprocess.run([CC, "team", "show", "--json", "--url", store.url("kovalenko", "")],
+                           env={**os.environ, "CC_TEAM_PASSWORD": PASSWORDS["kovalenko"],
+                                "CC_HOME": str(store.dir / "ko-profile")},
+                           capture_output=True, text=True, timeout=60)
+    assert json.loads(agent.stdout)["viewers"] == [{"login": "quality", "team": "Support"}]
     no_team = team(store, "add-viewer", "quality", "--team", "Nope", check=False)
     assert no_team.stderr == "cc: there is no team 'Nope': add it with `cc team add-team`\n"
