@@ -9,6 +9,9 @@ on failure or Ctrl-C. BENCH_VERBOSE=1 tells on stderr what is started where.
   roundtrip   status and dial over the daemon's ZeroMQ socket        (figure 2)
   ingest      OnStateChanged events per second, journal on           (figure 3)
   calllog     the call log at 1,000,000 calls; the daemon's memory   (figures 4, 5)
+  journal     cc journal on a 150 MB journal
+  purge       retention's purge of 300,000 calls: the loop held at most
+  team        the team store: replication, fifty writers, reads at 10,000,000 calls
 
 The 1,000,000-call database is cached in /tmp/cc-bench-cache/schema-vN-DIGEST/ (N: the
 store's schema version; DIGEST: of its migrations and of the rows we make) and rebuilt

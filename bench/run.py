@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 
-from . import calllog, common, ingest, journal, roundtrip, status_e2e, team
+from . import calllog, common, ingest, journal, purge, roundtrip, status_e2e, team
 
 BENCHMARKS = (
     ("cc status end to end", status_e2e.run),
@@ -22,7 +22,9 @@ BENCHMARKS = (
     ("event ingest", ingest.run),
     ("call log and daemon memory", calllog.run),
     ("cc journal on a big journal", journal.run),
+    ("retention purge", purge.run),
     ("team store replication", team.run),
+    ("team store, fifty writers at once", team.writers),
     ("team reads at ten million calls", team.reads),
 )
 BUDGET = 280   # seconds; `make bench` must end within 5 minutes, pip install included

@@ -4,7 +4,9 @@ A call log of CALLS finished calls (daemon.store.Store, the bench's synthetic ro
 a team store on a throw-away PostgreSQL server (daemon.testing.Postgres, set up with
 `cc team`); the daemon's own replicator (daemon/team/replicate.py) sends the whole log,
 as at the first connection or after days with the store down, and we time it until the
-outbox is empty and the store holds every call.
+outbox is empty and the store holds every call. Then `writers`: fifty agents writing
+a busy day at once through the replicator's statements (latency, no loss); and `reads`:
+the team report and listing over ten million calls.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from daemon.team.replicate import Replicator, outbox_length
 from daemon.testing import Postgres
 
 from .calllog import synthetic_calls
-from .common import CACHE, CC, ENV, note, on_cleanup, standalone, verdict
+from .common import CACHE, CC, ENV, ms, note, on_cleanup, percentile, standalone, verdict
 
 CALLS = 20_000
 TARGET = 1_000          # calls a second
@@ -201,3 +203,105 @@ def reads() -> list[str]:
             f"(target < {REPORT_TARGET:.0f} s) {verdict(report < REPORT_TARGET)}",
             f"cc log --agent X, first page, {REPORT_CALLS:,} calls in the team store: "
             f"{page * 1000:.0f} ms ({len(listing.splitlines()) - 1} rows)"]
+
+
+# -- fifty writers at once: a busy day written through the replicator's own statements
+WRITERS = 50
+DAY_CALLS = 300         # calls an agent's busy day holds
+
+
+def writers() -> list[str]:
+    """WRITERS agents' daemons writing a busy day each at once, as fast as the store takes
+    it: each call is written as the daemon writes it, inserted when it starts, updated as
+    it connects and as it ends, each change its own transaction through the replicator's
+    upsert (replicate._upsert), logged in as the agent's own role, so the row-level
+    security and the numbering trigger run on every write. A fresh server each run."""
+    import psycopg
+
+    from daemon.team import admin
+
+    folder = Path(tempfile.mkdtemp(prefix="cc-bench-writers-"))
+    on_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    server = Postgres()
+    on_cleanup(server.close)
+    env = {**ENV, "CC_TEAM_PASSWORD": server.PASSWORD, "CC_HOME": str(folder / "admin")}
+    for args in (("init",), ("add-team", "Busy")):
+        subprocess.run([CC, "team", *args, "--url", server.url(password="")], env=env,
+                       text=True, check=True, capture_output=True, timeout=60)
+    logins = [f"w{n:02}" for n in range(WRITERS)]
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for login in logins:            # what `cc team add-agent LOGIN --team Busy` does
+            admin.add_agent(conn, login, "Busy", None, "bench-pw")
+    load = os.getloadavg()[0]
+    latencies, seconds = asyncio.run(_write_days(server, logins))
+    lost = _lost(server)
+    writes = len(latencies)
+    p50, p99 = ms(percentile(latencies, 50)), ms(percentile(latencies, 99))
+    return [f"team store, {WRITERS} writers each writing a busy day ({DAY_CALLS} calls, "
+            f"3 writes a call) at once, one transaction a write: p50 {p50}, p99 {p99}, "
+            f"{writes / seconds:,.0f} writes/s "
+            f"({writes:,} in {seconds:.1f} s, load {load:.1f} before); {lost or 'none lost'} "
+            f"(target: none lost) {verdict(not lost)}"]
+
+
+async def _write_days(server: Postgres, logins: list[str]) -> tuple[list[float], float]:
+    import psycopg
+
+    conns = [await psycopg.AsyncConnection.connect(server.url(login, "bench-pw"),
+                                                   autocommit=True) for login in logins]
+    try:
+        latencies: list[float] = []
+        started = time.perf_counter()
+        await asyncio.gather(*(_write_day(conn, login, latencies)
+                               for conn, login in zip(conns, logins)))
+        return latencies, time.perf_counter() - started
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+def _call(login: str, n: int, stage: int) -> dict:
+    """Call n of `login`'s day as the daemon's log holds it at stage 0 (ringing), 1
+    (connected) or 2 (ended, talk and outcome known)."""
+    from daemon.calls import iso
+    from daemon.states import LineState, line_name
+
+    begun = 1_790_000_000.0 + n * 90
+    row = {"server": "http://bench", "call_id": f"{login}-{n}", "counter": n,
+           "direction": "in" if n % 3 else "out", "number": f"+38044{n:07d}",
+           "number_key": f"38044{n:07d}", "started_at": iso(begun),
+           "updated_at": iso(begun + stage * 30),
+           "line_state": line_name((LineState.RINGING, LineState.CONNECTED,
+                                    LineState.FINISHED)[stage])}
+    if stage >= 1:
+        row.update(connected_at=iso(begun + 5), wait_seconds=5.0)
+    if stage == 2:
+        row.update(ended_at=iso(begun + 65), talk_seconds=60.0, outcome="answered")
+    return row
+
+
+async def _write_day(conn, login: str, latencies: list[float]) -> None:
+    from daemon.team.replicate import _upsert
+
+    for n in range(1, DAY_CALLS + 1):
+        for stage in range(3):
+            row = _call(login, n, stage)
+            begun = time.perf_counter()
+            async with conn.transaction():
+                await _upsert(conn, [row])
+            latencies.append(time.perf_counter() - begun)
+
+
+def _lost(server: Postgres) -> str:
+    """What the store lacks after the day: each call once, ended, numbered uniquely."""
+    found = server.admin_sql(
+        "select count(*), count(*) filter (where outcome = 'answered' and talk_seconds = 60 "
+        "and ended_at is not null and line_state = 'Finished'), "
+        "count(distinct counter_number), count(distinct agent) from cc.calls",
+        database="cc").split("|")
+    calls, ended, numbers, agents = map(int, found)
+    wanted = WRITERS * DAY_CALLS
+    if (calls, ended, numbers, agents) == (wanted, wanted, wanted, WRITERS):
+        return ""
+    return (f"LOST: {calls:,} calls of {wanted:,}, {ended:,} ended, {numbers:,} distinct "
+            f"card numbers, {agents} agents")

@@ -113,6 +113,8 @@ def _status_lines(view: dict) -> str:
         lines.append(f"notice  {view['store_notice']}")
     if "team" in view:
         lines.append(render.team_line(view["team"]))
+    if "retention" in view:
+        lines.append(render.retention_line(view["retention"]))
     return "\n".join(lines)
 
 

@@ -41,7 +41,9 @@ def doctor(json: Json = False) -> None:
 
     The settings file, the password source, the socket directory (mode
     700), the daemon, the server session, the event listener, the clock
-    against the server's, and the call log's integrity. Exit code 0 when
+    against the server's, the call log's integrity, the spool, the
+    daemon's background tasks, retention (the last purge) and the team
+    store. Exit code 0 when
     no check fails, 8 when only configuration checks (config, password,
     sockets) fail, 1 otherwise.
     """
@@ -102,8 +104,26 @@ def run_checks() -> list[Check]:
     checks.append(database_check(paths.database))
     checks.append(spool_check(status, paths.spool))
     checks.append(tasks_check(status))
+    checks.append(retention_check(status))
     checks.append(team_check(settings, status))
     return checks
+
+
+def retention_check(status: dict | None) -> Check:
+    """Retention (log.retention_days) and the last purge, as `cc status` shows them; a
+    purge that could not reach the team store fails: its old calls are still there."""
+    if status is None:
+        return Check("retention", None, "not checked: the daemon is not running")
+    retention = status.get("retention")
+    if retention is None:
+        return Check("retention", None, "not set (log.retention_days): calls are kept "
+                                        "until removed")
+    detail = render.retention_line(retention).removeprefix("retention").strip()
+    last = retention.get("last") or {}
+    if last.get("team_error"):
+        return Check("retention", False, f"{detail}: purge again with `cc log purge "
+                                         f"--older-than {last['days']}d` once it is back")
+    return Check("retention", True, detail)
 
 
 def team_check(settings: dict | None, status: dict | None) -> Check:

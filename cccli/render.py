@@ -205,6 +205,27 @@ def waiting_lines(view: dict, stopped: bool = False) -> list[str]:
     return lines
 
 
+def retention_line(retention: dict) -> str:
+    """Retention in one line: the setting, the last purge (what went from where, or why
+    the team store was not purged), the next daily one."""
+    days = retention["days"]
+    line = (f"retention calls older than {days} days go daily" if days
+            else "retention off (log.retention_days)")
+    last = retention.get("last")
+    if last:
+        line += (f"; last purge {local_time(last['at'])} (older than {last['days']} days): "
+                 f"{last['local']} call(s) from the call log")
+        if last.get("team_error"):
+            line += f", the team store not purged ({last['team_error']})"
+        elif last.get("team") is not None:
+            line += f", {last['team']} from the team store"
+    elif days:
+        line += "; no purge yet"
+    if retention.get("next"):
+        line += f"; next {local_time(retention['next'])}"
+    return line
+
+
 def team_line(team: dict) -> str:
     """The team store in one line: the outbox, the last sync, what is wrong."""
     synced = f"last sync {local_time(team['last_sync'])}" if team.get("last_sync") \

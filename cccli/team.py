@@ -1,6 +1,6 @@
-"""`cc team init|add-team|add-agent|show`: the administrator's and the lead's commands for
-the team store (PostgreSQL). They talk to the store directly, not through the daemon: the
-administrator need not be an agent. The work is in `daemon.team`."""
+"""`cc team init|add-team|add-agent|add-viewer|show`: the administrator's and the lead's
+commands for the team store (PostgreSQL). They talk to the store directly, not through
+the daemon: the administrator need not be an agent. The work is in `daemon.team`."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def _run(url: str | None, work):
 
 @app.command()
 def init(url: Url = None) -> None:
-    """Create the team store's schema, roles (cc_agent, cc_lead) and policies, or bring
-    them up to date. Run it as the administrator; running it again is safe."""
+    """Create the team store's schema, roles (cc_agent, cc_lead, cc_viewer) and policies,
+    or bring them up to date. Run it as the administrator; running it again is safe."""
     from daemon.team import admin
 
     print(_run(url, admin.init))
@@ -97,23 +97,49 @@ def add_agent(login: Annotated[str, typer.Argument(
     makes the role; a lead may then move its own teams' agents."""
     from daemon.team import admin
 
-    secret = None
-    if password_stdin:
-        secret = sys.stdin.readline().rstrip("\n")
-        if not secret:
-            render.fail("--password-stdin: the first line of standard input is empty",
-                        Exit.BAD_INPUT)
-    elif sys.stdin.isatty():
-        import getpass
-
-        secret = getpass.getpass(f"new team store password for {login} (Enter: keep): ") or None
+    secret = _new_password(login, password_stdin)
     print(_run(url, lambda conn: admin.add_agent(conn, login, team, prefix, secret, name,
                                                  extension)))
 
 
+def _new_password(login: str, from_stdin: bool) -> str | None:
+    """The login's new password: the first line of stdin, asked at a terminal (Enter
+    keeps the one it has), or none."""
+    if from_stdin:
+        secret = sys.stdin.readline().rstrip("\n")
+        if not secret:
+            render.fail("--password-stdin: the first line of standard input is empty",
+                        Exit.BAD_INPUT)
+        return secret
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"new team store password for {login} (Enter: keep): ") or None
+    return None
+
+
+PasswordStdin = Annotated[bool, typer.Option(
+    help="Read the new password from the first line of standard input.")]
+
+
+@app.command("add-viewer")
+def add_viewer(login: Annotated[str, typer.Argument(
+                   help="The viewer's login: its role in the team store.")],
+               team: Annotated[str, typer.Option(help="The team whose calls it reads.")],
+               password_stdin: PasswordStdin = False,
+               url: Url = None) -> None:
+    """Let a login read a team's calls with the callers' numbers masked (its role, in
+    cc_viewer, reads cc.calls_masked only, and there only the calls of its teams). The
+    administrator makes the role; a lead may then add it to its own teams."""
+    from daemon.team import admin
+
+    secret = _new_password(login, password_stdin)
+    print(_run(url, lambda conn: admin.add_viewer(conn, login, team, secret)))
+
+
 @app.command()
 def show(url: Url = None, json: Json = False) -> None:
-    """The team store's schema version, teams and agents."""
+    """The team store's schema version, teams, agents and viewers."""
     from daemon.team import admin
 
     shown = _run(url, admin.show)
@@ -126,6 +152,9 @@ def show(url: Url = None, json: Json = False) -> None:
             lines += [f"  {a['login']:<16} {a['prefix']:<9} {a['extension'] or '-':<6} "
                       f"{a['name']}".rstrip()
                       for a in view["agents"] if a["team"] == team["name"]]
+            viewers = [v["login"] for v in view["viewers"] if v["team"] == team["name"]]
+            if viewers:
+                lines.append(f"  viewers (numbers masked): {', '.join(viewers)}")
         return "\n".join(lines)
 
     render.out(shown, json, text)

@@ -740,17 +740,19 @@ class Store:
             self.db.execute("delete from call_group_members where call_row = ?", [row_id])
             return self.db.execute("delete from calls where id = ?", [row_id]).rowcount
 
-    def purge(self, before: str) -> int:
-        """Remove the calls that started before the ISO time `before` (retention). They
+    def purge(self, before: str, most: int = -1) -> int:
+        """Remove the calls that started before the ISO time `before` (retention), at most
+        `most` of them (-1: all), in one transaction; how many. They
         queue nothing for the team store: it purges its own rows by the same rule, and a
         delete a call for every purged call would be a storm for nothing."""
+        chosen = "select id from calls where started_at < ? limit ?"
         with self.db.conn:
             last = self.db.execute("select coalesce(max(seq), 0) from team_outbox"
                                    ).fetchone()[0]
-            self.db.execute("delete from call_group_members where call_row in "
-                            "(select id from calls where started_at < ?)", [before])
-            removed = self.db.execute("delete from calls where started_at < ?",
-                                      [before]).rowcount
+            self.db.execute(f"delete from call_group_members where call_row in ({chosen})",
+                            [before, most])
+            removed = self.db.execute(f"delete from calls where id in ({chosen})",
+                                      [before, most]).rowcount
             self.db.execute("delete from team_outbox where seq > ?", [last])
         return removed
 

@@ -31,11 +31,15 @@ def test_a_healthy_profile_passes_every_check(emulator_factory, agent_factory):
     agent.wait_logged_in()
     done = agent.cc("doctor")
     assert done.stderr == "" and "s3cret" not in done.stdout
-    # Every check passes; the team store's is not checked without team.url.
+    # Every check passes; retention is off and the team store's is not checked without
+    # team.url.
     assert [l.split()[:2] for l in done.stdout.splitlines()] == [["ok", c] for c in CHECKS] + [
-        ["--", "team"]]
+        ["--", "retention"], ["--", "team"]]
     code, checks, _ = doctor(agent)
-    assert code == 0 and all(c["ok"] is True for name, c in checks.items() if name != "team")
+    assert code == 0 and all(c["ok"] is True for name, c in checks.items()
+                             if name not in ("retention", "team"))
+    assert checks["retention"]["detail"] == ("not set (log.retention_days): calls are kept "
+                                             "until removed")
     assert checks["password"]["detail"] == "from CC_PASSWORD"
     assert checks["session"]["detail"].startswith("logged in as ivanova (ext 101)")
     assert "listener up at http://127.0.0.1:" in checks["events"]["detail"]
@@ -61,9 +65,9 @@ def test_no_daemon_fails_that_check_in_one_clear_line(emulator, agent_factory):
     done = agent.cc("doctor", check=False)
     assert done.returncode == 1
     assert failing_lines(agent) == [
-        "FAIL  daemon    the cc daemon is not running for this profile (start it with "
+        "FAIL  daemon     the cc daemon is not running for this profile (start it with "
         "`cc daemon start`)"]
-    assert done.stderr == "cc: 1 of 11 checks failed: daemon\n"
+    assert done.stderr == "cc: 1 of 12 checks failed: daemon\n"
     _, checks, _ = doctor(agent)
     assert checks["session"]["ok"] is None and checks["events"]["ok"] is None
 
@@ -72,7 +76,7 @@ def test_a_socket_directory_others_can_enter_fails_as_a_configuration_problem(ag
     run = agent.home / "run"
     run.chmod(0o755)
     code, checks, stderr = doctor(agent)
-    assert code == 8 and stderr == "cc: 1 of 11 checks failed: sockets\n"
+    assert code == 8 and stderr == "cc: 1 of 12 checks failed: sockets\n"
     assert checks["sockets"] == {"check": "sockets", "ok": False, "detail":
                                  f"{run} is open to other users (mode 755): run "
                                  f"`chmod 700 {run}`"}

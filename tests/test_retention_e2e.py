@@ -1,10 +1,13 @@
 """Retention: `cc log purge --older-than AGE` and `log.retention_days` (run daily on the
 daemon's clock) remove old calls from the local log and this agent's from the team store,
 a real PostgreSQL server, through the store's own function; a purge queues nothing for
-the outbox. The emulator, the daemons and PostgreSQL are real processes."""
+the outbox; `cc status` and `cc doctor` show the last purge, also after a restart. The
+emulator, the daemons and PostgreSQL are real processes."""
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 
 from daemon.testing import wait_until
@@ -53,7 +56,18 @@ def test_purge_removes_old_calls_here_and_only_this_agents_in_the_team_store(
     assert (again["local"], again["team"], again["days"]) == (0, 0, 364)
 
 
-def test_retention_days_purges_daily_on_the_daemons_clock(emulator_factory, agent_factory):
+def retention_line(agent) -> str:
+    return next(line for line in agent.cc("status").stdout.splitlines()
+                if line.startswith("retention"))
+
+
+def doctor_check(agent, name: str) -> dict:
+    done = agent.cc("doctor", "--json", check=False)
+    return next(c for c in json.loads(done.stdout) if c["check"] == name)
+
+
+def test_retention_days_purges_daily_on_the_daemons_clock_and_status_shows_the_last_purge(
+        emulator_factory, agent_factory):
     emulator = emulator_factory(manual_clock=True)
     agent = agent_factory(emulator, manual_clock=True, **{"log.retention_days": 30}).start()
     agent.wait_logged_in()
@@ -63,9 +77,28 @@ def test_retention_days_purges_daily_on_the_daemons_clock(emulator_factory, agen
     agent.start()
     agent.wait_logged_in()
     assert sorted(local_calls(agent)) == sorted([old, new])    # not before its first run
+    assert retention_line(agent).startswith(
+        "retention calls older than 30 days go daily; no purge yet; next 20")
+    assert agent.status()["retention"]["last"] is None
     agent.advance(61)
     wait_until(lambda: local_calls(agent) == [new], what="the daily purge")
     assert "purged calls older than 30 days" in agent.daemon_log.read_text()
+    wait_until(lambda: agent.status()["retention"]["last"] is not None, what="the purge shown")
+    shown = agent.status()["retention"]
+    assert (shown["days"], shown["last"]["days"], shown["last"]["local"]) == (30, 30, 1)
+    assert "team" not in shown["last"]                   # no team store here
+    line = retention_line(agent)
+    assert re.fullmatch(r"retention calls older than 30 days go daily; last purge "
+                        r"20\S+ \S+ \(older than 30 days\): 1 call\(s\) from the call log; "
+                        r"next 20\S+ \S+", line), line
+    check = doctor_check(agent, "retention")
+    assert check["ok"] is True and check["detail"] == line.removeprefix("retention ")
+    # Kept in the call log: a daemon started again still shows the last purge.
+    agent.stop(keep_home=True)
+    agent.start()
+    agent.wait_logged_in()
+    assert agent.status()["retention"]["last"] == shown["last"]
+    assert "; last purge " in retention_line(agent)
 
 
 def test_an_age_it_cannot_read_is_refused_in_one_line(emulator_factory, agent_factory):
@@ -96,3 +129,14 @@ def test_a_store_out_of_reach_leaves_the_local_purge_standing_and_says_so(
     assert lines[0].endswith("from the call log") and lines[0].startswith("purged 1 call(s)")
     assert lines[1].startswith("the team store was not purged (")
     assert local_calls(agent) == []
+    # Retention is off, but a purge ran: status and doctor say the store still has them.
+    line = retention_line(agent)
+    assert line.startswith("retention off (log.retention_days); last purge ")
+    assert "(older than 30 days): 1 call(s) from the call log, the team store not purged " \
+        "(cannot reach the team store at 127.0.0.1" in line, line
+    last = agent.status()["retention"]["last"]
+    assert last["team"] is None and last["team_error"].startswith("cannot reach")
+    check = doctor_check(agent, "retention")
+    assert check["ok"] is False
+    assert check["detail"].endswith("purge again with `cc log purge --older-than 30d` once "
+                                    "it is back")

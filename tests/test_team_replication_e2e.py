@@ -82,7 +82,7 @@ def test_a_store_down_for_a_while_loses_nothing_and_duplicates_nothing(store, em
     assert view["outbox"] >= 3 and "cannot reach the team store" in view["last_error"]
     assert "error   team store: cannot reach" in agent.cc("status").stdout
     doctor = agent.cc("doctor", check=False)
-    assert doctor.returncode == 1 and "FAIL  team      cannot reach the team store" \
+    assert doctor.returncode == 1 and "FAIL  team       cannot reach the team store" \
         in doctor.stdout
     agent.stop(keep_home=True)                            # and the agent goes home too
     store.start()

@@ -25,6 +25,7 @@ async def status(ctx: Context) -> dict:
             "task_failures": ctx.supervisor.failures(),
             "seq": ctx.feed.seq,
             **({"team": ctx.team.view()} if ctx.team is not None else {}),
+            **({"retention": kept} if (kept := ctx.retention.view()) else {}),
             **({"test_clock": "manual"} if ctx.session.clock.manual else {})}
 
 

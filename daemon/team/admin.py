@@ -1,5 +1,6 @@
 """The administrator's and the lead's work on the team store: the schema and roles
-(`cc team init`), teams and agents (`cc team add-team`, `cc team add-agent`)."""
+(`cc team init`), teams, agents and viewers (`cc team add-team`, `cc team add-agent`,
+`cc team add-viewer`)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,27 @@ def add_agent(conn, login: str, team: str, prefix: str | None, secret: str | Non
     return f"agent {login} in team {team!r}{at}, card numbers {prefix}-000001 on"
 
 
+def add_viewer(conn, login: str, team: str, secret: str | None) -> str:
+    """Let `login` (a role in cc_viewer, made if missing) read the team's calls with the
+    numbers masked. The administrator makes the role; a lead may then add a viewer to its
+    own teams (the viewers table's row-level security)."""
+    role_name(login, "a viewer's login")
+    import psycopg
+
+    try:
+        with conn.transaction():
+            member = conn.execute("select pg_has_role(%s, %s, 'member') from pg_roles "
+                                  "where rolname = %s",
+                                  (login, schema.VIEWER_ROLE, login)).fetchone()
+            if not (member and member[0]) or secret is not None:
+                _ensure_role(conn, login, schema.VIEWER_ROLE, secret)
+            conn.execute(f"insert into {schema.SCHEMA}.viewers (login, team) values (%s, %s) "
+                         "on conflict do nothing", (login, team))
+    except psycopg.errors.ForeignKeyViolation:
+        raise TeamError(f"there is no team {team!r}: add it with `cc team add-team`") from None
+    return f"viewer {login} reads team {team!r}'s calls with the numbers masked"
+
+
 def _ensure_role(conn, login: str, group: str, secret: str | None) -> None:
     """A login role in `group`, made if missing; its password set when one is given (in
     the caller's transaction)."""
@@ -89,7 +111,10 @@ def show(conn) -> dict:
                          "order by name").fetchall()
     agents = conn.execute(f"select login, team, prefix, name, extension from "
                           f"{schema.SCHEMA}.agents order by team, login").fetchall()
+    viewers = conn.execute(f"select login, team from {schema.SCHEMA}.viewers "
+                           "order by team, login").fetchall()
     return {"version": schema.version(conn),
+            "viewers": [{"login": v, "team": t} for v, t in viewers],
             "teams": [{"name": n, "lead": lead, "agents_see_team": see}
                       for n, lead, see in teams],
             "agents": [{"login": a, "team": t, "prefix": p, "name": n, "extension": x}

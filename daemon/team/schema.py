@@ -381,9 +381,56 @@ create policy lead_keeps on {SCHEMA}.catalog for all to {LEAD_ROLE}
 """
 
 
+def _masked_columns() -> str:
+    masked = (f"case when {{c}} is null or length({{c}}) <= 4 then {{c}} "
+              f"when length({{c}}) >= 11 then left({{c}}, {MASK_KEEP_HEAD}) || "
+              f"repeat('•', length({{c}}) - {MASK_KEEP_HEAD + MASK_KEEP_TAIL}) || "
+              f"right({{c}}, {MASK_KEEP_TAIL}) "
+              f"else repeat('•', length({{c}}) - {MASK_KEEP_TAIL}) || "
+              f"right({{c}}, {MASK_KEEP_TAIL}) end")
+    numbers = ("number", "transfer_number", "number_key")
+    return ", ".join(
+        f"{masked.format(c=f'c.{name}')} as {name}" if name in numbers else f"c.{name}"
+        for name in ("id", "server", "call_id", "agent", "counter", "counter_number",
+                     *CALL_COLUMNS))
+
+
+def _viewers() -> str:
+    """Who views which team: a viewer (cc_viewer) reads through the masked view only the
+    calls of the teams it is a viewer of. The administrator keeps the viewers table, a
+    lead its own teams' rows; a viewer reads its own rows, an agent its team's (who may
+    see its calls). The view stays the administrator's, so it reads cc.calls past the
+    row-level security and filters on current_user, the viewer running the query."""
+    return f"""
+create table {SCHEMA}.viewers (
+    login name not null,
+    team text not null references {SCHEMA}.teams (name) on update cascade on delete cascade,
+    primary key (login, team)
+);
+grant select on {SCHEMA}.viewers to {AGENT_ROLE}, {LEAD_ROLE}, {VIEWER_ROLE};
+grant insert, update, delete on {SCHEMA}.viewers to {LEAD_ROLE};
+alter table {SCHEMA}.viewers enable row level security;
+create policy lead_keeps on {SCHEMA}.viewers for all to {LEAD_ROLE}
+    using (team in (select name from {SCHEMA}.teams where lead = current_user))
+    with check (team in (select name from {SCHEMA}.teams where lead = current_user));
+create policy own_reads on {SCHEMA}.viewers for select to {VIEWER_ROLE}
+    using (login = current_user);
+create policy team_reads on {SCHEMA}.viewers for select to {AGENT_ROLE}
+    using (team in (select team from {SCHEMA}.agents where login = current_user));
+
+drop view {SCHEMA}.calls_masked;
+create view {SCHEMA}.calls_masked with (security_barrier) as
+    select {_masked_columns()} from {SCHEMA}.calls c
+     where c.agent in (select a.login from {SCHEMA}.agents a
+                       join {SCHEMA}.viewers v on v.team = a.team
+                       where v.login = current_user);
+grant select on {SCHEMA}.calls_masked to {VIEWER_ROLE};
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
-              _shared_filters_and_catalogues)
+              _shared_filters_and_catalogues, _viewers)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
