@@ -113,6 +113,8 @@ def _status_lines(view: dict) -> str:
         lines.append(f"notice  {view['store_notice']}")
     if "team" in view:
         lines.append(render.team_line(view["team"]))
+    if "contacts_sync" in view:
+        lines.append(render.contacts_sync_line(view["contacts_sync"]))
     return "\n".join(lines)
 
 

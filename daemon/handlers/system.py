@@ -25,6 +25,7 @@ async def status(ctx: Context) -> dict:
             "task_failures": ctx.supervisor.failures(),
             "seq": ctx.feed.seq,
             **({"team": ctx.team.view()} if ctx.team is not None else {}),
+            **({"contacts_sync": ctx.contacts.sync.view()} if ctx.contacts.sync else {}),
             **({"test_clock": "manual"} if ctx.session.clock.manual else {})}
 
 
