@@ -362,6 +362,7 @@ def _v12(db: sqlite_utils.Database) -> None:
                       seq integer primary key autoincrement,
                       kind text not null check (kind in ('contact', 'account')),
                       uid text not null)""")
+    db.execute("create index directory_outbox_uid on directory_outbox (uid, kind)")
     on = "(select value from log_meta where key = 'directory') = 'on'"
     for table, kind in (("contacts", "contact"), ("accounts", "account")):
         for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):

@@ -112,6 +112,7 @@ def test_a_colleague_adds_changes_and_removes_a_contact_the_other_resolves_it(
     assert in_store(store)[-1][:2] == ("", "t")
     # Nothing applied from the store is sent back to it.
     assert sync_view(b)["outbox"] == 0 and len(in_store(store)) == 1
+    assert "contacts 0 change(s) to send, last pull 20" in b.cc("status").stdout
 
 
 def test_with_the_store_down_numbers_resolve_from_the_cache_and_edits_wait(
@@ -180,3 +181,36 @@ def test_joining_uploads_the_agents_contacts_and_doubles_none_they_share(
            "A taking B's contacts, Olha once with every number")
     pulled(b, lambda: names(b) == names(a), "B with the same contacts")
     assert b.json("contacts", "olha")[0]["account"] == "Acme Ltd"
+
+
+def test_accounts_travel_too_and_one_made_twice_apart_ends_as_one(store, emulator,
+                                                                 agent_factory):
+    a = member(store, emulator, agent_factory, "ivanova")
+    b = member(store, emulator, agent_factory, "petrenko")
+    a.cc("accounts", "add", "Globex", "--phone", "work:0441230000")
+    pulled(b, lambda: [x["name"] for x in b.json("accounts")] == ["Globex"], "B's Globex")
+    call = ring(emulator, b, "0441230000", "102")
+    assert (call["contact"], call["account"]) == ("", "Globex")
+    b.cc("reject")
+    # Both make Initech while the store is down; it ends as one, with both numbers.
+    store.stop("immediate")
+    a.cc("accounts", "add", "Initech", "--phone", "work:0445550000")
+    b.cc("accounts", "add", "initech", "--phone", "mobile:+380995550000")
+    b.cc("contacts", "add", "Peter Gibbons", "--account", "initech")
+    store.start()
+
+    def accounts(agent) -> dict:
+        return {x["name"].lower(): sorted(x["phones"]) for x in agent.json("accounts")}
+    both = {"globex": ["0441230000"], "initech": ["+380995550000", "0445550000"]}
+
+    def converged():
+        a.advance(PULL_EVERY)
+        b.advance(PULL_EVERY)
+        return accounts(a) == accounts(b) == both and \
+            sync_view(a)["outbox"] == sync_view(b)["outbox"] == 0
+    wait_until(converged, 60, "one Initech on both sides")
+    live = store.admin_sql("select lower(name) from cc.accounts where not deleted "
+                           "order by 1", database="cc")
+    assert live.splitlines() == ["globex", "initech"]
+    wait_until(converged, 60, "the contact's account on both sides")
+    assert a.json("contacts", "Peter")[0]["account"].lower() == "initech"

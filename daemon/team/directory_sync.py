@@ -291,12 +291,12 @@ class DirectorySync:
             return False
         rows.sort(key=lambda r: (KINDS.index(r[0]), r[6]))
         with self.db:
-            pending = {(k, u) for k, u in self.db.execute(
-                "select kind, uid from directory_outbox")}
             _set_meta(self.db, "directory", "applying")
             try:
                 for kind, uid, name, account_uid, numbers, deleted, _ in rows:
-                    if (kind, uid) not in pending:
+                    # Asked each time: applying an account may queue its contacts.
+                    if not self.db.execute("select 1 from directory_outbox where kind = ? "
+                                           "and uid = ?", (kind, uid)).fetchone():
                         self._applied(kind, uid, name, account_uid, numbers, deleted)
             finally:
                 _set_meta(self.db, "directory", "on")
@@ -331,7 +331,11 @@ class DirectorySync:
             return
         row = db.execute(f"select id from {table} where uid = ?", (uid,)).fetchone()
         if kind == "account":
-            row = row or self._same_name(uid, name)
+            if row is None and (row := self._same_name(uid, name)) is not None:
+                db.execute("update accounts set name = ?, uid = ? where id = ?",
+                           (name, uid, row[0]))
+                self._merge_numbers(kind, row[0], numbers)      # both sides' numbers
+                return
             if row is None:
                 row = (db.execute("insert into accounts (uid, name) values (?, ?)",
                                   (uid, name)).lastrowid,)
@@ -353,16 +357,16 @@ class DirectorySync:
 
     def _same_name(self, uid: str, name: str) -> tuple | None:
         """A local account of the same name as a team's account it is not (two agents made
-        it apart): the lower uid is kept on both sides; the other is removed from the
-        store, the contacts that named it sent again."""
+        it apart): the lower uid is kept on both sides, with the numbers of both; the other
+        is removed from the store, the contacts that named it sent again."""
         row = self.db.execute("select id, uid from accounts where name = ?",
                               (name.strip(),)).fetchone()
         if row is None:
             return None
         if row[1] < uid:        # ours stays: the colleague's daemon takes it
             raise _Skip
-        self.db.execute("insert into directory_outbox (kind, uid) values ('account', ?)",
-                        (row[1],))
+        self.db.execute("insert into directory_outbox (kind, uid) values ('account', ?), "
+                        "('account', ?)", (row[1], uid))
         self.db.execute("insert into directory_outbox (kind, uid) select 'contact', uid "
                         "from contacts where account_id = ?", (row[0],))
         return (row[0],)
