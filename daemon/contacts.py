@@ -80,7 +80,9 @@ class Contacts:
         """Add the contacts of a CSV or vCard file (`read()` gives its name and text); bad
         rows or cards are listed with their line numbers and the good ones still load.
         Read, parsed and written in a thread: a big file never stalls the daemon."""
-        return await asyncio.to_thread(self._import, read)
+        counts = await asyncio.to_thread(self._import, read)
+        self.changed()      # in the loop's thread: the sync's wake-up is no thread's to set
+        return counts
 
     def _import(self, read) -> dict:
         file, text = read()
@@ -99,7 +101,6 @@ class Contacts:
             for name, account, keyed in entries:
                 counts[directory.merge(name, account, keyed)] += 1
             directory.write()
-        self.changed()
         return {**counts, "skipped": skipped}
 
     @staticmethod

@@ -78,7 +78,7 @@ def test_the_store_refuses_records_no_directory_can_hold(store):  # noqa: F811
                     {"numbers": '[{"number": "+380501112233", "kind": "telex"}]'},
                     {"numbers": '[{"number": "", "kind": "work"}]'},
                     {"numbers": '{"number": "+380501112233"}'},
-                    {"numbers": '[{"kind": "work"}]'}):
+                    {"numbers": '[{"kind": "work"}]'}, {"account_uid": "Acme"}):
             with pytest.raises(psycopg.errors.CheckViolation):
                 add_contact(iv, **{"name": "Olha", **bad})
         # A tombstone needs no name; an account is kept the same way.

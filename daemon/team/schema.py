@@ -322,7 +322,8 @@ def _directory() -> str:
     removal is a tombstone (deleted) that travels like any change."""
     kinds = ", ".join(f"'{k}'" for k in NUMBER_KINDS)
     tables = ""
-    for table, extra in (("accounts", ""), ("contacts", "    account_uid text,\n")):
+    account_uid = f"    account_uid text check (account_uid ~ '{UID}'),\n"
+    for table, extra in (("accounts", ""), ("contacts", account_uid)):
         tables += f"""
 create table {SCHEMA}.{table} (
     uid text primary key check (uid ~ '{UID}'),
