@@ -214,3 +214,22 @@ def test_accounts_travel_too_and_one_made_twice_apart_ends_as_one(store, emulato
     assert live.splitlines() == ["globex", "initech"]
     wait_until(converged, 60, "the contact's account on both sides")
     assert a.json("contacts", "Peter")[0]["account"].lower() == "initech"
+
+
+def test_a_call_log_held_by_another_writer_delays_the_pull_and_says_so(store, emulator,
+                                                                      agent_factory):
+    a = member(store, emulator, agent_factory, "ivanova")
+    b = member(store, emulator, agent_factory, "petrenko")
+    pulled(b, lambda: sync_view(b)["last_pull"], "B's first pull")
+    a.cc("contacts", "add", "Olha Bondar", "--phone", OLHA)
+    wait_until(lambda: len(in_store(store)) == 1, 30, "the contact in the store")
+    holder = sqlite3.connect(b.database, timeout=0)
+    try:
+        holder.execute("begin immediate")       # a long import, say, holds the write lock
+        pulled(b, lambda: "the call log is busy" in sync_view(b).get("last_error", ""),
+               "B's daemon saying its log is busy")
+    finally:
+        holder.rollback()
+        holder.close()
+    pulled(b, lambda: "Olha Bondar" in names(b), "the pull once the log is free")
+    assert "last_error" not in sync_view(b) and b.status()["task_failures"] == []

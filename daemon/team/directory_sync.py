@@ -112,6 +112,12 @@ class DirectorySync:
                         await self.clock.within(self._wake.wait(), PULL_EVERY)
             except TeamError as exc:
                 self._failed(str(exc))
+            except sqlite3.OperationalError as exc:
+                # The call log locked by a long import, say: its turn comes at the next try.
+                if not getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY",
+                                                                        "SQLITE_LOCKED")):
+                    raise
+                self._failed(f"the call log is busy ({exc}); trying again")
             except Exception as exc:    # psycopg's errors: the store or the network failed
                 if not _from_store(exc):
                     raise
