@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 
-from . import calllog, common, ingest, journal, roundtrip, status_e2e, team
+from . import calllog, common, contacts, ingest, journal, roundtrip, status_e2e, team
 
 BENCHMARKS = (
     ("cc status end to end", status_e2e.run),
@@ -24,6 +24,7 @@ BENCHMARKS = (
     ("cc journal on a big journal", journal.run),
     ("team store replication", team.run),
     ("team reads at ten million calls", team.reads),
+    ("team contacts", contacts.run),
 )
 BUDGET = 280   # seconds; `make bench` must end within 5 minutes, pip install included
 
