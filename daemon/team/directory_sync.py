@@ -121,7 +121,8 @@ class DirectorySync:
             except Exception as exc:    # psycopg's errors: the store or the network failed
                 if not _from_store(exc):
                     raise
-                self._failed(explain(exc, self.url))
+                self._failed(explain(exc, self.url).replace(
+                    "the calls wait in the outbox", "the contacts' changes wait"))
             await self.close()
             await self.clock.sleep(delay)
             delay = min(BACKOFF_CAP, delay * 2)
