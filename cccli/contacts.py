@@ -17,7 +17,8 @@ USAGE = ("cc contacts [QUERY] | import FILE | add NAME [--account A] [--phone [K
          "add-number CONTACT NUMBER [--kind K] | edit CONTACT [--name N] [--account A] | "
          "rm CONTACT | history CONTACT")
 ACCOUNTS_USAGE = ("cc accounts [QUERY] | add NAME [--phone [KIND:]N]... | "
-                  "add-number ACCOUNT NUMBER [--kind K] | show ACCOUNT | history ACCOUNT")
+                  "add-number ACCOUNT NUMBER [--kind K] | show ACCOUNT | rm ACCOUNT | "
+                  "history ACCOUNT")
 Kind = Enum("Kind", {kind: kind for kind in NUMBER_KINDS}, type=str)
 KindOption = Annotated[Optional[Kind], typer.Option(
     "--kind", help="With add-number: the kind of number (fax and pager are kept, never "
@@ -82,7 +83,7 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
 
 def accounts(words: Annotated[Optional[list[str]], typer.Argument(
                  metavar="[QUERY | add NAME | add-number ACCOUNT NUMBER | show ACCOUNT | "
-                         "history ACCOUNT]",
+                         "rm ACCOUNT | history ACCOUNT]",
                  help="Search by name or any part of a number; or an action.")] = None,
              phones: Phones = None, kind: KindOption = None,
              json: Json = False) -> None:
@@ -99,11 +100,14 @@ def accounts(words: Annotated[Optional[list[str]], typer.Argument(
                    json, render.account_line)
     elif action == "show" and len(rest) == 1:
         render.out(client.request("accounts_show", account=rest[0]), json, render.account_line)
+    elif action == "rm" and len(rest) == 1:
+        render.out(client.request("accounts_rm", account=rest[0]), json,
+                   lambda found: f"removed {render.account_line(found)}")
     elif action == "history" and len(rest) == 1:
         render.out(client.request("accounts_history", account=rest[0]), json,
                    lambda found: _history(render.account_line(found["account"]),
                                           found["calls"], who=True))
-    elif action in ("add", "add-number", "show", "history"):
+    elif action in ("add", "add-number", "show", "rm", "history"):
         raise WireError(ErrorCode.BAD_INPUT, f"usage: {ACCOUNTS_USAGE}")
     else:
         render.out(client.request("accounts", query=" ".join(words)), json,

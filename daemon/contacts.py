@@ -355,6 +355,15 @@ class Contacts:
     def account_one(self, query: str) -> dict:
         return lookup.one(self.accounts(query), query, "account", "cc accounts")
 
+    def remove_account(self, query: str) -> dict:
+        """Remove the account QUERY names with its numbers; its contacts stay, without an
+        account, and calls linked to it keep its name."""
+        account = self.account_one(query)
+        with self.db.conn:
+            self.db.execute("delete from accounts where id = ?", [account["id"]])
+        self.changed()
+        return account
+
     def account_history(self, query: str) -> tuple[dict, list[dict]]:
         """An account's calls: those linked to it, and those with its own numbers that no
         card gives to another account."""

@@ -214,6 +214,14 @@ def test_accounts_travel_too_and_one_made_twice_apart_ends_as_one(store, emulato
     assert live.splitlines() == ["globex", "initech"]
     wait_until(converged, 60, "the contact's account on both sides")
     assert a.json("contacts", "Peter")[0]["account"].lower() == "initech"
+    # An account removed goes from the colleague's too; its contact stays, unlinked, and
+    # the call B took from it keeps its name.
+    a.cc("accounts", "rm", "Initech")
+    pulled(b, lambda: accounts(b) == {"globex": ["0441230000"]}, "B's Initech removed")
+    pulled(b, lambda: b.json("contacts", "Peter")[0]["account"] == "", "Peter unlinked")
+    b.cc("accounts", "rm", "Globex")
+    pulled(a, lambda: accounts(a) == {}, "A's Globex removed")
+    assert b.log_row(call["call_id"])["account"] == "Globex"
 
 
 def test_a_call_log_held_by_another_writer_delays_the_pull_and_says_so(store, emulator,

@@ -110,6 +110,12 @@ async def accounts_show(ctx: Context, account: Name) -> dict:
     return ctx.contacts.account_one(account)
 
 
+@command("accounts_rm", "Remove the account ACCOUNT with its numbers (its contacts stay, "
+                        "without an account; its calls keep its name).")
+async def accounts_rm(ctx: Context, account: Name) -> dict:
+    return ctx.contacts.remove_account(account)
+
+
 @command("accounts_history", "The account ACCOUNT and its calls.")
 async def accounts_history(ctx: Context, account: Name) -> dict:
     found, calls = ctx.contacts.account_history(account)
