@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 
 from . import schema
 from .connect import CONNECT_TIMEOUT, TeamError, check_url, explain, password, user_of
+from .replicate import _from_store, _meta, _set_meta, _version
 
 log = logging.getLogger("cc.team.directory")
 
@@ -38,16 +39,6 @@ PULL_EVERY = 30.0           # daemon-clock seconds between pulls (a local change
 BACKOFF_FIRST, BACKOFF_CAP = 1.0, 60.0      # daemon-clock seconds after a failure
 KINDS = ("account", "contact")              # accounts first: contacts name them
 TABLES = {"account": "accounts", "contact": "contacts"}
-
-
-def _meta(conn, key: str) -> str | None:
-    row = conn.execute("select value from log_meta where key = ?", (key,)).fetchone()
-    return row[0] if row else None
-
-
-def _set_meta(conn, key: str, value: str) -> None:
-    conn.execute("insert into log_meta (key, value) values (?, ?) on conflict (key) "
-                 "do update set value = excluded.value", (key, value))
 
 
 def outbox_length(conn) -> int:
@@ -153,8 +144,6 @@ class DirectorySync:
 
     async def _join(self) -> None:
         """Check the store, and the first time merge and queue the local records."""
-        from .replicate import _version
-
         if (problem := schema.mismatch(await _version(self._conn))) is not None:
             raise TeamError(problem)
         if not await self._rows(f"select team from {schema.SCHEMA}.agents "
@@ -381,8 +370,3 @@ class DirectorySync:
 
 class _Skip(Exception):
     """A record pulled that this side keeps its own version of."""
-
-
-def _from_store(exc: Exception) -> bool:
-    module = type(exc).__module__ or ""
-    return module.startswith("psycopg") or isinstance(exc, OSError)
