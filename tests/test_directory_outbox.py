@@ -67,3 +67,16 @@ def test_every_local_change_queues_its_record_and_nothing_pulled_does(tmp_path):
         store.db.execute("update log_meta set value = 'on' where key = 'directory'")
     assert queued(store) == []
     store.close()
+
+
+def test_the_outbox_triggers_come_back_when_a_migration_drops_them(tmp_path):
+    """A later migration that rebuilds a table drops its triggers: the next open makes
+    them again, as the calls' outbox triggers."""
+    store = Store(tmp_path / "calls.db")
+    store.db.execute("drop trigger contacts_directory_update")
+    store.close()
+    store = Store(tmp_path / "calls.db")
+    store.db.execute("insert into log_meta (key, value) values ('directory', 'on')")
+    Contacts(store, "UA").add("Olha Bondar")
+    assert queued(store) == [("contact", uid_of(store, "contacts", "Olha Bondar"))]
+    store.close()
