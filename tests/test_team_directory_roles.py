@@ -97,3 +97,38 @@ def test_a_role_outside_the_team_reads_no_contacts(store):  # noqa: F811
         with pytest.raises((psycopg.errors.InsufficientPrivilege,
                             psycopg.errors.IntegrityError)):
             add_contact(outsider, "planted")
+
+
+def test_a_team_s_writers_commit_in_revision_order_so_no_pull_misses_one(store):  # noqa: F811
+    """A daemon pulls "every record above the last revision I saw": a revision drawn by a
+    write still open must not be passed by one committed after it. The store draws
+    revisions under a lock per team, so the second writer waits for the first."""
+    import threading
+
+    from daemon.testing import wait_until
+
+    with as_role(store, "ivanova") as first, as_role(store, "petrenko") as second, \
+            as_role(store, "petrenko") as reader:
+        first.execute("begin")
+        add_contact(first, "Olha Bondar")             # drawn, not committed
+        done = threading.Event()
+
+        def write_second():
+            add_contact(second, "Ivan Bondar")
+            done.set()
+        writer = threading.Thread(target=write_second)
+        writer.start()
+        try:
+            wait_until(lambda: store.admin_sql(
+                "select count(*) from pg_locks where locktype = 'advisory' and not granted")
+                == "1", 10, "the second writer waiting for the first")
+            assert not done.is_set() and names(reader) == set()
+            first.execute("commit")
+            writer.join(10)
+        finally:
+            if writer.is_alive():
+                first.execute("rollback")
+                writer.join(10)
+        order = [row[0] for row in reader.execute("select name from cc.contacts "
+                                                  "order by revision")]
+        assert order == ["Olha Bondar", "Ivan Bondar"]
