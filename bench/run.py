@@ -14,7 +14,8 @@ import signal
 import sys
 import time
 
-from . import calllog, common, ingest, journal, purge, roundtrip, status_e2e, team
+from . import (calllog, common, contacts, ingest, journal, purge, roundtrip, status_e2e,
+               team)
 
 BENCHMARKS = (
     ("cc status end to end", status_e2e.run),
@@ -26,6 +27,7 @@ BENCHMARKS = (
     ("team store replication", team.run),
     ("team store, fifty writers at once", team.writers),
     ("team reads at ten million calls", team.reads),
+    ("team contacts", contacts.run),
 )
 BUDGET = 280   # seconds; `make bench` must end within 5 minutes, pip install included
 

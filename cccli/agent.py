@@ -115,6 +115,8 @@ def _status_lines(view: dict) -> str:
         lines.append(render.team_line(view["team"]))
     if "retention" in view:
         lines.append(render.retention_line(view["retention"]))
+    if "contacts_sync" in view:
+        lines.append(render.contacts_sync_line(view["contacts_sync"]))
     return "\n".join(lines)
 
 

@@ -14,9 +14,11 @@ from . import client, picker, render
 from .options import Json
 
 USAGE = ("cc contacts [QUERY] | import FILE | add NAME [--account A] [--phone [KIND:]N]... | "
-         "add-number CONTACT NUMBER [--kind K] | history CONTACT")
+         "add-number CONTACT NUMBER [--kind K] | edit CONTACT [--name N] [--account A] | "
+         "rm CONTACT | history CONTACT")
 ACCOUNTS_USAGE = ("cc accounts [QUERY] | add NAME [--phone [KIND:]N]... | "
-                  "add-number ACCOUNT NUMBER [--kind K] | show ACCOUNT | history ACCOUNT")
+                  "add-number ACCOUNT NUMBER [--kind K] | show ACCOUNT | rm ACCOUNT | "
+                  "history ACCOUNT")
 Kind = Enum("Kind", {kind: kind for kind in NUMBER_KINDS}, type=str)
 KindOption = Annotated[Optional[Kind], typer.Option(
     "--kind", help="With add-number: the kind of number (fax and pager are kept, never "
@@ -33,24 +35,34 @@ def _numbers(phones: list[str] | None) -> list[str]:
 
 def contacts(words: Annotated[Optional[list[str]], typer.Argument(
                  metavar="[QUERY | import FILE | add NAME | add-number CONTACT NUMBER | "
-                         "history CONTACT]",
+                         "edit CONTACT | rm CONTACT | history CONTACT]",
                  help="Search by name, account or any part of a number; or an action.")]
              = None,
-             account: Annotated[str, typer.Option(
-                 help="With add: the contact's account (made if new).")] = "",
+             account: Annotated[Optional[str], typer.Option(
+                 help="With add or edit: the contact's account (made if new; with edit, "
+                      "\"\" for none).")] = None,
+             name: Annotated[Optional[str], typer.Option(
+                 help="With edit: the contact's new name.")] = None,
              phones: Phones = None, kind: KindOption = None,
              json: Json = False) -> None:
     """Contacts with their numbers; import CSV or vCard (a second import adds nobody twice)."""
     words = words or []
     action, rest = (words[0], words[1:]) if words else ("", [])
-    _options_fit(action, account=account or None, phone=phones, kind=kind)
+    _options_fit(action, account=account, phone=phones, kind=kind, name=name)
     if action == "import" and len(rest) == 1:
         result = client.request("contacts_import", timeout=3600, **client.file_argument(rest[0]))
         render.imported(result, "contacts", json, ("added", "updated", "unchanged"))
     elif action == "add" and len(rest) == 1:
-        found = client.request("contacts_add", name=rest[0], account=account,
+        found = client.request("contacts_add", name=rest[0], account=account or "",
                                phones=_numbers(phones))
         render.out(found, json, render.contact_line)
+    elif action == "edit" and len(rest) == 1:
+        given = {k: v for k, v in (("name", name), ("account", account)) if v is not None}
+        render.out(client.request("contacts_edit", contact=rest[0], **given), json,
+                   render.contact_line)
+    elif action == "rm" and len(rest) == 1:
+        gone = client.request("contacts_rm", contact=rest[0])
+        render.out(gone, json, lambda found: f"removed {render.contact_line(found)}")
     elif action == "add-number" and len(rest) == 2:
         found = client.request("contacts_add_number", contact=rest[0],
                                number=phone.clean(rest[1]), kind=(kind or Kind.other).value)
@@ -60,7 +72,7 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
         render.out(client.request("contacts_history", contact=rest[0]), json,
                    lambda found: _history(render.contact_line(found["contact"]),
                                           found["calls"]))
-    elif action in ("import", "add", "add-number", "history"):
+    elif action in ("import", "add", "add-number", "edit", "rm", "history"):
         raise WireError(ErrorCode.BAD_INPUT, f"usage: {USAGE}")
     else:
         render.out(client.request("contacts", query=" ".join(words)), json,
@@ -71,7 +83,7 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
 
 def accounts(words: Annotated[Optional[list[str]], typer.Argument(
                  metavar="[QUERY | add NAME | add-number ACCOUNT NUMBER | show ACCOUNT | "
-                         "history ACCOUNT]",
+                         "rm ACCOUNT | history ACCOUNT]",
                  help="Search by name or any part of a number; or an action.")] = None,
              phones: Phones = None, kind: KindOption = None,
              json: Json = False) -> None:
@@ -88,11 +100,14 @@ def accounts(words: Annotated[Optional[list[str]], typer.Argument(
                    json, render.account_line)
     elif action == "show" and len(rest) == 1:
         render.out(client.request("accounts_show", account=rest[0]), json, render.account_line)
+    elif action == "rm" and len(rest) == 1:
+        render.out(client.request("accounts_rm", account=rest[0]), json,
+                   lambda found: f"removed {render.account_line(found)}")
     elif action == "history" and len(rest) == 1:
         render.out(client.request("accounts_history", account=rest[0]), json,
                    lambda found: _history(render.account_line(found["account"]),
                                           found["calls"], who=True))
-    elif action in ("add", "add-number", "show", "history"):
+    elif action in ("add", "add-number", "show", "rm", "history"):
         raise WireError(ErrorCode.BAD_INPUT, f"usage: {ACCOUNTS_USAGE}")
     else:
         render.out(client.request("accounts", query=" ".join(words)), json,
@@ -103,11 +118,12 @@ def accounts(words: Annotated[Optional[list[str]], typer.Argument(
 
 def _options_fit(action: str, **given) -> None:
     """An option the action does not take is refused, never ignored."""
-    takes = {"add": ("account", "phone"), "add-number": ("kind",)}.get(action, ())
+    actions = {"add": ("account", "phone"), "add-number": ("kind",),
+               "edit": ("name", "account")}
+    takes = actions.get(action, ())
     for name, value in given.items():
         if value is not None and name not in takes:
-            where = " or ".join(a for a, names in (("add", ("account", "phone")),
-                                                   ("add-number", ("kind",))) if name in names)
+            where = " or ".join(a for a, names in actions.items() if name in names)
             hint = " (with add: --phone KIND:NUMBER)" if name == "kind" else ""
             raise WireError(ErrorCode.BAD_INPUT, f"--{name} goes with {where}{hint}")
 

@@ -238,3 +238,15 @@ def team_line(team: dict) -> str:
     if team.get("warning"):
         line += f"\nwarning team store: {team['warning']}"
     return line
+
+
+def contacts_sync_line(sync: dict) -> str:
+    """The team's contacts in one line: changes waiting to go, the last pull, what is wrong."""
+    pulled = f"last pull {local_time(sync['last_pull'])}" if sync.get("last_pull") \
+        else "never pulled"
+    line = f"contacts {sync['outbox']} change(s) to send, {pulled}"
+    if sync.get("refused"):
+        line += f"; {sync['refused']} refused (see daemon.log)"
+    if sync.get("last_error"):
+        line += f"\nerror   team contacts: {sync['last_error']}"
+    return line

@@ -68,6 +68,9 @@ class Contacts:
         self.db = store.db
         self.database = store.path
         self.region = region
+        # Told of every change made here: the team's contacts send it (team.url).
+        self.changed = lambda: None
+        self.sync = None        # the team's contacts (team/directory_sync.py), with team.url
 
     def key(self, number: str) -> str:
         return phone.key(number, self.region)
@@ -77,7 +80,9 @@ class Contacts:
         """Add the contacts of a CSV or vCard file (`read()` gives its name and text); bad
         rows or cards are listed with their line numbers and the good ones still load.
         Read, parsed and written in a thread: a big file never stalls the daemon."""
-        return await asyncio.to_thread(self._import, read)
+        counts = await asyncio.to_thread(self._import, read)
+        self.changed()      # in the loop's thread: the sync's wake-up is no thread's to set
+        return counts
 
     def _import(self, read) -> dict:
         file, text = read()
@@ -144,7 +149,32 @@ class Contacts:
                 "insert into contacts (name, account_id) values (?, ?)",
                 (name, account_id)).lastrowid
             self._insert_numbers(self.db.conn, "contact_id", contact_id, numbers or [])
+        self.changed()
         return self.get(contact_id)
+
+    def edit(self, query: str, name: str | None = None, account: str | None = None) -> dict:
+        """Rename the contact QUERY names, or give it another account ("" for none; made
+        if new)."""
+        contact = self.one(query)
+        with self.db.conn:
+            if name is not None:
+                self.db.execute("update contacts set name = ? where id = ?",
+                                [named(name, "contact"), contact["id"]])
+            if account is not None:
+                self.db.execute("update contacts set account_id = ? where id = ?",
+                                [_account_id(self.db.conn, account, create=True),
+                                 contact["id"]])
+        self.changed()
+        return self.get(contact["id"])
+
+    def remove(self, query: str) -> dict:
+        """Remove the contact QUERY names with its numbers; calls linked to it keep its
+        name as text."""
+        contact = self.one(query)
+        with self.db.conn:
+            self.db.execute("delete from contacts where id = ?", [contact["id"]])
+        self.changed()
+        return contact
 
     def _insert_numbers(self, conn, owner: str, owner_id: int, numbers) -> None:
         seen = set()
@@ -160,6 +190,7 @@ class Contacts:
         with self.db.conn:
             self.db.execute("update contacts set account_id = ? where id = ?",
                             [account_id, contact_id])
+        self.changed()
         return self.get(contact_id)
 
     def add_number(self, query: str, number: str, kind: str = "other") -> dict:
@@ -187,6 +218,7 @@ class Contacts:
             raise WireError(ErrorCode.BAD_INPUT, f"{record['name']} already has {number}")
         with self.db.conn:
             self._insert_numbers(self.db.conn, owner, record["id"], [(number, kind)])
+        self.changed()
 
     # -- look-ups
     def _numbers(self, owner: str, owner_id: int) -> list[dict]:
@@ -287,6 +319,7 @@ class Contacts:
         with self.db.conn:
             account_id = _account_id(self.db.conn, name, create=True)
             self._insert_numbers(self.db.conn, "account_id", account_id, numbers or [])
+        self.changed()
         return self.account(account_id)
 
     def account(self, account_id: int) -> dict:
@@ -321,6 +354,15 @@ class Contacts:
 
     def account_one(self, query: str) -> dict:
         return lookup.one(self.accounts(query), query, "account", "cc accounts")
+
+    def remove_account(self, query: str) -> dict:
+        """Remove the account QUERY names with its numbers; its contacts stay, without an
+        account, and calls linked to it keep its name."""
+        account = self.account_one(query)
+        with self.db.conn:
+            self.db.execute("delete from accounts where id = ?", [account["id"]])
+        self.changed()
+        return account
 
     def account_history(self, query: str) -> tuple[dict, list[dict]]:
         """An account's calls: those linked to it, and those with its own numbers that no

@@ -341,11 +341,76 @@ def _v11(db: sqlite_utils.Database) -> None:
                       primary key (server, call_id, agent))""")
 
 
+# A new uuid (version 4) in SQL: the uid a contact or an account gets where it is made.
+NEW_UID = ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+           "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1)"
+           " || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
+
+
+def _v12(db: sqlite_utils.Database) -> None:
+    """The team's contacts and accounts (team.url): the local tables are the cache every
+    look-up uses. Each record has a stable uid (given here, backfilled for those there
+    are); every local change to a record or its numbers queues its uid in
+    `directory_outbox` in the same transaction (the triggers of _keep_directory_outbox);
+    daemon/team/directory_sync.py sends them and pulls the colleagues' changes."""
+    for table in ("contacts", "accounts"):
+        db.execute(f"alter table {table} add column uid text")
+        db.execute(f"update {table} set uid = {NEW_UID}")
+        db.execute(f"create unique index {table}_uid on {table} (uid)")
+    db.execute("""create table directory_outbox (
+                      seq integer primary key autoincrement,
+                      kind text not null check (kind in ('contact', 'account')),
+                      uid text not null)""")
+    db.execute("create index directory_outbox_uid on directory_outbox (uid, kind)")
+
+
+def _directory_triggers() -> dict[str, str]:
+    """Each trigger of the contacts' outbox by name. They queue while `log_meta.directory`
+    is 'on' (not while a change pulled from the store is applied: 'applying')."""
+    on = "(select value from log_meta where key = 'directory') = 'on'"
+    triggers = {}
+    for table, kind in (("contacts", "contact"), ("accounts", "account")):
+        # Whatever code inserts a record, it gets a uid.
+        triggers[f"{table}_uid_given"] = f"""after insert on {table} when new.uid is null
+            begin update {table} set uid = {NEW_UID} where id = new.id; end"""
+        for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
+            # An insert without a uid queues once it has one (the update above).
+            triggers[f"{table}_directory_{event}"] = f"""after {event} on {table}
+                when {on} and {row}.uid is not null
+                begin insert into directory_outbox (kind, uid) values ('{kind}', {row}.uid);
+                end"""
+    for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
+        triggers[f"phones_directory_{event}"] = f"""after {event} on phones when {on}
+            begin
+              insert into directory_outbox (kind, uid)
+                select 'contact', uid from contacts where id = {row}.contact_id
+                union all
+                select 'account', uid from accounts where id = {row}.account_id;
+            end"""
+    return triggers
+
+
+def _keep_directory_outbox(db: sqlite_utils.Database) -> None:
+    """The contacts' outbox triggers, made at open like the calls' (_keep_team_outbox): a
+    migration that rebuilds the contacts, accounts or phones table drops them."""
+    if "uid" not in db["contacts"].columns_dict:       # a log before _v12 (tests make one)
+        return
+    triggers = _directory_triggers()
+    have = {name for (name,) in db.execute("select name from sqlite_master where type = "
+                                           "'trigger'")}
+    if set(triggers) <= have:
+        return
+    with db.atomic():
+        for name, body in triggers.items():
+            db.execute(f"drop trigger if exists {name}")
+            db.execute(f"create trigger {name} {body}")
+
+
 GROUP_NAME_MAX = 64
 # A static group's member joined to its call: the same row, still the same call.
 MEMBER_CALL = "calls c on c.id = m.call_row and c.call_id = m.call_id"
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12)
 
 HIGH_WATER = "calls_counter_high_water"
 
@@ -515,6 +580,7 @@ class Store:
         self.migrate()
         _keep_high_water(self.db)
         _keep_team_outbox(self.db)
+        _keep_directory_outbox(self.db)
         # After the migrations (a rebuild drops tables others refer to): links are checked.
         self.db.execute("PRAGMA foreign_keys = ON")
         if counter_floor > _floor(self.db.conn):

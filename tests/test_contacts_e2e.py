@@ -113,3 +113,26 @@ def test_quick_dial_list_and_recent_numbers(agent):
     assert agent.json("quick", "rm", "@support") == {
         "alias": "support", "name": "Support desk", "number": "+380441110001"}
     assert "@support" not in agent.cc("quick").stdout
+
+
+def test_a_contact_is_renamed_moved_to_another_account_and_removed(agent):
+    agent.cc("contacts", "add", "Olha Bondar", "--account", "Acme Ltd", "--phone",
+             "+380501112233")
+    done = agent.cc("contacts", "edit", "Olha", check=False)
+    assert done.returncode == 9 and done.stderr.strip() == (
+        "cc: say what to change: a new name (--name) or an account (--account)")
+    done = agent.cc("contacts", "Olha", "--name", "Olha Koval", check=False)
+    assert done.returncode == 9 and "--name goes with edit" in done.stderr
+    moved = agent.json("contacts", "edit", "Olha", "--name", "Olha Koval", "--account",
+                       "Globex")
+    assert (moved["name"], moved["account"]) == ("Olha Koval", "Globex")
+    assert agent.json("contacts", "edit", "Olha", "--account", "")["account"] == ""
+    call = agent.json("dial", "+380501112233")
+    agent.cc("hangup")
+    agent.log_row(call["call_id"], contact="Olha Koval")
+    assert agent.cc("contacts", "rm", "Olha").stdout.startswith("removed Olha Koval")
+    assert agent.json("contacts") == []
+    # The call keeps the name it was made with.
+    assert agent.log_row(call["call_id"])["contact"] == "Olha Koval"
+    done = agent.cc("contacts", "rm", "Olha", check=False)
+    assert done.returncode == 9 and len(done.stderr.splitlines()) == 1

@@ -67,6 +67,22 @@ async def contacts_add_number(ctx: Context, contact: Name, number: Number,
     return ctx.contacts.add_number(contact, phone.clean(number), kind)
 
 
+@command("contacts_edit", "Rename the contact CONTACT to NAME, or give it the ACCOUNT (made if "
+                          "new; \"\" for none).")
+async def contacts_edit(ctx: Context, contact: Name, name: Name | None = None,
+                        account: Annotated[str, Length(0, 200)] | None = None) -> dict:
+    if name is None and account is None:
+        raise WireError(ErrorCode.BAD_INPUT, "say what to change: a new name (--name) or an "
+                        "account (--account)")
+    return ctx.contacts.edit(contact, name, account)
+
+
+@command("contacts_rm", "Remove the contact CONTACT with its numbers (its calls keep its "
+                        "name).")
+async def contacts_rm(ctx: Context, contact: Name) -> dict:
+    return ctx.contacts.remove(contact)
+
+
 @command("contacts_history", "The contact CONTACT and its calls.")
 async def contacts_history(ctx: Context, contact: Name) -> dict:
     found, calls = ctx.contacts.history(contact)
@@ -92,6 +108,12 @@ async def accounts_add_number(ctx: Context, account: Name, number: Number,
 @command("accounts_show", "The one account ACCOUNT names, with its numbers and contacts.")
 async def accounts_show(ctx: Context, account: Name) -> dict:
     return ctx.contacts.account_one(account)
+
+
+@command("accounts_rm", "Remove the account ACCOUNT with its numbers (its contacts stay, "
+                        "without an account; its calls keep its name).")
+async def accounts_rm(ctx: Context, account: Name) -> dict:
+    return ctx.contacts.remove_account(account)
 
 
 @command("accounts_history", "The account ACCOUNT and its calls.")

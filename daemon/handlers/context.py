@@ -101,6 +101,8 @@ class Context:
         await self.supervisor.close()
         if self.team is not None:
             await self.team.close()
+        if self.contacts.sync is not None:
+            await self.contacts.sync.close()
         await self.hooks.close()
         await self.listener.stop()
         await self.client.close()
@@ -165,6 +167,10 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
         ctx.team.apply_card = tracker.take_card
         tracker.team = ctx.transfers.team = ctx.team
         supervisor.keep("team", ctx.team.run)
+        from ..team.directory_sync import DirectorySync
+
+        contacts.sync = DirectorySync(store, contacts, s, clock)
+        supervisor.keep("contacts sync", contacts.sync.run)
     ctx.retention = Retention(store, s, clock, ctx.team)
     supervisor.keep("retention", ctx.retention.keep_purging)
     if s["session.auto_login"] and s["server.login"]:

@@ -26,6 +26,7 @@ async def status(ctx: Context) -> dict:
             "seq": ctx.feed.seq,
             **({"team": ctx.team.view()} if ctx.team is not None else {}),
             **({"retention": kept} if (kept := ctx.retention.view()) else {}),
+            **({"contacts_sync": ctx.contacts.sync.view()} if ctx.contacts.sync else {}),
             **({"test_clock": "manual"} if ctx.session.clock.manual else {})}
 
 

@@ -428,9 +428,83 @@ grant select on {SCHEMA}.calls_masked to {VIEWER_ROLE};
 """
 
 
+NUMBER_KINDS = ("mobile", "work", "home", "other", "fax", "pager")    # as wire.NUMBER_KINDS
+MAX_NUMBERS = 200           # numbers one contact or account may have
+UID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+def _directory() -> str:
+    """The team's contacts and accounts: each daemon keeps its local tables as a cache and
+    pulls by revision ("every record of my team above the last revision I saw").
+
+    A record's numbers live in its row (jsonb: [{"number", "kind"}]), so a change is one
+    row, last write wins per record, and a pull needs no join. The revision comes from one
+    sequence under a lock per team taken before it is drawn: a team's writers commit in
+    revision order, so a reader that saw revision N never misses a lower one committed
+    later. The writer (updated_by) and the time are the store's, never a client's. A
+    removal is a tombstone (deleted) that travels like any change."""
+    kinds = ", ".join(f"'{k}'" for k in NUMBER_KINDS)
+    tables = ""
+    account_uid = f"    account_uid text check (account_uid ~ '{UID}'),\n"
+    for table, extra in (("accounts", ""), ("contacts", account_uid)):
+        tables += f"""
+create table {SCHEMA}.{table} (
+    uid text primary key check (uid ~ '{UID}'),
+    team text not null references {SCHEMA}.teams (name) on update cascade on delete cascade,
+    name text not null default '',
+{extra}    numbers jsonb not null default '[]' check ({SCHEMA}.numbers_ok(numbers)),
+    deleted boolean not null default false,
+    updated_at timestamptz not null default now(),
+    updated_by name not null default current_user,
+    revision bigint not null,
+    check (deleted or length(trim(name)) between 1 and 200),
+    check (length(name) <= 200)
+);
+create index {table}_revision on {SCHEMA}.{table} (team, revision);
+create trigger {table}_revised before insert or update on {SCHEMA}.{table}
+    for each row execute function {SCHEMA}.directory_revised();
+grant select, insert, update on {SCHEMA}.{table} to {AGENT_ROLE}, {LEAD_ROLE};
+alter table {SCHEMA}.{table} enable row level security;
+create policy own_team on {SCHEMA}.{table} for all to {AGENT_ROLE}
+    using (team = (select a.team from {SCHEMA}.agents a where a.login = current_user))
+    with check (team = (select a.team from {SCHEMA}.agents a where a.login = current_user));
+create policy led_teams on {SCHEMA}.{table} for all to {LEAD_ROLE}
+    using (team in (select t.name from {SCHEMA}.teams t where t.lead = current_user))
+    with check (team in (select t.name from {SCHEMA}.teams t where t.lead = current_user));
+"""
+    return f"""
+create function {SCHEMA}.numbers_ok(numbers jsonb) returns boolean
+language sql immutable as $$
+    select jsonb_typeof(numbers) = 'array' and jsonb_array_length(numbers) <= {MAX_NUMBERS}
+       and not exists (
+           select from jsonb_array_elements(numbers) n
+            where jsonb_typeof(n) <> 'object'
+               or jsonb_typeof(n -> 'number') is distinct from 'string'
+               or length(n ->> 'number') not between 1 and 80
+               or coalesce(n ->> 'kind', '') not in ({kinds}))
+$$;
+create sequence {SCHEMA}.directory_revision;
+grant usage on sequence {SCHEMA}.directory_revision to {AGENT_ROLE}, {LEAD_ROLE};
+
+-- Every write: the writer's team (an agent's own when not given), the store's time and
+-- writer, and the next revision, drawn under the team's lock (see above).
+create function {SCHEMA}.directory_revised() returns trigger language plpgsql as $$
+begin
+    if new.team is null then
+        select a.team into new.team from {SCHEMA}.agents a where a.login = current_user;
+    end if;
+    perform pg_advisory_xact_lock(hashtext('cc directory ' || coalesce(new.team, '')));
+    new.updated_at := now();
+    new.updated_by := current_user;
+    new.revision := nextval('{SCHEMA}.directory_revision');
+    return new;
+end $$;
+{tables}"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
-              _shared_filters_and_catalogues, _viewers)
+              _shared_filters_and_catalogues, _viewers, _directory)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
