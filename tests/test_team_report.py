@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 
@@ -28,23 +29,31 @@ def cc_as(postgres, login: str, *args, password: str | None = None):
 
 
 def rows(done) -> dict[tuple[str, str], dict]:
+    """The (day, agent) and TOTAL rows of a CSV report (not the hours of the day)."""
     assert done.returncode == 0, done.stderr
-    return {(row["day"], row["agent"]): row for row in csv.DictReader(io.StringIO(done.stdout))}
+    return {(row["day"], row["agent"]): row for row in csv.DictReader(io.StringIO(done.stdout))
+            if not row["hour"]}
+
+
+def hours(done) -> dict[str, dict]:
+    assert done.returncode == 0, done.stderr
+    return {row["hour"]: row for row in csv.DictReader(io.StringIO(done.stdout)) if row["hour"]}
 
 
 @pytest.fixture
 def calls(store):  # noqa: F811
-    """ivanova: 2 answered (60 s, 120 s) and 1 missed; petrenko: 1 out; kovalenko
-    (Support): 1 answered, and one the day after."""
+    """ivanova: 2 answered (60 s, 120 s; resolved, escalated; after 4 and 25 s of
+    ringing) and 1 missed; petrenko: 1 out (callback); kovalenko (Support): 1 answered,
+    and one the day after."""
     with as_role(store, "ivanova") as iv, as_role(store, "petrenko") as pe, \
             as_role(store, "kovalenko") as ko:
         add_call(iv, "i1", 1, outcome="answered", talk_seconds=60, wait_seconds=4,
-                 started_at=f"{DAY}T09:00:00+00:00")
-        add_call(iv, "i2", 2, outcome="answered", talk_seconds=120, wait_seconds=6,
-                 started_at=f"{DAY}T10:00:00+00:00")
+                 started_at=f"{DAY}T09:00:00+00:00", result="resolved")
+        add_call(iv, "i2", 2, outcome="answered", talk_seconds=120, wait_seconds=25,
+                 started_at=f"{DAY}T10:00:00+00:00", result="escalated")
         add_call(iv, "i3", 3, outcome="missed", started_at=f"{DAY}T23:59:59+00:00")
         add_call(pe, "p1", 1, direction="out", outcome="answered", talk_seconds=30,
-                 started_at=f"{DAY}T11:00:00+00:00")
+                 started_at=f"{DAY}T11:00:00+00:00", result="callback")
         add_call(ko, "k1", 1, outcome="answered", talk_seconds=10,
                  started_at=f"{DAY}T12:00:00+00:00")
         add_call(ko, "k2", 2, outcome="answered", talk_seconds=10,
@@ -59,10 +68,38 @@ def test_a_lead_reports_its_team_across_agents(calls):
     iv = got[(DAY, "ivanova")]
     assert (iv["calls_in"], iv["answered"], iv["missed"]) == ("3", "2", "1")
     assert (iv["avg_talk_seconds"], iv["max_talk_seconds"], iv["avg_answer_seconds"]) == \
-        ("90.0", "120.0", "5.0")
+        ("90.0", "120.0", "14.5")
     assert got[(DAY, "petrenko")]["calls_out"] == "1"
     total = got[("TOTAL", "")]
     assert (total["calls_in"], total["calls_out"]) == ("3", "1")       # no Support calls
+
+
+def test_a_lead_sees_results_hours_and_service_level_of_its_team(calls):
+    period = f"{DAY}..{DAY}"
+    done = cc_as(calls, "boss", "report", "--team", "--period", period, "--format", "csv")
+    total = rows(done)[("TOTAL", "")]
+    assert json.loads(total["results"]) == {"callback": 1, "escalated": 1, "resolved": 1,
+                                            "no result": 1}
+    assert json.loads(rows(done)[(DAY, "petrenko")]["results"]) == {"callback": 1}
+    assert (total["calls_out_connected"], total["calls_out_not_connected"]) == ("1", "0")
+    # answered after 4 and 25 s of ringing, one missed: 1 of 3 within 20 s
+    assert (total["answered_in_time"], total["service_level"],
+            total["service_level_seconds"]) == ("1", "0.3333", "20")
+    assert {hour: (row["calls_in"], row["answered"], row["calls_out"])
+            for hour, row in hours(done).items()} == {
+        "09": ("1", "1", "0"), "10": ("1", "1", "0"), "11": ("0", "0", "1"),
+        "23": ("1", "0", "0")}
+    env = {**os.environ, "CC_HOME": str(calls.dir / "boss-profile")}
+    subprocess.run([CC, "config", "set", "report.service_level_seconds", "30"], env=env,
+                   check=True, capture_output=True, timeout=60)
+    text = cc_as(calls, "boss", "report", "--team", "--period", period)
+    assert text.returncode == 0, text.stderr
+    assert "Answer rate 67% low; service level 67% low (answered within 30 s of ringing)" \
+        in text.stdout
+    assert "Results: callback 1, escalated 1, resolved 1, no result 1" in text.stdout
+    page = cc_as(calls, "boss", "report", "--team", "--period", period, "--format", "html")
+    assert page.returncode == 0 and "<svg" not in page.stdout
+    assert "Results of the call cards" in page.stdout
 
 
 def test_a_lead_chooses_agents_and_the_text_report_names_the_store(calls):
