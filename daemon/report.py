@@ -250,6 +250,7 @@ class Report:
     database: str
     generated_at: datetime
     service_level_seconds: int = SERVICE_LEVEL_SECONDS
+    team: str | None = None         # the team store's teams the report covers, if named
     rows: list[Figures] = field(default_factory=list)     # per (day, agent), in order
     days: list[Figures] = field(default_factory=list)     # per day, all agents (charts)
     agents: list[Figures] = field(default_factory=list)   # per agent, the whole period
@@ -266,7 +267,8 @@ class Report:
 
     @property
     def who(self) -> str:
-        return f"agent {self.agent}" if self.agent else "all agents"
+        who = f"agent {self.agent}" if self.agent else "all agents"
+        return f"{who} of team {self.team}" if self.team else who
 
     @property
     def result_names(self) -> list[str]:
@@ -286,7 +288,7 @@ class Report:
         return {"period": self.period, "first_day": _iso(self.first_day),
                 "last_day": _iso(self.last_day), "agent": self.agent,
                 "database": self.database, "generated_at": self.generated_at.isoformat(),
-                "service_level_seconds": level,
+                "team": self.team, "service_level_seconds": level,
                 "rate_bands": [{"from": low, "rating": word} for low, word, _ in RATE_BANDS],
                 "rows": [f.row(level) for f in self.rows],
                 "days": [f.row(level) for f in self.days],
@@ -360,12 +362,13 @@ def build(db_path: Path, period: str, agent: str | None = None,
 
 def assemble(period: str, first_day: date | None, last_day: date | None, agent: str | None,
              database: str, rows: list[Figures], hours: list[Figures] | None = None,
-             service_level_seconds: int = SERVICE_LEVEL_SECONDS) -> Report:
+             service_level_seconds: int = SERVICE_LEVEL_SECONDS,
+             team: str | None = None) -> Report:
     """The report of the (day, agent) rows, in order, and the 24 hours of the day: totals
     per day, per agent and all."""
     report = Report(period=period, first_day=first_day, last_day=last_day, agent=agent,
                     database=database, generated_at=datetime.now().astimezone(),
-                    service_level_seconds=service_level_seconds, rows=rows,
+                    service_level_seconds=service_level_seconds, team=team, rows=rows,
                     hours=hours or [Figures(hour=f"{h:02}") for h in range(24)])
     report.total.agent = agent or ""
     by_day: dict[str, Figures] = {}

@@ -20,10 +20,10 @@ from tests.test_team_roles import PASSWORDS, add_call, as_role, store  # noqa: F
 DAY = "2026-11-25"
 
 
-def cc_as(postgres, login: str, *args, password: str | None = None):
+def cc_as(postgres, login: str, *args, password: str | None = None, env=None):
     """`cc ARGS` as `login`, with its password in CC_TEAM_PASSWORD and a profile of its own."""
     env = {**os.environ, "CC_TEAM_PASSWORD": password or PASSWORDS[login], "TZ": "UTC",
-           "CC_HOME": str(postgres.dir / f"{login}-profile")}
+           "CC_HOME": str(postgres.dir / f"{login}-profile"), **(env or {})}
     return subprocess.run([CC, *args, "--url", postgres.url(login, "")], env=env,
                           capture_output=True, text=True, timeout=60)
 
@@ -102,6 +102,29 @@ def test_a_lead_sees_results_hours_and_service_level_of_its_team(calls):
     assert "Results of the call cards" in page.stdout
 
 
+def test_a_lead_mails_its_team_report_named_after_the_team(calls, tmp_path):
+    """`cc report --team --mail`: the subject names the period and the team."""
+    from tests.test_report_mail import FAKE_SENDMAIL, sent
+
+    outbox = tmp_path / "outbox"
+    (outbox / "bin").mkdir(parents=True)
+    (outbox / "bin" / "sendmail").write_text(FAKE_SENDMAIL)
+    (outbox / "bin" / "sendmail").chmod(0o755)
+    env = {"FAKE_MAIL_DIR": str(outbox),
+           "PATH": f"{outbox / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    done = cc_as(calls, "boss", "report", "--team", "--period", f"{DAY}..{DAY}", "--mail",
+                 "lead@example.com", env=env)
+    assert done.returncode == 0, done.stderr
+    message = sent(outbox)
+    assert message["Subject"] == f"Call report: {DAY}, all agents of team Sales"
+    text, page = message.get_payload()
+    assert "ivanova" in text.get_content() and "petrenko" in page.get_content()
+    assert "kovalenko" not in text.get_content()
+    # an agent of a team that does not share its calls reads its own: the title says so
+    agent = cc_as(calls, "ivanova", "report", "--team", "--period", f"{DAY}..{DAY}")
+    assert agent.stdout.splitlines()[0] == f"Call report: {DAY}, agent ivanova of team Sales"
+
+
 def test_a_lead_chooses_agents_and_the_text_report_names_the_store(calls):
     got = rows(cc_as(calls, "boss", "report", "--team", "--agent", "petrenko",
                      "--period", f"{DAY}..{DAY}", "--format", "csv"))
@@ -116,7 +139,7 @@ def test_a_lead_chooses_agents_and_the_text_report_names_the_store(calls):
 def test_an_agent_reports_only_its_own_calls(calls):
     got = rows(cc_as(calls, "ivanova", "report", "--team", "--period", f"{DAY}..{DAY}",
                      "--format", "csv"))
-    assert set(got) == {(DAY, "ivanova"), ("TOTAL", "")}
+    assert set(got) == {(DAY, "ivanova"), ("TOTAL", "ivanova")}     # its own, named
     # Naming a colleague does not cross the line: the store shows none of its calls.
     other = rows(cc_as(calls, "ivanova", "report", "--team", "--agent", "petrenko",
                        "--period", f"{DAY}..{DAY}", "--format", "csv"))
@@ -135,7 +158,8 @@ def test_an_agent_of_a_team_that_shares_reads_the_team(calls):
 def test_an_open_period_runs_from_the_first_to_the_last_visible_call(calls):
     got = rows(cc_as(calls, "kovalenko", "report", "--team", "--period", f"{DAY}..",
                      "--format", "csv"))
-    assert set(got) == {(DAY, "kovalenko"), ("2026-11-26", "kovalenko"), ("TOTAL", "")}
+    assert set(got) == {(DAY, "kovalenko"), ("2026-11-26", "kovalenko"),
+                        ("TOTAL", "kovalenko")}
 
 
 def test_team_report_mistakes_are_one_line(calls, tmp_path):

@@ -61,6 +61,8 @@ def build(conn, period: str, agents: list[str], where: str, today: date | None =
         raise ReportError(f"no agent {', '.join(missing)} in the team store (`cc team show` "
                           "lists the agents)")
     chosen = agents or None
+    team, reader = whose(conn)
+    shown = ", ".join(agents) or reader
     lo_day, hi_day = first_day, last_day
     if lo_day is None or hi_day is None:
         ends = conn.execute(
@@ -70,8 +72,8 @@ def build(conn, period: str, agents: list[str], where: str, today: date | None =
             "and (%(agents)s::name[] is null or agent = any(%(agents)s::name[]))",
             {"lo": start, "hi": end, "agents": chosen}).fetchone()
         if ends[0] is None:
-            return assemble(period, first_day, last_day, ", ".join(agents) or None, where, [],
-                            service_level_seconds=service_level_seconds)
+            return assemble(period, first_day, last_day, shown, where, [],
+                            service_level_seconds=service_level_seconds, team=team)
         lo_day = lo_day or _local_day(ends[0].isoformat())
         hi_day = hi_day or _local_day(ends[1].isoformat())
     days = [lo_day + timedelta(n) for n in range((hi_day - lo_day).days + 1)]
@@ -104,8 +106,23 @@ def build(conn, period: str, agents: list[str], where: str, today: date | None =
             else:
                 cells[key].fold(group)
     rows = [cells[key] for key in sorted(cells)]
-    return assemble(period, first_day, last_day, ", ".join(agents) or None, where, rows,
-                    hours, service_level_seconds)
+    return assemble(period, first_day, last_day, shown, where, rows, hours,
+                    service_level_seconds, team)
+
+
+def whose(conn) -> tuple[str | None, str | None]:
+    """(team, agent) whose calls the reader sees, for the title: the teams it leads; its
+    team when the team shares its calls; else only the reader's own calls."""
+    led = [row[0] for row in conn.execute(
+        f"select name from {SCHEMA}.teams where lead = current_user order by name")]
+    if led:
+        return ", ".join(led), None
+    own = conn.execute(
+        f"select a.team, t.agents_see_team, current_user::text from {SCHEMA}.agents a "
+        f"join {SCHEMA}.teams t on t.name = a.team where a.login = current_user").fetchone()
+    if own is None:
+        return None, None
+    return (own[0], None) if own[1] else (own[0], own[2])
 
 
 def _hour_bounds(lo: str, hi: str) -> list[str]:
