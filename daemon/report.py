@@ -564,7 +564,7 @@ def render_text(report: Report) -> str:
                      *(value(f) for _, _, value in columns)])
         previous = f.day
     foot = []
-    if len(report.agents) > 1:
+    if len(report.agents) > 1 and len({f.day for f in report.rows}) > 1:
         foot = [["all days" if n == 0 else "", _plain(_agent_name(f.agent)),
                  *(value(f) for _, _, value in columns)] for n, f in enumerate(report.agents)]
     only = report.agent or (report.agents[0].agent if len(report.agents) == 1 else "")
@@ -791,7 +791,7 @@ def render_html(report: Report) -> str:
                           [["Total", "all agents" if len(report.agents) > 1 else
                             _agent_name(report.agents[0].agent),
                             *(v(t) for _, _, v in columns)]])]
-    if len(report.agents) > 1:
+    if len(report.agents) > 1 and len({f.day for f in report.rows}) > 1:
         parts += [_h2("Per agent"),
                   _html_table(["agent"], columns,
                               [[_agent_name(f.agent), *(v(f) for _, _, v in columns)]
