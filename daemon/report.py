@@ -2,8 +2,8 @@
 
 A library, read by `cc report` without a daemon: `build()` opens the call log read-only
 and lets SQLite aggregate, one local day at a time: each day is a range of the
-started_at (or agent, started_at) index, grouped by agent, direction, outcome, the call
-card's result and the local hour, so SQLite only ever sorts one day's calls. (One GROUP
+started_at (or agent, started_at) index, grouped by agent, direction, outcome and the
+call card's result, and again by local hour, so SQLite only ever sorts one day's calls. (One GROUP
 BY date(started_at, 'localtime') over the whole period gives the same groups but sorts
 every call in one temporary B-tree; on a million calls it took about twice as long.)
 The few groups are folded into `Figures` here (per day and agent, and per hour of the
@@ -93,23 +93,31 @@ TOTAL = "TOTAL"
 NO_RESULT = "no result"
 FILLED_DAYS_AT_MOST = 366   # longer periods chart only the days that have calls
 
-# One local day's calls, grouped so each group adds to a Figures in one way (fold()).
-_DAY_SQL = """
-select coalesce(agent, '') as agent, direction, coalesce(outcome, '') as outcome,
-       coalesce(result, '') as result,
-       cast(strftime('%H', started_at, 'localtime') as integer) as hour,
-       count(*) as calls, total(talk_seconds) as talk, max(talk_seconds) as longest,
+# One local day's calls, grouped so each group adds to a Figures in one way (fold()):
+# by agent, direction, outcome and card result; then by local hour, direction and
+# outcome. Two queries over the day's index range: one grouped by all five made ten
+# times the groups and took a third longer over a month of 335,000 calls.
+_FIGURES = """count(*) as calls, total(talk_seconds) as talk, max(talk_seconds) as longest,
        total(hold_seconds) as hold, total(wait_seconds) as wait,
        count(processing_seconds) as wrapped, total(processing_seconds) as processing,
-       count(case when wait_seconds <= :level then 1 end) as in_time
-from calls where {agent}started_at >= :start and started_at < :end
-group by 1, 2, 3, 4, 5"""
+       count(case when wait_seconds <= :level then 1 end) as in_time"""
+_DAY_SQL = f"""
+select coalesce(agent, '') as agent, direction, coalesce(outcome, '') as outcome,
+       coalesce(result, '') as result, {_FIGURES}
+from calls where {{agent}}started_at >= :start and started_at < :end
+group by 1, 2, 3, 4"""
+_HOUR_SQL = f"""
+select cast(strftime('%H', started_at, 'localtime') as integer) as hour, direction,
+       coalesce(outcome, '') as outcome, {_FIGURES}
+from calls where {{agent}}started_at >= :start and started_at < :end
+group by 1, 2, 3"""
 
 
-def day_query(agent: bool = False) -> str:
-    """The query of one day: named parameters ([agent,] start, end: UTC ISO bounds;
-    level: the service level's seconds)."""
-    return _DAY_SQL.format(agent="agent = :agent and " if agent else "")
+def day_query(agent: bool = False, hours: bool = False) -> str:
+    """The query of one day (by agent, or by hour): named parameters ([agent,] start,
+    end: UTC ISO bounds; level: the service level's seconds)."""
+    return (_HOUR_SQL if hours else _DAY_SQL).format(
+        agent="agent = :agent and " if agent else "")
 
 
 class ReportError(Exception):
@@ -349,6 +357,7 @@ def build(db_path: Path, period: str, agent: str | None = None,
                 figures = by_agent.setdefault(name, Figures(day=day.isoformat(), agent=name))
                 figures.fold(group)
                 figures.count_result(group["result"], group["outcome"], group["calls"])
+            for group in conn.execute(day_query(bool(agent), hours=True), args):
                 hours[group["hour"]].fold(group)
             rows += [by_agent[name] for name in sorted(by_agent)]
     except sqlite3.Error as exc:

@@ -390,6 +390,8 @@ def test_days_are_the_agents_local_days(tmp_path):
     assert done.returncode == 0, done.stderr
     assert list(csv_figures(done.stdout)) == [("2026-11-02", "ivanova"),
                                               ("2026-11-03", "ivanova"), ("TOTAL", "")]
+    # 23:59 and 00:01 local: the hours of the day are local too
+    assert [r["hour"] for r in csv_rows(done.stdout) if r["hour"]] == ["00", "23"]
 
 
 def test_an_unknown_period_exits_9_with_one_line(home):
@@ -460,10 +462,11 @@ def test_each_day_is_a_range_of_an_index_so_a_million_calls_stay_fast(tmp_path):
     for args, index in ((["2026-11-02", "2026-11-03"], "idx_calls_started_at"),
                         (["ivanova", "2026-11-02", "2026-11-03"],
                          "idx_calls_agent_started_at")):
-        sql = report.day_query(agent=len(args) == 3)
         named = dict(zip(["agent", "start", "end"][3 - len(args):], args), level=20)
-        plan = " ".join(r[-1] for r in conn.execute("explain query plan " + sql, named))
-        assert f"USING INDEX {index} (" in plan, plan
+        for hours in (False, True):
+            sql = report.day_query(agent=len(args) == 3, hours=hours)
+            plan = " ".join(r[-1] for r in conn.execute("explain query plan " + sql, named))
+            assert f"USING INDEX {index} (" in plan, plan
 
 
 def test_other_commands_do_not_load_the_report_module():
