@@ -125,6 +125,27 @@ def test_a_lead_mails_its_team_report_named_after_the_team(calls, tmp_path):
     assert agent.stdout.splitlines()[0] == f"Call report: {DAY}, agent ivanova of team Sales"
 
 
+def test_hours_are_local_on_the_night_the_clocks_go_back(store):  # noqa: F811
+    """Kyiv leaves summer time at 04:00 on 2026-10-25 (the day has 25 hours): each call
+    is counted in its local hour and day."""
+    if not os.path.exists("/usr/share/zoneinfo/Europe/Kyiv"):
+        pytest.skip("no time zone data for Europe/Kyiv")
+    with as_role(store, "ivanova") as iv:
+        for n, utc in enumerate(("2026-10-24T21:30:00+00:00",    # 00:30 summer time
+                                 "2026-10-25T00:30:00+00:00",    # 03:30 summer time
+                                 "2026-10-25T01:30:00+00:00",    # 03:30 again, winter
+                                 "2026-10-25T21:30:00+00:00",    # 23:30
+                                 "2026-10-25T22:30:00+00:00"),   # 00:30 the next day
+                           start=1):
+            add_call(iv, f"d{n}", n, outcome="answered", wait_seconds=3, started_at=utc)
+    done = cc_as(store, "boss", "report", "--team", "--period", "2026-10-25..2026-10-25",
+                 "--format", "csv", env={"TZ": "Europe/Kyiv"})
+    assert set(rows(done)) == {("2026-10-25", "ivanova"), ("TOTAL", "")}
+    assert rows(done)[("TOTAL", "")]["calls_in"] == "4"
+    assert {hour: row["calls_in"] for hour, row in hours(done).items()} == {
+        "00": "1", "03": "2", "23": "1"}
+
+
 def test_a_lead_chooses_agents_and_the_text_report_names_the_store(calls):
     got = rows(cc_as(calls, "boss", "report", "--team", "--agent", "petrenko",
                      "--period", f"{DAY}..{DAY}", "--format", "csv"))
