@@ -66,7 +66,7 @@ def report(period: Annotated[str, typer.Option(
 
     agents = list(dict.fromkeys(agent or []))
     recipients = list(dict.fromkeys(mail or []))
-    settings = profile.load()
+    settings = _settings()
     if recipients:
         _check_mail(recipients, format, output, json)
     level = int(settings["report.service_level_seconds"])
@@ -112,6 +112,16 @@ def report(period: Annotated[str, typer.Option(
         render.fail(f"cannot write {output}: {exc.strerror}", Exit.FAILED)
     if sys.stderr.isatty():    # silent in cron: any output there becomes a mail
         print(f"wrote the report to {output}", file=sys.stderr)
+
+
+def _settings() -> dict:
+    """The settings, refusing only a bad report.* one: a cron report is not stopped by a
+    mistake in a setting it does not read."""
+    settings, problems, _ = profile.read()
+    for problem in problems:
+        if "cc config set report." in problem:
+            render.fail(problem, Exit.CONFIG)
+    return settings
 
 
 def _check_mail(recipients: list[str], format: Format, output: Path | None,

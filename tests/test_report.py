@@ -266,6 +266,17 @@ def test_service_level_counts_answers_within_the_setting_seconds(home):
     assert "answered within 5 s of ringing" in html_page
 
 
+def test_a_bad_setting_stops_the_report_only_when_the_report_reads_it(home):
+    config = home / "config.toml"
+    config.write_text('[server]\nport = "not a port"\n')
+    assert csv_figures(cc_report(home, "--period", PERIOD, "--format", "csv").stdout) \
+        == EXPECTED
+    config.write_text("[report]\nservice_level_seconds = 0\n")
+    done = cc_report(home, "--period", PERIOD)
+    assert done.returncode == 8 and done.stderr.count("\n") == 1
+    assert "report.service_level_seconds" in done.stderr
+
+
 def test_a_service_level_of_no_seconds_is_refused_in_one_line(home):
     env = {**os.environ, "CC_HOME": str(home)}
     done = subprocess.run([CC, "config", "set", "report.service_level_seconds", "0"], env=env,
