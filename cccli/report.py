@@ -50,14 +50,26 @@ def report(period: Annotated[str, typer.Option(
            url: Annotated[Optional[str], typer.Option(
                help="With --team: the team store as postgresql://ROLE@HOST[:PORT]/DATABASE "
                     "(default: team.url).")] = None,
+           mail: Annotated[Optional[list[str]], typer.Option(
+               "--mail", metavar="TO",
+               help="Mail the report (text and HTML in one message) to this address "
+                    "through the local sendmail instead of printing it; give it again for "
+                    "more addresses. From: report.mail_from; sendmail: report.sendmail.")
+           ] = None,
            json: Json = False) -> None:
-    """Calls per day and agent for a period, with totals. Reads the call log
-    directly: needs no daemon and no terminal, so cron can run it."""
+    """Calls per day and agent for a period, with totals, results, hours and the
+    service level. Reads the call log directly: needs no daemon and no terminal, so cron
+    can run it, and `--mail` sends it."""
     from daemon import periods
     from daemon import report as reports
     from daemon.export import refusal
 
     agents = list(dict.fromkeys(agent or []))
+    recipients = list(dict.fromkeys(mail or []))
+    settings = _settings()
+    if recipients:
+        _check_mail(recipients, format, output, json)
+    level = int(settings["report.service_level_seconds"])
     if database and len(database) > 1:
         render.fail("--database was given more than once: a report reads one call log "
                     "(for several agents' calls use --team)", Exit.BAD_INPUT)
@@ -65,7 +77,7 @@ def report(period: Annotated[str, typer.Option(
         if database:
             render.fail("--database and --team read different logs: give one of them",
                         Exit.BAD_INPUT)
-        built = _team_report(period, agents, url, output)
+        built = _team_report(period, agents, url, output, level)
     else:
         if len(agents) > 1:
             render.fail("several --agent need --team: the local call log is one agent's",
@@ -75,11 +87,15 @@ def report(period: Annotated[str, typer.Option(
         if refused:
             render.fail(refused, Exit.BAD_INPUT)
         try:
-            built = reports.build(path, period, agents[0] if agents else None)
+            built = reports.build(path, period, agents[0] if agents else None,
+                                  service_level_seconds=level)
         except periods.PeriodError as exc:
             render.fail(str(exc), Exit.BAD_INPUT)
         except reports.ReportError as exc:
             render.fail(str(exc), Exit.CONFIG)
+    if recipients:
+        _mail(built, recipients, settings)
+        return
     if json:
         import json as json_module
 
@@ -98,7 +114,50 @@ def report(period: Annotated[str, typer.Option(
         print(f"wrote the report to {output}", file=sys.stderr)
 
 
-def _team_report(period: str, agents: list[str], url: str | None, output: Path | None):
+def _settings() -> dict:
+    """The settings, refusing only a bad report.* one: a cron report is not stopped by a
+    mistake in a setting it does not read."""
+    settings, problems, _ = profile.read()
+    for problem in problems:
+        if "cc config set report." in problem:
+            render.fail(problem, Exit.CONFIG)
+    return settings
+
+
+def _check_mail(recipients: list[str], format: Format, output: Path | None,
+                json: bool) -> None:
+    """--mail sends both the text and the HTML report: nothing else to choose."""
+    from daemon.mail import address_problem
+
+    for to in recipients:
+        if problem := address_problem(to):
+            render.fail(f"--mail {problem}", Exit.BAD_INPUT)
+    chosen = [name for name, given in (("--format", format != Format.text),
+                                       ("--output", output is not None), ("--json", json))
+              if given]
+    if chosen:
+        render.fail(f"--mail sends the text and the HTML report in one message: leave out "
+                    f"{' and '.join(chosen)}", Exit.BAD_INPUT)
+
+
+def _mail(built, recipients: list[str], settings: dict) -> None:
+    from daemon import mail
+
+    sender = str(settings["report.mail_from"]) or mail.default_sender()
+    try:
+        command = mail.sendmail_command(str(settings["report.sendmail"]))
+    except mail.MailError as exc:
+        render.fail(str(exc), Exit.CONFIG)
+    try:
+        mail.send(mail.message(built, recipients, sender), command)
+    except mail.MailError as exc:
+        render.fail(str(exc), Exit.FAILED)
+    if sys.stderr.isatty():    # silent in cron: any output there becomes a mail
+        print(f"mailed the report to {', '.join(recipients)}", file=sys.stderr)
+
+
+def _team_report(period: str, agents: list[str], url: str | None, output: Path | None,
+                 level: int):
     """The report from the team store, read with the reader's role (no daemon)."""
     import psycopg
 
@@ -123,7 +182,8 @@ def _team_report(period: str, agents: list[str], url: str | None, output: Path |
     label = f"the team store {where.hostname}:{where.port or 5432}{where.path}"
     try:
         with conn:
-            return team_reports.build(conn, period, agents, label)
+            return team_reports.build(conn, period, agents, label,
+                                      service_level_seconds=level)
     except reports.ReportError as exc:
         render.fail(str(exc), Exit.BAD_INPUT)
     except psycopg.errors.UndefinedTable:

@@ -163,6 +163,13 @@ def _region(value: str) -> str | None:
     return None
 
 
+def _mail_address(value: str) -> str | None:
+    """Empty, or one mail address (name@example.com)."""
+    from .mail import address_problem
+
+    return address_problem(value) if value else None
+
+
 def _team_url(value: str) -> str | None:
     from .team.connect import check_url
 
@@ -259,6 +266,14 @@ SETTINGS: tuple[Setting, ...] = (
             "this machine's call log only)", check=_team_url),
     Setting("team.password_command", "", "a command that prints the team store's "
             "password (e.g. `pass show cc/team`)"),
+    Setting("report.service_level_seconds", 20, "`cc report`'s service level: the share "
+            "of incoming calls answered within this many seconds of ringing",
+            minimum=1, maximum=3600),
+    Setting("report.mail_from", "", "the From address of `cc report --mail` (empty: "
+            "you@this-machine)", check=_mail_address),
+    Setting("report.sendmail", "", "the sendmail `cc report --mail` hands the message to, "
+            "e.g. /usr/sbin/sendmail or msmtp (empty: sendmail on PATH, else "
+            "/usr/sbin/sendmail)"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 

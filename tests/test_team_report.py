@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 
@@ -19,32 +20,40 @@ from tests.test_team_roles import PASSWORDS, add_call, as_role, store  # noqa: F
 DAY = "2026-11-25"
 
 
-def cc_as(postgres, login: str, *args, password: str | None = None):
+def cc_as(postgres, login: str, *args, password: str | None = None, env=None):
     """`cc ARGS` as `login`, with its password in CC_TEAM_PASSWORD and a profile of its own."""
     env = {**os.environ, "CC_TEAM_PASSWORD": password or PASSWORDS[login], "TZ": "UTC",
-           "CC_HOME": str(postgres.dir / f"{login}-profile")}
+           "CC_HOME": str(postgres.dir / f"{login}-profile"), **(env or {})}
     return subprocess.run([CC, *args, "--url", postgres.url(login, "")], env=env,
                           capture_output=True, text=True, timeout=60)
 
 
 def rows(done) -> dict[tuple[str, str], dict]:
+    """The (day, agent) and TOTAL rows of a CSV report (not the hours of the day)."""
     assert done.returncode == 0, done.stderr
-    return {(row["day"], row["agent"]): row for row in csv.DictReader(io.StringIO(done.stdout))}
+    return {(row["day"], row["agent"]): row for row in csv.DictReader(io.StringIO(done.stdout))
+            if not row["hour"]}
+
+
+def hours(done) -> dict[str, dict]:
+    assert done.returncode == 0, done.stderr
+    return {row["hour"]: row for row in csv.DictReader(io.StringIO(done.stdout)) if row["hour"]}
 
 
 @pytest.fixture
 def calls(store):  # noqa: F811
-    """ivanova: 2 answered (60 s, 120 s) and 1 missed; petrenko: 1 out; kovalenko
-    (Support): 1 answered, and one the day after."""
+    """ivanova: 2 answered (60 s, 120 s; resolved, escalated; after 4 and 25 s of
+    ringing) and 1 missed; petrenko: 1 out (callback); kovalenko (Support): 1 answered,
+    and one the day after."""
     with as_role(store, "ivanova") as iv, as_role(store, "petrenko") as pe, \
             as_role(store, "kovalenko") as ko:
         add_call(iv, "i1", 1, outcome="answered", talk_seconds=60, wait_seconds=4,
-                 started_at=f"{DAY}T09:00:00+00:00")
-        add_call(iv, "i2", 2, outcome="answered", talk_seconds=120, wait_seconds=6,
-                 started_at=f"{DAY}T10:00:00+00:00")
+                 started_at=f"{DAY}T09:00:00+00:00", result="resolved")
+        add_call(iv, "i2", 2, outcome="answered", talk_seconds=120, wait_seconds=25,
+                 started_at=f"{DAY}T10:00:00+00:00", result="escalated")
         add_call(iv, "i3", 3, outcome="missed", started_at=f"{DAY}T23:59:59+00:00")
         add_call(pe, "p1", 1, direction="out", outcome="answered", talk_seconds=30,
-                 started_at=f"{DAY}T11:00:00+00:00")
+                 started_at=f"{DAY}T11:00:00+00:00", result="callback")
         add_call(ko, "k1", 1, outcome="answered", talk_seconds=10,
                  started_at=f"{DAY}T12:00:00+00:00")
         add_call(ko, "k2", 2, outcome="answered", talk_seconds=10,
@@ -59,10 +68,82 @@ def test_a_lead_reports_its_team_across_agents(calls):
     iv = got[(DAY, "ivanova")]
     assert (iv["calls_in"], iv["answered"], iv["missed"]) == ("3", "2", "1")
     assert (iv["avg_talk_seconds"], iv["max_talk_seconds"], iv["avg_answer_seconds"]) == \
-        ("90.0", "120.0", "5.0")
+        ("90.0", "120.0", "14.5")
     assert got[(DAY, "petrenko")]["calls_out"] == "1"
     total = got[("TOTAL", "")]
     assert (total["calls_in"], total["calls_out"]) == ("3", "1")       # no Support calls
+
+
+def test_a_lead_sees_results_hours_and_service_level_of_its_team(calls):
+    period = f"{DAY}..{DAY}"
+    done = cc_as(calls, "boss", "report", "--team", "--period", period, "--format", "csv")
+    total = rows(done)[("TOTAL", "")]
+    assert json.loads(total["results"]) == {"callback": 1, "escalated": 1, "resolved": 1,
+                                            "no result": 1}
+    assert json.loads(rows(done)[(DAY, "petrenko")]["results"]) == {"callback": 1}
+    assert (total["calls_out_connected"], total["calls_out_not_connected"]) == ("1", "0")
+    # answered after 4 and 25 s of ringing, one missed: 1 of 3 within 20 s
+    assert (total["answered_in_time"], total["service_level"],
+            total["service_level_seconds"]) == ("1", "0.3333", "20")
+    assert {hour: (row["calls_in"], row["answered"], row["calls_out"])
+            for hour, row in hours(done).items()} == {
+        "09": ("1", "1", "0"), "10": ("1", "1", "0"), "11": ("0", "0", "1"),
+        "23": ("1", "0", "0")}
+    env = {**os.environ, "CC_HOME": str(calls.dir / "boss-profile")}
+    subprocess.run([CC, "config", "set", "report.service_level_seconds", "30"], env=env,
+                   check=True, capture_output=True, timeout=60)
+    text = cc_as(calls, "boss", "report", "--team", "--period", period)
+    assert text.returncode == 0, text.stderr
+    assert "Answer rate 67% low; service level 67% low (answered within 30 s of ringing)" \
+        in text.stdout
+    assert "Results: callback 1, escalated 1, resolved 1, no result 1" in text.stdout
+    page = cc_as(calls, "boss", "report", "--team", "--period", period, "--format", "html")
+    assert page.returncode == 0 and "<svg" not in page.stdout
+    assert "Results of the call cards" in page.stdout
+
+
+def test_a_lead_mails_its_team_report_named_after_the_team(calls, tmp_path):
+    """`cc report --team --mail`: the subject names the period and the team."""
+    from tests.test_report_mail import FAKE_SENDMAIL, sent
+
+    outbox = tmp_path / "outbox"
+    (outbox / "bin").mkdir(parents=True)
+    (outbox / "bin" / "sendmail").write_text(FAKE_SENDMAIL)
+    (outbox / "bin" / "sendmail").chmod(0o755)
+    env = {"FAKE_MAIL_DIR": str(outbox),
+           "PATH": f"{outbox / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    done = cc_as(calls, "boss", "report", "--team", "--period", f"{DAY}..{DAY}", "--mail",
+                 "lead@example.com", env=env)
+    assert done.returncode == 0, done.stderr
+    message = sent(outbox)
+    assert message["Subject"] == f"Call report: {DAY}, all agents of team Sales"
+    text, page = message.get_payload()
+    assert "ivanova" in text.get_content() and "petrenko" in page.get_content()
+    assert "kovalenko" not in text.get_content()
+    # an agent of a team that does not share its calls reads its own: the title says so
+    agent = cc_as(calls, "ivanova", "report", "--team", "--period", f"{DAY}..{DAY}")
+    assert agent.stdout.splitlines()[0] == f"Call report: {DAY}, agent ivanova of team Sales"
+
+
+def test_hours_are_local_on_the_night_the_clocks_go_back(store):  # noqa: F811
+    """Kyiv leaves summer time at 04:00 on 2026-10-25 (the day has 25 hours): each call
+    is counted in its local hour and day."""
+    if not os.path.exists("/usr/share/zoneinfo/Europe/Kyiv"):
+        pytest.skip("no time zone data for Europe/Kyiv")
+    with as_role(store, "ivanova") as iv:
+        for n, utc in enumerate(("2026-10-24T21:30:00+00:00",    # 00:30 summer time
+                                 "2026-10-25T00:30:00+00:00",    # 03:30 summer time
+                                 "2026-10-25T01:30:00+00:00",    # 03:30 again, winter
+                                 "2026-10-25T21:30:00+00:00",    # 23:30
+                                 "2026-10-25T22:30:00+00:00"),   # 00:30 the next day
+                           start=1):
+            add_call(iv, f"d{n}", n, outcome="answered", wait_seconds=3, started_at=utc)
+    done = cc_as(store, "boss", "report", "--team", "--period", "2026-10-25..2026-10-25",
+                 "--format", "csv", env={"TZ": "Europe/Kyiv"})
+    assert set(rows(done)) == {("2026-10-25", "ivanova"), ("TOTAL", "")}
+    assert rows(done)[("TOTAL", "")]["calls_in"] == "4"
+    assert {hour: row["calls_in"] for hour, row in hours(done).items()} == {
+        "00": "1", "03": "2", "23": "1"}
 
 
 def test_a_lead_chooses_agents_and_the_text_report_names_the_store(calls):
@@ -79,7 +160,7 @@ def test_a_lead_chooses_agents_and_the_text_report_names_the_store(calls):
 def test_an_agent_reports_only_its_own_calls(calls):
     got = rows(cc_as(calls, "ivanova", "report", "--team", "--period", f"{DAY}..{DAY}",
                      "--format", "csv"))
-    assert set(got) == {(DAY, "ivanova"), ("TOTAL", "")}
+    assert set(got) == {(DAY, "ivanova"), ("TOTAL", "ivanova")}     # its own, named
     # Naming a colleague does not cross the line: the store shows none of its calls.
     other = rows(cc_as(calls, "ivanova", "report", "--team", "--agent", "petrenko",
                        "--period", f"{DAY}..{DAY}", "--format", "csv"))
@@ -98,7 +179,8 @@ def test_an_agent_of_a_team_that_shares_reads_the_team(calls):
 def test_an_open_period_runs_from_the_first_to_the_last_visible_call(calls):
     got = rows(cc_as(calls, "kovalenko", "report", "--team", "--period", f"{DAY}..",
                      "--format", "csv"))
-    assert set(got) == {(DAY, "kovalenko"), ("2026-11-26", "kovalenko"), ("TOTAL", "")}
+    assert set(got) == {(DAY, "kovalenko"), ("2026-11-26", "kovalenko"),
+                        ("TOTAL", "kovalenko")}
 
 
 def test_team_report_mistakes_are_one_line(calls, tmp_path):
