@@ -87,7 +87,7 @@ def add_viewer(conn, login: str, team: str, secret: str | None) -> str:
                          "on conflict do nothing", (login, team))
     except psycopg.errors.ForeignKeyViolation:
         raise TeamError(f"there is no team {team!r}: add it with `cc team add-team`") from None
-    return f"viewer {login} reads team {team!r}'s calls with the numbers masked"
+    return f"viewer {login} reads the calls of team {team!r}, numbers masked"
 
 
 def _ensure_role(conn, login: str, group: str, secret: str | None) -> None:
