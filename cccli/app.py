@@ -59,9 +59,9 @@ def build(only: str | None = None) -> typer.Typer:
     the Click tree of every registered command at each start (about 25 ms)."""
     built = typer.Typer(
         name="cc",
-        help="The Infinity contact-centre agent's command line. `cccli` is the same program "
-             "(`cc` may be shadowed by the C compiler).",
-        epilog="Exit codes:\n\n" + exit_code_table().replace("\n", "\n\n"),
+        help="The Infinity contact-centre agent's command line. `cccli` is the same "
+             "program.",
+        epilog="Exit codes:\n\n\b\n" + exit_code_table(),
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -76,6 +76,39 @@ def build(only: str | None = None) -> typer.Typer:
     if only is not None:
         built.callback()(lambda: None)    # stay a group of one: `cc NAME ...` as ever
     return built
+
+
+def labelled(typer_app: typer.Typer):
+    """The app as Click runs it, its help in plain text (as every Unix tool's: no boxes)
+    and every value named like argparse names it (`--contact CONTACT`, `NUMBER`,
+    `--mode [offhook|callback]`), not by Typer's type labels (`<str>`, `<list[str]>`),
+    whose look changes from one Typer version to the next. The man pages use the same."""
+    import typer.main
+
+    def label(cmd) -> None:
+        cmd.rich_markup_mode = None
+        for param in cmd.params:
+            kind = getattr(param, "type", None) or getattr(param, "type_descriptor", None)
+            choices = getattr(kind, "choices", None)
+            if param.param_type_name == "argument" and hasattr(param, "display_type_rich"):
+                # Typer 0.29 writes the type after an argument's name (`NUMBER <str>`).
+                param.display_type_rich = lambda ctx: None
+            if getattr(param, "is_flag", False) or param.metavar is not None:
+                continue
+            if choices:
+                param.metavar = "[" + "|".join(str(getattr(c, "value", c))
+                                               for c in choices) + "]"
+            elif param.name:
+                param.metavar = param.name.upper()
+        for sub in getattr(cmd, "commands", {}).values():
+            # The list of commands shows each one's whole first paragraph, wrapped.
+            sub.short_help = sub.short_help or " ".join(
+                (sub.help or "").strip().split("\n\n")[0].split())
+            label(sub)
+
+    command = typer.main.get_command(typer_app)
+    label(command)
+    return command
 
 
 app = build()
@@ -129,7 +162,7 @@ def main() -> None:
             return
         # Shell completion walks the whole tree; everything else needs only its command.
         runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ else app
-        code = runner(standalone_mode=False)
+        code = labelled(runner).main(standalone_mode=False)
         if isinstance(code, int) and code:      # a typer.Exit(code) some command raised
             sys.exit(code)
     except WireError as exc:

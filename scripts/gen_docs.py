@@ -46,11 +46,10 @@ CCCLI_FILES = {"bash": "cccli.bash", "zsh": "_cccli", "fish": "cccli.fish"}
 
 def command_tree():
     """The app as Click sees it, and a context to ask it questions in."""
-    import typer.main
 
-    from cccli.app import app
+    from cccli.app import app, labelled
 
-    root = typer.main.get_command(app)
+    root = labelled(app)
     return root, root.make_context(PROG, [], resilient_parsing=True)
 
 
@@ -110,9 +109,10 @@ def roff(text: str) -> str:
 
 
 def option_tag(spec: str) -> str:
-    """'-f, --format <str>' -> bold option names, italic value."""
+    """'-f, --format FORMAT' -> bold option names, italic value."""
     out = []
-    for match in re.finditer(r"(<[^>]*>)|(--?[A-Za-z][\w-]*)|([^<-]+|.)", spec):
+    for match in re.finditer(r"(\[[^\]]*\]|\b[A-Z][A-Z0-9_]*\b(?:\.\.\.)?)|(--?[A-Za-z][\w-]*)|"
+                             r"([^A-Z\[-]+|.)", spec):
         value, option, other = match.groups()
         if value:
             out.append(f"\\fI{roff(value)}\\fR")

@@ -35,3 +35,29 @@ def test_a_usage_error_is_one_line_and_exit_2(tmp_path, args, says):
 def test_help_is_still_help(tmp_path):
     done = cc(tmp_path / "home", "dial", "--help")
     assert done.returncode == 0 and "Usage: cc dial" in done.stdout and done.stderr == ""
+
+
+def every_command():
+    from cccli.app import app, labelled
+
+    def walk(cmd, ctx):
+        yield cmd, ctx
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, sub.make_context(name, [], parent=ctx,
+                                                  resilient_parsing=True))
+
+    root = labelled(app)
+    yield from walk(root, root.make_context("cc", [], resilient_parsing=True))
+
+
+def test_help_names_values_as_unix_tools_do_not_by_typers_type_labels():
+    import re
+
+    helps = {ctx.command_path: cmd.get_help(ctx) for cmd, ctx in every_command()}
+    assert len(helps) > 50
+    labels = {path: re.findall(r"<[a-z][\w\[\], |]*>", text) for path, text in helps.items()}
+    assert {path: found for path, found in labels.items() if found} == {}
+    assert not any(set("╭╮╰╯│") & set(text) for text in helps.values())
+    assert "--contact CONTACT" in helps["cc dial"] and "--mode [offhook|callback]" in \
+        helps["cc dial"]
+    assert "[NUMBER]" in helps["cc dial"].splitlines()[0]
