@@ -108,6 +108,7 @@ def _status_lines(view: dict) -> str:
     if view.get("wrapup"):
         lines.append(_wrapup_line(view["wrapup"]))
     lines += render.waiting_lines(view)
+    lines += render.events_lines(view)
     lines += [f"warning {render.task_failure(task)}" for task in view.get("task_failures", ())]
     if view.get("store_notice"):
         lines.append(f"notice  {view['store_notice']}")

@@ -65,7 +65,8 @@ def start(timeout: float = typer.Option(15.0, help="Seconds to wait for the daem
                f"daemon {'started' if started else 'already running'} (pid {running['pid']})\n"
                + render.agent_line(view)
                + (f"; {view['last_error']}" if view.get("last_error") else "")
-               + "".join(f"\n{line}" for line in render.waiting_lines(view))
+               + "".join(f"\n{line}" for line in render.waiting_lines(view)
+                         + render.events_lines(view))
                + (f"\nnotice  {view['store_notice']}" if view.get("store_notice") else ""))
     refused = view.get("logon_error")
     if started and refused and view["session"] == SessionStatus.LOGGED_OUT:

@@ -1,7 +1,8 @@
 """`cc doctor`: check the profile, the daemon and the server, one line per check.
 
-Each check is ok, FAIL, or -- (not checked: with no daemon the session and the event
-listener cannot be asked; a server that tells no time leaves the clock unmeasured).
+Each check is ok, WARN (it passes, but something needs a look), FAIL, or -- (not
+checked: with no daemon the session and the event listener cannot be asked; a server
+that tells no time leaves the clock unmeasured).
 The exit code is 0 when nothing failed, 8 (configuration) when only the configuration
 checks failed (config, password, sockets), and 1 when anything else failed. Nothing
 here prints the password.
@@ -10,11 +11,9 @@ here prints the password.
 from __future__ import annotations
 
 import os
-import re
 import stat
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
 
 from daemon import profile
 from daemon.wire import Exit, SessionStatus, WireError
@@ -25,8 +24,7 @@ from .options import Json
 CONFIG_CHECKS = ("config", "password", "sockets")
 HTTP_TIMEOUT = 3.0
 SKEW_LIMIT = 5.0            # seconds: more than this and call times in the log drift
-RECENT_EVENTS = 600.0       # seconds: "recently" for the last event the server pushed
-JOURNAL_TAIL = 256 * 1024   # bytes of the journal read to find the last event
+QUIET_LOGGED_IN = 600.0     # seconds logged in without an event: the server cannot reach us
 
 
 @dataclass
@@ -34,6 +32,7 @@ class Check:
     check: str
     ok: bool | None         # None: not checked
     detail: str
+    warning: bool = False   # passes, but something needs a look (WARN)
 
 
 def doctor(json: Json = False) -> None:
@@ -57,8 +56,13 @@ def doctor(json: Json = False) -> None:
 
 def _lines(checks: list[Check]) -> str:
     width = max(len(c.check) for c in checks)
-    return "\n".join(f"{'--' if c.ok is None else 'ok' if c.ok else 'FAIL':<4}  "
-                     f"{c.check:<{width}}  {c.detail}" for c in checks)
+    return "\n".join(f"{_mark(c):<4}  {c.check:<{width}}  {c.detail}" for c in checks)
+
+
+def _mark(check: Check) -> str:
+    if check.ok is None:
+        return "--"
+    return "FAIL" if not check.ok else "WARN" if check.warning else "ok"
 
 
 def http_get(url: str) -> tuple[int, bytes, str | None]:
@@ -99,7 +103,7 @@ def run_checks() -> list[Check]:
     except WireError as exc:
         checks.append(Check("daemon", False, exc.message))
     checks.append(session_check(status))
-    checks.append(events_check(status, paths.journal))
+    checks.append(events_check(status))
     checks.append(clock_check(settings))
     checks.append(database_check(paths.database))
     checks.append(spool_check(status, paths.spool))
@@ -252,43 +256,58 @@ def session_check(status: dict | None) -> Check:
                                    "(log in with `cc login`)")
 
 
-def events_check(status: dict | None, journal) -> Check:
-    """The listener answers 404 to anything but an event path: that proves it is up."""
+def events_check(status: dict | None) -> Check:
+    """The events URL the daemon advertises: this daemon's listener answers on it, a server
+    on another machine can reach it (no loopback or link-local address), and when the
+    last event came (none in QUIET_LOGGED_IN logged in: the server does not reach it)."""
+    from daemon.reach import PROBE
+
     if status is None:
         return Check("events", None, "not checked: needs the daemon")
-    url = status.get("events_url")
+    url, view = status.get("events_url"), status.get("events") or {}
     if not url:
         return Check("events", False, "the daemon reports no event listener")
+    probe = f"{url.rstrip('/')}{PROBE}"
     try:
-        code, _, _ = http_get(f"{url.rstrip('/')}/cc-doctor")
+        code, body, _ = http_get(probe)
     except OSError as exc:
-        return Check("events", False, f"cannot reach the listener at {url}: {exc} "
-                                      "(see the events.* settings)")
-    if code != 404:
-        return Check("events", False, f"{url} answered HTTP {code}: something else listens "
-                                      "there, not the daemon (change events.listen_port)")
-    return Check("events", True, f"listener up at {url}; {last_event(journal)}")
+        if view.get("public_url"):     # behind NAT the public address may not loop back
+            return Check("events", True, f"cannot check {url} from this machine ({exc}); "
+                         f"from another one, `curl {probe}` must print 'cc event listener "
+                         f"{view.get('listener_id')}'", warning=True)
+        return Check("events", False, f"nothing answers at {url}: {exc} (see "
+                                      "events.listen_host and events.listen_port)")
+    if code != 200 or body.decode(errors="replace").split() != [
+            "cc", "event", "listener", str(view.get("listener_id"))]:
+        return Check("events", False, f"{url} answers HTTP {code}, but not as this daemon's "
+                                      "listener: another program or machine is behind it "
+                                      "(check events.listen_port and events.public_url)")
+    if view.get("remote_server") and view.get("local_only"):
+        return Check("events", False, view["warnings"][0])
+    where = (f"{view['local_only']} for a server on this machine" if view.get("local_only")
+             else f"bound to {view.get('bind')}, an address other machines can reach")
+    detail = f"events URL {url} answers (this daemon's listener, {where})"
+    warnings = [w for w in view.get("warnings", ())]
+    last, since = view.get("last_event_ago"), view.get("logged_in_for")
+    if last is not None:
+        heard = f"the last event came {_ago(last)} ago"
+    elif since is None:
+        heard = "no event yet (not logged in)"
+    elif since >= QUIET_LOGGED_IN:
+        port = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[-1]
+        warnings.append(f"no event in {_ago(since)} logged in: the server does not reach "
+                        f"{url} (a firewall closing port {port}, a NAT not forwarding it, or "
+                        "a server eventsURL other than this one: give its administrator "
+                        "this URL)")
+        heard = "no event yet"
+    else:
+        heard = f"no event yet, logged in {_ago(since)} ago"
+    return Check("events", True, "; ".join([detail, *warnings, heard]),
+                 warning=bool(warnings))
 
 
-_EVENT = re.compile(r'<message [^>]*\bat="([^"]+)"[^>]*\bkind="event"')
-
-
-def last_event(journal) -> str:
-    """When the server last pushed an event, from the journal's tail (cheap, no XML parse)."""
-    try:
-        with open(journal, "rb") as fh:
-            fh.seek(max(0, fh.seek(0, os.SEEK_END) - JOURNAL_TAIL))
-            tail = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return "no journal to tell when the last event came"
-    found = _EVENT.findall(tail)
-    if not found:
-        return "no event from the server in the journal's tail"
-    ago = time.time() - datetime.fromisoformat(found[-1].replace("Z", "+00:00")).timestamp()
-    if ago > RECENT_EVENTS:
-        return (f"the last event came {ago / 60:.0f} min ago (is the server's eventsURL "
-                "pointed here?)")
-    return f"the last event came {ago:.0f} s ago"
+def _ago(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def clock_check(settings: dict | None) -> Check:

@@ -205,6 +205,11 @@ def waiting_lines(view: dict, stopped: bool = False) -> list[str]:
     return lines
 
 
+def events_lines(view: dict) -> list[str]:
+    """What `cc status` and `cc daemon start` say of an events URL a server cannot use."""
+    return [f"warning {line}" for line in (view.get("events") or {}).get("warnings", ())]
+
+
 def retention_line(retention: dict) -> str:
     """Retention in one line: the setting, the last purge (what went from where, or why
     the team store was not purged), the next daily one."""

@@ -92,7 +92,25 @@ def _host(value: str, bracketed: bool = True) -> str | None:
 
 
 def _bind_host(value: str) -> str | None:
-    return _host(value, bracketed=False)
+    """Empty (chosen at start), or an address (or name) to bind, IPv6 without brackets."""
+    if value and _host(value, bracketed=False):
+        return ("empty (chosen at start), 0.0.0.0 (every address), or one address of this "
+                "machine (no http://, path or port), e.g. 192.0.2.10 or ::1")
+    return None
+
+
+def _events_url(value: str) -> str | None:
+    """Empty, or the http(s) URL the server pushes events to: no query, fragment or login."""
+    from urllib.parse import urlsplit
+
+    if problem := _web_url(value):
+        return problem + " (e.g. http://203.0.113.7:8085)"
+    parts = urlsplit(value)
+    if parts.query or parts.fragment or "#" in value or "?" in value:
+        return "a URL without ?query or #fragment (the server adds each event's own)"
+    if parts.username is not None:
+        return "a URL without user@ (a secret goes in events.token)"
+    return None
 
 
 def _web_url(value: str) -> str | None:
@@ -247,14 +265,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("remote.endpoint", "", "a TCP endpoint for remote control, e.g. "
             "tcp://0.0.0.0:5555; CURVE keys required (`cc daemon keys`); empty: off",
             check=_endpoint),
-    Setting("events.listen_host", "127.0.0.1", "address of the event listener (eventsURL)",
-            check=_bind_host),
-    Setting("events.listen_port", 0, "port of the event listener (0: any free port)",
-            minimum=0, maximum=65535),
+    Setting("events.listen_host", "", "address the event listener binds (empty: 127.0.0.1 "
+            "for a server on this machine, else this machine's address toward the server; "
+            "0.0.0.0: every address)", check=_bind_host),
+    Setting("events.listen_port", 0, "port of the event listener, the one to open in a "
+            "firewall (0: any free port, new at every start)", minimum=0, maximum=65535),
     Setting("events.max_rate", 20000, "events per second the listener takes; more get 429",
             minimum=1),
-    Setting("events.public_url", "", check=_web_url, help="URL the server pushes events to "
-            "(empty: http://listen_host:port)"),
+    Setting("events.public_url", "", check=_events_url, help="URL the server pushes events "
+            "to, when it reaches this machine by another address (NAT, a proxy) (empty: "
+            "http://listen_host:port)"),
     Setting("events.token", "", "a secret the events URL carries as its first path segment "
             "(letters, digits, - . _ ~); events without it are refused (empty: none)"),
     Setting("journal.enabled", True, "journal every message exchanged with the server"),

@@ -46,6 +46,7 @@ class Session:
         self.agent_state: int | None = None
         self.wanted_state: int | None = None   # what the agent chose; restored after reconnect
         self.last_error: str | None = None
+        self.logged_in_at: float | None = None     # the daemon's clock, at the last log-on
         self.logon_error: ErrorCode | None = None   # why the last log-on failed, until one works
         self.next_try_at: float | None = None
         self._password: str | None = None
@@ -168,6 +169,7 @@ class Session:
             raise WireError(ErrorCode.AUTH, f"log-on refused by the server: {exc}{code}; check "
                             "server.login and the password") from None
         self.status = LOGGED_IN
+        self.logged_in_at = self.clock.time()
         self.last_error = self.logon_error = None
         self.tracker.agent, self.tracker.extension = login, self.extension
         log.info("logged in as %s (IDUser %s, extension %s)", login, self.id_user,

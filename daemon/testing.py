@@ -165,7 +165,9 @@ class Emulator:
 
     def __init__(self, workdir: Path | None = None, scale: float = 10.0, raw: bool = False,
                  manual_clock: bool = False, scenario: str | None = None,
-                 env: dict | None = None):
+                 env: dict | None = None, host: str = "127.0.0.1"):
+        """`host`: the address it listens on (another than loopback plays a server on
+        another machine)."""
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="cc-emu-"))
         self.owns_workdir = workdir is None
         self.scenario = self.workdir / "scenario.toml"
@@ -173,15 +175,16 @@ class Emulator:
         port_file = self.workdir / "emulator.port"
         self.log = open(self.workdir / "emulator.log", "wb")
         self.proc = subprocess.Popen(
-            [CC, "emulator", "run", "--port", "0", "--port-file", str(port_file),
-             "--scenario", str(self.scenario)], env=env, stdout=self.log,
+            [CC, "emulator", "run", "--host", host, "--port", "0", "--port-file",
+             str(port_file), "--scenario", str(self.scenario)], env=env, stdout=self.log,
             stderr=subprocess.STDOUT)
         text = wait_until(lambda: self.proc.poll() is not None or (
             port_file.exists() and port_file.read_text().strip()), 15, "the emulator's port")
         if self.proc.poll() is not None:
             raise RuntimeError(f"the emulator exited at start: {self.log_tail()}")
         self.port = int(text)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.host = host
+        self.url = f"http://{host}:{self.port}"
         self.client = Admin(self.url)
 
     def admin(self, what: str, **params) -> dict:
@@ -382,8 +385,8 @@ class Agent:
         self.env.pop("XDG_RUNTIME_DIR", None)
         if manual_clock:
             self.env[TEST_CLOCK] = "manual"
-        base = {"server.host": "127.0.0.1", "server.port": emulator.port,
-                "server.login": login}
+        base = {"server.host": getattr(emulator, "host", "127.0.0.1"),
+                "server.port": emulator.port, "server.login": login}
         if quick:
             base.update({"server.poll_interval": 0.5, "server.timeout": 3.0,
                          "session.backoff_initial": 0.2, "session.backoff_cap": 1.0})

@@ -68,10 +68,11 @@ def modules_loaded(home: Path, *argv: str) -> tuple[set[str], str]:
 def emulator_factory(tmp_path):
     started = []
 
-    def make(scale: float = 10.0, raw: bool = False, manual_clock: bool = False) -> Emulator:
+    def make(scale: float = 10.0, raw: bool = False, manual_clock: bool = False,
+             host: str = "127.0.0.1") -> Emulator:
         workdir = tmp_path / f"emulator{len(started)}"
         workdir.mkdir()
-        emu = Emulator(workdir, scale, raw, manual_clock)
+        emu = Emulator(workdir, scale, raw, manual_clock, host=host)
         started.append(emu)
         return emu
 

@@ -41,7 +41,9 @@ BAD = [
     ("server.host", "http://pbx.example.local", "a host name or address"),
     ("server.host", "", "a host name or address"),
     ("server.host", "::1", "or [::1]"),                 # a URL needs it in brackets
-    ("events.listen_host", "127.0.0.1:8080", "a host name or address"),
+    ("events.listen_host", "127.0.0.1:8080", "empty (chosen at start), 0.0.0.0"),
+    ("events.public_url", "http://203.0.113.7:8085/?x=1", "without ?query"),
+    ("events.public_url", "http://me@203.0.113.7:8085", "without user@"),
     ("events.public_url", "ftp://pbx", "an http:// or https:// URL"),
     ("kb.url", "kb.example/search?q={subject}", "an http:// or https:// URL"),
     ("remote.endpoint", "tcp://0.0.0.0", "tcp://HOST:PORT"),

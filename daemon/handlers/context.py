@@ -6,16 +6,19 @@ the call log and the journal -> the feed of changes -> the CLI.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import errno
 import json
 import logging
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from .. import clock as clocks
-from .. import profile
+from .. import profile, reach
 from ..calls import CallTracker
 from ..contacts import Contacts
 from ..control import Control
@@ -66,6 +69,7 @@ class Context:
     team: object | None = None          # the team store's Replicator, when team.url is set
     retention: Retention | None = None
     started: float = field(default_factory=time.time)
+    events: reach.Plan | None = None    # where the event listener listens, and its URL
 
     def publish(self, kind: str, payload) -> None:
         self.feed.publish(kind, payload)
@@ -95,6 +99,21 @@ class Context:
             log.info("settings reloaded: %s", ", ".join(
                 f"{key} ({when})" for when, keys in by_when.items() for key in keys))
         return by_when
+
+    def events_view(self) -> dict:
+        """The event listener as `cc status` and `cc doctor` show it: where it is bound,
+        what it warns of, when the last event came and how long the agent is logged in
+        (on the daemon's clock)."""
+        now, last = self.session.clock.time(), self.listener.last_event_at
+        since = self.session.logged_in_at if self.session.logged_in else None
+        plan = self.events
+        return {"bind": f"{reach.url_host(self.listener.host)}:{self.listener.port}",
+                "public_url": bool(plan and plan.public_url), "remote_server":
+                bool(plan and plan.remote), "warnings": plan.warnings if plan else [],
+                "local_only": plan.local_only if plan else None,
+                "listener_id": self.listener.identity, "last_event_at": last,
+                "last_event_ago": None if last is None else round(now - last, 1),
+                "logged_in_for": None if since is None else round(now - since, 1)}
 
     async def close(self) -> None:
         await self.session.close()
@@ -128,8 +147,9 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     client = InfinityClient(s["server.host"], s["server.port"], s["server.timeout"], journal)
     tracker = CallTracker(store, s["server.login"], "", feed.publish, server=client.base)
     clock = clocks.from_environment()
+    where = await asyncio.to_thread(reach.plan, s)
     try:
-        listener = EventListener(s["events.listen_host"], s["events.listen_port"], None,
+        listener = EventListener(where.bind, s["events.listen_port"], None,
                                  journal, max_rate=s["events.max_rate"],
                                  token=s["events.token"], clock=clock)
     except ValueError as exc:
@@ -137,12 +157,10 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     try:
         port = await listener.start()
     except OSError as exc:
-        raise StartError(f"cannot listen for server events on {s['events.listen_host']}:"
-                         f"{s['events.listen_port']}: {exc.strerror}; change "
-                         "events.listen_port") from None
-    events_url = s["events.public_url"] or f"http://{s['events.listen_host']}:{port}"
-    if s["events.token"]:
-        events_url = f"{events_url.rstrip('/')}/{s['events.token']}"
+        raise StartError(_cannot_listen(where.bind, s["events.listen_port"], exc)) from None
+    events_url = await asyncio.to_thread(where.url, port)
+    for warning in where.warnings:
+        log.warning("%s", warning)
     supervisor = Supervisor(clock.sleep, clock.time)
     session = Session(s, client, tracker, feed.publish, events_url, clock, supervisor)
     directory = Directory(store, session.states)
@@ -152,6 +170,7 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     ctx = Context(paths, s, feed, spawn, stop, journal, store, client, tracker, listener,
                   session, directory, contacts, hooks, control,
                   Transfers(control, directory, s, spawn, feed.publish), supervisor)
+    ctx.events = where
     listener.on_event = ServerEvents(session, tracker, directory, s)
     tracker.resolver = lambda number: _describe(contacts, number)
     tracker.on_change = hooks.call_changed
@@ -176,6 +195,23 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())
     return ctx
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """Why the event listener cannot bind host:port, and the setting that fixes it."""
+    where = f"cannot listen for server events on {reach.url_host(host)}:{port}"
+    if isinstance(exc, socket.gaierror):
+        return (f"{where}: events.listen_host {host} is no address ({exc.strerror}); set it "
+                "to an address of this machine, 0.0.0.0 for all, or empty")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"{where}: {host} is not an address of this machine; set events.listen_host "
+                "to one of its addresses (`hostname -I`), 0.0.0.0 for all, or empty")
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where}: the port is in use by another program; change events.listen_port"
+    if exc.errno == errno.EACCES:
+        return (f"{where}: a port below 1024 needs root; set events.listen_port from 1024 "
+                "up")
+    return f"{where}: {exc.strerror or exc}; change events.listen_host or events.listen_port"
 
 
 def _card(store: Store, call) -> dict:

@@ -23,7 +23,7 @@ async def status(ctx: Context) -> dict:
     return {**ctx.session.view(), "calls": [c.view() for c in ctx.tracker.active()],
             "pid": os.getpid(), **ctx.store.waiting(), "store_notice": ctx.store.notice,
             "task_failures": ctx.supervisor.failures(),
-            "seq": ctx.feed.seq,
+            "seq": ctx.feed.seq, "events": ctx.events_view(),
             **({"team": ctx.team.view()} if ctx.team is not None else {}),
             **({"retention": kept} if (kept := ctx.retention.view()) else {}),
             **({"contacts_sync": ctx.contacts.sync.view()} if ctx.contacts.sync else {}),

@@ -23,12 +23,14 @@ import collections
 import hmac
 import logging
 import re
+import secrets
 import time
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..clock import WallClock
+from ..reach import PROBE
 from . import values
 from .answers import MAX_ID, clean_id
 
@@ -329,6 +331,9 @@ class EventListener:
         self.rejections = Rejections(journal, clock=now)
         self.token = check_token(token)
         self.troubles = Troubles(clock)
+        self.clock = clock or WallClock()
+        self.identity = secrets.token_hex(6)   # tells this listener from another (`cc doctor`)
+        self.last_event_at: float | None = None     # the daemon's clock
         self.max_connections = max_connections
         self._failed_at = float("-inf")   # when a failing callback was last logged
         self._runner: web.ServerRunner | None = None
@@ -383,6 +388,8 @@ class EventListener:
                                 Allow="GET")
         if len(request.query_string) > MAX_QUERY:
             return self._refuse(path, 414, f"query longer than {MAX_QUERY} characters")
+        if path == PROBE:
+            return web.Response(text=f"cc event listener {self.identity}\n")
         kind = EVENT_PATHS.get(path.rstrip("/").lower())
         params = dict(request.query)
         if kind is None:
@@ -393,6 +400,7 @@ class EventListener:
             event = parse_event(kind, params, time.monotonic())
         except MalformedEvent as exc:
             return self._refuse(path, 400, f"malformed event: {exc}", params)
+        self.last_event_at = self.clock.time()
         if self.on_event is None:      # listening already, the daemon's parts still starting
             return web.Response(text="OK")
         try:
