@@ -179,7 +179,8 @@ def restart(timeout: float = typer.Option(15.0, help="Seconds to wait for each o
     render.out({"pid": new["pid"], "stopped": stopped, **view}, json,
                f"{said}\n" + render.agent_line(view)
                + (f"; {view['last_error']}" if view.get("last_error") else "")
-               + "".join(f"\n{line}" for line in render.waiting_lines(view)))
+               + "".join(f"\n{line}" for line in render.waiting_lines(view)
+                         + render.events_lines(view)))
 
 
 def _alive(pid: int) -> bool:

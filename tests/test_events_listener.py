@@ -5,6 +5,7 @@ rate bound without filling the journal."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import aiohttp
@@ -334,3 +335,17 @@ def test_a_table_of_strangers_keeps_the_most_recent_only():
     table.put("b", "B2")                    # seen again: now the most recent
     table.put("e", "E")
     assert table.keys() == ["d", "b", "e"] and table.get("b") == "B2" and "a" not in table
+
+
+def test_the_listener_answers_cc_doctor_with_its_own_id_behind_the_token(tmp_path):
+    async def scenario(url, http):
+        async def get(path):
+            async with http.get(url + path) as resp:
+                return resp.status, await resp.text()
+        return [await get("/tok/cc-ping"), await get("/cc-ping")]
+
+    answers, seen, journal = run(scenario, tmp_path, token="tok")
+    (code, text), (refused, _) = answers
+    assert code == 200 and re.fullmatch(r"cc event listener [0-9a-f]{12}\n", text)
+    assert refused == 403 and seen == []             # a probe is no event
+    assert [e["kind"] for e in journal if e["kind"] == "event"] == []
