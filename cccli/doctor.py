@@ -39,12 +39,14 @@ def doctor(json: Json = False) -> None:
     """Check this profile, its daemon and the server: one line per check.
 
     The settings file, the password source, the socket directory (mode
-    700), the daemon, the server session, the event listener, the clock
-    against the server's, the call log's integrity, the spool, the
-    daemon's background tasks, retention (the last purge) and the team
-    store. Exit code 0 when
-    no check fails, 8 when only configuration checks (config, password,
-    sockets) fail, 1 otherwise.
+    700), the daemon, the server session, the events URL (this daemon's
+    listener answers on it, a server elsewhere can reach it, the last
+    event came), the clock against the server's, the call log's
+    integrity, the spool, the daemon's background tasks, retention (the
+    last purge) and the team store. A check is ok, WARN (it passes, but
+    look closer: e.g. no event in 10 minutes logged in), FAIL or -- (not
+    checked). Exit code 0 when no check fails, 8 when only configuration
+    checks (config, password, sockets) fail, 1 otherwise.
     """
     checks = run_checks()
     render.out([asdict(c) for c in checks], json, lambda _: _lines(checks))

@@ -105,7 +105,12 @@ class Plan:
         if not self.remote:
             return []
         said = []
-        if why:
+        if why and self.bind in EVERY_ADDRESS and not self.route and not self.public_url:
+            said.append(f"cannot tell this machine's address toward the server {self.server} "
+                        f"(its name does not resolve, or no route leads there), so the events "
+                        f"URL {url} is {why}; set events.public_url to the URL the server "
+                        "reaches, or events.listen_host to this machine's address")
+        elif why:
             fix = ("events.public_url to a URL it reaches" if self.public_url else
                    "events.listen_host to an address of this machine it reaches (empty: "
                    "chosen for you), and events.public_url behind NAT")

@@ -211,6 +211,11 @@ def test_the_url_names_a_reachable_address_never_every_address():
     assert url("127.0.0.1", True, public="http://localhost:9/")[1][0].startswith(
         "the server pbx is on another machine, but the events URL http://localhost:9 is a "
         "loopback address")
+    assert url("0.0.0.0", True, None)[1][0] == (
+        "cannot tell this machine's address toward the server pbx (its name does not resolve, "
+        "or no route leads there), so the events URL http://127.0.0.1:8085 is a loopback "
+        "address; set events.public_url to the URL the server reaches, or events.listen_host "
+        "to this machine's address")
     assert reach.local_only("fe80::1") == "a link-local address"
     assert reach.local_only("169.254.1.1") == "a link-local address"
     assert reach.local_only("192.0.2.2") is None
