@@ -4,8 +4,9 @@
     python scripts/gen_docs.py --check    write nothing; exit 1 and name each stale file
 
 Writes docs/cli-daemon.md (the CLI <-> daemon contract, from the daemon's command table),
-the completion scripts (completions/cc.bash and cccli.bash, _cc for zsh, cc.fish and
-cccli.fish: what `cc completion SHELL` prints, from cccli/shells.py), cccli/tabtree.py
+the completion scripts (completions/bash/cc and cccli, completions/zsh/_cc,
+completions/fish/cc.fish and cccli.fish: what `cc completion SHELL` prints, from
+cccli/shells.py), cccli/tabtree.py
 (the commands, options and choices a Tab offers, read by cccli/tab.py without Typer),
 and man/cc.1 (every command, exit codes, files, environment), man/cc-GROUP.1 for each
 command group and man/cc-COMMAND.1 for each other command.
@@ -27,8 +28,10 @@ from daemon import profile, wire  # noqa: E402
 
 PROG = "cc"
 REGENERATE = "make docs"
-SHELL_FILES = {"cc.bash": "bash", "cccli.bash": "bash", "_cc": "zsh", "cc.fish": "fish",
-               "cccli.fish": "fish"}
+# Each shell's script under each name the shell loads on demand for a command (bash-completion
+# and fish: a file named after it; zsh: `#compdef cc cccli`); pyproject.toml installs them.
+SHELL_FILES = {"bash/cc": "bash", "bash/cccli": "bash", "zsh/_cc": "zsh",
+               "fish/cc.fish": "fish", "fish/cccli.fish": "fish"}
 
 
 # ---------------------------------------------------------------- the command tree
@@ -281,9 +284,7 @@ def man_pages() -> dict[str, str]:
 # ---------------------------------------------------------------- completions
 
 def completions() -> dict[str, str]:
-    """Each shell's script (cccli/shells.py, what `cc completion SHELL` prints), under
-    each name the shell looks for when it loads completions on demand: bash-completion
-    and fish look for a file named after the command, zsh reads `#compdef cc cccli`."""
+    """Each shell's script (cccli/shells.py, what `cc completion SHELL` prints)."""
     from cccli.shells import script
 
     return {f"completions/{name}": script(shell) for name, shell in SHELL_FILES.items()}

@@ -23,8 +23,8 @@ from conftest import BIN, CC, need, wait_until
 REPO = Path(__file__).resolve().parent.parent
 GEN_DOCS = REPO / "scripts" / "gen_docs.py"
 COMPLETIONS = REPO / "completions"
-SCRIPTS = {"bash": COMPLETIONS / "cc.bash", "zsh": COMPLETIONS / "_cc",
-           "fish": COMPLETIONS / "cc.fish"}
+SCRIPTS = {"bash": COMPLETIONS / "bash" / "cc", "zsh": COMPLETIONS / "zsh" / "_cc",
+           "fish": COMPLETIONS / "fish" / "cc.fish"}
 
 
 def shell_env(home: Path, base: dict | None = None) -> dict:
@@ -134,11 +134,12 @@ print -r -- $out
 """
 
 
-def complete_zsh(line: str, env: dict, install: str = "source") -> list[str]:
+def complete_zsh(line: str, env: dict, install: str = "source",
+                 script: Path = SCRIPTS["zsh"]) -> list[str]:
     """The matches zsh's completion system is given for `line`; `install`: "source",
     "fpath" or "eval" (`eval "$(cc completion zsh)"` alone, as README says)."""
     env = {**env, "ZDOTDIR": env["CC_HOME"]}     # compinit's dump file goes there
-    done = subprocess.run([need("zsh"), "-f", "-c", ZSH_DRIVER, "zsh", str(SCRIPTS["zsh"]),
+    done = subprocess.run([need("zsh"), "-f", "-c", ZSH_DRIVER, "zsh", str(script),
                            line, install], env=env, capture_output=True, text=True,
                           timeout=60)
     lines = [l.rstrip("\r") for l in done.stdout.splitlines()]
@@ -187,12 +188,16 @@ def test_checked_in_completions_and_man_pages_are_what_gen_docs_makes():
 def test_gen_docs_check_names_a_stale_file_and_how_to_regenerate(tmp_path):
     subprocess.run([sys.executable, str(GEN_DOCS), "--root", str(tmp_path)], check=True,
                    capture_output=True, timeout=60)
-    (tmp_path / "completions" / "cc.fish").write_text("# edited by hand\n")
+    (tmp_path / "completions" / "fish" / "cc.fish").write_text("# edited by hand\n")
     done = subprocess.run([sys.executable, str(GEN_DOCS), "--check", "--root",
                            str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
-    assert "completions/cc.fish" in done.stderr and "make docs" in done.stderr
+    assert "completions/fish/cc.fish" in done.stderr and "make docs" in done.stderr
     assert "_cc" not in done.stderr.replace("_CC", "")     # only the stale file is named
+    (tmp_path / "cccli" / "tabtree.py").write_text("TREE = {}\n")
+    done = subprocess.run([sys.executable, str(GEN_DOCS), "--check", "--root",
+                           str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert "cccli/tabtree.py is stale" in done.stderr
 
 
 @pytest.mark.parametrize("shell", sorted(COMPLETE))
