@@ -113,8 +113,10 @@ class Shell(str, Enum):
 
 
 def completion(shell: Annotated[Shell, typer.Argument(
-        help="The shell: bash, zsh or fish.")]) -> None:
-    """Print the completion script for a shell: `source <(cc completion bash)` in
-    ~/.bashrc, `eval "$(cc completion zsh)"` in ~/.zshrc, `cc completion fish | source`
-    in ~/.config/fish/config.fish. It completes cccli too."""
+        metavar="SHELL", help="bash, zsh or fish.")]) -> None:
+    """Print the Tab completion script of a shell, for cc and cccli.
+
+    Enable it with one line: `source <(cc completion bash)` in ~/.bashrc, `eval "$(cc
+    completion zsh)"` in ~/.zshrc, `cc completion fish | source` in
+    ~/.config/fish/config.fish."""
     print(script(shell.value), end="")

@@ -446,7 +446,7 @@ TREE = {
             },
         },
         'completion': {
-            'help': 'Print the completion script for a shell: `source <(cc com...',
+            'help': 'Print the Tab completion script of a shell, for cc and cccli',
             'options': [
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
