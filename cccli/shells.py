@@ -34,9 +34,11 @@ _cc_completion() {
         COMPREPLY=()
         return 0
     fi
-    for i in "${!COMPREPLY[@]}"; do
-        printf -v 'COMPREPLY[i]' '%q' "${COMPREPLY[i]}"    # a name with spaces: one word
-    done
+    if [[ ${COMP_WORDS[COMP_CWORD]} != [\"\']* ]]; then    # in quotes bash closes them
+        for i in "${!COMPREPLY[@]}"; do
+            printf -v 'COMPREPLY[i]' '%q' "${COMPREPLY[i]}"    # a name with spaces: one word
+        done
+    fi
     return 0
 }
 

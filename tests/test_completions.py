@@ -271,6 +271,16 @@ def test_values_that_are_no_file_names_never_turn_into_file_names(tmp_path):
     assert "zz-marker.csv" in bash_tab("cc who import ", env, tmp_path)
 
 
+def test_a_value_with_a_space_stays_one_word_quoted_or_not(tmp_path):
+    """bash on a terminal: a saved filter named in Cyrillic with a space is escaped, or,
+    after an opening quote, completed inside the quotes."""
+    env = {**shell_env(tmp_path), "LANG": "C.UTF-8"}
+    (tmp_path / "filters.toml").write_text('["дзвінки вхідні"]\nversion = 2\n',
+                                           encoding="utf-8")
+    assert "cc log дзвінки\\ вхідні " in bash_tab("cc log дз", env, tmp_path)
+    assert "cc log forget 'дзвінки вхідні' " in bash_tab("cc log forget 'дз", env, tmp_path)
+
+
 def test_tab_without_a_daemon_is_quick_and_offers_only_the_fixed_words(tmp_path):
     env = shell_env(tmp_path)
     started = time.monotonic()
