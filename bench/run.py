@@ -15,10 +15,11 @@ import sys
 import time
 
 from . import (calllog, common, contacts, ingest, journal, purge, roundtrip, status_e2e,
-               team)
+               tab, team)
 
 BENCHMARKS = (
     ("cc status end to end", status_e2e.run),
+    ("Tab with live values", tab.run),
     ("daemon round trip", roundtrip.run),
     ("event ingest", ingest.run),
     ("call log and daemon memory", calllog.run),

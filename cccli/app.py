@@ -13,7 +13,7 @@ from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
 from . import (agent, calls, catalog, config, contacts, daemonctl, doctor, emulatorctl, journal,
-               log, media, quick, render, report, team, watch, who)
+               log, media, quick, render, report, shells, team, watch, who)
 from .options import Json
 
 
@@ -46,7 +46,7 @@ COMMANDS = (
     ("contacts", contacts.contacts),
     ("accounts", contacts.accounts), ("play", media.play), ("kb", media.kb),
     ("log", log.log), ("report", report.report), ("doctor", doctor.doctor),
-    ("journal", journal.journal), ("version", version),
+    ("journal", journal.journal), ("version", version), ("completion", shells.completion),
 )
 GROUPS = (
     ("quick", quick.app), ("catalog", catalog.app), ("config", config.app),
@@ -155,6 +155,10 @@ def usage_line(exc) -> str:
 def main() -> None:
     """Run `cc`: every failure is one line on stderr and an exit code, never a traceback
     (CC_DEBUG=1 shows one for an unexpected error); Ctrl-C exits 130 quietly."""
+    if "_CC_COMPLETE" in os.environ:   # a Tab (cccli/shells.py): answered by cccli.tab
+        from .tab import main as tab
+
+        tab()
     try:
         first = sys.argv[1] if len(sys.argv) > 1 else None
         if sys.argv[1:] == ["--version"]:     # `cccli --version`; `cc --version` never gets here

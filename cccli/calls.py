@@ -63,9 +63,11 @@ DialMode = Enum("DialMode", {mode: mode for mode in profile.DIAL_MODES}, type=st
 
 
 def dial(number: Annotated[Optional[str], typer.Argument(
-             help="The number to call; @ALIAS or @N for a quick-dial entry.")] = None,
+             help="The number to call; @ALIAS or @N for a quick-dial entry.",
+             autocompletion=complete.dial_targets)] = None,
          contact: Annotated[Optional[str], typer.Option(
-             "--contact", help="Call a contact by name.")] = None,
+             "--contact", help="Call a contact by name.",
+             autocompletion=complete.contact_names)] = None,
          pick: Annotated[Optional[int], typer.Option(
              "--pick", help="With --contact: which of its numbers (1, 2, ...).")] = None,
          mode: Annotated[Optional[DialMode], typer.Option(
@@ -94,7 +96,8 @@ def dial(number: Annotated[Optional[str], typer.Argument(
 
 
 def redial(log_id: Annotated[Optional[int], typer.Argument(
-               help="A call log id (see `cc log`); default: the last call.")] = None,
+               help="A call log id (see `cc log`); default: the last call.",
+               autocompletion=complete.log_ids)] = None,
            wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
     """Call the number of the last call, or of a logged one, again."""
     _placed("redial", wait, timeout, json, log_id=log_id)

@@ -16,10 +16,11 @@ import sys
 
 # Our commands and groups (a test keeps this equal to the app's); -h/--help are ours too.
 COMMANDS = frozenset({
-    "accounts", "answer", "available", "away", "break", "calls", "catalog", "config",
-    "contacts", "daemon", "dial", "doctor", "dtmf", "emulator", "hangup", "hold", "journal",
-    "kb", "log", "login", "logout", "play", "quick", "recent", "redial", "reject", "report",
-    "state", "status", "team", "transfer", "unhold", "version", "watch", "who", "wrapup",
+    "accounts", "answer", "available", "away", "break", "calls", "catalog", "completion",
+    "config", "contacts", "daemon", "dial", "doctor", "dtmf", "emulator", "hangup", "hold",
+    "journal", "kb", "log", "login", "logout", "play", "quick", "recent", "redial", "reject",
+    "report", "state", "status", "team", "transfer", "unhold", "version", "watch", "who",
+    "wrapup",
 })
 OURS = COMMANDS | {"-h", "--help"}
 # What compilers and linkers take as input (gcc's list of suffixes, and the objects).
@@ -70,7 +71,12 @@ def hand_over(args: list[str]) -> None:
 
 def main() -> None:
     """The `cc` entry point: a compiler's command line goes to the compiler, anything
-    else to the contact-centre tool."""
+    else to the contact-centre tool. A Tab of the completion scripts (cccli/shells.py)
+    comes with _CC_COMPLETE and no arguments, and is answered by cccli.tab alone."""
+    if "_CC_COMPLETE" in os.environ:
+        from .tab import main as tab
+
+        tab()
     if for_compiler(sys.argv[1:]):
         hand_over(sys.argv[1:])
     from .app import main as ours

@@ -1,35 +1,43 @@
-"""Shell completion: the shells `cc` answers, and the values a shell cannot know by itself.
+"""The values a shell cannot know by itself, for Tab completion.
 
-The scripts in completions/ (made by scripts/gen_docs.py) call `cc` back with
-`_CC_COMPLETE=complete_bash|complete_zsh|complete_fish` on every Tab. Typer answers that
-only for shells it has registered, and it registers them only for apps built with
-`add_completion=True` (which would add --install-completion to `cc --help`), so
-importing this module registers them.
-
-Commands, options and choices come from the Click tree. The callbacks below are for
-parameters whose values live elsewhere: in the settings, or in the running daemon,
-which is asked with a short deadline; any failure completes nothing, silently.
+Each function is named by a command's parameter as its `autocompletion`; scripts/gen_docs.py
+records which in cccli/tabtree.py, and cccli/tab.py calls it at a Tab (Typer never runs
+them). Values from files of the profile (quick.toml, filters.toml, the team filters' copy,
+the settings) are read here; those of the daemon (log ids, recent numbers, contacts,
+colleagues, calls) are asked over its socket with a short deadline. Any failure completes
+nothing, silently. Imports only the standard library and daemon.profile (and the client,
+to ask): a Tab must answer at once.
 """
 
 from __future__ import annotations
 
-from typer.completion import completion_init
-
 from daemon import profile
 
-completion_init()
-
 LIVE_TIMEOUT = 0.3      # seconds: a Tab must never hang on a stuck daemon
-HELP_WIDTH = 60         # Typer wraps longer help at 80 columns; fish reads a wrap as a value
+HELP_WIDTH = 60         # a longer description is cut: fish reads a wrap as a value
+LOG_IDS = 20            # the newest calls offered by id
+RECENT = 20             # recent numbers offered to dial
 
 
-def _ask(cmd: str, **args) -> list:
+class _Files(list):
+    """The answer that lets the shell complete file names itself."""
+
+
+FILES = _Files()
+
+
+def _ask(cmd: str, **args):
     try:
         from . import client
 
-        return list(client.request(cmd, timeout=LIVE_TIMEOUT, **args) or [])
+        return client.request(cmd, timeout=LIVE_TIMEOUT, **args)
     except Exception:   # no daemon, no profile, a slow or odd answer: nothing to offer
-        return []
+        return None
+
+
+def _asked(cmd: str, **args) -> list:
+    found = _ask(cmd, **args)
+    return list(found) if isinstance(found, list) else []
 
 
 def _starting(items, incomplete: str) -> list[tuple[str, str]]:
@@ -40,7 +48,7 @@ def _starting(items, incomplete: str) -> list[tuple[str, str]]:
 def colleagues(incomplete: str) -> list[tuple[str, str]]:
     """Colleagues' names from the daemon's directory, with numbers and state as help."""
     people = []
-    for person in _ask("who", query=""):
+    for person in _asked("who", query=""):
         state = (person.get("state") or {}).get("title") or ""
         numbers = ", ".join(person.get("phones") or ())
         people.append((person["name"], "  ".join(x for x in (numbers, state) if x)))
@@ -51,7 +59,7 @@ def who_words(ctx, incomplete: str) -> list[tuple[str, str]]:
     """`cc who`: a colleague's name, or `import`; after `import`, the shell's own files."""
     words = ctx.params.get("words") or []
     if words[:1] == ["import"]:
-        return []
+        return FILES
     extra = [("import", "replace the directory with a CSV file")] if not words else []
     return _starting(extra, incomplete) + colleagues(incomplete)
 
@@ -65,11 +73,9 @@ def transfer_targets(incomplete: str) -> list[tuple[str, str]]:
 
 def call_ids(incomplete: str) -> list[tuple[str, str]]:
     """`--call`: the ids of the active calls, with number and line state as help."""
-    from .render import arrow
-
     calls = []
-    for call in _ask("calls"):
-        calls.append((str(call["call_id"]), f"{arrow(call.get('direction'))} "
+    for call in _asked("calls"):
+        calls.append((str(call["call_id"]), f"{_arrow(call.get('direction'))} "
                       f"{call.get('number', '')}  {call.get('state_name', '')}"))
     return _starting(calls, incomplete)
 
@@ -98,7 +104,7 @@ LOG_ACTIONS = (("show", "one call's every field"), ("edit", "change a call's car
 
 def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
     """`cc log`: an action or a saved filter; after `forget`, a saved filter; after
-    `group add|rm|delete`, a static group."""
+    `show|edit|rm`, a call's id; after `group add|rm|delete`, a static group, then ids."""
     words = ctx.params.get("words") or []
     if not words:
         return _starting(LOG_ACTIONS, incomplete) + _starting(
@@ -109,8 +115,11 @@ def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
         return _starting([("add", "put calls in a group"), ("rm", "take calls out"),
                           ("delete", "delete a group")], incomplete)
     if len(words) == 2 and words[0] == "group":
-        return _starting([(g["name"], f"{g['calls']} call(s)") for g in _ask("log_groups")],
+        return _starting([(g["name"], f"{g['calls']} call(s)") for g in _asked("log_groups")],
                          incomplete)
+    if words[0] in ("show", "edit", "rm") and len(words) == 1 or \
+            words[0] == "group" and words[1] in ("add", "rm") and len(words) >= 3:
+        return log_ids(incomplete)
     return []
 
 
@@ -126,9 +135,23 @@ def _saved_filters() -> list[str]:
                                                        ).items() if isinstance(entry, dict)]
     except Exception:   # none yet, or a broken file: `cc log saved` says why, Tab stays quiet
         pass
-    from .teamfilters import cached
+    return names + [name for name in _team_filters() if name not in names]
 
-    return names + [e["name"] for e in cached()[0] if e["name"] not in names]
+
+TEAM_FILTERS = "team-filters.json"      # cccli.teamfilters.CACHE (which imports Typer)
+
+
+def _team_filters() -> list[str]:
+    """The team's filters as last read from the team store (cccli/teamfilters.py)."""
+    import json
+
+    try:
+        data = json.loads((profile.paths().data_dir / TEAM_FILTERS).read_text(
+            encoding="utf-8"))
+        return [e["name"] for e in data["filters"]
+                if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def periods(incomplete: str) -> list[tuple[str, str]]:
@@ -152,3 +175,67 @@ def break_reasons(incomplete: str) -> list[tuple[str, str]]:
     except Exception:   # a broken config file: `cc doctor` says why, Tab stays quiet
         return []
     return _starting([(reason, "") for reason in reasons], incomplete)
+
+
+def _arrow(direction: str | None) -> str:
+    return "->" if direction == "out" else "<-"     # as cccli.render.arrow
+
+
+def _when(iso: str | None) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return ""
+
+
+def log_ids(incomplete: str) -> list[tuple[str, str]]:
+    """`cc log show|edit|rm ID`, `cc redial ID`: the newest calls' ids, each with its
+    direction, number, contact, outcome and start as help."""
+    page = _ask("log", limit=LOG_IDS)
+    rows = page.get("rows") if isinstance(page, dict) else None
+    found = []
+    for row in rows or ():
+        who = "  ".join(x for x in (row.get("number") or "", row.get("contact") or "",
+                                    row.get("outcome") or "", _when(row.get("started_at")))
+                        if x)
+        found.append((str(row["id"]), f"{_arrow(row.get('direction'))} {who}"))
+    return _starting(found, incomplete)
+
+
+def _quick() -> list[dict]:
+    """The quick-dial list (cccli/quick.py keeps it; read here without Typer)."""
+    import tomllib
+
+    try:
+        path = profile.paths().config_file.with_name("quick.toml")
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("entry", [])
+    except Exception:   # none yet, or a broken file: `cc quick` says why, Tab stays quiet
+        return []
+    return [e for e in entries if isinstance(e, dict) and e.get("number")]
+
+
+def dial_targets(incomplete: str) -> list[tuple[str, str]]:
+    """`cc dial`: the quick-dial entries as @ALIAS (@N where an entry has no alias), then
+    the recent numbers, with who and when as help."""
+    quick = []
+    for n, entry in enumerate(_quick(), 1):
+        key = f"@{entry['alias']}" if entry.get("alias") else f"@{n}"
+        quick.append((key, "  ".join(str(x) for x in (entry.get("name"), entry["number"])
+                                     if x)))
+    if incomplete.startswith("@"):
+        return _starting(quick, incomplete)
+    recent = []
+    for entry in _asked("recent", kind="all", limit=RECENT):
+        recent.append((entry["number"], "  ".join(x for x in (
+            _arrow(entry.get("direction")), entry.get("contact") or "",
+            entry.get("outcome") or "", _when(entry.get("started_at"))) if x)))
+    return _starting(quick + recent, incomplete)
+
+
+def contact_names(incomplete: str) -> list[tuple[str, str]]:
+    """`--contact`: the contacts whose name starts so (any case), with their account."""
+    found = _asked("contact_names", prefix=incomplete, limit=50)
+    return [(c["name"], c.get("account") or "") for c in found
+            if c["name"].casefold().startswith(incomplete.casefold())]

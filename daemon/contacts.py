@@ -225,6 +225,19 @@ class Contacts:
         return [dict(r) for r in self.db.query(
             f"select number, key, kind from phones where {owner} = ? order by id", [owner_id])]
 
+    def names(self, prefix: str, limit: int) -> list[dict]:
+        """Up to LIMIT contacts whose name starts with PREFIX in any case, Cyrillic too,
+        with their account: what a Tab offers after `--contact`."""
+        folded, found = prefix.casefold(), []
+        for name, account in self.db.execute(
+                "select c.name, coalesce(a.name, '') from contacts c left join accounts a "
+                "on a.id = c.account_id order by c.name collate nocase, c.id"):
+            if name.casefold().startswith(folded):
+                found.append({"name": name, "account": account})
+                if len(found) == limit:
+                    break
+        return found
+
     def get(self, contact_id: int) -> dict:
         row = self.db.execute(
             "select c.id, c.name, c.account_id, coalesce(a.name, '') from contacts c "

@@ -58,8 +58,9 @@ def _constants(path: Path):
 # The emulator speaks Infinity by design; `cc emulator` is its front and daemon/testing.py
 # drives it for tests, and its admin answers (IDCall, ...) are the emulator's own; the
 # tests' fault proxy stands in for a lying server, so it patches Infinity's answers.
+# cccli/tabtree.py is generated from every command's help, `cc emulator`'s too.
 EMULATOR = (("daemon", "infinity"), ("daemon", "emulator"), ("cccli", "emulatorctl.py"),
-            ("daemon", "testing.py"), ("daemon", "faultproxy.py"))
+            ("daemon", "testing.py"), ("daemon", "faultproxy.py"), ("cccli", "tabtree.py"))
 
 
 def _outside_infinity():

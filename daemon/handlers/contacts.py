@@ -39,6 +39,13 @@ async def contacts(ctx: Context, query: Annotated[str, Length(0, 200)] = "") -> 
     return ctx.contacts.search(query)
 
 
+@command("contact_names", "Up to LIMIT contacts whose name starts with PREFIX, in any case, "
+                         "with their account (what a Tab offers).")
+async def contact_names(ctx: Context, prefix: Annotated[str, Length(0, 200)] = "",
+                        limit: Annotated[int, Range(1, 200)] = 50) -> list[dict]:
+    return ctx.contacts.names(prefix, limit)
+
+
 @command("contacts_one", "The one contact NAME names (an error names the candidates).")
 async def contacts_one(ctx: Context, name: Name) -> dict:
     return ctx.contacts.one(name)
