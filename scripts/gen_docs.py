@@ -8,7 +8,7 @@ the completion scripts (completions/bash/cc and cccli, completions/zsh/_cc,
 completions/fish/cc.fish and cccli.fish: what `cc completion SHELL` prints, from
 cccli/shells.py), cccli/tabtree.py
 (the commands, options and choices a Tab offers, read by cccli/tab.py without Typer),
-and man/cc.1 (every command, exit codes, files, environment), man/cc-GROUP.1 for each
+and man/cccli.1 (every command, exit codes, files, environment), man/cc-GROUP.1 for each
 command group and man/cc-COMMAND.1 for each other command.
 """
 
@@ -165,7 +165,7 @@ def text_block(parts: list[str]) -> list[str]:
     return lines
 
 
-SEE_CC = [".BR cc (1)"]
+SEE_CC = [".BR cccli (1)"]
 EXIT_STATUS = [roff("0 on success; otherwise one line on stderr starting with `cc:` and one "
                     "of the exit codes listed in"), ".BR cc (1)."]
 
@@ -232,7 +232,9 @@ def files_section() -> list[str]:
 
 
 def overview_page(root, ctx) -> str:
-    """cc(1): every command with its one-line help, exit codes, files, environment."""
+    """cccli(1): every command with its one-line help, exit codes, files, environment.
+    Named cccli, not cc: `man cc` stays the C compiler's page, as `cc` hands a compiler's
+    command line to the compiler."""
     commands, see_also = [], ["cc-" + cmd.name for cmd, _ in subcommands(root, ctx)]
     for cmd, cmd_ctx in subcommands(root, ctx):
         if is_group(cmd):
@@ -251,12 +253,14 @@ def overview_page(root, ctx) -> str:
     refs = [f".BR {roff(name)} (1){',' if i < len(see_also) - 1 else ''}"
             for i, name in enumerate(see_also)]
     summary = paragraphs(root.help)[0].split(". ")[0].rstrip(".")
-    return page("cc", summary, [
+    return page("cccli", summary, [
         ("SYNOPSIS", usage_line(["[OPTIONS]", "COMMAND", "[ARGS]..."], "cc") + [
             ".br", *usage_line(["[OPTIONS]", "COMMAND", "[ARGS]..."], "cccli")]),
         ("DESCRIPTION", text_block(paragraphs(root.help) + [
             "Every command takes --json and -h/--help; each has a page of its own, "
-            "cc-COMMAND(1). Errors are one line on stderr starting with `cc:` that names "
+            "cc-COMMAND(1). This page is cccli(1) so that `man cc` stays the C compiler's "
+            "(a compiler's command line given to cc goes to the next cc on PATH). Errors "
+            "are one line on stderr starting with `cc:` that names "
             "the problem and the way out."])),
         ("COMMANDS", commands),
         ("OPTIONS", options_list(root, ctx)),
@@ -264,7 +268,7 @@ def overview_page(root, ctx) -> str:
         ("ENVIRONMENT", environment),
         ("FILES", files_section()),
         ("SEE ALSO", refs),
-    ], names="cc, cccli")
+    ], names="cccli")
 
 
 def tag(name: str, words: list[str]) -> str:
@@ -275,7 +279,7 @@ def tag(name: str, words: list[str]) -> str:
 
 def man_pages() -> dict[str, str]:
     root, ctx = command_tree()
-    pages = {"man/cc.1": overview_page(root, ctx)}
+    pages = {"man/cccli.1": overview_page(root, ctx)}
     for cmd, cmd_ctx in subcommands(root, ctx):
         pages[f"man/cc-{cmd.name}.1"] = command_page(cmd, cmd_ctx, f"cc {cmd.name}")
     return pages

@@ -70,10 +70,14 @@ def test_man_finds_the_installed_pages_through_path(installed, tmp_path):
     need("man")
     env = user_env(installed, tmp_path)
     page = installed / "share" / "man" / "man1" / "cc-dial.1"
-    for command in (["man", "-w", "cc-dial"], ["man", "-w", "cc"]):
+    for command in (["man", "-w", "cc-dial"], ["man", "-w", "cccli"]):
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == str(page.with_name(command[-1] + ".1"))
+    # `man cc` stays the C compiler's page (or none): never one of ours.
+    compiler_s = subprocess.run(["man", "-w", "cc"], env=env, capture_output=True, text=True,
+                                timeout=60)
+    assert str(installed) not in compiler_s.stdout
     shown = subprocess.run(["man", "cc-dial"], env={**env, "MANPAGER": "cat",
                                                     "MANWIDTH": "80"},
                            capture_output=True, text=True, timeout=60)

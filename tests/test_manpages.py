@@ -66,7 +66,7 @@ def test_groff_finds_nothing_to_warn_about(page):
 
 def test_the_overview_lists_every_command_with_its_one_line_help():
     gen, root, ctx = command_tree()
-    text = plain(MAN / "cc.1")
+    text = plain(MAN / "cccli.1")
     for cmd, cmd_ctx in gen.subcommands(root, ctx):
         subs = gen.subcommands(cmd, cmd_ctx) if gen.is_group(cmd) else [(cmd, cmd_ctx)]
         for sub, _ in subs:
@@ -77,7 +77,7 @@ def test_the_overview_lists_every_command_with_its_one_line_help():
 
 
 def test_the_overview_has_exit_codes_files_and_environment():
-    text = plain(MAN / "cc.1")
+    text = plain(MAN / "cccli.1")
     for code, meaning in EXIT_MEANINGS.items():
         assert f"{int(code)}\n{meaning.replace('`', '')}\n" in text.replace("`", "")
     for section in ("EXIT STATUS", "ENVIRONMENT", "FILES"):
@@ -101,7 +101,7 @@ def test_each_command_has_a_page_with_all_its_options():
                 assert f".SS cc {cmd.name} {sub.name}\n" in text
 
 
-@pytest.mark.parametrize("page", ["cc.1", "cc-config.1", "cc-log.1"])
+@pytest.mark.parametrize("page", ["cccli.1", "cc-config.1", "cc-log.1"])
 def test_pages_render_as_text(page):
     done = subprocess.run([groff(), "-man", "-Tascii", "-P-cbou", str(MAN / page)],
                           capture_output=True, text=True, timeout=30)
@@ -124,3 +124,9 @@ def test_no_feature_number_of_ours_reaches_a_user():
     texts["settings"] = "\n".join(s.help for s in profile.SETTINGS)
     found = {name: re.findall(r"\bF\d{1,2}\b", text) for name, text in texts.items()}
     assert {name: hits for name, hits in found.items() if hits} == {}
+
+
+def test_no_page_takes_the_c_compilers_name():
+    """`man cc` stays the compiler's page: `cc` hands a compiler's command line over."""
+    assert not (MAN / "cc.1").exists() and (MAN / "cccli.1").exists()
+    assert ".SH NAME\ncccli \\-" in (MAN / "cccli.1").read_text()
