@@ -15,10 +15,11 @@ import sys
 import time
 
 from . import (calllog, common, contacts, ingest, journal, purge, roundtrip, status_e2e,
-               team)
+               team, who_e2e)
 
 BENCHMARKS = (
     ("cc status end to end", status_e2e.run),
+    ("cc who through Typer", who_e2e.run),
     ("daemon round trip", roundtrip.run),
     ("event ingest", ingest.run),
     ("call log and daemon memory", calllog.run),
