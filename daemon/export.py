@@ -280,7 +280,7 @@ def write_file(database, target: Path, fmt: str, columns: tuple[str, ...], sql_f
 # (tests/test_export.py compares them). Text is never decoded: SQLite's UTF-8 goes to the
 # file as it is. A BLOB value (never written by cc) would print raw, not as Python's b'…'.
 MARK = "\x1e"
-CSV_BATCH = 20_000
+CSV_BATCH = 5_000
 EXACT_REAL = ("iif(typeof({c}) = 'real' and not (cast(cast({c} as text) as real) = {c} "
               "and (abs({c}) between 1e-4 and 999999999999999.0 or {c} = 0)), "
               "char(30), {c})")
@@ -337,7 +337,8 @@ def csv_lines(conn, out, columns: tuple[str, ...], sql_for, batch: int = CSV_BAT
             if (block.count(b",") == commas * len(rows)
                     and block.count(b"\n") == len(rows) - 1
                     and not any(c in block for c in in_block)):
-                raw.write(block + b"\n")
+                raw.write(block)
+                raw.write(b"\n")
             else:
                 for text, row_id in rows:
                     if text.count(b",") == commas and not any(c in text for c in in_line):
