@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import sys
 
 import typer
@@ -168,6 +167,8 @@ def usage_line(exc) -> str:
     where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "cc"
     option = getattr(exc, "option_name", None) or ""
     if _is(exc, "NoSuchOption") and re.fullmatch(r"-\d[\d.]*", option):
+        import shlex
+
         args = sys.argv[1:]
         at = args.index(option) if option in args else len(args)
         fixed = shlex.join(["cc", *args[:at], "--", *args[at:]])
