@@ -214,6 +214,9 @@ def exchange(endpoint: str, cmd: str, timeout: float, prepare=None, **args):
             raise NoAnswer(f"no answer to {cmd} within {timeout:g} s") from None
         except zmtp.Closed:
             raise Dropped(refused=False) from None
+        except OSError as exc:      # e.g. another user's socket
+            raise WireError(ErrorCode.NOT_RUNNING, f"cannot reach the cc daemon at "
+                            f"{endpoint}: {exc.strerror or exc}") from None
     import zmq      # here: importing this module must stay cheap for the CLI
 
     sock = zmq.Context.instance().socket(zmq.REQ)

@@ -98,3 +98,10 @@ def test_a_request_goes_without_importing_pyzmq(router):
 def test_the_greeting_is_zmtp_3_with_the_null_mechanism():
     assert len(zmtp.GREETING) == 64 and zmtp.GREETING[10:16] == b"\x03\x00NULL"
     assert zmtp.frame(b"x" * 300)[:9] == b"\x02" + (300).to_bytes(8, "big")
+
+
+def test_a_socket_that_cannot_be_used_is_one_clear_error(tmp_path):
+    folder = tmp_path / "run"
+    folder.write_text("")               # a file where the socket's folder should be
+    with pytest.raises(wire.WireError, match="cannot reach the cc daemon at ipc://"):
+        wire.exchange(f"ipc://{folder}/cli.sock", "status", 1)
