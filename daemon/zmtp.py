@@ -42,7 +42,7 @@ def ready(socket_type: bytes = b"REQ") -> bytes:
 
 class _Reader:
     def __init__(self, sock: socket.socket, deadline: float):
-        self.sock, self.deadline, self.buffer = sock, deadline, b""
+        self.sock, self.deadline, self.buffer = sock, deadline, bytearray()
 
     def exactly(self, size: int) -> bytes:
         while len(self.buffer) < size:
@@ -58,8 +58,9 @@ class _Reader:
                 raise Closed() from None
             if not chunk:
                 raise Closed()
-            self.buffer += chunk
-        taken, self.buffer = self.buffer[:size], self.buffer[size:]
+            self.buffer += chunk          # in place: a long reply is not copied over again
+        taken = bytes(self.buffer[:size])
+        del self.buffer[:size]
         return taken
 
     def frame(self) -> tuple[int, bytes]:
