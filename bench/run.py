@@ -15,10 +15,11 @@ import sys
 import time
 
 from . import (calllog, common, contacts, ingest, journal, purge, roundtrip, status_e2e,
-               tab, team)
+               tab, team, who_e2e)
 
 BENCHMARKS = (
     ("cc status end to end", status_e2e.run),
+    ("cc who through Typer", who_e2e.run),
     ("Tab with live values", tab.run),
     ("daemon round trip", roundtrip.run),
     ("event ingest", ingest.run),

@@ -28,9 +28,9 @@ def imports(argv, env) -> dict[str, float]:
     return found
 
 
-def extra_imports(cc_argv, env, count: int = 6) -> str:
-    """What `cc status` imports beyond the hello script, by top-level package."""
-    mine, theirs = imports(cc_argv, env), imports([HELLO], ENV)
+def extra_imports(cc_argv, env, hello=(HELLO,), count: int = 6) -> str:
+    """What a `cc` command imports beyond the hello script, by top-level package."""
+    mine, theirs = imports(cc_argv, env), imports(list(hello), ENV)
     extra: dict[str, float] = {}
     for name, seconds in mine.items():
         if name not in theirs:

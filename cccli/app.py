@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import sys
 
 import typer
@@ -12,8 +11,6 @@ import typer
 from daemon.profile import ConfigError
 from daemon.wire import Exit, WireError, exit_code_table
 
-from . import (agent, calls, catalog, config, contacts, daemonctl, doctor, emulatorctl, journal,
-               log, media, quick, render, report, shells, team, watch, who)
 from .options import Json
 
 
@@ -31,32 +28,45 @@ def version(json: Json = False) -> None:
     compiler's, for the build tools that ask it)."""
     import platform
 
+    from . import render
+
     render.out({"version": version_number(), "python": platform.python_version()}, json,
                lambda v: f"cc {v['version']} (Python {v['python']})")
 
-# The one table of commands: name -> handler, then the groups with sub-commands.
+# The one table of commands: name -> "module:handler" in cccli, then the groups with
+# sub-commands ("module:app"). Named, not imported: a run imports only its command's module.
 COMMANDS = (
-    ("login", agent.login), ("logout", agent.logout), ("state", agent.state),
-    ("available", agent.available), ("away", agent.away), ("break", agent.break_),
-    ("status", agent.status), ("dial", calls.dial), ("recent", calls.recent),
-    ("redial", calls.redial), ("calls", calls.calls), ("answer", calls.answer),
-    ("reject", calls.reject), ("hangup", calls.hangup), ("hold", calls.hold),
-    ("unhold", calls.unhold), ("transfer", calls.transfer), ("dtmf", calls.dtmf),
-    ("wrapup", calls.wrapup), ("watch", watch.watch), ("who", who.who),
-    ("contacts", contacts.contacts),
-    ("accounts", contacts.accounts), ("play", media.play), ("kb", media.kb),
-    ("log", log.log), ("report", report.report), ("doctor", doctor.doctor),
-    ("journal", journal.journal), ("version", version), ("completion", shells.completion),
+    ("login", "agent:login"), ("logout", "agent:logout"), ("state", "agent:state"),
+    ("available", "agent:available"), ("away", "agent:away"), ("break", "agent:break_"),
+    ("status", "agent:status"), ("dial", "calls:dial"), ("recent", "calls:recent"),
+    ("redial", "calls:redial"), ("calls", "calls:calls"), ("answer", "calls:answer"),
+    ("reject", "calls:reject"), ("hangup", "calls:hangup"), ("hold", "calls:hold"),
+    ("unhold", "calls:unhold"), ("transfer", "calls:transfer"), ("dtmf", "calls:dtmf"),
+    ("wrapup", "calls:wrapup"), ("watch", "watch:watch"), ("who", "who:who"),
+    ("contacts", "contacts:contacts"),
+    ("accounts", "contacts:accounts"), ("play", "media:play"), ("kb", "media:kb"),
+    ("log", "log:log"), ("report", "report:report"), ("doctor", "doctor:doctor"),
+    ("journal", "journal:journal"), ("version", "app:version"),
+    ("completion", "shells:completion"),
 )
 GROUPS = (
-    ("quick", quick.app), ("catalog", catalog.app), ("config", config.app),
-    ("daemon", daemonctl.app), ("emulator", emulatorctl.app), ("team", team.app),
+    ("quick", "quick:app"), ("catalog", "catalog:app"), ("config", "config:app"),
+    ("daemon", "daemonctl:app"), ("emulator", "emulatorctl:app"), ("team", "team:app"),
 )
+
+
+def load(where: str):
+    """The object a table names: "module:name" in cccli, imported now."""
+    import importlib
+
+    module, _, name = where.partition(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
 def build(only: str | None = None) -> typer.Typer:
     """The app; with `only`, the same app holding just that command, because Typer builds
-    the Click tree of every registered command at each start (about 25 ms)."""
+    the Click tree of every registered command at each start (about 25 ms), and only that
+    command's module is imported."""
     built = typer.Typer(
         name="cc",
         help="The Infinity contact-centre agent's command line. `cccli` is the same "
@@ -69,10 +79,10 @@ def build(only: str | None = None) -> typer.Typer:
     )
     for name, handler in COMMANDS:
         if only in (None, name):
-            built.command(name)(handler)
+            built.command(name)(load(handler))
     for name, group in GROUPS:
         if only in (None, name):
-            built.add_typer(group, name=name)
+            built.add_typer(load(group), name=name)
     if only is not None:
         built.callback()(lambda: None)    # stay a group of one: `cc NAME ...` as ever
     return built
@@ -111,8 +121,21 @@ def labelled(typer_app: typer.Typer):
     return command
 
 
-app = build()
 NAMES = {name for name, _ in COMMANDS} | {name for name, _ in GROUPS}
+
+
+def __getattr__(name: str):
+    """`app`, the whole app (every command's module imported), made at its first use:
+    for completion, the root's help and the generated docs, not for running a command."""
+    if name == "app":
+        globals()["app"] = built = build()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def whole() -> typer.Typer:
+    """The whole app (see `app`), or the one a test put in its place."""
+    return sys.modules[__name__].app
 
 
 def _is(exc: Exception, kind: str) -> bool:
@@ -145,6 +168,8 @@ def usage_line(exc) -> str:
     where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "cc"
     option = getattr(exc, "option_name", None) or ""
     if _is(exc, "NoSuchOption") and re.fullmatch(r"-\d[\d.]*", option):
+        import shlex
+
         args = sys.argv[1:]
         at = args.index(option) if option in args else len(args)
         fixed = shlex.join(["cc", *args[:at], "--", *args[at:]])
@@ -165,7 +190,8 @@ def main() -> None:
             print(f"cccli {version_number()}")
             return
         # Shell completion walks the whole tree; everything else needs only its command.
-        runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ else app
+        runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ \
+            else whole()
         code = labelled(runner).main(standalone_mode=False)
         if isinstance(code, int) and code:      # a typer.Exit(code) some command raised
             sys.exit(code)

@@ -237,7 +237,9 @@ def write_file(database, target: Path, fmt: str, columns: tuple[str, ...], sql_f
             yield row
     try:
         with replacing(target) as out:
-            if fmt == "csv":     # the common case, kept in C: tuples straight to csv
+            if fmt == "csv" and len(columns) > 1 and not mask_numbers:
+                count = csv_lines(conn, out, columns, sql_for)
+            elif fmt == "csv":     # kept in C too: tuples straight to csv
                 sql, args = sql_for(columns)
                 writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(columns)
@@ -261,3 +263,103 @@ def write_file(database, target: Path, fmt: str, columns: tuple[str, ...], sql_f
         return count
     finally:
         conn.close()
+
+
+# -- CSV lines made by SQLite
+#
+# Python's csv module writes a value as str() does, quoted when it holds a character it
+# must quote. SQLite's printf('%s,%s,...') writes text and integers the same way, so a
+# line SQLite makes is csv's line whenever none of its values needs quoting and every
+# real number prints as Python prints it. SQLite makes the lines (in C, without one Python
+# object per value), and checks each real number in SQL: a real whose text does not read
+# back as the same number, or that Python would print with an exponent, is replaced by
+# MARK. A block of lines is then checked at once, at C speed: no quote, no MARK, no
+# other character csv quotes, and exactly the commas and newlines of its rows. A block that
+# fails the check goes line by line, and a line that fails it is written by the csv
+# module from the row itself. The bytes are those the csv module writes from the rows
+# (tests/test_export.py compares them). Text is never decoded: SQLite's UTF-8 goes to the
+# file as it is. A BLOB value (never written by cc) would print raw, not as Python's b'…'.
+MARK = "\x1e"
+CSV_BATCH = 5_000
+EXACT_REAL = ("iif(typeof({c}) = 'real' and not (cast(cast({c} as text) as real) = {c} "
+              "and (abs({c}) between 1e-4 and 999999999999999.0 or {c} = 0)), "
+              "char(30), {c})")
+
+
+def csv_quoted() -> bytes:
+    """The characters (of ASCII) that make Python's csv module quote a value, here."""
+    import io
+
+    def line(value: str) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([value, ""])
+        return buffer.getvalue()
+    return bytes(c for c in range(128) if line(f"a{chr(c)}b").startswith('"'))
+
+
+def text_columns(conn, table: str = "calls") -> set[str]:
+    """The columns whose values print alike in SQLite and Python whatever they hold: text
+    affinity (text, or NULL), and the integer primary key."""
+    found = set()
+    for _, name, declared, _, _, key in conn.execute(f"pragma table_info({table})"):
+        declared = (declared or "").upper()
+        if (any(t in declared for t in ("CHAR", "CLOB", "TEXT")) and "INT" not in declared) \
+                or (key and declared == "INTEGER"):
+            found.add(name)
+    return found
+
+
+def csv_lines(conn, out, columns: tuple[str, ...], sql_for, batch: int = CSV_BATCH) -> int:
+    """Write the header and the rows of `sql_for(...)` to the text stream `out` as Python's
+    csv module would (see above); returns the row count. `sql_for` must select from
+    `calls`, whose `id` finds a row again."""
+    safe = text_columns(conn)
+    values = [c if c in safe else EXACT_REAL.format(c=c) for c in columns]
+    line = f"printf('{','.join(['%s'] * len(columns))}', {', '.join(values)})"
+    sql, args = sql_for((line, "id"))
+    again = f"select {', '.join(columns)} from calls where id = ?"
+    quoted = csv_quoted() + MARK.encode()
+    # In a block, csv's characters but the comma and the newline, whose counts are checked;
+    # in one line, all but the comma.
+    in_block = [bytes([c]) for c in quoted if c not in b",\n"]
+    in_line = [bytes([c]) for c in quoted if c != ord(",")]
+    commas = len(columns) - 1
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    out.flush()
+    raw = out.buffer
+    count = 0
+    conn.text_factory = bytes
+    try:
+        cursor = conn.execute(sql, args)
+        while rows := cursor.fetchmany(batch):
+            block = b"\n".join([r[0] for r in rows])
+            if (block.count(b",") == commas * len(rows)
+                    and block.count(b"\n") == len(rows) - 1
+                    and not any(c in block for c in in_block)):
+                raw.write(block)
+                raw.write(b"\n")
+            else:
+                for text, row_id in rows:
+                    if text.count(b",") == commas and not any(c in text for c in in_line):
+                        raw.write(text + b"\n")
+                    else:
+                        raw.write(_csv_row(conn, again, row_id))
+            count += len(rows)
+    finally:
+        conn.text_factory = str
+    return count
+
+
+def _csv_row(conn, sql: str, row_id: int) -> bytes:
+    """One row as the csv module writes it, read again by its id."""
+    import io
+
+    conn.text_factory = str
+    try:
+        row = conn.execute(sql, (row_id,)).fetchone()
+    finally:
+        conn.text_factory = bytes
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(row)
+    return buffer.getvalue().encode()

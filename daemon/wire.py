@@ -199,12 +199,26 @@ def exchange(endpoint: str, cmd: str, timeout: float, prepare=None, **args):
     """Send one request on `endpoint` (a ZeroMQ REQ socket; `prepare(sock)` may set it up
     first, e.g. for CURVE) and return its result, or raise WireError with the daemon's
     message, Dropped when the connection closes first, or NoAnswer after `timeout` s."""
-    import zmq      # here: importing this module must stay cheap for the CLI
-
     body = request(cmd, **args)
     if len(body) > MAX_REQUEST_BYTES:    # the daemon would drop it unanswered
         raise WireError(ErrorCode.BAD_INPUT, f"the request is {len(body):,} bytes, over the "
                         f"{MAX_REQUEST_BYTES:,} the daemon takes: send less at once")
+    if endpoint.startswith("ipc://") and prepare is None:
+        # This machine's daemon: ZeroMQ's protocol without pyzmq, whose import alone costs
+        # a command as much as its own modules do (zmtp.py).
+        from . import zmtp
+
+        try:
+            return parse_reply(zmtp.exchange(endpoint.removeprefix("ipc://"), body, timeout))
+        except zmtp.NoAnswer:
+            raise NoAnswer(f"no answer to {cmd} within {timeout:g} s") from None
+        except zmtp.Closed:
+            raise Dropped(refused=False) from None
+        except OSError as exc:      # e.g. another user's socket
+            raise WireError(ErrorCode.NOT_RUNNING, f"cannot reach the cc daemon at "
+                            f"{endpoint}: {exc.strerror or exc}") from None
+    import zmq      # here: importing this module must stay cheap for the CLI
+
     sock = zmq.Context.instance().socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
     # A request the daemon drops (or a daemon that dies) closes the connection; REQ would

@@ -8,6 +8,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+from conftest import modules_loaded
 
 import cccli
 
@@ -71,3 +72,26 @@ def test_no_circle_among_cccli_modules():
 def test_the_check_finds_a_circle_through_several_modules():
     assert circle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert circle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def command_modules() -> set[str]:
+    """The cccli modules the app's table names as holding commands or groups."""
+    from cccli.app import COMMANDS, GROUPS
+
+    return {where.partition(":")[0] for _, where in (*COMMANDS, *GROUPS)} - {"app"}
+
+
+def test_a_command_imports_only_its_own_module(tmp_path):
+    """`cc who` builds and imports `who` alone: not the modules of the other commands."""
+    assert {"who", "calls", "log", "team"} <= command_modules()
+    modules, output = modules_loaded(tmp_path, "who")
+    assert "daemon is not running" in output      # it ran as far as asking the daemon
+    loaded = {m.split(".")[1] for m in modules if m.startswith("cccli.")}
+    assert loaded & command_modules() == {"who"}
+
+
+def test_the_whole_tree_is_built_for_the_root_s_help(tmp_path):
+    modules, output = modules_loaded(tmp_path, "--help")
+    assert {"who", "log", "team"} <= {line.split()[0] for line in output.splitlines()
+                                      if line.startswith("  ") and line.split()}
+    assert {f"cccli.{name}" for name in command_modules()} <= modules
