@@ -117,8 +117,9 @@ def line(template: str, item: dict) -> str:
     try:
         return template.format_map(_Missing(values))
     except (ValueError, TypeError) as exc:   # e.g. {talk_seconds:.1f}, no talk yet
-        raise FormatError(f"--format cannot show {item.get('id') or item.get('name') or ''}"
-                          f": {exc}") from None
+        which = next((str(item[k]) for k in ("id", "call_id", "name", "number") if item.get(k)),
+                     "an item")
+        raise FormatError(f"--format cannot show {which}: {exc}") from None
 
 
 class _Missing(dict):
