@@ -9,7 +9,7 @@ from datetime import datetime
 import typer
 
 from daemon.units import duration
-from daemon.wire import Direction, Exit, for_json
+from daemon.wire import Direction, ErrorCode, Exit, WireError, for_json
 
 
 def emit_json(value) -> None:
@@ -35,7 +35,6 @@ def template(text: str | None, listing: str, as_json: bool) -> str | None:
     if text is None:
         return None
     from daemon import templates
-    from daemon.wire import ErrorCode, WireError
 
     if as_json:
         raise WireError(ErrorCode.BAD_INPUT, "--json and --format ask for two formats: "
@@ -55,7 +54,6 @@ def listed(items: list[dict], as_json: bool, text, template: str | None,
         out(items, as_json, text, empty)
         return
     from daemon import templates
-    from daemon.wire import ErrorCode, WireError
 
     try:
         lines = [templates.line(template, item) for item in items]
