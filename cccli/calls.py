@@ -14,7 +14,7 @@ from daemon.wire import OUTCOME_EXIT, ErrorCode, Exit, WireError
 
 from . import client, complete, contacts, picker, quick, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
-                      Json, card_fields, parse_links)
+                      Json, card_fields, parse_links, template_option)
 
 _DTMF = re.compile(r"^[0-9*#]{1,64}$")
 
@@ -103,11 +103,14 @@ def redial(log_id: Annotated[Optional[int], typer.Argument(
     _placed("redial", wait, timeout, json, log_id=log_id)
 
 
-def calls(json: Json = False) -> None:
+def calls(json: Json = False,
+          format: template_option("call", "{call_id} {number} {talk}",
+                                         "; each X_seconds is also {X} as m:ss") = None) -> None:
     """The active calls, oldest first, with their ids."""
+    format = render.template(format, "calls", json)
     active = client.request("calls")
-    render.out(active, json, lambda found: "\n".join(map(render.call_line, found))
-               or "line idle")
+    render.listed(active, json, lambda found: "\n".join(map(render.call_line, found))
+                  or "line idle", format)
 
 
 def reject(call: CallId = None, json: Json = False) -> None:
@@ -307,9 +310,15 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
            dial_index: Annotated[Optional[int], typer.Option(
                "--dial", min=1, help="Call the N-th number of the list.")] = None,
            limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
-           json: Json = False) -> None:
+           json: Json = False,
+           format: template_option("number", "{start} {number} {contact}",
+                                         "; {start} is started_at in local time") = None) -> None:
     """Recent numbers, newest first, each once however it was written: dial one with
     --dial N."""
+    format = render.template(format, "recent", json)
+    if format is not None and dial_index is not None:
+        raise WireError(ErrorCode.BAD_INPUT, "--format lists the numbers; --dial calls one: "
+                        "give one of them")
     if dialed + received + missed > 1:
         raise WireError(ErrorCode.BAD_INPUT, "choose one of --dialed, --received, --missed")
     kind = "dialed" if dialed else "received" if received else "missed" if missed else "all"
@@ -321,7 +330,7 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
                             "numbers")
         _placed("dial", False, 60.0, json, number=numbers[dial_index - 1]["number"])
         return
-    render.out(numbers, json, _recent_lines)
+    render.listed(numbers, json, _recent_lines, format)
 
 
 def _recent_lines(numbers: list[dict]) -> str:

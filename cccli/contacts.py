@@ -11,7 +11,7 @@ from daemon import phone
 from daemon.wire import NUMBER_KINDS, ErrorCode, WireError
 
 from . import client, picker, render
-from .options import Json
+from .options import Json, template_option
 
 USAGE = ("cc contacts [QUERY] | import FILE | add NAME [--account A] [--phone [KIND:]N]... | "
          "add-number CONTACT NUMBER [--kind K] | edit CONTACT [--name N] [--account A] | "
@@ -19,6 +19,7 @@ USAGE = ("cc contacts [QUERY] | import FILE | add NAME [--account A] [--phone [K
 ACCOUNTS_USAGE = ("cc accounts [QUERY] | add NAME [--phone [KIND:]N]... | "
                   "add-number ACCOUNT NUMBER [--kind K] | show ACCOUNT | rm ACCOUNT | "
                   "history ACCOUNT")
+ACTIONS = ("import", "add", "add-number", "edit", "rm", "history")
 Kind = Enum("Kind", {kind: kind for kind in NUMBER_KINDS}, type=str)
 KindOption = Annotated[Optional[Kind], typer.Option(
     "--kind", help="With add-number: the kind of number (fax and pager are kept, never "
@@ -26,6 +27,9 @@ KindOption = Annotated[Optional[Kind], typer.Option(
 Phones = Annotated[Optional[list[str]], typer.Option(
     "--phone", help="With add: a number, or KIND:NUMBER such as mobile:+380501112233 "
                     "(repeat for several).")]
+
+ContactTemplate = template_option("contact", "{name:<24} {phones}",
+                                  "; a list is joined by \", \"")
 
 
 def _numbers(phones: list[str] | None) -> list[str]:
@@ -44,10 +48,15 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
              name: Annotated[Optional[str], typer.Option(
                  help="With edit: the contact's new name.")] = None,
              phones: Phones = None, kind: KindOption = None,
-             json: Json = False) -> None:
+             json: Json = False,
+             format: ContactTemplate = None) -> None:
     """Contacts with their numbers; import CSV or vCard (a second import adds nobody twice)."""
     words = words or []
     action, rest = (words[0], words[1:]) if words else ("", [])
+    format = render.template(format, "contacts", json)
+    if format is not None and action in ACTIONS:
+        raise WireError(ErrorCode.BAD_INPUT, "--format applies to the list of contacts, "
+                        f"not to `cc contacts {action}`")
     _options_fit(action, account=account, phone=phones, kind=kind, name=name)
     if action == "import" and len(rest) == 1:
         result = client.request("contacts_import", timeout=3600, **client.file_argument(rest[0]))
@@ -72,11 +81,11 @@ def contacts(words: Annotated[Optional[list[str]], typer.Argument(
         render.out(client.request("contacts_history", contact=rest[0]), json,
                    lambda found: _history(render.contact_line(found["contact"]),
                                           found["calls"]))
-    elif action in ("import", "add", "add-number", "edit", "rm", "history"):
+    elif action in ACTIONS:
         raise WireError(ErrorCode.BAD_INPUT, f"usage: {USAGE}")
     else:
-        render.out(client.request("contacts", query=" ".join(words)), json,
-                   lambda found: "\n".join(map(render.contact_line, found)),
+        render.listed(client.request("contacts", query=" ".join(words)), json,
+                      lambda found: "\n".join(map(render.contact_line, found)), format,
                    empty=f"no contact matches '{' '.join(words)}'" if words else
                    "no contacts yet: `cc contacts import FILE` or `cc contacts add`")
 

@@ -117,7 +117,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         format: Annotated[Optional[str], typer.Option(
             "--format", "-f", autocompletion=complete.log_formats,
             help="table (default), json, ndjson, csv, asterisk-csv, or a template such as "
-                 "'{start} {number} {outcome}'.")] = None,
+                 "'{start} {number} {outcome} {talk}': the columns in braces, {start} in "
+                 "local time, each X_seconds also as {X} in m:ss.")] = None,
         output: Annotated[Optional[str], typer.Option(
             "--output", "-o", help="Write to this file instead of standard output.")] = None,
         note: Annotated[Optional[str], typer.Option(

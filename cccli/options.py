@@ -7,6 +7,16 @@ import typer
 from . import complete
 
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def template_option(listing: str, example: str, more: str = ""):
+    """`--format TEMPLATE` of a listing: one line per item (daemon.templates)."""
+    return Annotated[Optional[str], typer.Option(
+        "--format", "-f", metavar="TEMPLATE",
+        help=f"One line per {listing} from a template, e.g. '{example}': the --json "
+             f"fields in braces, with Python's format specs ({{name:<20}}){more}.")]
+
+
 CallId = Annotated[Optional[str], typer.Option(
     "--call", autocompletion=complete.call_ids,
     help="The call's id (see `cc status`); default: the current call.")]

@@ -9,11 +9,11 @@ from datetime import datetime
 import typer
 
 from daemon.units import duration
-from daemon.wire import Direction, Exit
+from daemon.wire import Direction, ErrorCode, Exit, WireError, for_json
 
 
 def emit_json(value) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json.dumps(for_json(value), ensure_ascii=False, indent=2) + "\n")
 
 
 def out(value, as_json: bool, text, empty: str | None = None) -> None:
@@ -28,6 +28,39 @@ def out(value, as_json: bool, text, empty: str | None = None) -> None:
         shown = text(value) if callable(text) else text
         if shown:
             print(shown)
+
+
+def template(text: str | None, listing: str, as_json: bool) -> str | None:
+    """A `--format TEMPLATE` checked before anything runs: one line if it is wrong."""
+    if text is None:
+        return None
+    from daemon import templates
+
+    if as_json:
+        raise WireError(ErrorCode.BAD_INPUT, "--json and --format ask for two formats: "
+                        "give one")
+    try:
+        templates.check(text, listing)
+    except templates.FormatError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
+    return text
+
+
+def listed(items: list[dict], as_json: bool, text, template: str | None,
+           empty: str | None = None) -> None:
+    """A listing: JSON, a line per item from `template` (none when there are none, as a
+    script wants), or `text` for people."""
+    if template is None:
+        out(items, as_json, text, empty)
+        return
+    from daemon import templates
+
+    try:
+        lines = [templates.line(template, item) for item in items]
+    except templates.FormatError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
+    if lines:
+        print("\n".join(lines))
 
 
 def fail(message: str, code: Exit) -> None:

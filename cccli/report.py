@@ -17,7 +17,7 @@ import typer
 from daemon import profile
 from daemon.wire import Exit
 
-from . import render
+from . import render, table
 from .options import Json
 
 
@@ -101,7 +101,9 @@ def report(period: Annotated[str, typer.Option(
 
         text = json_module.dumps(built.to_dict(), ensure_ascii=False, indent=2) + "\n"
     else:
-        text = {Format.text: reports.render_text, Format.csv: reports.render_csv,
+        room = table.width() if output is None else None
+        text = {Format.text: lambda r: reports.render_text(r, _terminal_fit(room), room),
+                Format.csv: reports.render_csv,
                 Format.html: reports.render_html}[format](built)
     if output is None:
         sys.stdout.write(text)
@@ -112,6 +114,20 @@ def report(period: Annotated[str, typer.Option(
         render.fail(f"cannot write {output}: {exc.strerror}", Exit.FAILED)
     if sys.stderr.isatty():    # silent in cron: any output there becomes a mail
         print(f"wrote the report to {output}", file=sys.stderr)
+
+
+def _terminal_fit(room: int | None):
+    """At a terminal (`room` columns), the text report's tables keep the columns that fit
+    its width (the least useful figures drop first, as in every table of `cc`); whole in
+    a pipe or a file (no `room`)."""
+    if room is None:
+        return None
+
+    def fit(heads: list[str], ranks: list[int], rows: list[list[str]]) -> list[int]:
+        columns = [table.Column(head, drop=rank) for head, rank in zip(heads, ranks)]
+        return table.fit(columns, rows, room)[0]
+
+    return fit
 
 
 def _settings() -> dict:

@@ -57,12 +57,12 @@ def _run(url: str | None, work):
 
 
 @app.command()
-def init(url: Url = None) -> None:
+def init(url: Url = None, json: Json = False) -> None:
     """Create the team store's schema, roles (cc_agent, cc_lead, cc_viewer) and policies,
     or bring them up to date. Run it as the administrator; running it again is safe."""
     from daemon.team import admin
 
-    print(_run(url, admin.init))
+    _done(_run(url, admin.init), json)
 
 
 @app.command("add-team")
@@ -71,11 +71,11 @@ def add_team(name: Annotated[str, typer.Argument(help="The team's name.")],
                  help="The lead's login (a role made if missing, in cc_lead).")] = None,
              agents_see_team: Annotated[bool, typer.Option(
                  help="Whether the team's agents read each other's calls.")] = False,
-             url: Url = None) -> None:
+             url: Url = None, json: Json = False) -> None:
     """Add a team, or change its lead. The administrator's command."""
     from daemon.team import admin
 
-    print(_run(url, lambda conn: admin.add_team(conn, name, lead, agents_see_team)))
+    _done(_run(url, lambda conn: admin.add_team(conn, name, lead, agents_see_team)), json)
 
 
 @app.command("add-agent")
@@ -92,14 +92,19 @@ def add_agent(login: Annotated[str, typer.Argument(
               password_stdin: Annotated[bool, typer.Option(
                   help="Read the agent's new password from the first line of standard "
                        "input.")] = False,
-              url: Url = None) -> None:
+              url: Url = None, json: Json = False) -> None:
     """Add an agent to a team (its login role, in cc_agent), or move it. The administrator
     makes the role; a lead may then move its own teams' agents."""
     from daemon.team import admin
 
     secret = _new_password(login, password_stdin)
-    print(_run(url, lambda conn: admin.add_agent(conn, login, team, prefix, secret, name,
-                                                 extension)))
+    _done(_run(url, lambda conn: admin.add_agent(conn, login, team, prefix, secret, name,
+                                                 extension)), json)
+
+
+def _done(result: dict, json: bool) -> None:
+    """What an administrator's command did: its `message` for people, all of it as JSON."""
+    render.out(result, json, lambda r: r["message"])
 
 
 def _new_password(login: str, from_stdin: bool) -> str | None:
@@ -127,14 +132,14 @@ def add_viewer(login: Annotated[str, typer.Argument(
                    help="The viewer's login: its role in the team store.")],
                team: Annotated[str, typer.Option(help="The team whose calls it reads.")],
                password_stdin: PasswordStdin = False,
-               url: Url = None) -> None:
+               url: Url = None, json: Json = False) -> None:
     """Let a login read a team's calls with the callers' numbers masked (its role, in
     cc_viewer, reads cc.calls_masked only, and there only the calls of its teams). The
     administrator makes the role; a lead may then add it to its own teams."""
     from daemon.team import admin
 
     secret = _new_password(login, password_stdin)
-    print(_run(url, lambda conn: admin.add_viewer(conn, login, team, secret)))
+    _done(_run(url, lambda conn: admin.add_viewer(conn, login, team, secret)), json)
 
 
 @app.command()

@@ -21,7 +21,9 @@ from .options import Json
 
 def _line(msg: dict, as_json: bool) -> str:
     if as_json:
-        return jsonlib.dumps(msg, ensure_ascii=False)
+        from daemon.wire import for_json
+
+        return jsonlib.dumps(for_json(msg), ensure_ascii=False)
     kind, data, seq = msg["kind"], msg.get("data") or {}, msg["seq"]
     if kind == "snapshot":
         lines = [f"[{seq}] {render.agent_line(data)}, {data['session']}"]

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from . import lookup, phone
+from .folding import fold, name_match
 from .wire import NUMBER_KINDS, PHONE_KINDS, ErrorCode, WireError
 
 log = logging.getLogger("cc.contacts")
@@ -198,7 +199,7 @@ class Contacts:
         names an account (and no contact) exactly."""
         checked_kind(kind)
         contacts = self.search(query)
-        exact = [c for c in contacts if c["name"].lower() == query.strip().lower()]
+        exact = [c for c in contacts if fold(c["name"]) == fold(query.strip())]
         account = self.account_named(query) if not exact else None
         if account is not None:
             self._add_number("account_id", account, number, kind)
@@ -264,10 +265,10 @@ class Contacts:
                 "select distinct contact_id from phones where contact_id is not null and "
                 "(key like ? or number like ?)", [f"%{part}%", f"%{q}%"])]
         else:
+            match, args = name_match(("c.name", "a.name"), q)
             ids = [r["id"] for r in self.db.query(
                 "select c.id from contacts c left join accounts a on a.id = c.account_id "
-                "where c.name like ? or a.name like ? order by c.name collate nocase, c.id",
-                [f"%{q}%", f"%{q}%"])]
+                f"where {match} order by c.name collate nocase, c.id", args)]
         return [self.get(i) for i in ids]
 
     def one(self, query: str) -> dict:
@@ -356,8 +357,9 @@ class Contacts:
                 "select distinct account_id from phones where account_id is not null and "
                 "(key like ? or number like ?)", [f"%{part}%", f"%{q}%"])]
         else:
+            match, args = name_match(("name",), q)
             ids = [r["id"] for r in self.db.query(
-                "select id from accounts where name like ? order by name", [f"%{q}%"])]
+                f"select id from accounts where {match} order by name", args)]
         return [self.account(i) for i in ids]
 
     def account_named(self, name: str) -> dict | None:

@@ -10,6 +10,7 @@ import time
 
 from . import lookup, phone
 from .bounded import Recent
+from .folding import fold
 from .infinity import InfinityError
 from .wire import ErrorCode, SessionStatus, WireError
 
@@ -126,11 +127,11 @@ class Directory:
     def search(self, query: str = "") -> list[dict]:
         """By any part of the name, or any part of a number; name order."""
         found = []
-        q = query.strip().lower()
+        q = fold(query.strip())
         q_digits = phone.partial(query) or ""
         for row in self.db["colleagues"].rows_where(order_by="name"):
             phones = json.loads(row["phones"] or "[]")
-            if q and q not in row["name"].lower() and not (
+            if q and q not in fold(row["name"]) and not (
                     q_digits and any(q_digits in phone.digits(p) for p in phones)):
                 continue
             id_user = row["id_user"]

@@ -11,20 +11,15 @@ import contextlib
 import csv
 import json
 import os
-import re
 import stat
-import string
-from datetime import datetime
 from pathlib import Path
 
-from daemon.wire import LOG_COLUMNS
+from daemon import templates
+from daemon.wire import LOG_COLUMNS, for_json
 
 FORMATS = ("table", "json", "ndjson", "csv", "asterisk-csv")
+FormatError = templates.FormatError     # what cccli.log catches
 DISPOSITION = {"answered": "ANSWERED", "busy": "BUSY", "failed": "FAILED"}
-
-
-class FormatError(ValueError):
-    pass
 
 
 class PathError(ValueError):
@@ -90,57 +85,11 @@ def replacing(target: Path):
 
 
 def check_template(template: str) -> None:
-    """A `--format '{start} {number}'` template may name only known fields, with a
-    format spec that fits the field (tried on a sample call) and no nested fields or
-    giant widths, so no row can fail half-way through an export."""
-    try:
-        parts = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise FormatError(f"bad --format template: {exc}") from None
-    for _, field, spec, conversion in parts:
-        if field is None:
-            continue
-        if field not in TEMPLATE_FIELDS:
-            raise FormatError(f"unknown field {{{field}}} in --format: use "
-                              f"{', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
-        if "{" in (spec or ""):
-            raise FormatError(f"--format: {{{field}:{spec}}} nests a field in the format "
-                              "spec; write the width as a number, e.g. {number:>15}")
-        if any(int(digits) > 999 for digits in re.findall(r"\d+", spec or "")):
-            raise FormatError(f"--format: {{{field}:{spec}}} asks for a width or precision "
-                              "over 999")
-        if conversion not in (None, "r", "s", "a"):
-            raise FormatError(f"--format: {{{field}!{conversion}}}: a conversion is !r, !s "
-                              "or !a")
-    try:
-        template.format(**SAMPLE)
-    except (ValueError, TypeError) as exc:
-        raise FormatError(f"bad --format template: {exc}") from None
+    """A `cc log --format` template (see daemon.templates)."""
+    templates.check(template, "log")
 
 
-TEMPLATE_FIELDS = LOG_COLUMNS + ("start",)
-class _Blank(str):
-    """A value the call does not have: blank whatever the spec (`{talk_seconds:>6.1f}`
-    keeps its width)."""
-
-    def __format__(self, spec: str) -> str:
-        try:
-            return format("", spec)
-        except ValueError:
-            width = re.match(r"(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)", spec)[1]
-            return " " * int(width or 0)
-
-
-BLANK = _Blank()
-# A call as templates see it: numbers where the log keeps numbers, text elsewhere.
-SAMPLE = {name: 1 if name == "id" else 1.0 if name.endswith("_seconds") else "x"
-          for name in TEMPLATE_FIELDS}
-
-
-def _asterisk_time(iso: str | None) -> str:
-    if not iso:
-        return ""
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+_asterisk_time = templates.local_time
 
 
 def asterisk_row(row: dict) -> list:
@@ -184,17 +133,11 @@ class Writer:
             self.csv.writerow(asterisk_row(row))
         elif self.fmt == "json":
             self.out.write(("," if self.count else "") + "\n  " +
-                           json.dumps(picked, ensure_ascii=False))
+                           json.dumps(for_json(picked), ensure_ascii=False))
         elif self.fmt == "ndjson":
-            self.out.write(json.dumps(picked, ensure_ascii=False) + "\n")
+            self.out.write(json.dumps(for_json(picked), ensure_ascii=False) + "\n")
         else:   # a template
-            values = {k: (BLANK if v is None else v) for k, v in row.items()}
-            values["start"] = _asterisk_time(row.get("started_at"))
-            try:
-                self.out.write(self.fmt.format(**values) + "\n")
-            except (ValueError, TypeError) as exc:   # e.g. {talk_seconds:.1f}, no talk yet
-                raise FormatError(f"--format cannot show call {row.get('id')}: {exc}") \
-                    from None
+            self.out.write(templates.line(self.fmt, row) + "\n")
         self.count += 1
 
     def close(self) -> None:

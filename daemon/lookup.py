@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from .export import kind_of
+from .folding import fold
 from .wire import ErrorCode, WireError
 
 IMPORT_LOCK_WAIT = 30.0    # seconds an import waits for another writer of the call log
@@ -121,7 +122,7 @@ def csv_rows(file: Path, text: str, columns: str, skipped: list[str]):
 
 def one(found: list[dict], query: str, what: str, listing: str) -> dict:
     """The one entry a name means: an exact name, or the only partial match."""
-    exact = [c for c in found if c["name"].lower() == query.strip().lower()]
+    exact = [c for c in found if fold(c["name"]) == fold(query.strip())]
     if len(exact) == 1:
         return exact[0]
     if not found:

@@ -454,6 +454,8 @@ def _agent_name(name: str) -> str:
 
 
 Column = tuple[str, str, Callable[[Figures], str]]    # (group, header, value)
+# (headers, drop ranks, rows) -> the indices of the columns to show
+Fit = Callable[[list[str], list[int], list[list[str]]], list[int]]
 
 
 def _table_columns(report: Report) -> list[Column]:
@@ -530,9 +532,36 @@ def summary_lines(report: Report) -> list[str]:
 
 # ---------------------------------------------------------------- text
 
+# Which figures give way first when a terminal is too narrow for the whole table (the
+# highest first); the key columns and the ones not named here never drop.
+DROP_FIRST = ("max talk", "avg hold", "wrap-up", "to answer", "not connected", "elsewhere",
+              "rejected", "connected", "avg talk")
+
+
+def _drop_rank(header: str, position: int, count: int, results: bool) -> int:
+    if results:     # one column per result of the catalogue, then the calls
+        return count - position if position < count - 1 else 0
+    if header in DROP_FIRST:
+        return len(DROP_FIRST) - DROP_FIRST.index(header) + 1
+    if header.startswith("SL "):
+        return 1
+    return 0
+
+
 def _text_table(keys: list[str], columns: list[Column], body: list[list[str]],
-                foot: list[list[str]]) -> list[str]:
-    """Aligned lines: the key columns left, the figures right, their groups above."""
+                foot: list[list[str]], fit: Fit | None = None,
+                results: bool = False) -> list[str]:
+    """Aligned lines: the key columns left, the figures right, their groups above. With
+    `fit` (at a terminal), only the columns it keeps: the least useful figures drop first
+    (in the results table, the last results first; the calls never)."""
+    if fit is not None:
+        heads = [*keys, *(name for _, name, _ in columns)]
+        ranks = [0] * len(keys) + [_drop_rank(name, k, len(columns), results)
+                                   for k, (_, name, _) in enumerate(columns)]
+        kept = [i for i in fit(heads, ranks, [*body, *foot]) if i >= len(keys)]
+        columns = [columns[i - len(keys)] for i in kept]
+        keep = list(range(len(keys))) + kept
+        body, foot = ([[row[i] for i in keep] for row in rows] for rows in (body, foot))
     header = [*keys, *(name for _, name, _ in columns)]
     width = [max(len(r[i]) for r in [header, *body, *foot]) for i in range(len(header))]
     n = len(keys)
@@ -550,7 +579,8 @@ def _text_table(keys: list[str], columns: list[Column], body: list[list[str]],
             groups.append(group)
             spans.append(width[n + k])
     above = "  ".join([" " * w for w in width[:n]] +
-                      [(f"{g} ".ljust(s, "-") if g else " " * s) for g, s in zip(groups, spans)])
+                      [(f"{_group_label(g, s)} ".ljust(s, "-")[:s] if g else " " * s)
+                       for g, s in zip(groups, spans)])
     lines = [above.rstrip()] if any(groups) else []
     lines += [line(header), *(line(r) for r in body)]
     if foot:
@@ -558,14 +588,27 @@ def _text_table(keys: list[str], columns: list[Column], body: list[list[str]],
     return lines
 
 
-def render_text(report: Report) -> str:
-    """Aligned plain text for a terminal or a mail body: no colour, no control codes."""
+SHORT_GROUPS = {"incoming": "in", "outgoing": "out"}
+
+
+def _group_label(group: str, span: int) -> str:
+    """A group's name over its columns, shortened when a terminal left it one narrow one."""
+    return group if len(group) < span else SHORT_GROUPS.get(group, group)
+
+
+def render_text(report: Report, fit: Fit | None = None, room: int | None = None) -> str:
+    """Aligned plain text for a terminal or a mail body: no colour, no control codes.
+    Whole by default (a pipe, a file, a mail); at a terminal the CLI passes `fit`, which
+    keeps the columns that fit its width (cccli.table's layout), and the width `room`
+    the sentences are wrapped to."""
     lines = [_plain(title(report)),
              f"generated {report.generated_at:%Y-%m-%d %H:%M %Z} (local days)", ""]
     if not report.rows:
         lines.append("no calls in this period")
         return "\n".join(lines) + "\n"
-    lines += [*summary_lines(report), ""]
+    for line in summary_lines(report):
+        lines += textwrap.wrap(line, room, subsequent_indent="  ") if room else [line]
+    lines.append("")
     columns = _table_columns(report)
     body, previous = [], None
     for f in report.rows:
@@ -578,7 +621,7 @@ def render_text(report: Report) -> str:
                  *(value(f) for _, _, value in columns)] for n, f in enumerate(report.agents)]
     only = report.agent or (report.agents[0].agent if len(report.agents) == 1 else "")
     foot.append([TOTAL, _plain(only), *(value(report.total) for _, _, value in columns)])
-    lines += _text_table(["day", "agent"], columns, body, foot)
+    lines += _text_table(["day", "agent"], columns, body, foot, fit)
 
     lines += ["", "Results of the call cards, per agent"]
     results = _result_columns(report)
@@ -586,12 +629,12 @@ def render_text(report: Report) -> str:
                          [[_plain(_agent_name(f.agent)), *(v(f) for _, _, v in results)]
                           for f in report.agents],
                          [[TOTAL, *(v(report.total) for _, _, v in results)]]
-                         if len(report.agents) > 1 else [])
+                         if len(report.agents) > 1 else [], fit, results=True)
     lines += ["", "By hour of the day, all days and agents"]
     hours = _hour_columns(report)
     lines += _text_table(["hour"], hours, [[_hour_label(f), *(v(f) for _, _, v in hours)]
-                                           for f in report.busy_hours], [])
-    lines += ["", *textwrap.wrap(rate_note(report.service_level_seconds), 88)]
+                                           for f in report.busy_hours], [], fit)
+    lines += ["", *textwrap.wrap(rate_note(report.service_level_seconds), min(88, room or 88))]
     return "\n".join(lines) + "\n"
 
 

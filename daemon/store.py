@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import periods
+from .folding import name_match
 from .wire import LOG_COLUMNS as COLUMNS
 from .wire import NOT_ACCEPTED
 
@@ -83,9 +84,6 @@ def _checked(conn: sqlite3.Connection, sql: str) -> sqlite3.Connection:
     except sqlite3.Error:
         conn.close()
         raise
-    # SQLite folds the case of ASCII letters only; a subject in Cyrillic needs Python's.
-    conn.create_function("cc_fold", 1, lambda text: text.casefold() if text else text,
-                         deterministic=True)
     return conn
 
 
@@ -965,15 +963,11 @@ class Store:
         elif number:        # a piece of one: anywhere in the number as dialled or its key
             where.append("(number like ? or number_key like ?)")
             args += [f"%{number}%", f"%{number}%"]
-        if contact:
-            where.append("(contact like ? or account like ?)")
-            args += [f"%{contact}%", f"%{contact}%"]
-        if subject and subject.isascii():     # SQLite's LIKE folds ASCII, in C
-            where.append("subject like ? escape '\\'")
-            args.append("%" + re.sub(r"([\\%_])", r"\\\1", subject) + "%")
-        elif subject:
-            where.append("instr(cc_fold(subject), ?) > 0")
-            args.append(subject)
+        for searched, value in ((("contact", "account"), contact), (("subject",), subject)):
+            if value:
+                sql, values = name_match(searched, value)
+                where.append(f"({sql})")
+                args += values
         for kind, value in (links or {}).items():
             if kind not in LINKS:       # never a column name from outside
                 raise ValueError(f"unknown link {kind!r}")

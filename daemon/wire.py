@@ -169,6 +169,28 @@ class WireError(Exception):
         return int(self.code.exit)
 
 
+def for_json(value):
+    """A value as `--json` and the JSON exports show it: no value is `null`, never `""`,
+    and `contact_candidates` (kept in the log as JSON text) a list of names. Text, CSV and
+    templates show the same values as before; only JSON is shaped here."""
+    if isinstance(value, dict):
+        return {key: _candidates(item) if key == "contact_candidates" else for_json(item)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [for_json(item) for item in value]
+    return None if value == "" else value
+
+
+def _candidates(value):
+    if isinstance(value, str) and value:
+        try:
+            names = json.loads(value)
+        except ValueError:
+            return [value]          # one name written by hand: still a list of names
+        return names if isinstance(names, list) else [value]
+    return for_json(value)
+
+
 def request(cmd: str, **args) -> bytes:
     return json.dumps({"cmd": cmd, "args": args}).encode()
 

@@ -3,7 +3,6 @@ that double nobody (F5, F18, F31, F32, F39, F40, F45, F51, F52)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from daemon import store as store_module
@@ -44,17 +43,17 @@ def test_a_contact_dialled_on_a_shared_number_stays_on_the_card(agent, tmp_path)
     call = agent.json("dial", "--contact", "Olha", "--pick", "2")
     assert call["number"] == "+380501112233"        # Ivan's number too
     assert (call["contact"], call["account"], call["contact_candidates"]) == \
-        ("Olha Bondar", "Acme Ltd", "")
+        ("Olha Bondar", "Acme Ltd", None)
     agent.cc("hangup")
     row = agent.log_row(call["call_id"], contact="Olha Bondar")
-    assert row["account"] == "Acme Ltd" and row["contact_candidates"] == ""
+    assert row["account"] == "Acme Ltd" and row["contact_candidates"] is None
     # The call is Olha's: her history has it, Ivan's (the same number) does not.
     olha = agent.json("contacts", "history", "Olha Bondar")["calls"]
     assert [c["id"] for c in olha] == [row["id"]]
     assert agent.json("contacts", "history", "Ivan Bondar")["calls"] == []
     # Dialling the number itself still finds two contacts and names neither.
     call = agent.json("dial", "+380501112233")
-    assert call["contact"] == "" and json.loads(call["contact_candidates"]) == \
+    assert call["contact"] is None and call["contact_candidates"] == \
         ["Olha Bondar", "Ivan Bondar"]
     agent.cc("hangup")
 
@@ -78,7 +77,7 @@ def test_the_agent_says_which_of_the_contacts_found_called(manual, tmp_path):
     agent.cc("contacts", "import", tmp_path / "c.csv")
     call_id = _incoming(emulator, agent, "+380501112233")
     row = agent.log_row(call_id)
-    assert row["contact"] == "" and "[one of: Olha Bondar; Ivan Bondar]" in \
+    assert row["contact"] is None and "[one of: Olha Bondar; Ivan Bondar]" in \
         agent.cc("status").stdout
     done = agent.cc("log", "edit", row["id"], "--found", check=False)     # not at a terminal
     assert done.returncode == 9 and len(done.stderr.splitlines()) == 1
@@ -101,7 +100,7 @@ def test_the_agent_says_which_of_the_contacts_found_called(manual, tmp_path):
     assert agent.json("log", "show", row["id"])["contact"] == "Olha Bondar"
     # A name among those found, and changed again later; '' clears it.
     assert agent.json("log", "edit", row["id"], "--contact", "olha")["contact"] == "Olha Bondar"
-    assert agent.json("log", "edit", row["id"], "--contact", "")["contact"] == ""
+    assert agent.json("log", "edit", row["id"], "--contact", "")["contact"] is None
     done = agent.cc("log", "edit", row["id"], "--pick", "3", check=False)
     assert done.returncode == 9 and "2 contact(s) have the number" in done.stderr
     done = agent.cc("log", "edit", row["id"], "--account", "Initech", "--subject", "Refund",
@@ -111,7 +110,7 @@ def test_the_agent_says_which_of_the_contacts_found_called(manual, tmp_path):
                     check=False)
     assert done.returncode == 9 and "'nonsense' is not in the results catalogue" in done.stderr
     unchanged = agent.json("log", "show", row["id"])          # all of the card, or none of it
-    assert (unchanged["contact"], unchanged["subject"], unchanged["result"]) == ("", None, None)
+    assert (unchanged["contact"], unchanged["subject"], unchanged["result"]) == (None, None, None)
     edited = agent.json("log", "edit", row["id"], "--pick", "1", "--subject", "Refund")
     assert (edited["contact"], edited["subject"]) == ("Olha Bondar", "Refund")
     agent.cc("log", "edit", row["id"], "--contact", "")
@@ -144,7 +143,7 @@ def test_accounts_have_numbers_calls_and_contacts_made_from_a_call(manual, tmp_p
     assert "[Acme Ltd]" in agent.cc("status").stdout
     agent.cc("reject")
     row = agent.log_row(desk)
-    assert (row["contact"], row["account"]) == ("", "Acme Ltd")
+    assert (row["contact"], row["account"]) == (None, "Acme Ltd")
     # A caller nobody knows: the agent names the account, then makes the contact (F40).
     stranger = _incoming(emulator, agent, "+380671112233")
     agent.cc("answer")
@@ -200,7 +199,7 @@ def test_a_fax_is_kept_with_its_kind_but_never_matched_nor_dialled(manual, tmp_p
     fax = _incoming(emulator, agent, "+380441230099")
     agent.cc("reject")
     row = agent.log_row(fax)
-    assert (row["contact"], row["contact_candidates"]) == ("", "")
+    assert (row["contact"], row["contact_candidates"]) == (None, None)
     # Without an id, the last call's card; a new account named from it (F51).
     assert agent.json("log", "edit", "--new-account", "Initech")["account"] == "Initech"
     assert [c["id"] for c in agent.json("accounts", "history", "Initech")["calls"]] == \

@@ -83,7 +83,7 @@ def test_redial_copies_the_number_links_contact_and_account(agent):
     row = agent.log_row(again["call_id"], outcome="answered")
     assert (row["link_task"], row["link_sale"], row["link_survey"]) == ("T-77", "S-5", "Q-3")
     assert (row["contact"], row["account"], row["contact_candidates"]) == \
-        ("Roman Melnyk", "Globex", "")
+        ("Roman Melnyk", "Globex", None)
     assert row["counter_number"] != first["counter_number"]
 
 

@@ -52,7 +52,7 @@ def test_a_call_without_caller_id_is_logged_as_anonymous(scenario_emulator, agen
     emulator.admin("hangup", IDCall=call_id)
     row = agent.log_row(call_id, outcome="answered")
     # No contact is looked up for it, not even the one without a phone.
-    assert (row["number"], row["contact"], row["account"]) == ("anonymous", "", "")
+    assert (row["number"], row["contact"], row["account"]) == ("anonymous", None, None)
     assert not row["contact_candidates"]
     assert "anonymous" in agent.cc("log").stdout
     assert [r["number"] for r in agent.json("recent")] == ["anonymous"]

@@ -81,3 +81,14 @@ def test_the_licence_pyproject_declares_is_shipped():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
     assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+
+
+def test_the_call_logs_columns_in_the_readme_are_the_logs_columns():
+    from daemon.wire import LOG_COLUMNS
+
+    section = README.read_text().split("\n## The call log\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"Its (\d+) columns \([^)]*\): `([^`]*)`", section)
+    assert match, "README's call log section no longer states its columns"
+    count, names = int(match[1]), [n.strip() for n in match[2].split(",")]
+    assert names == list(LOG_COLUMNS)
+    assert count == len(LOG_COLUMNS)

@@ -593,3 +593,26 @@ def test_html_report_renders_its_bars_in_a_real_headless_browser(home, tmp_path)
     lefts = {x for _, x, length in colour_runs(rows, report.RATE_BANDS[2][2]) if length > 12}
     assert lefts == {x for _, x, length in colour_runs(rows, report.RATE_BANDS[0][2])
                      if length > 12}
+
+
+def test_the_text_report_at_an_80_column_terminal_fits_and_keeps_its_key_columns(home):
+    from terminal import Terminal
+
+    whole = cc_report(home, "--period", PERIOD).stdout.splitlines()
+    assert max(map(len, whole)) > 80             # two agents: the pipe gets it all
+    env = {**os.environ, "CC_HOME": str(home)}
+    env.pop("COLUMNS", None)
+    term = Terminal([CC, "report", "--period", PERIOD], env, rows=60, columns=80)
+    try:
+        assert term.finish() == 0
+        screen = term.text().splitlines()
+    finally:
+        term.close()
+    assert all(len(line) <= 80 for line in screen), "\n".join(screen)
+    heads = next(line for line in screen if line.lstrip().startswith("day")).split()
+    assert heads[:6] == ["day", "agent", "calls", "answered", "missed", "rate"]
+    assert "max" not in heads and "hold" not in heads       # the least useful went first
+    assert any(line.startswith(f"{D1}  ivanova") for line in screen)
+    assert any(line.startswith("TOTAL") for line in screen)
+    hours = next(line for line in screen if line.lstrip().startswith("hour")).split()
+    assert hours[:4] == ["hour", "calls", "answered", "missed"]

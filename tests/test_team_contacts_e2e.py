@@ -16,7 +16,7 @@ from daemon.testing import Emulator, scenario_text, wait_until
 from test_team_roles import team
 
 PASSWORDS = {"ivanova": "iv-pw", "petrenko": "pe-pw", "kovalenko": "ko-pw"}
-OLHA, IVAN = "+380501112233", "+380671112233"
+OLHA, IVAN, GANNA = "+380501112233", "+380671112233", "+380631112233"
 KOVALENKO = ('[[users]]\nlogin = "kovalenko"\npassword = "s3cret"\nid = 5001790111\n'
              'extension = "103"\nname = "Kateryna Kovalenko"\nposition = "Agent"\n'
              'department = "Support"\n')
@@ -152,7 +152,7 @@ def test_an_agent_of_another_team_never_sees_them(store, emulator, agent_factory
     assert names(a) == {"Olha Bondar": [OLHA]}
     assert names(k) == {"Support's caller": [IVAN]}
     call = ring(emulator, k, OLHA, "103")
-    assert call["contact"] == ""
+    assert call["contact"] is None
 
 
 def test_joining_uploads_the_agents_contacts_and_doubles_none_they_share(
@@ -160,25 +160,29 @@ def test_joining_uploads_the_agents_contacts_and_doubles_none_they_share(
     a = member(store, emulator, agent_factory, "ivanova")
     a.cc("contacts", "add", "Olha Bondar", "--account", "Acme Ltd", "--phone", OLHA,
          "--phone", "home:0442223344")
-    wait_until(lambda: len(in_store(store)) == 1, 30, "A's contact in the store")
+    a.cc("contacts", "add", "Ґанна Мар’яненко", "--phone", GANNA)
+    wait_until(lambda: len(in_store(store)) == 2, 30, "A's contacts in the store")
     # B kept contacts of its own before the team store: one of them is A's Olha.
     b = member(store, emulator, agent_factory, "petrenko", team_url=False)
     b.cc("contacts", "add", "olha bondar", "--phone", "0501112233", "--phone", "work:0441112233")
     b.cc("contacts", "add", "Taras Hnatyuk", "--phone", IVAN)
+    b.cc("contacts", "add", "ґанна мар'яненко", "--phone", GANNA)     # folded, ' for ’
     b.stop(keep_home=True)
     b.write_config({"server.host": "127.0.0.1", "server.port": emulator.port,
                     "server.login": "petrenko", "server.poll_interval": 0.5,
                     "team.url": store.url("petrenko", "")})
     b.start()
     b.wait_logged_in()
-    wait_until(lambda: len(in_store(store)) == 2 and sync_view(b)["outbox"] == 0, 30,
+    wait_until(lambda: len(in_store(store)) == 3 and sync_view(b)["outbox"] == 0, 30,
                "B's contacts uploaded")
-    assert sorted(r[0] for r in in_store(store)) == ["Taras Hnatyuk", "olha bondar"]
+    assert sorted(r[0] for r in in_store(store)) == [
+        "Taras Hnatyuk", "olha bondar", "ґанна мар'яненко"]
     # One Olha, with the numbers of both (B's spelling of the number they share), and
     # the account A gave her.
     olha = ["0441112233", "0442223344", "0501112233"]
-    pulled(a, lambda: names(a) == {"olha bondar": olha, "Taras Hnatyuk": [IVAN]},
-           "A taking B's contacts, Olha once with every number")
+    pulled(a, lambda: names(a) == {"olha bondar": olha, "Taras Hnatyuk": [IVAN],
+                                   "ґанна мар'яненко": [GANNA]},
+           "A taking B's contacts, Olha and Ganna once with every number")
     pulled(b, lambda: names(b) == names(a), "B with the same contacts")
     assert b.json("contacts", "olha")[0]["account"] == "Acme Ltd"
 
@@ -190,7 +194,7 @@ def test_accounts_travel_too_and_one_made_twice_apart_ends_as_one(store, emulato
     a.cc("accounts", "add", "Globex", "--phone", "work:0441230000")
     pulled(b, lambda: [x["name"] for x in b.json("accounts")] == ["Globex"], "B's Globex")
     call = ring(emulator, b, "0441230000", "102")
-    assert (call["contact"], call["account"]) == ("", "Globex")
+    assert (call["contact"], call["account"]) == (None, "Globex")
     b.cc("reject")
     # Both make Initech while the store is down; it ends as one, with both numbers.
     store.stop("immediate")
@@ -218,7 +222,7 @@ def test_accounts_travel_too_and_one_made_twice_apart_ends_as_one(store, emulato
     # the call B took from it keeps its name.
     a.cc("accounts", "rm", "Initech")
     pulled(b, lambda: accounts(b) == {"globex": ["0441230000"]}, "B's Initech removed")
-    pulled(b, lambda: b.json("contacts", "Peter")[0]["account"] == "", "Peter unlinked")
+    pulled(b, lambda: b.json("contacts", "Peter")[0]["account"] is None, "Peter unlinked")
     b.cc("accounts", "rm", "Globex")
     pulled(a, lambda: accounts(a) == {}, "A's Globex removed")
     assert b.log_row(call["call_id"])["account"] == "Globex"

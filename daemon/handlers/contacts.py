@@ -7,6 +7,7 @@ from typing import Annotated
 
 from .. import lookup, phone
 from ..contacts import named
+from ..folding import fold
 from ..wire import MAX_REQUEST_BYTES, NUMBER_KINDS, ErrorCode, WireError
 from .card import edit_card
 from .context import REMOTE, Context
@@ -205,9 +206,9 @@ async def log_contact(ctx: Context, log_id: LogId | None = None,
 
 def _among(found: list[dict], name: str) -> dict | None:
     """The one contact found by the number that NAME names, if one does."""
-    query = name.strip().lower()
-    exact = [c for c in found if c["name"].lower() == query]
-    partial = [c for c in found if query in c["name"].lower()]
+    query = fold(name.strip())
+    exact = [c for c in found if fold(c["name"]) == query]
+    partial = [c for c in found if query in fold(c["name"])]
     return (exact or partial)[0] if len(exact) == 1 or len(partial) == 1 else None
 
 

@@ -33,6 +33,12 @@ is refused (page through `log` and write the file on the client's side), and
 A reply is `{{"ok": true, "result": ...}}` or
 `{{"ok": false, "error": {{"code": CODE, "message": ONE_LINE}}}}`.
 
+Results carry the call log's values as it keeps them: an empty text column is `""` and
+`contact_candidates` is JSON text (a list of names). What `cc --json`, `cc watch --json`
+and the JSON exports of the log print is shaped once, by `daemon.wire.for_json`: no
+value is `null`, never `""`, and `contact_candidates` is a JSON list (`null` when the
+number named one contact or none). A client of its own may use the same function.
+
 ## Error codes
 
 | code | exit code of `cc` |

@@ -12,21 +12,25 @@ from .connect import TeamError, role_name
 PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,7}")
 
 
-def init(conn) -> str:
-    """Create or bring up to date the schema, roles and policies: what was done."""
+def init(conn) -> dict:
+    """Create or bring up to date the schema, roles and policies: what was done, in
+    `message` for people."""
     before, after = schema.migrate(conn)
     if before > schema.VERSION:
         raise TeamError(schema.mismatch(before))
     if before == after:
-        return f"the team store is up to date (schema version {after})"
-    if before == 0:
-        return (f"made the team store (schema version {after}) with roles "
-                f"{schema.AGENT_ROLE}, {schema.LEAD_ROLE} and {schema.VIEWER_ROLE} (masked "
-                f"numbers only)")
-    return f"brought the team store from schema version {before} to {after}"
+        message = f"the team store is up to date (schema version {after})"
+    elif before == 0:
+        message = (f"made the team store (schema version {after}) with roles "
+                   f"{schema.AGENT_ROLE}, {schema.LEAD_ROLE} and {schema.VIEWER_ROLE} (masked "
+                   f"numbers only)")
+    else:
+        message = f"brought the team store from schema version {before} to {after}"
+    return {"schema_version_before": before or None, "schema_version": after,
+            "message": message}
 
 
-def add_team(conn, name: str, lead: str | None, agents_see_team: bool) -> str:
+def add_team(conn, name: str, lead: str | None, agents_see_team: bool) -> dict:
     if not name.strip() or len(name) > 100:
         raise TeamError("a team's name is 1 to 100 characters")
     with conn.transaction():
@@ -36,11 +40,12 @@ def add_team(conn, name: str, lead: str | None, agents_see_team: bool) -> str:
                      "values (%s, %s, %s) on conflict (name) do update set lead = "
                      "excluded.lead, agents_see_team = excluded.agents_see_team",
                      (name, lead, agents_see_team))
-    return f"team {name!r}" + (f" led by {lead}" if lead else "")
+    return {"team": name, "lead": lead, "agents_see_team": agents_see_team,
+            "message": f"team {name!r}" + (f" led by {lead}" if lead else "")}
 
 
 def add_agent(conn, login: str, team: str, prefix: str | None, secret: str | None,
-              name: str = "", extension: str | None = None) -> str:
+              name: str = "", extension: str | None = None) -> dict:
     role_name(login)
     prefix = (prefix or re.sub(r"[^A-Z0-9]", "", login.upper())[:8]).upper()
     if not PREFIX.fullmatch(prefix):
@@ -66,10 +71,12 @@ def add_agent(conn, login: str, team: str, prefix: str | None, secret: str | Non
         raise TeamError(f"the prefix {prefix} is another agent's: choose one with "
                         "--prefix") from None
     at = f", extension {extension}" if extension else ""
-    return f"agent {login} in team {team!r}{at}, card numbers {prefix}-000001 on"
+    return {"login": login, "team": team, "prefix": prefix, "name": name or None,
+            "extension": extension or None,
+            "message": f"agent {login} in team {team!r}{at}, card numbers {prefix}-000001 on"}
 
 
-def add_viewer(conn, login: str, team: str, secret: str | None) -> str:
+def add_viewer(conn, login: str, team: str, secret: str | None) -> dict:
     """Let `login` (a role in cc_viewer, made if missing) read the team's calls with the
     numbers masked. The administrator makes the role; a lead may then add a viewer to its
     own teams (the viewers table's row-level security)."""
@@ -87,7 +94,8 @@ def add_viewer(conn, login: str, team: str, secret: str | None) -> str:
                          "on conflict do nothing", (login, team))
     except psycopg.errors.ForeignKeyViolation:
         raise TeamError(f"there is no team {team!r}: add it with `cc team add-team`") from None
-    return f"viewer {login} reads the calls of team {team!r}, numbers masked"
+    return {"login": login, "team": team,
+            "message": f"viewer {login} reads the calls of team {team!r}, numbers masked"}
 
 
 def _ensure_role(conn, login: str, group: str, secret: str | None) -> None:

@@ -28,6 +28,7 @@ import logging
 import sqlite3
 from datetime import datetime, timezone
 
+from ..folding import fold
 from . import schema
 from .connect import CONNECT_TIMEOUT, TeamError, check_url, explain, password, user_of
 from .replicate import _from_store, _meta, _set_meta, _version
@@ -189,11 +190,12 @@ class DirectorySync:
             keys = {self.contacts.key(n["number"]) for n in numbers} - {""}
             if not keys:
                 continue
-            row = db.execute(
-                f"select c.id, c.account_id from contacts c where lower(c.name) = lower(?) "
-                f"and exists (select 1 from phones p where p.contact_id = c.id and p.key in "
-                f"({', '.join('?' * len(keys))})) order by c.id limit 1",
-                (name.strip(), *keys)).fetchone()
+            # The name compared folded here: SQLite's lower() folds ASCII only.
+            row = next((found[:2] for found in db.execute(
+                f"select c.id, c.account_id, c.name from contacts c where exists (select 1 "
+                f"from phones p where p.contact_id = c.id and p.key in "
+                f"({', '.join('?' * len(keys))})) order by c.id", tuple(keys))
+                if fold(found[2]) == fold(name.strip())), None)
             if row is None:
                 continue
             db.execute("update contacts set uid = ? where id = ?", (uid, row[0]))
