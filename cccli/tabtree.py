@@ -124,6 +124,7 @@ TREE = {
                 {'names': ['--dial'], 'dest': 'dial_index', 'value': ['none'], 'multiple': False, 'help': 'Call the N-th number of the list'},
                 {'names': ['--limit', '-n'], 'dest': 'limit', 'value': ['none'], 'multiple': False, 'help': ''},
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
+                {'names': ['--format', '-f'], 'dest': 'format', 'value': ['files'], 'multiple': False, 'help': 'One line per number from a template, e.g'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
             'arguments': [
@@ -149,6 +150,7 @@ TREE = {
             'help': 'The active calls, oldest first, with their ids',
             'options': [
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
+                {'names': ['--format', '-f'], 'dest': 'format', 'value': ['files'], 'multiple': False, 'help': 'One line per call from a template, e.g'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
             'arguments': [
@@ -280,6 +282,7 @@ TREE = {
             'help': 'Colleagues: name, position, department, numbers (internal...',
             'options': [
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
+                {'names': ['--format', '-f'], 'dest': 'format', 'value': ['files'], 'multiple': False, 'help': 'One line per colleague from a template, e.g'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
             'arguments': [
@@ -296,6 +299,7 @@ TREE = {
                 {'names': ['--phone'], 'dest': 'phones', 'value': ['files'], 'multiple': True, 'help': 'With add: a number, or KIND:NUMBER such as mobile:+380501...'},
                 {'names': ['--kind'], 'dest': 'kind', 'value': ['choices', ['mobile', 'work', 'home', 'other', 'fax', 'pager']], 'multiple': False, 'help': 'With add-number: the kind of number (fax and pager are ke...'},
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
+                {'names': ['--format', '-f'], 'dest': 'format', 'value': ['files'], 'multiple': False, 'help': 'One line per contact from a template, e.g'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
             'arguments': [
@@ -762,6 +766,7 @@ TREE = {
                     'help': "Create the team store's schema, roles (cc_agent, cc_lead,...",
                     'options': [
                         {'names': ['--url'], 'dest': 'url', 'value': ['files'], 'multiple': False, 'help': 'The team store as postgresql://ROLE@HOST[:PORT]/DATABASE ...'},
+                        {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                         {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
                     ],
                     'arguments': [
@@ -775,6 +780,7 @@ TREE = {
                         {'names': ['--lead'], 'dest': 'lead', 'value': ['files'], 'multiple': False, 'help': "The lead's login (a role made if missing, in cc_lead)"},
                         {'names': ['--agents-see-team', '--no-agents-see-team'], 'dest': 'agents_see_team', 'value': None, 'multiple': False, 'help': "Whether the team's agents read each other's calls"},
                         {'names': ['--url'], 'dest': 'url', 'value': ['files'], 'multiple': False, 'help': 'The team store as postgresql://ROLE@HOST[:PORT]/DATABASE ...'},
+                        {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                         {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
                     ],
                     'arguments': [
@@ -792,6 +798,7 @@ TREE = {
                         {'names': ['--extension'], 'dest': 'extension', 'value': ['files'], 'multiple': False, 'help': "The agent's extension on the Infinity server: cards hande..."},
                         {'names': ['--password-stdin', '--no-password-stdin'], 'dest': 'password_stdin', 'value': None, 'multiple': False, 'help': "Read the agent's new password from the first line of stan..."},
                         {'names': ['--url'], 'dest': 'url', 'value': ['files'], 'multiple': False, 'help': 'The team store as postgresql://ROLE@HOST[:PORT]/DATABASE ...'},
+                        {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                         {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
                     ],
                     'arguments': [
@@ -806,6 +813,7 @@ TREE = {
                         {'names': ['--team'], 'dest': 'team', 'value': ['files'], 'multiple': False, 'help': 'The team whose calls it reads'},
                         {'names': ['--password-stdin', '--no-password-stdin'], 'dest': 'password_stdin', 'value': None, 'multiple': False, 'help': 'Read the new password from the first line of standard input'},
                         {'names': ['--url'], 'dest': 'url', 'value': ['files'], 'multiple': False, 'help': 'The team store as postgresql://ROLE@HOST[:PORT]/DATABASE ...'},
+                        {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                         {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
                     ],
                     'arguments': [
