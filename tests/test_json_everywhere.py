@@ -8,8 +8,10 @@ import json
 from cccli.app import app, labelled
 from test_team_roles import team
 
-# Foreground servers print a log, not a result: there is nothing for --json to shape.
+# Foreground servers print a log, not a result, and a shell script is the shell's input:
+# there is nothing for --json to shape.
 NO_JSON = {
+    "cc completion": "a completion script, which the shell sources as it is",
     "cc daemon run": "the daemon in the foreground (what the service manager runs)",
     "cc emulator run": "the emulator in the foreground, serving until stopped",
 }
