@@ -18,6 +18,7 @@ SIGNATURE = b"\xff" + b"\x00" * 8 + b"\x7f"
 GREETING = SIGNATURE + bytes([3, 0]) + b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31
 MORE, LONG, COMMAND = 0x01, 0x02, 0x04
 RETRY = 0.02        # seconds between tries to connect while the daemon is binding
+MAX_FRAME = 1 << 30     # a reply frame this long is no daemon's: the peer is refused
 
 
 class NoAnswer(Exception):
@@ -67,6 +68,8 @@ class _Reader:
         flags = self.exactly(1)[0]
         size = (struct.unpack(">Q", self.exactly(8))[0] if flags & LONG
                 else self.exactly(1)[0])
+        if size > MAX_FRAME:
+            raise Closed()
         return flags, self.exactly(size)
 
 

@@ -105,3 +105,29 @@ def test_a_socket_that_cannot_be_used_is_one_clear_error(tmp_path):
     folder.write_text("")               # a file where the socket's folder should be
     with pytest.raises(wire.WireError, match="cannot reach the cc daemon at ipc://"):
         wire.exchange(f"ipc://{folder}/cli.sock", "status", 1)
+
+
+def test_a_peer_announcing_a_frame_no_daemon_sends_is_refused_not_believed(tmp_path):
+    import socket
+    import struct
+
+    path = str(tmp_path / "liar.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def lie() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(64)
+            conn.sendall(zmtp.GREETING + struct.pack(">BQ", zmtp.LONG, 1 << 62))
+            conn.recv(1024)
+
+    thread = threading.Thread(target=lie, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(zmtp.Closed):
+            zmtp.exchange(path, b"{}", 5)
+    finally:
+        thread.join(5)
+        listener.close()
