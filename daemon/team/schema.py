@@ -502,9 +502,83 @@ end $$;
 {tables}"""
 
 
+def _hardening() -> str:
+    """What a hostile agent or lead could put in the store for others to trip on.
+
+    A hand-over's claim and an arrival's hand-over are the store's to set: a client that
+    set them could pin another's open hand-over with an arrival of its own (so the real
+    one's claim fails and the card is lost) or push a card onto a call it was never
+    transferred. Text others print (catalogue entries, names, numbers) holds no control
+    characters, so nobody's terminal is driven by a colleague's entry."""
+    printable = "!~ '[[:cntrl:]]'"
+    kinds = ", ".join(f"'{k}'" for k in NUMBER_KINDS)
+    return f"""
+create function {SCHEMA}.handover_unclaimed() returns trigger language plpgsql as $$
+begin
+    new.claimed_by := null;
+    new.claimed_call_id := null;
+    new.claimed_at := null;
+    return new;
+end $$;
+create trigger handover_unclaimed before insert on {SCHEMA}.handovers
+    for each row execute function {SCHEMA}.handover_unclaimed();
+
+create or replace function {SCHEMA}.arrival_claims() returns trigger language plpgsql
+security definer set search_path = {SCHEMA}, pg_temp as $$
+declare
+    match_id bigint;
+begin
+    new.handover := null;       -- the match below is the only way to one
+    if new.extension is distinct from (select extension from agents where login = new.agent)
+    then
+        raise exception 'extension % is not %''s in the agents table',
+            new.extension, new.agent using errcode = 'insufficient_privilege';
+    end if;
+    perform pg_advisory_xact_lock(hashtext('cc handover ' || new.extension));
+    select h.id into match_id from handovers h
+     where h.claimed_by is null and fits(h, new)
+     order by (h.seance is not null and h.seance = new.seance) desc,
+              abs(extract(epoch from new.arrived_at - h.made_at))
+     limit 1 for update;
+    if match_id is not null then
+        update handovers set claimed_by = new.agent, claimed_call_id = new.call_id,
+                             claimed_at = now() where id = match_id;
+        new.handover := match_id;
+    end if;
+    return new;
+end $$;
+-- Arrivals pinned so far: a hand-over is an arrival's only when its claimer is that agent.
+update {SCHEMA}.arrivals a set handover = null
+ where handover is not null and not exists (
+       select from {SCHEMA}.handovers h where h.id = a.handover and h.claimed_by = a.agent);
+
+alter table {SCHEMA}.catalog add constraint catalog_name_printable
+    check (name {printable}) not valid;
+alter table {SCHEMA}.agents add constraint agents_name_printable
+    check (name {printable}) not valid;
+alter table {SCHEMA}.contacts add constraint contacts_name_printable
+    check (name {printable}) not valid;
+alter table {SCHEMA}.accounts add constraint accounts_name_printable
+    check (name {printable}) not valid;
+create or replace function {SCHEMA}.numbers_ok(numbers jsonb) returns boolean
+language sql immutable as $$
+    select jsonb_typeof(numbers) = 'array' and jsonb_array_length(numbers) <= {MAX_NUMBERS}
+       and not exists (
+           select from jsonb_array_elements(numbers) n
+            where jsonb_typeof(n) <> 'object'
+               or jsonb_typeof(n -> 'number') is distinct from 'string'
+               or length(n ->> 'number') not between 1 and 80
+               or n ->> 'number' ~ '[[:cntrl:]]'
+               or n - 'number' - 'kind' <> '{{}}'::jsonb
+               or coalesce(n ->> 'kind', '') not in ({kinds}))
+$$;
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
-              _shared_filters_and_catalogues, _viewers, _directory)
+              _shared_filters_and_catalogues, _viewers, _directory,
+              _hardening)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""

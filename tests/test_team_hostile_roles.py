@@ -1,0 +1,91 @@
+"""The team store against one of its own: an agent or a lead that writes by hand what no
+cc would, to take, pin or spoil what another agent's daemon and terminal get. Each test
+connects as the hostile role and tries; the database must say no."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+
+import test_team_roles
+from test_team_handover import CARD, arrive, card_of, hand_over
+from test_team_handover import store as transfer_store  # noqa: F401  (the fixture)
+from test_team_roles import as_role, store  # noqa: F401  (the fixture)
+
+
+def test_an_arrival_of_ones_own_cannot_pin_anothers_hand_over(transfer_store):  # noqa: F811
+    with as_role(transfer_store, "ivanova") as a, as_role(transfer_store, "petrenko") as b, \
+            as_role(transfer_store, "kovalenko") as ko:
+        handover = hand_over(a)             # ivanova hands the call over to petrenko (102)
+        # kovalenko, at its own extension, names that hand-over as its arrival's.
+        pinned = ko.execute(
+            "insert into cc.arrivals (extension, caller, call_id, handover) "
+            "values ('103', '+380671112233', 'K-1', %s) returning handover",
+            (handover,)).fetchone()[0]
+        assert pinned is None and card_of(ko, "K-1") is None
+        assert arrive(b) == CARD            # the transfer still finds its card
+
+
+def test_a_hand_over_cannot_come_claimed_already(transfer_store):  # noqa: F811
+    with as_role(transfer_store, "ivanova") as a, as_role(transfer_store, "petrenko") as b:
+        a.execute("insert into cc.handovers (from_extension, target, caller, call_id, card, "
+                  "claimed_by, claimed_call_id, claimed_at) values ('101', '555', 'x', "
+                  "'A-9', %s, 'petrenko', 'B-7', now())", (json.dumps(CARD),))
+        assert a.execute("select claimed_by, claimed_call_id, claimed_at "
+                         "from cc.handovers").fetchall() == [(None, None, None)]
+        assert b.execute("select count(*) from cc.handovers").fetchone()[0] == 0
+
+
+ESCAPE = "\x1b]0;owned\x07\x1b[2J"
+
+
+def test_a_lead_cannot_put_control_characters_in_what_agents_print(store):  # noqa: F811
+    with as_role(store, "boss") as lead:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            lead.execute("insert into cc.catalog (team, kind, name) values "
+                         "('Sales', 'types', %s)", (f"sale{ESCAPE}",))
+        with pytest.raises(psycopg.errors.CheckViolation):
+            lead.execute("update cc.agents set name = %s where login = 'ivanova'",
+                         (f"Ivanova{ESCAPE}",))
+        lead.execute("insert into cc.catalog (team, kind, name) values "
+                     "('Sales', 'types', 'Follow-up «VIP»')")      # any printable text is fine
+
+
+def _contact(conn, name="Olha Bondar", numbers=None):
+    numbers = numbers or [{"number": "+380501112233", "kind": "mobile"}]
+    conn.execute("insert into cc.contacts (uid, name, numbers) values (%s, %s, %s)",
+                 (str(uuid.uuid4()), name, json.dumps(numbers)))
+
+
+def test_an_agent_cannot_put_control_characters_or_cargo_in_the_teams_contacts(
+        store):  # noqa: F811
+    with as_role(store, "ivanova") as iv:
+        for name, numbers in (
+                (f"Olha{ESCAPE}", None),
+                ("Olha", [{"number": f"+380{ESCAPE}", "kind": "mobile"}]),
+                ("Olha", [{"number": "+380501112233", "kind": "mobile",
+                           "cargo": "x" * 100_000}])):
+            with pytest.raises(psycopg.errors.CheckViolation):
+                _contact(iv, name, numbers)
+        with pytest.raises(psycopg.errors.CheckViolation):
+            iv.execute("insert into cc.accounts (uid, name) values (%s, %s)",
+                       (str(uuid.uuid4()), f"Acme{ESCAPE}"))
+        _contact(iv, "Olha Bondar-Шевченко")
+        assert iv.execute("select count(*) from cc.contacts").fetchone()[0] == 1
+
+
+assert test_team_roles.PASSWORDS      # the roles these tests connect as
+
+
+def test_cc_catalog_add_says_what_is_wrong_with_an_escape(store):  # noqa: F811
+    from test_team_catalogue_e2e import LEAD_PASSWORD, lead_cc
+
+    assert LEAD_PASSWORD == test_team_roles.PASSWORDS["boss"]
+    lead_cc(store, "config", "set", "team.url", store.url("boss", ""))
+    done = lead_cc(store, "catalog", "add", "types", f"sale{ESCAPE}", check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "cannot hold control characters" in done.stderr
+    assert "\x1b" not in done.stderr
