@@ -575,10 +575,51 @@ $$;
 """
 
 
+def _directory_lock() -> str:
+    """A team's directory lock (see _directory) out of other teams' reach: its key is a
+    hash salted with a seed only the administrator reads, taken through a function that
+    takes it only for a team the caller writes (its own, the teams it leads; any for the
+    administrator). An agent that held another team's key in an idle session would stop
+    that team's contacts and accounts from being written at all."""
+    return f"""
+create table {SCHEMA}.lock_seed (seed bigint not null);
+insert into {SCHEMA}.lock_seed
+    values (('x' || left(md5(random()::text || clock_timestamp()::text), 16))::bit(64)::bigint);
+revoke all on {SCHEMA}.lock_seed from public;
+create function {SCHEMA}.directory_lock(team text) returns void language plpgsql
+security definer set search_path = {SCHEMA}, pg_temp as $$
+begin
+    if exists (select from agents where login = session_user)
+       or exists (select from teams where lead = session_user) then
+        if team is null or team not in (
+                select a.team from agents a where a.login = session_user
+                union all select t.name from teams t where t.lead = session_user) then
+            return;     -- not the caller's to write: row-level security refuses the row
+        end if;
+    end if;
+    perform pg_advisory_xact_lock(hashtextextended('cc directory ' || team,
+                                                   (select seed from lock_seed)));
+end $$;
+revoke all on function {SCHEMA}.directory_lock(text) from public;
+grant execute on function {SCHEMA}.directory_lock(text) to {AGENT_ROLE}, {LEAD_ROLE};
+create or replace function {SCHEMA}.directory_revised() returns trigger language plpgsql as $$
+begin
+    if new.team is null then
+        select a.team into new.team from {SCHEMA}.agents a where a.login = current_user;
+    end if;
+    perform {SCHEMA}.directory_lock(coalesce(new.team, ''));
+    new.updated_at := now();
+    new.updated_by := current_user;
+    new.revision := nextval('{SCHEMA}.directory_revision');
+    return new;
+end $$;
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
               _shared_filters_and_catalogues, _viewers, _directory,
-              _hardening)
+              _hardening, _directory_lock)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
