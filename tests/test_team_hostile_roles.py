@@ -89,3 +89,48 @@ def test_cc_catalog_add_says_what_is_wrong_with_an_escape(store):  # noqa: F811
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and "cannot hold control characters" in done.stderr
     assert "\x1b" not in done.stderr
+
+
+def _stalls(conn, sql: str, params=()) -> bool:
+    """Whether `sql` waits on a lock (two seconds at most) instead of going through."""
+    conn.execute("set lock_timeout = '2s'")
+    try:
+        conn.execute(sql, params)
+    except psycopg.errors.LockNotAvailable:
+        return True
+    return False
+
+
+def test_another_teams_agent_cannot_hold_a_teams_contacts_still(store):  # noqa: F811
+    with as_role(store, "kovalenko") as ko, as_role(store, "ivanova") as iv:
+        # kovalenko (Support) takes the lock Sales' writers took in the first schema,
+        ko.execute("select pg_advisory_lock(hashtext('cc directory Sales'))")
+        assert not _stalls(iv, "insert into cc.contacts (uid, name) values (%s, 'Olha')",
+                           (str(uuid.uuid4()),))
+        ko.execute("begin")                     # and the one the store's function takes
+        ko.execute("select cc.directory_lock('Sales')")
+        assert not _stalls(iv, "insert into cc.contacts (uid, name) values (%s, 'Olga')",
+                           (str(uuid.uuid4()),))
+        ko.execute("rollback")
+        # Its own team's writers still wait on each other (the revision order).
+        with as_role(store, "petrenko") as pe:
+            pe.execute("begin")
+            pe.execute("insert into cc.contacts (uid, name) values (%s, 'Taras')",
+                       (str(uuid.uuid4()),))
+            assert _stalls(iv, "insert into cc.accounts (uid, name) values (%s, 'Acme')",
+                           (str(uuid.uuid4()),))
+            pe.execute("commit")
+
+
+def test_a_colleagues_call_cannot_drive_the_leads_terminal(store):  # noqa: F811
+    from test_team_catalogue_e2e import lead_cc
+    from test_team_roles import add_call
+
+    with as_role(store, "ivanova") as iv:
+        add_call(iv, "1", 1, number=f"+380{ESCAPE}501112233", result=f"sold{ESCAPE}",
+                 subject=f"line one\nline two{ESCAPE}")
+    lead_cc(store, "config", "set", "team.url", store.url("boss", ""))
+    for columns in ((), ("--columns", "number,subject,result")):
+        shown = lead_cc(store, "log", "--team", *columns).stdout
+        assert "\x1b" not in shown and "\x07" not in shown, shown
+        assert "+380" in shown and "sold" in shown
