@@ -134,3 +134,43 @@ def test_a_colleagues_call_cannot_drive_the_leads_terminal(store):  # noqa: F811
         shown = lead_cc(store, "log", "--team", *columns).stdout
         assert "\x1b" not in shown and "\x07" not in shown, shown
         assert "+380" in shown and "sold" in shown
+
+
+def test_what_others_read_whole_has_a_bound(transfer_store):  # noqa: F811
+    from daemon.team.schema import MAX_CARD_BYTES, MAX_FILTER_BYTES, MAX_TEXT_BYTES
+    from test_team_roles import add_call
+
+    with as_role(transfer_store, "ivanova") as iv:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            hand_over(iv, card={"notes": "x" * MAX_CARD_BYTES})
+        with pytest.raises(psycopg.errors.CheckViolation):
+            iv.execute("insert into cc.saved_filters (team, name, definition) values "
+                       "('Sales', 'big', %s)", (json.dumps({"period": "x" * MAX_FILTER_BYTES}),))
+        with pytest.raises(psycopg.errors.CheckViolation):
+            add_call(iv, "1", 1, notes="x" * (MAX_TEXT_BYTES + 1))
+        # What a cc writes goes through.
+        hand_over(iv, card={"notes": "x" * 10_000})
+        add_call(iv, "2", 2, notes="y" * 100_000)
+
+
+def test_a_teammates_filter_cannot_drive_the_terminal_through_an_error(store):  # noqa: F811
+    import os
+    import subprocess
+
+    from daemon.testing import CC
+
+    with as_role(store, "petrenko") as pe:
+        pe.execute("insert into cc.saved_filters (team, name, definition) values "
+                   "('Sales', 'daily', %s)", (json.dumps({"version": 2, ESCAPE: "x"}),))
+    env = {**os.environ, "CC_TEAM_PASSWORD": test_team_roles.PASSWORDS["ivanova"],
+           "CC_HOME": str(store.dir / "ivanova-profile")}
+
+    def cc(*args):
+        return subprocess.run([CC, *args], env=env, capture_output=True, text=True,
+                              timeout=60)
+
+    assert cc("config", "set", "team.url", store.url("ivanova", "")).returncode == 0
+    done = cc("log", "daily")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "team Sales's filter 'daily' has the unknown option" in done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr

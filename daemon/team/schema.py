@@ -616,10 +616,33 @@ end $$;
 """
 
 
+MAX_CARD_BYTES = 1024 * 1024        # a hand-over's card (its fields are cut far below)
+MAX_FILTER_BYTES = 64 * 1024        # a saved filter's definition
+MAX_TEXT_BYTES = 1024 * 1024        # one text of a call: as wire.MAX_REQUEST_BYTES
+
+
+def _sizes() -> str:
+    """Bounds on what one agent writes and others read whole: a card handed over (its
+    target's daemon reads it), a team filter (every teammate's `cc log` reads them all), a
+    call's texts (a lead's `cc log --team` reads them). Rows already there are not
+    checked again (not valid): a bound is for what comes."""
+    texts = [name for name, kind in CALL_COLUMNS.items() if kind.startswith("text")]
+    calls = " and ".join(f"octet_length({c}) <= {MAX_TEXT_BYTES}"
+                         for c in ("server", "call_id", *texts))
+    return f"""
+alter table {SCHEMA}.handovers add constraint handovers_card_size
+    check (octet_length(card::text) <= {MAX_CARD_BYTES}) not valid;
+alter table {SCHEMA}.saved_filters add constraint saved_filters_size
+    check (octet_length(definition::text) <= {MAX_FILTER_BYTES}) not valid;
+alter table {SCHEMA}.calls add constraint calls_text_size check (
+    {calls}) not valid;
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
               _shared_filters_and_catalogues, _viewers, _directory,
-              _hardening, _directory_lock)
+              _hardening, _directory_lock, _sizes)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
