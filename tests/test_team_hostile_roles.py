@@ -174,3 +174,35 @@ def test_a_teammates_filter_cannot_drive_the_terminal_through_an_error(store):  
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "team Sales's filter 'daily' has the unknown option" in done.stderr
     assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+
+
+def test_an_agent_cannot_take_the_card_number_a_colleagues_next_call_needs(
+        store):  # noqa: F811
+    from test_team_roles import add_call
+
+    with as_role(store, "ivanova") as iv, as_role(store, "petrenko") as pe:
+        add_call(iv, "1", 1)
+        forged = iv.execute("update cc.calls set counter_number = 'PETRENKO-000001' "
+                            "where call_id = '1' returning counter_number").fetchone()[0]
+        assert forged == "IVANOVA-000001"
+        assert add_call(pe, "2", 1) == "PETRENKO-000001"
+
+
+def test_numbers_forged_before_are_made_again(postgres, monkeypatch):
+    from daemon.team import schema
+
+    before = schema.MIGRATIONS.index(schema._numbered_always)
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:before])
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        schema.migrate(admin)
+        admin.execute("insert into cc.teams (name) values ('Sales')")
+        admin.execute("insert into cc.agents (login, team, prefix) values "
+                      "('ivanova', 'Sales', 'IVA'), ('petrenko', 'Sales', 'PET')")
+        admin.execute("insert into cc.calls (server, call_id, agent, counter, "
+                      "counter_number, direction, started_at) values "
+                      "('emu', '1', 'ivanova', 1, '', 'in', now())")
+        admin.execute("update cc.calls set counter_number = 'PET-000001'")    # as v1 let it
+        monkeypatch.undo()
+        schema.migrate(admin)
+        assert admin.execute("select counter_number from cc.calls").fetchall() == \
+            [("IVA-000001",)]

@@ -639,10 +639,27 @@ alter table {SCHEMA}.calls add constraint calls_text_size check (
 """
 
 
+def _numbered_always() -> str:
+    """A card number is the store's on every write: the first trigger made it only when
+    the counter or the agent changed, so an agent could set its own call's number to one
+    a colleague's next call will need, and that call was refused. Numbers set so are
+    made again from the prefix and the counter."""
+    return f"""
+drop trigger calls_numbered on {SCHEMA}.calls;
+create trigger calls_numbered before insert or update
+    on {SCHEMA}.calls for each row execute function {SCHEMA}.number_call();
+update {SCHEMA}.calls c set counter = counter
+  from {SCHEMA}.agents a
+ where a.login = c.agent
+   and c.counter_number is distinct from a.prefix || '-' || case
+       when c.counter < 1000000 then lpad(c.counter::text, 6, '0') else c.counter::text end;
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
               _shared_filters_and_catalogues, _viewers, _directory,
-              _hardening, _directory_lock, _sizes)
+              _hardening, _directory_lock, _sizes, _numbered_always)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
