@@ -206,3 +206,25 @@ def test_numbers_forged_before_are_made_again(postgres, monkeypatch):
         schema.migrate(admin)
         assert admin.execute("select counter_number from cc.calls").fetchall() == \
             [("IVA-000001",)]
+
+
+def test_one_teammates_odd_filter_leaves_the_others_listed(store):  # noqa: F811
+    import os
+    import subprocess
+
+    from daemon.testing import CC
+
+    with as_role(store, "petrenko") as pe:
+        for name, definition in (("odd", {"version": 2, "period": 5, "cargo": [1]}),
+                                 ("daily", {"version": 2, "period": "today"})):
+            pe.execute("insert into cc.saved_filters (team, name, definition) values "
+                       "('Sales', %s, %s)", (name, json.dumps(definition)))
+    env = {**os.environ, "CC_TEAM_PASSWORD": test_team_roles.PASSWORDS["ivanova"],
+           "CC_HOME": str(store.dir / "ivanova-profile")}
+    subprocess.run([CC, "config", "set", "team.url", store.url("ivanova", "")], env=env,
+                   check=True, capture_output=True, timeout=60)
+    done = subprocess.run([CC, "log", "saved", "--json"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [e["name"] for e in json.loads(done.stdout)] == ["daily"]
+    assert "team Sales's filter 'odd'" in done.stderr and "left out" in done.stderr
