@@ -228,3 +228,18 @@ def test_one_teammates_odd_filter_leaves_the_others_listed(store):  # noqa: F811
     assert done.returncode == 0, done.stderr
     assert [e["name"] for e in json.loads(done.stdout)] == ["daily"]
     assert "team Sales's filter 'odd'" in done.stderr and "left out" in done.stderr
+
+
+def test_a_hand_over_left_open_does_not_hold_the_targets_arrivals(transfer_store):  # noqa: F811
+    with as_role(transfer_store, "kovalenko") as ko, \
+            as_role(transfer_store, "petrenko") as b, as_role(transfer_store, "ivanova") as a:
+        # kovalenko writes a hand-over to petrenko's extension and leaves it uncommitted.
+        ko.execute("begin")
+        ko.execute("insert into cc.handovers (from_extension, target, caller, call_id, card) "
+                   "values ('103', '102', '+380509998877', 'K-1', '{}')")
+        b.execute("set statement_timeout = '20s'")      # before: waited until cancelled
+        assert arrive(b, call_id="B-1") is None          # in, unmatched, after a moment
+        a.execute("set statement_timeout = '20s'")
+        hand_over(a, target="102", call_id="A-2", caller="+380671110000")
+        ko.execute("rollback")
+        assert arrive(b, caller="+380671110000", call_id="B-2") == CARD   # all as before

@@ -656,10 +656,80 @@ update {SCHEMA}.calls c set counter = counter
 """
 
 
+HANDOVER_LOCK_WAIT = "2s"       # a match's lock is held for a moment; longer is a stuck writer
+
+
+def _bounded_waits() -> str:
+    """A hand-over's match waits a moment at most for its lock: a colleague's transaction
+    left open after writing a hand-over to B's extension (psql, a hung client) held every
+    arrival of B's, and with it B's whole replication, for as long as it stayed open. Past
+    the wait the row goes in unmatched, as when nothing fits."""
+    head = (f"language plpgsql security definer set search_path = {SCHEMA}, pg_temp "
+            f"set lock_timeout = '{HANDOVER_LOCK_WAIT}'")
+    return f"""
+create or replace function {SCHEMA}.arrival_claims() returns trigger {head} as $$
+declare
+    match_id bigint;
+begin
+    new.handover := null;       -- the match below is the only way to one
+    if new.extension is distinct from (select extension from agents where login = new.agent)
+    then
+        raise exception 'extension % is not %''s in the agents table',
+            new.extension, new.agent using errcode = 'insufficient_privilege';
+    end if;
+    begin
+        perform pg_advisory_xact_lock(hashtext('cc handover ' || new.extension));
+        select h.id into match_id from handovers h
+         where h.claimed_by is null and fits(h, new)
+         order by (h.seance is not null and h.seance = new.seance) desc,
+                  abs(extract(epoch from new.arrived_at - h.made_at))
+         limit 1 for update;
+        if match_id is not null then
+            update handovers set claimed_by = new.agent, claimed_call_id = new.call_id,
+                                 claimed_at = now() where id = match_id;
+            new.handover := match_id;
+        end if;
+    exception when lock_not_available then
+        new.handover := null;
+    end;
+    return new;
+end $$;
+
+create or replace function {SCHEMA}.handover_finds() returns trigger {head} as $$
+declare
+    waiting arrivals;
+begin
+    -- From the writer's own extension only: nobody can hand a card over as another.
+    if new.from_extension is distinct from
+            (select extension from agents where login = new.from_agent) then
+        raise exception 'extension % is not %''s in the agents table', new.from_extension,
+            new.from_agent using errcode = 'insufficient_privilege';
+    end if;
+    begin
+        perform pg_advisory_xact_lock(hashtext('cc handover ' || new.target));
+        select a.* into waiting from arrivals a
+         where a.handover is null and fits(new, a)
+         order by (new.seance is not null and a.seance = new.seance) desc,
+                  abs(extract(epoch from a.arrived_at - new.made_at))
+         limit 1 for update;
+        if found then
+            update handovers set claimed_by = waiting.agent,
+                   claimed_call_id = waiting.call_id, claimed_at = now() where id = new.id;
+            update arrivals set handover = new.id where id = waiting.id;
+        end if;
+    exception when lock_not_available then
+        null;
+    end;
+    return null;
+end $$;
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
               _shared_filters_and_catalogues, _viewers, _directory,
-              _hardening, _directory_lock, _sizes, _numbered_always)
+              _hardening, _directory_lock, _sizes, _numbered_always,
+              _bounded_waits)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
