@@ -196,10 +196,14 @@ def main() -> None:
         if isinstance(code, int) and code:      # a typer.Exit(code) some command raised
             sys.exit(code)
     except WireError as exc:
-        sys.stderr.write(f"cc: {exc.message}\n")
+        from .render import plain
+
+        sys.stderr.write(f"cc: {plain(exc.message)}\n")
         sys.exit(exc.exit_code)
     except ConfigError as exc:
-        sys.stderr.write(f"cc: {exc}\n")
+        from .render import plain
+
+        sys.stderr.write(f"cc: {plain(str(exc))}\n")
         sys.exit(int(Exit.CONFIG))
     except KeyboardInterrupt:
         sys.exit(130)

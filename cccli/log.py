@@ -773,11 +773,18 @@ def saved_filters() -> list[dict]:
     from . import teamfilters
 
     doc = _filters_doc().unwrap()
+    team = []
+    for e in teamfilters.all_():
+        # A colleague's filter this cc cannot read is left out, said: never the whole list.
+        try:
+            checked = _in_order(_checked_filter(e["name"], e["filters"], e["team"]))
+        except WireError as exc:
+            render.warn(f"{exc.message}: left out")
+            continue
+        team.append({"name": e["name"], "filters": checked, "team": e["team"],
+                     "owner": e["owner"]})
     return [{"name": name, "filters": _checked_filter(name, entry), "team": None,
-             "owner": None} for name, entry in doc.items()] + [
-        {"name": e["name"], "filters": _in_order(_checked_filter(e["name"], e["filters"],
-                                                                  e["team"])),
-         "team": e["team"], "owner": e["owner"]} for e in teamfilters.all_()]
+             "owner": None} for name, entry in doc.items()] + team
 
 
 def _in_order(filters: dict) -> dict:

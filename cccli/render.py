@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from datetime import datetime
 
 import typer
@@ -65,13 +66,22 @@ def listed(items: list[dict], as_json: bool, text, template: str | None,
 
 def fail(message: str, code: Exit) -> None:
     """One line on stderr and a non-zero exit: the shape of every error of `cc`."""
-    sys.stderr.write(f"cc: {message}\n")
+    sys.stderr.write(f"cc: {plain(message)}\n")
     raise typer.Exit(int(code))
 
 
 def warn(message: str) -> None:
     """One line on stderr for something that worked, but not as the user may expect."""
-    sys.stderr.write(f"cc: warning: {message}\n")
+    sys.stderr.write(f"cc: warning: {plain(message)}\n")
+
+
+def plain(message: str) -> str:
+    """A message without control characters but its line breaks and tabs: what a server,
+    the team store or a colleague put in it (a name, an option) never drives the terminal."""
+    if message.isprintable():
+        return message
+    return "".join("?" if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch
+                   for ch in message)
 
 
 def local_time(iso: str | None) -> str:

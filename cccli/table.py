@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import unicodedata
 from dataclasses import dataclass
 
 GAP = "  "
@@ -39,6 +40,15 @@ def cells(text: str) -> int:
     from rich.cells import cell_len
 
     return cell_len(text)
+
+
+def plain(text: str) -> str:
+    """A cell without control characters (whitespace as one space, others as ?): a value
+    from the server, the team store or a colleague never drives the terminal."""
+    if text.isprintable():      # the common case, at C speed
+        return text
+    return "".join(ch if ch.isprintable() else " " if ch.isspace() else
+                   "?" if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 def _cut(text: str, room: int) -> str:
@@ -91,6 +101,7 @@ def _share(columns, natural, shown, room) -> dict[int, int] | None:
 def lines(columns: list[Column], rows: list[list[str]], room: int | None = None,
           styles: list[list[str]] | None = None, bold_head: bool = False) -> list[str]:
     """The table's lines; `styles` gives an ANSI colour code per cell (or "")."""
+    rows = [[plain(text) for text in row] for row in rows]
     shown, widths = fit(columns, rows, room)
     out = []
     head = [(columns[i].head, "1" if bold_head else "") for i in shown]

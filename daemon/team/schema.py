@@ -502,9 +502,234 @@ end $$;
 {tables}"""
 
 
+def _hardening() -> str:
+    """What a hostile agent or lead could put in the store for others to trip on.
+
+    A hand-over's claim and an arrival's hand-over are the store's to set: a client that
+    set them could pin another's open hand-over with an arrival of its own (so the real
+    one's claim fails and the card is lost) or push a card onto a call it was never
+    transferred. Text others print (catalogue entries, names, numbers) holds no control
+    characters, so nobody's terminal is driven by a colleague's entry."""
+    printable = "!~ '[[:cntrl:]]'"
+    kinds = ", ".join(f"'{k}'" for k in NUMBER_KINDS)
+    return f"""
+create function {SCHEMA}.handover_unclaimed() returns trigger language plpgsql as $$
+begin
+    new.claimed_by := null;
+    new.claimed_call_id := null;
+    new.claimed_at := null;
+    return new;
+end $$;
+create trigger handover_unclaimed before insert on {SCHEMA}.handovers
+    for each row execute function {SCHEMA}.handover_unclaimed();
+
+create or replace function {SCHEMA}.arrival_claims() returns trigger language plpgsql
+security definer set search_path = {SCHEMA}, pg_temp as $$
+declare
+    match_id bigint;
+begin
+    new.handover := null;       -- the match below is the only way to one
+    if new.extension is distinct from (select extension from agents where login = new.agent)
+    then
+        raise exception 'extension % is not %''s in the agents table',
+            new.extension, new.agent using errcode = 'insufficient_privilege';
+    end if;
+    perform pg_advisory_xact_lock(hashtext('cc handover ' || new.extension));
+    select h.id into match_id from handovers h
+     where h.claimed_by is null and fits(h, new)
+     order by (h.seance is not null and h.seance = new.seance) desc,
+              abs(extract(epoch from new.arrived_at - h.made_at))
+     limit 1 for update;
+    if match_id is not null then
+        update handovers set claimed_by = new.agent, claimed_call_id = new.call_id,
+                             claimed_at = now() where id = match_id;
+        new.handover := match_id;
+    end if;
+    return new;
+end $$;
+-- Arrivals pinned so far: a hand-over is an arrival's only when its claimer is that agent.
+update {SCHEMA}.arrivals a set handover = null
+ where handover is not null and not exists (
+       select from {SCHEMA}.handovers h where h.id = a.handover and h.claimed_by = a.agent);
+
+alter table {SCHEMA}.catalog add constraint catalog_name_printable
+    check (name {printable}) not valid;
+alter table {SCHEMA}.agents add constraint agents_name_printable
+    check (name {printable}) not valid;
+alter table {SCHEMA}.contacts add constraint contacts_name_printable
+    check (name {printable}) not valid;
+alter table {SCHEMA}.accounts add constraint accounts_name_printable
+    check (name {printable}) not valid;
+create or replace function {SCHEMA}.numbers_ok(numbers jsonb) returns boolean
+language sql immutable as $$
+    select jsonb_typeof(numbers) = 'array' and jsonb_array_length(numbers) <= {MAX_NUMBERS}
+       and not exists (
+           select from jsonb_array_elements(numbers) n
+            where jsonb_typeof(n) <> 'object'
+               or jsonb_typeof(n -> 'number') is distinct from 'string'
+               or length(n ->> 'number') not between 1 and 80
+               or n ->> 'number' ~ '[[:cntrl:]]'
+               or n - 'number' - 'kind' <> '{{}}'::jsonb
+               or coalesce(n ->> 'kind', '') not in ({kinds}))
+$$;
+"""
+
+
+def _directory_lock() -> str:
+    """A team's directory lock (see _directory) out of other teams' reach: its key is a
+    hash salted with a seed only the administrator reads, taken through a function that
+    takes it only for a team the caller writes (its own, the teams it leads; any for the
+    administrator). An agent that held another team's key in an idle session would stop
+    that team's contacts and accounts from being written at all."""
+    return f"""
+create table {SCHEMA}.lock_seed (seed bigint not null);
+insert into {SCHEMA}.lock_seed
+    values (('x' || left(md5(random()::text || clock_timestamp()::text), 16))::bit(64)::bigint);
+revoke all on {SCHEMA}.lock_seed from public;
+create function {SCHEMA}.directory_lock(team text) returns void language plpgsql
+security definer set search_path = {SCHEMA}, pg_temp as $$
+begin
+    if exists (select from agents where login = session_user)
+       or exists (select from teams where lead = session_user) then
+        if team is null or team not in (
+                select a.team from agents a where a.login = session_user
+                union all select t.name from teams t where t.lead = session_user) then
+            return;     -- not the caller's to write: row-level security refuses the row
+        end if;
+    end if;
+    perform pg_advisory_xact_lock(hashtextextended('cc directory ' || team,
+                                                   (select seed from lock_seed)));
+end $$;
+revoke all on function {SCHEMA}.directory_lock(text) from public;
+grant execute on function {SCHEMA}.directory_lock(text) to {AGENT_ROLE}, {LEAD_ROLE};
+create or replace function {SCHEMA}.directory_revised() returns trigger language plpgsql as $$
+begin
+    if new.team is null then
+        select a.team into new.team from {SCHEMA}.agents a where a.login = current_user;
+    end if;
+    perform {SCHEMA}.directory_lock(coalesce(new.team, ''));
+    new.updated_at := now();
+    new.updated_by := current_user;
+    new.revision := nextval('{SCHEMA}.directory_revision');
+    return new;
+end $$;
+"""
+
+
+MAX_CARD_BYTES = 1024 * 1024        # a hand-over's card (its fields are cut far below)
+MAX_FILTER_BYTES = 64 * 1024        # a saved filter's definition
+MAX_TEXT_BYTES = 1024 * 1024        # one text of a call: as wire.MAX_REQUEST_BYTES
+
+
+def _sizes() -> str:
+    """Bounds on what one agent writes and others read whole: a card handed over (its
+    target's daemon reads it), a team filter (every teammate's `cc log` reads them all), a
+    call's texts (a lead's `cc log --team` reads them). Rows already there are not
+    checked again (not valid): a bound is for what comes."""
+    texts = [name for name, kind in CALL_COLUMNS.items() if kind.startswith("text")]
+    calls = " and ".join(f"octet_length({c}) <= {MAX_TEXT_BYTES}"
+                         for c in ("server", "call_id", *texts))
+    return f"""
+alter table {SCHEMA}.handovers add constraint handovers_card_size
+    check (octet_length(card::text) <= {MAX_CARD_BYTES}) not valid;
+alter table {SCHEMA}.saved_filters add constraint saved_filters_size
+    check (octet_length(definition::text) <= {MAX_FILTER_BYTES}) not valid;
+alter table {SCHEMA}.calls add constraint calls_text_size check (
+    {calls}) not valid;
+"""
+
+
+def _numbered_always() -> str:
+    """A card number is the store's on every write: the first trigger made it only when
+    the counter or the agent changed, so an agent could set its own call's number to one
+    a colleague's next call will need, and that call was refused. Numbers set so are
+    made again from the prefix and the counter."""
+    return f"""
+drop trigger calls_numbered on {SCHEMA}.calls;
+create trigger calls_numbered before insert or update
+    on {SCHEMA}.calls for each row execute function {SCHEMA}.number_call();
+update {SCHEMA}.calls c set counter = counter
+  from {SCHEMA}.agents a
+ where a.login = c.agent
+   and c.counter_number is distinct from a.prefix || '-' || case
+       when c.counter < 1000000 then lpad(c.counter::text, 6, '0') else c.counter::text end;
+"""
+
+
+HANDOVER_LOCK_WAIT = "2s"       # a match's lock is held for a moment; longer is a stuck writer
+
+
+def _bounded_waits() -> str:
+    """A hand-over's match waits a moment at most for its lock: a colleague's transaction
+    left open after writing a hand-over to B's extension (psql, a hung client) held every
+    arrival of B's, and with it B's whole replication, for as long as it stayed open. Past
+    the wait the row goes in unmatched, as when nothing fits."""
+    head = (f"language plpgsql security definer set search_path = {SCHEMA}, pg_temp "
+            f"set lock_timeout = '{HANDOVER_LOCK_WAIT}'")
+    return f"""
+create or replace function {SCHEMA}.arrival_claims() returns trigger {head} as $$
+declare
+    match_id bigint;
+begin
+    new.handover := null;       -- the match below is the only way to one
+    if new.extension is distinct from (select extension from agents where login = new.agent)
+    then
+        raise exception 'extension % is not %''s in the agents table',
+            new.extension, new.agent using errcode = 'insufficient_privilege';
+    end if;
+    begin
+        perform pg_advisory_xact_lock(hashtext('cc handover ' || new.extension));
+        select h.id into match_id from handovers h
+         where h.claimed_by is null and fits(h, new)
+         order by (h.seance is not null and h.seance = new.seance) desc,
+                  abs(extract(epoch from new.arrived_at - h.made_at))
+         limit 1 for update;
+        if match_id is not null then
+            update handovers set claimed_by = new.agent, claimed_call_id = new.call_id,
+                                 claimed_at = now() where id = match_id;
+            new.handover := match_id;
+        end if;
+    exception when lock_not_available then
+        new.handover := null;
+    end;
+    return new;
+end $$;
+
+create or replace function {SCHEMA}.handover_finds() returns trigger {head} as $$
+declare
+    waiting arrivals;
+begin
+    -- From the writer's own extension only: nobody can hand a card over as another.
+    if new.from_extension is distinct from
+            (select extension from agents where login = new.from_agent) then
+        raise exception 'extension % is not %''s in the agents table', new.from_extension,
+            new.from_agent using errcode = 'insufficient_privilege';
+    end if;
+    begin
+        perform pg_advisory_xact_lock(hashtext('cc handover ' || new.target));
+        select a.* into waiting from arrivals a
+         where a.handover is null and fits(new, a)
+         order by (new.seance is not null and a.seance = new.seance) desc,
+                  abs(extract(epoch from a.arrived_at - new.made_at))
+         limit 1 for update;
+        if found then
+            update handovers set claimed_by = waiting.agent,
+                   claimed_call_id = waiting.call_id, claimed_at = now() where id = new.id;
+            update arrivals set handover = new.id where id = waiting.id;
+        end if;
+    exception when lock_not_available then
+        null;
+    end;
+    return null;
+end $$;
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
-              _shared_filters_and_catalogues, _viewers, _directory)
+              _shared_filters_and_catalogues, _viewers, _directory,
+              _hardening, _directory_lock, _sizes, _numbered_always,
+              _bounded_waits)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""

@@ -12,6 +12,7 @@ functions only turn the store's refusals into one line naming who may.
 from __future__ import annotations
 
 import json
+import unicodedata
 
 from .connect import TeamError
 from .schema import SCHEMA
@@ -134,6 +135,9 @@ def catalog(conn, team: str, kind: str) -> list[dict]:
 
 
 def catalog_add(conn, team: str, kind: str, name: str, colour: str) -> None:
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise TeamError(f"{name!r}: a catalogue entry cannot hold control characters "
+                        "(a tab, a newline, an escape): type it on one line")
     _edit(conn, team, f"insert into {SCHEMA}.catalog (team, kind, name, colour) values "
           "(%s, %s, %s, %s) on conflict (team, kind, name) do update set colour = "
           "excluded.colour", (team, kind, name, colour))
