@@ -126,7 +126,8 @@ NAMES = {name for name, _ in COMMANDS} | {name for name, _ in GROUPS}
 
 def __getattr__(name: str):
     """`app`, the whole app (every command's module imported), made at its first use:
-    for completion, the root's help and the generated docs, not for running a command."""
+    for the root's help, an unknown command's error and the generated docs, not for
+    running a command (a Tab is answered by cccli.tab before any of this)."""
     if name == "app":
         globals()["app"] = built = build()
         return built
@@ -189,9 +190,8 @@ def main() -> None:
         if sys.argv[1:] == ["--version"]:     # `cccli --version`; `cc --version` never gets here
             print(f"cccli {version_number()}")
             return
-        # Shell completion walks the whole tree; everything else needs only its command.
-        runner = build(first) if first in NAMES and "_CC_COMPLETE" not in os.environ \
-            else whole()
+        # A command needs only its own module; the root's help needs the whole tree.
+        runner = build(first) if first in NAMES else whole()
         code = labelled(runner).main(standalone_mode=False)
         if isinstance(code, int) and code:      # a typer.Exit(code) some command raised
             sys.exit(code)
