@@ -353,7 +353,9 @@ class Paths:
 
     @property
     def lock_file(self) -> Path:
-        return self.run_dir / "daemon.lock"
+        from . import rundir
+
+        return self.run_dir / rundir.LOCK
 
     @property
     def handover(self) -> Path:
@@ -365,25 +367,22 @@ class Paths:
 
 
 def paths() -> Paths:
-    home = os.environ.get("CC_HOME")
-    if home:
-        base = Path(home).expanduser().resolve()
-        if base.exists() and not base.is_dir():
-            raise ConfigError(f"CC_HOME={home} is not a directory: point CC_HOME at a folder "
-                              "of your own (it is made if missing), or unset it")
+    from . import rundir
+
+    base = rundir.home()
+    if base:
+        if os.path.exists(base) and not os.path.isdir(base):
+            raise ConfigError(f"CC_HOME={os.environ['CC_HOME']} is not a directory: point "
+                              "CC_HOME at a folder of your own (it is made if missing), or "
+                              "unset it")
+        base = Path(base)
         return Paths(base / "config.toml", base / "data", base / "run", base / "log")
     import platformdirs
-    import warnings
 
-    with warnings.catch_warnings():
-        # Without XDG_RUNTIME_DIR platformdirs falls back to /tmp/runtime-UID, which we
-        # then require to be private (see the daemon's socket directory check).
-        warnings.simplefilter("ignore")
-        runtime = platformdirs.user_runtime_dir(APP)
     return Paths(
         Path(platformdirs.user_config_dir(APP)) / "config.toml",
         Path(platformdirs.user_data_dir(APP)),
-        Path(runtime),
+        Path(rundir.run_dir()),
         Path(platformdirs.user_log_dir(APP)),
     )
 
