@@ -1,8 +1,8 @@
 """The hot commands end to end (process start to answer printed) against a running
 daemon, each next to a bare Python script that sends the identical request over pyzmq
 with the same interpreter, interleaved; the same commands through the whole Typer app
-(CC_COLD=1) for comparison; a Tab that asks the daemon for live values; and, when
-linphone-cli is installed, `linphonecsh generic calls` as the peer row.
+(CC_COLD=1) for comparison; and, when linphone-cli is installed, `linphonecsh generic
+calls` as the peer row.
 
 Before every run the line is put in the state the command needs (a ringing call for
 answer and reject, a connected one for hold, unhold, dtmf and hangup, an idle line for
@@ -103,25 +103,6 @@ def bare_argv(agent: Agent, cmd: str, args: dict) -> list[str]:
     return [PYTHON, BARE, agent.request_socket, wire.request(cmd, **args).decode()]
 
 
-def tab_seconds(agent: Agent) -> float:
-    """A Tab after `cc transfer ` with colleagues from the daemon: from start to answer."""
-    env = {**agent.env, "_CC_COMPLETE": "bash", "_CC_LINE": "cc transfer "}
-    start = time.perf_counter()
-    done = subprocess.run([CC], env=env, capture_output=True, text=True, timeout=60)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0 or len(done.stdout.splitlines()) < 2:
-        raise RuntimeError(f"the Tab gave no colleagues: {done.stdout!r} {done.stderr!r}")
-    return elapsed
-
-
-def directory(path: Path) -> Path:
-    lines = ["name,position,department,extension,id_user,phones"]
-    lines += [f"Colleague {n:02d},Agent,Support,{200 + n},{5001790200 + n},+38044{1230000 + n}"
-              for n in range(40)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 def linphone_row() -> str:
     found = shutil.which("linphonecsh")
     if not found:
@@ -166,12 +147,6 @@ def run() -> list[str]:
     lines.append(f"hot commands: worst ratio {worst:.2f} to the bare script (target <= "
                  f"{TARGET}; medians of {RUNS} interleaved runs, Typer of {COLD_RUNS}) "
                  f"{verdict(worst <= TARGET)}")
-    timed_run([CC, "who", "import", str(directory(agent.home / "team.csv"))], env=agent.env)
-    tabs = [tab_seconds(agent) for _ in range(WARMUP + RUNS)][WARMUP:]
-    tab_median = median(tabs)
-    lines.append(f"Tab after `cc transfer ` (40 colleagues from the daemon): "
-                 f"{ms(tab_median)} median, {ms(max(tabs))} slowest (target <= 300 ms) "
-                 f"{verdict(max(tabs) <= 0.3)}")
     lines.append(linphone_row())
     return lines
 
