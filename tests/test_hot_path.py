@@ -244,3 +244,18 @@ def test_the_run_folder_is_the_profile_s(tmp_path, monkeypatch):
     monkeypatch.delenv("CC_HOME")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
     assert rundir.run_dir() == str(profile.paths().run_dir)
+
+
+def test_a_stale_hot_table_fails_the_docs_check(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    gen_docs = Path(__file__).parent.parent / "scripts" / "gen_docs.py"
+    subprocess.run([sys.executable, str(gen_docs), "--root", str(tmp_path)], check=True,
+                   capture_output=True, timeout=120)
+    table = tmp_path / "cccli" / "hotspec.py"
+    table.write_text(table.read_text().replace("'max': 3600", "'max': 36000"))
+    done = subprocess.run([sys.executable, str(gen_docs), "--check", "--root", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "cccli/hotspec.py is stale" in done.stderr
