@@ -21,6 +21,7 @@ from daemon import store as store_module
 from daemon import wire
 from daemon.testing import wait_until
 from daemon.wire import ErrorCode, WireError
+from tests.test_completions import complete_bash, shell_env
 from tests.test_remote import curve_keys, free_port, remote_profile
 
 YEARS_AGO = "2020-03-01T09:00:00.000+00:00"
@@ -113,6 +114,20 @@ def test_attach_list_open_detach_and_rm_takes_the_files_away(logged, tmp_path):
     assert f"call {cid} has no file 1" in refused(agent, "log", "open", cid, 1).stderr
     assert f"call {cid} has no file 1 (its files: 2, 3;" in \
         refused(agent, "log", "detach", cid, 1).stderr
+
+    # Tab: the actions, the shell's files after `attach ID`, the call's files after open.
+    tab = shell_env(agent.home, agent.env)
+    assert complete_bash("cc log att", tab) == ["attach"]
+    answer = subprocess.run([CC], env={**tab, "_CC_COMPLETE": "bash",
+                                       "_CC_LINE": f"cc log attach {cid} "},
+                            capture_output=True, text=True, timeout=30)
+    assert answer.stdout.splitlines() == ["files"]      # the shell completes file names
+    assert complete_bash(f"cc log open {cid} ", tab) == ["2", "3"]
+    # A copy gone from the disk by other hands: listed as missing, not opened.
+    Path(listed[2]["path"]).unlink()
+    assert "report.pdf (missing)" in agent.cc("log", "files", cid).stdout
+    assert f"file 3 of call {cid} is missing from {listed[2]['path']}: `cc log detach " \
+        f"{cid} 3` takes it off" in refused(agent, "log", "open", cid, 3).stderr
 
     # rm of the call: its rows go with it (the database's cascade), then its files.
     agent.cc("log", "rm", cid, "--yes")
