@@ -47,8 +47,9 @@ def attach(rest: list[str], as_json: bool) -> None:
         done = client.request("log_attach", timeout=ATTACH_TIMEOUT, log_id=log_id,
                               paths=[os.path.abspath(f) for f in files])
     render.out(done, as_json, lambda rows: "\n".join(
-        f"attached {row['name']} to call {log_id} as file {row['n']} ({_size(row['size'])})"
-        for row in rows))
+        f"attached {row['name']} to call {log_id} as file {row['n']} ("
+        + (f"{row['stored']}, " if row["stored"] != row["name"] else "")
+        + f"{_size(row['size'])})" for row in rows))
 
 
 def _sent(files: list[str], log_id: int) -> dict:
@@ -87,7 +88,7 @@ def _table(rows: list[dict], log_id: int) -> str:
 
     show([Column("n", right=True), Column("name", shrink=True), Column("size", right=True),
           Column("attached")],
-         [[str(r["n"]), r["name"] + (" (missing)" if r["missing"] else ""), _size(r["size"]),
+         [[str(r["n"]), r["stored"] + (" (missing)" if r["missing"] else ""), _size(r["size"]),
            render.local_time(r["attached_at"])] for r in rows])
     return ""
 
@@ -114,7 +115,7 @@ def open_(rest: list[str], print_only: bool, as_json: bool) -> None:
             opener = None
     shown = {**found, "opened_with": opener}
     render.out(shown, as_json, found["path"] if opener is None else
-               f"opening file {n} of call {log_id} ({found['name']}) with "
+               f"opening file {n} of call {log_id} ({found['stored']}) with "
                f"{os.path.basename(opener)}")
 
 
@@ -136,7 +137,7 @@ def detach(rest: list[str], as_json: bool) -> None:
                         f"files {log_id}`)")
     n = _number(rest[1], log_id, usage)
     done = client.request("log_detach", log_id=log_id, n=n)
-    render.out(done, as_json, f"detached file {n} ({done['name']}) from call {log_id}")
+    render.out(done, as_json, f"detached file {n} ({done['stored']}) from call {log_id}")
     left_behind(done)
 
 

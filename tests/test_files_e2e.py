@@ -125,7 +125,7 @@ def test_attach_list_open_detach_and_rm_takes_the_files_away(logged, tmp_path):
     assert complete_bash(f"cc log open {cid} ", tab) == ["2", "3"]
     # A copy gone from the disk by other hands: listed as missing, not opened.
     Path(listed[2]["path"]).unlink()
-    assert "report.pdf (missing)" in agent.cc("log", "files", cid).stdout
+    assert "report (2).pdf (missing)" in agent.cc("log", "files", cid).stdout
     assert f"file 3 of call {cid} is missing from {listed[2]['path']}: `cc log detach " \
         f"{cid} 3` takes it off" in refused(agent, "log", "open", cid, 3).stderr
 
