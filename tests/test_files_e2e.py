@@ -213,6 +213,8 @@ def test_hostile_names_are_made_safe_and_stay_in_the_calls_folder(logged, tmp_pa
     with pytest.raises(WireError) as relative:
         agent.request("log_attach", log_id=cid, paths=["etc/passwd"])
     assert "absolute" in str(relative.value)
+    agent.cc("log", "rm", "--all", "--yes")         # every call, every file
+    assert everything_under(files_dir(agent)) == [".incoming"]
 
 
 def test_over_the_remote_endpoint_the_bytes_travel_in_the_request(
