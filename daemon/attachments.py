@@ -218,7 +218,7 @@ class Files:
                         stored = numbered(item.name, taken)
                         taken.add(stored)
                         try:
-                            os.link(item.temp, folder / stored)
+                            _place(item.temp, folder / stored)
                         except FileExistsError:
                             continue
                         break
@@ -335,6 +335,21 @@ async def drain(files: Files) -> dict:
         log.warning("cannot remove the attached file %s; tried again at the next removal "
                     "and the next start", line)
     return {"files_removed": len(done), "files_left": left}
+
+
+def _place(temp: Path, target: Path) -> None:
+    """The temporary copy at `target`, never over a file there (FileExistsError): a hard
+    link, or where the file system has none (FAT, some FUSE) a rename, the name checked
+    first (only this daemon writes the folder)."""
+    try:
+        os.link(temp, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) \
+                from None
+        os.rename(temp, target)
 
 
 def read_regular(path: str, room: int, remote_cap: int) -> bytes:
