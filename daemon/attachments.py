@@ -24,7 +24,6 @@ import errno
 import hashlib
 import logging
 import os
-import re
 import stat
 import unicodedata
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ CHUNK = 1 << 20
 # What a name may not hold, as any of these become "_": controls (newlines, escapes),
 # invisible formatting (bidi overrides, zero-width), line separators, lone surrogates.
 HIDDEN = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
-NUMBERED = re.compile(r"(.*) \((\d+)\)")
+KERNEL_VIEWS = ("/proc", "/sys")
 
 
 def safe_name(given: str) -> str:
@@ -381,6 +380,11 @@ def _open_regular(path: str, max_bytes: int) -> int:
     """An open descriptor of the regular file `path` (a symbolic link to one counts: the
     agent named it) of at most `max_bytes`; one line otherwise. O_NONBLOCK: opening a
     FIFO must not wait for a writer."""
+    real = os.path.realpath(path)
+    if any(real == top or real.startswith(top + "/") for top in KERNEL_VIEWS):
+        raise WireError(ErrorCode.BAD_INPUT, f"{path} is under /{real.split('/')[1]}, the "
+                        "kernel's view, not a file (its `self` would be the daemon): copy it "
+                        "to a file first; nothing was attached")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:

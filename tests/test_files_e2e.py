@@ -161,6 +161,8 @@ def test_what_cannot_be_attached_is_refused_in_one_line_and_nothing_is(logged, t
     assert f"{fifo} is a FIFO" in refused(agent, "log", "attach", cid, fifo).stderr
     assert "/dev/null is a character device" in \
         refused(agent, "log", "attach", cid, "/dev/null").stderr
+    assert "/proc/self/maps is under /proc, the kernel's view, not a file" in \
+        refused(agent, "log", "attach", cid, "/proc/self/maps").stderr
     assert "No such file or directory" in \
         refused(agent, "log", "attach", cid, tmp_path / "absent").stderr
     link_to_dir = tmp_path / "to-folder"
