@@ -320,12 +320,12 @@ class Files:
                     log.warning("cannot remove %s: %s", incoming / name, exc)
 
 
-async def drain(files: Files) -> dict:
+async def drain(files: Files | None) -> dict:
     """Remove the queued copies from disk (after the commit that queued them): how many
     went, and what could not be removed ("PATH: why" each, logged too; kept queued)."""
     import asyncio
 
-    paths = files.queued()
+    paths = files.queued() if files is not None else []
     if not paths:
         return {"files_removed": 0, "files_left": []}
     done, left = await asyncio.to_thread(files.remove, paths)
