@@ -385,6 +385,7 @@ TREE = {
                 {'names': ['--all'], 'dest': 'all_', 'value': None, 'multiple': False, 'help': 'With rm: every call'},
                 {'names': ['--older-than'], 'dest': 'older_than', 'value': ['files'], 'multiple': False, 'help': 'With purge: the calls that started longer ago than this, ...'},
                 {'names': ['--yes', '-y'], 'dest': 'yes', 'value': None, 'multiple': False, 'help': 'With rm: do not ask'},
+                {'names': ['--print'], 'dest': 'print_path', 'value': None, 'multiple': False, 'help': "With open: print the file's path instead of opening it"},
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],

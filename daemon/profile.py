@@ -241,6 +241,8 @@ SETTINGS: tuple[Setting, ...] = (
             "code (ISO 3166 code, e.g. UA, PL, GB)"),
     Setting("import.max_bytes", 52_428_800, "largest file `cc contacts import` and "
             "`cc who import` read, in bytes (50 MiB)"),
+    Setting("files.max_bytes", 26_214_400, "largest file `cc log attach` copies to a call, "
+            "in bytes (25 MiB)", minimum=1, maximum=2**40),
     Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers; "
             "callback: the server rings the number, then your phone, and `cc answer` "
             "connects", choices=DIAL_MODES),

@@ -404,11 +404,53 @@ def _keep_directory_outbox(db: sqlite_utils.Database) -> None:
             db.execute(f"create trigger {name} {body}")
 
 
+FILE_NAME_MAX = 120      # characters of an attached file's name (daemon/attachments.py)
+
+
+def _v13(db: sqlite_utils.Database) -> None:
+    """Files attached to a call (`cc log attach`): a row per file, numbered per call,
+    copied to data/files/CALL_ROW/STORED. A file row goes with its call (on delete
+    cascade); every removed row queues its file in `call_files_gone` in the same
+    transaction, and the daemon removes the queued files from disk after the commit
+    (attachments.drain): whatever removes a call (`cc log rm`, the retention purge, a
+    detach) takes its files with it, and a file that could not be removed is retried.
+    An attach of the same path again takes its name out of the queue."""
+    no_controls = "not {c} glob '*[' || char(1) || '-' || char(31) || char(127) || ']*'"
+    for sql in (
+            f"""create table call_files (
+                id integer primary key,
+                call_row integer not null references calls(id) on delete cascade,
+                n integer not null check (n >= 1),
+                name text not null check (length(name) between 1 and {FILE_NAME_MAX}
+                    and instr(name, '/') = 0 and instr(name, '\\') = 0
+                    and substr(name, 1, 1) <> '.' and {no_controls.format(c="name")}),
+                stored text not null check (length(stored) between 1 and {FILE_NAME_MAX + 8}
+                    and instr(stored, '/') = 0 and instr(stored, '\\') = 0
+                    and substr(stored, 1, 1) <> '.' and {no_controls.format(c="stored")}),
+                size integer not null check (size >= 0),
+                sha256 text not null check (length(sha256) = 64
+                    and not sha256 glob '*[^0-9a-f]*'),
+                attached_at text not null,
+                unique (call_row, n),
+                unique (call_row, stored))""",
+            """create table call_files_gone (
+                path text primary key check (path glob '[0-9]*/?*'),
+                since text not null) without rowid""",
+            """create trigger call_files_removed after delete on call_files begin
+                insert or ignore into call_files_gone (path, since)
+                values (old.call_row || '/' || old.stored, strftime('%Y-%m-%dT%H:%M:%fZ'));
+                end""",
+            """create trigger call_files_attached after insert on call_files begin
+                delete from call_files_gone where path = new.call_row || '/' || new.stored;
+                end"""):
+        db.execute(sql)
+
+
 GROUP_NAME_MAX = 64
 # A static group's member joined to its call: the same row, still the same call.
 MEMBER_CALL = "calls c on c.id = m.call_row and c.call_id = m.call_id"
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13)
 
 HIGH_WATER = "calls_counter_high_water"
 
