@@ -121,6 +121,7 @@ _PAIRS = (r'"(?P<jkey>[^"\\]{1,64})"\s*:\s*(?:"(?P<jstr>(?:[^"\\]|\\.)*)"'
           r'|<param name="(?P<pkey>[^"<>]{1,64})">(?P<pval>[^<]*)<'
           r'|<(?P<xkey>[A-Za-z_][\w.\-]{0,63})>(?P<xval>[^<]*)</(?P=xkey)>')
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,39}")       # a word of a path: kept
 _SHOWN_PROBLEMS = 5
 
 
@@ -213,7 +214,7 @@ def share(source_path, dest_path, force: bool = False) -> Report:
                         report.problems.append(f"{path}:{lineno}: {problem}")
                     continue
                 scrubber.message(elem)
-                out.write(ET.tostring(elem, encoding="unicode") + "\n")
+                out.write(journal._one_line(ET.tostring(elem, encoding="unicode")) + "\n")
                 report.messages += 1
 
     if dest == "-":
@@ -365,7 +366,9 @@ class Scrubber:
             shape = _ATTRS.get(name)
             if shape and re.fullmatch(shape, value):
                 continue
-            if name in ("path", "error", "why") or shape:
+            if name == "path":
+                msg.set(name, self._path(value, "token" in msg.get("why", "")))
+            elif name in ("error", "why") or shape:
                 msg.set(name, self._scrub(value))
             else:
                 msg.set(name, self._field(name, value))
@@ -412,6 +415,20 @@ class Scrubber:
                 self._walk_body(child, here)
         else:
             elem.text = self._field(here or "", elem.text)
+
+    def _path(self, path: str, wrong_token: bool) -> str:
+        """A request's path: its words kept, any other segment (an id, a number) replaced
+        by one of its form; a path refused for its events token has that segment masked."""
+        segments = path.split("/")
+        for n, segment in enumerate(segments):
+            if wrong_token and n == 1 and segment:
+                if segment != MASK:
+                    self._count("password", segment)
+                segments[n] = MASK
+            elif segment and not _SEGMENT.fullmatch(segment):
+                segments[n] = self._scrub(segment) if "?" in segment or "=" in segment \
+                    else self._form("id", segment)
+        return "/".join(segments)
 
     def _key(self, name: str) -> str:
         """A field's name from the server, scrubbed as text (a number used as a key)."""
@@ -558,12 +575,15 @@ class Scrubber:
         if self._collecting:
             self._taken.add(value)
             return value
+        if not any(c.isalnum() for c in value):
+            return value
         found = self._forms.get(value)
         if found is None:
             hexadecimal = re.fullmatch(r"[0-9a-fA-F\-{}]+", value) is not None
-            while True:
+            for attempt in range(1000):
                 found = "".join(self._same_form(c, hexadecimal) for c in value)
-                if found != value and found not in self._issued and found not in self._taken:
+                if found != value and (attempt > 100 or (found not in self._issued
+                                                         and found not in self._taken)):
                     break
             self._forms[value] = found
             self._issued.add(found)
