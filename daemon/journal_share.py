@@ -110,7 +110,7 @@ _IP = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?"
 # What stays inside kept text: dates, times, IP addresses, decimals, short numbers.
 _EMBEDDED = (rf"(?P<keep>(?<![0-9.]){_IP}(?![0-9.])|(?<![0-9])(?:{_DATE})(?![0-9])"
              r"|(?<![0-9])[0-9]{1,6}[.,][0-9]+(?![0-9]))"
-             rf"|(?P<email>{_EMAIL})|(?P<uuid>(?<![\w-]){_UUID}(?![\w-]))"
+             rf"|(?P<email>(?<![\w.+\-]){_EMAIL})|(?P<uuid>(?<![\w-]){_UUID}(?![\w-]))"
              rf"|(?P<phone>(?<![0-9+]){_PHONE}(?![0-9]))"
              r"|(?P<digits>(?<![0-9])[0-9]{5,}(?![0-9]))")
 _EMBEDDED_RE = re.compile(_EMBEDDED)
@@ -121,6 +121,8 @@ _PAIRS = (r'"(?P<jkey>[^"\\]{1,64})"\s*:\s*(?:"(?P<jstr>(?:[^"\\]|\\.)*)"'
           r'|<param name="(?P<pkey>[^"<>]{1,64})">(?P<pval>[^<]*)<'
           r'|<(?P<xkey>[A-Za-z_][\w.\-]{0,63})>(?P<xval>[^<]*)</(?P=xkey)>')
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
+_ASCII = re.compile(r"[ -~]{0,200}")
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,39}")       # a word of a path: kept
 _SHOWN_PROBLEMS = 5
 
@@ -194,6 +196,10 @@ def share(source_path, dest_path, force: bool = False) -> Report:
     oldest first) to `dest_path` ("-": stdout), created 0600; an existing file is
     replaced only with `force`. Raises ShareError or journal.JournalError."""
     files = sources(Path(source_path))
+    for path in files:
+        if path.exists() and not path.is_file():
+            raise ShareError(f"{path} is not a journal file (a folder, a pipe or a device); "
+                             "name the journal file itself")
     dest = str(dest_path)
     if dest != "-":
         _check_dest(Path(dest), files, force)
@@ -448,7 +454,11 @@ class Scrubber:
             self._count("password", value)
             return MASK
         if kind == "keep":
-            return value if _QUANTITY.fullmatch(value.strip()) else self._scrub(value)
+            if _QUANTITY.fullmatch(value.strip()):
+                return value
+            # A protocol's state or reason is plain ASCII; another field's, one word.
+            plain = _TOKEN if name.lower() not in FIELDS else _ASCII
+            return self._scrub(value) if plain.fullmatch(value) else self._unknown(value)
         if kind in ("number", "id"):
             return self._identifier(kind, value)
         if kind == "digits":
@@ -565,6 +575,8 @@ class Scrubber:
             if made != digits and made not in self._issued and (
                     made not in self._taken or attempt > 100):
                 break
+        if made == digits:          # a space too small for a new one (one digit): not this
+            made = "".join(str((int(c) + 1) % 10) for c in digits)
         self._digits[digits] = made
         self._issued.add(made)
         return made

@@ -192,7 +192,8 @@ def test_unknown_fields_are_judged_by_their_shape(tmp_path):
         "ExternalRef": "AB12CD34EF", "SessionGuid": "123e4567-e89b-12d3-a456-426614174000",
         "api_token": "tok-123", "Secret": "sesame", "+79990001122": "a number as a key",
         "Quantity": "3", "Share": "0,25", "Ready": "true", "When": "2026-11-25T10:00:00Z",
-        "Ids": ["5007182329", "5007182330"],
+        "Ids": ["5007182329", "5007182330"], "Status": "Иван Петров", "Kind": "vip_client",
+        "Reason": "Normal clearing",
     }}
     j.received("/data/getdata/", 200, 3.0, json.dumps(body, ensure_ascii=False).encode())
     j.event("/call/OnCallCreated/", {"IDCall": "5007182329", "Number": "+79991234567",
@@ -219,6 +220,9 @@ def test_unknown_fields_are_judged_by_their_shape(tmp_path):
     assert (result["Quantity"], result["Share"], result["Ready"], result["When"]) == (
         "3", "0,25", "true", "2026-11-25T10:00:00Z")
     assert result["Ids"][0] == event["params"]["IDCall"] != "5007182329"
+    # A field named for a state keeps a word, not a name; a known one its plain text.
+    assert re.fullmatch(r"text\d+", result["Status"]) and result["Kind"] == "vip_client"
+    assert result["Reason"] == "Normal clearing"
     assert report.replaced["password"] == 2 and report.replaced["email"] == 1
     assert report.distinct["name"] >= 1 and report.messages == 2
 
@@ -232,6 +236,7 @@ def test_an_unparsable_answer_keeps_its_shape_with_its_values_replaced(tmp_path)
         ' "Login": "ivanova", "State": "21"'.encode()))
     j.sent("/user/logon/", {"Login": "ivanova", "Password": "pw"})
     j.close()
+    assert len(source.read_text().splitlines()) == 2      # the answer's CR/LF kept inside
     out = tmp_path / "shared.xml"
     journal_share.share(source, out)
     raw = as_dict(next(read(out)))["body"]["raw"]
@@ -350,3 +355,9 @@ def test_cc_journal_and_cc_journal_file_read_as_before(tmp_path):
     assert done.returncode == 9 and "no such file" in done.stderr
     done = cc_share(tmp_path / "out.xml", env=env)
     assert done.returncode == 9 and "no such file" in done.stderr
+
+
+def test_a_journal_that_is_not_a_file_is_one_line(tmp_path):
+    done = cc_share(tmp_path / "out.xml", "--from", "/dev/zero")
+    assert done.returncode == 9 and "is not a journal file" in done.stderr
+    assert not (tmp_path / "out.xml").exists()
