@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import journal
+from .privacy import HIDDEN
 
 KINDS = ("number", "id", "login", "name", "email", "host", "text", "digits", "password")
 MASK = "***"
@@ -94,6 +95,7 @@ _ATTRS = {"seq": r"[0-9]{1,20}", "status": r"[0-9]{1,3}", "ms": r"[0-9]{1,12}",
 # Values a number field carries when there is no number.
 _NO_NUMBER = {"", "anonymous", "unknown", "private", "restricted", "unavailable", "null",
               "none", "0"}
+_MASKED = set("+0123456789 ()-" + HIDDEN)
 _PLAIN = {"", "null", "true", "false", "none", "nan", MASK}
 
 _DATE = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -475,6 +477,8 @@ class Scrubber:
         bare = value.strip()
         if bare.lower() in _NO_NUMBER or set(bare) <= {"0"}:
             return value
+        if HIDDEN in bare and set(bare) <= _MASKED:
+            return value      # masked already (privacy.mask_numbers): its code and 2 digits
         if _PHONE_WHOLE.fullmatch(value) or bare.isdigit():
             return self._number(kind, value)
         if re.fullmatch(_UUID, bare) or (_IDLIKE.fullmatch(bare) and any(
