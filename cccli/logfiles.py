@@ -94,12 +94,7 @@ def _table(rows: list[dict], log_id: int) -> str:
 
 
 def open_(rest: list[str], print_only: bool, as_json: bool) -> None:
-    usage = "cc log open ID N [--print]"
-    log_id = _log_id(rest[0] if rest else None, usage)
-    if len(rest) != 2:
-        raise WireError(ErrorCode.BAD_INPUT, f"usage: {usage} (N: a number from `cc log "
-                        f"files {log_id}`)")
-    n = _number(rest[1], log_id, usage)
+    log_id, n = _call_and_file(rest, "cc log open ID N [--print]")
     found = client.request("log_file", log_id=log_id, n=n)
     if client.remote_endpoint():
         raise WireError(ErrorCode.BAD_INPUT, f"file {n} of call {log_id} is on the daemon's "
@@ -129,13 +124,17 @@ def _opener() -> str | None:
     return shutil.which("xdg-open")
 
 
-def detach(rest: list[str], as_json: bool) -> None:
-    usage = "cc log detach ID N"
+def _call_and_file(rest: list[str], usage: str) -> tuple[int, int]:
+    """ID and N of `cc log open|detach ID N`, each checked."""
     log_id = _log_id(rest[0] if rest else None, usage)
     if len(rest) != 2:
         raise WireError(ErrorCode.BAD_INPUT, f"usage: {usage} (N: a number from `cc log "
                         f"files {log_id}`)")
-    n = _number(rest[1], log_id, usage)
+    return log_id, _number(rest[1], log_id, usage)
+
+
+def detach(rest: list[str], as_json: bool) -> None:
+    log_id, n = _call_and_file(rest, "cc log detach ID N")
     done = client.request("log_detach", log_id=log_id, n=n)
     render.out(done, as_json, f"detached file {n} ({done['stored']}) from call {log_id}")
     left_behind(done)
