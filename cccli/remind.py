@@ -71,7 +71,7 @@ def split_when(words: list[str]) -> tuple[str, str]:
 
 def said(made: dict) -> str:
     """What `cc remind` (and `cc wrapup --remind`) answers a reminder set."""
-    moved = " tomorrow (that time has passed today)" if made.get("moved_to_tomorrow") else ""
+    moved = " (tomorrow: that time has passed today)" if made.get("moved_to_tomorrow") else ""
     return f"reminder {made['id']} at {_when(made['due_at'])}{moved}: {_line(made)}"
 
 

@@ -239,7 +239,7 @@ def test_a_clock_time_past_today_is_tomorrows_and_bad_times_are_refused_in_one_l
     assert datetime.fromisoformat(today["due_at"]).strftime("%H:%M") == "13:00"
     passed = agent.cc("remind", row["id"], "11:00", "call", "the", "bank").stdout
     assert passed.startswith(f"reminder {today['id'] + 1} at ")
-    assert "11:00 tomorrow (that time has passed today): call " in passed
+    assert " 11:00 (tomorrow: that time has passed today): call " in passed
     assert passed.strip().endswith("-- call the bank")
     moved = agent.json("remind", "--list")[-1]
     assert (datetime.fromisoformat(moved["due_at"]) - datetime.fromisoformat(
