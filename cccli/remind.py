@@ -28,7 +28,7 @@ def remind(words: Annotated[Optional[list[str]], typer.Argument(
            listing: Annotated[bool, typer.Option(
                "--list", help="List the reminders not yet fired, soonest first.")] = False,
            fired: Annotated[bool, typer.Option(
-               "--all", help="List the fired reminders too (implies --list).")] = False,
+               "--all", help="List the 100 reminders fired last too (implies --list).")] = False,
            json: Json = False) -> None:
     """Remind yourself of a call: the daemon shows a desktop notice, tells `cc watch` and
     runs hooks.on_reminder at the time (at its next start, if it was not running)."""

@@ -24,6 +24,8 @@ from typing import Callable
 log = logging.getLogger("cc.reminders")
 
 TEXT_MAX = 500                   # characters of a reminder's text
+PENDING_MAX = 1000               # reminders not yet fired an agent may have
+FIRED_SHOWN = 100                # fired reminders `cc remind --list --all` shows, latest
 AHEAD_MAX_DAYS = 3660            # a reminder at most about ten years ahead
 NAP_MAX = 60.0                   # clock seconds between looks, whatever the next due is
 EARLY = 0.01                     # a reminder this close to due fires (float rounding)
@@ -39,7 +41,8 @@ ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
 
 
 class WhenError(ValueError):
-    """WHEN cannot be read or is in the past; the message is the one line to show."""
+    """WHEN cannot be read or is in the past, or no more reminders may be set; the message
+    is the one line to show."""
 
 
 def parse_when(text: str, now: float, zone: tzinfo | None = None) -> tuple[float, bool]:
@@ -137,14 +140,16 @@ class Reminders:
     def add(self, log_id: int, due: float, text: str) -> dict | None:
         """A new reminder on the logged call `log_id`; None when there is no such call."""
         self.store.flush()
-        try:
-            with self.db:
-                cursor = self.db.execute(
-                    "insert into reminders (call_row, due_at, text, created_at) "
-                    "select id, ?, ?, ? from calls where id = ?",
-                    [due, text, self.clock.time(), log_id])
-        except sqlite3.IntegrityError as exc:     # the table's checks: a bug, said plainly
-            raise ValueError(f"the call log refused the reminder: {exc}") from None
+        pending = self.db.execute("select count(*) from reminders where fired_at is null"
+                                  ).fetchone()[0]
+        if pending >= PENDING_MAX:
+            raise WhenError(f"{pending} reminders wait already, the most there may be: remove "
+                            "some (`cc remind --list`, `cc remind rm N`)")
+        with self.db:
+            cursor = self.db.execute(
+                "insert into reminders (call_row, due_at, text, created_at) "
+                "select id, ?, ?, ? from calls where id = ?",
+                [due, text, self.clock.time(), log_id])
         if cursor.rowcount != 1:
             return None
         self._changed.set()
@@ -155,10 +160,16 @@ class Reminders:
         return view(row) if row else None
 
     def listed(self, fired: bool = False) -> list[dict]:
-        """The pending reminders, soonest first; with `fired`, the fired ones too."""
-        where = "" if fired else " where r.fired_at is null"
-        return [view(row) for row in self.db.execute(
-            f"{SELECT}{where} order by r.fired_at is null, r.due_at, r.id").fetchall()]
+        """The pending reminders, soonest first; with `fired`, after the FIRED_SHOWN fired
+        last, in the order they fired."""
+        rows = self.db.execute(f"{SELECT} where r.fired_at is null order by r.due_at, r.id"
+                               ).fetchall()
+        if fired:
+            rows = self.db.execute(
+                f"select * from ({SELECT} where r.fired_at is not null order by r.fired_at "
+                "desc, r.id desc limit ?) order by fired_at, id", [FIRED_SHOWN]
+            ).fetchall() + rows
+        return [view(row) for row in rows]
 
     def remove(self, reminder_id: int) -> dict | None:
         found = self.get(reminder_id)

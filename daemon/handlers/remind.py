@@ -26,7 +26,10 @@ def due(ctx: Context, when: str) -> tuple[float, bool]:
 
 def add(ctx: Context, log_id: int, moment: tuple[float, bool], text: str = "") -> dict:
     """A reminder at `moment` (from `due`) on the logged call `log_id`, as `remind` answers."""
-    made = ctx.reminders.add(log_id, moment[0], text)
+    try:
+        made = ctx.reminders.add(log_id, moment[0], text)
+    except WhenError as exc:
+        raise WireError(ErrorCode.BAD_INPUT, str(exc)) from None
     if made is None:
         raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {log_id} in the call log "
                         "(see `cc log`)")
@@ -40,7 +43,8 @@ async def remind(ctx: Context, log_id: LogId, when: When, text: Text = "") -> di
     return add(ctx, log_id, due(ctx, when), text)
 
 
-@command("reminders", "The reminders not yet fired, soonest first; FIRED: those fired too.")
+@command("reminders", "The reminders not yet fired, soonest first; FIRED: after the 100 "
+                      "fired last.")
 async def reminders(ctx: Context, fired: bool = False) -> list[dict]:
     return [_shown(ctx, r) for r in ctx.reminders.listed(fired)]
 
