@@ -296,7 +296,7 @@ TREE = {
             'help': 'Remind yourself of a call: the daemon shows a desktop not...',
             'options': [
                 {'names': ['--list'], 'dest': 'listing', 'value': None, 'multiple': False, 'help': 'List the reminders not yet fired, soonest first'},
-                {'names': ['--all'], 'dest': 'fired', 'value': None, 'multiple': False, 'help': 'List the fired reminders too (implies --list)'},
+                {'names': ['--all'], 'dest': 'fired', 'value': None, 'multiple': False, 'help': 'List the 100 reminders fired last too (implies --list)'},
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
