@@ -194,9 +194,7 @@ def test_reminders_are_listed_removed_and_go_with_their_call(emulator, agent_fac
     assert agent.json("remind", "--list", "--all") == []
     assert agent.cc("remind", "--list").stdout == "no reminders\n"
     agent.advance(4 * 3600)
-    assert records(out) == []
-    with sqlite3.connect(agent.database) as db:     # nothing queued for a team store
-        assert db.execute("select count(*) from team_outbox").fetchone() == (0,)
+    assert records(out) == [] and fed(agent) == []
 
 
 def test_wrapup_remind_sets_a_reminder_on_the_call_in_wrapup(emulator, agent_factory,
