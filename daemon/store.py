@@ -446,11 +446,28 @@ def _v13(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _v14(db: sqlite_utils.Database) -> None:
+    """Reminders on calls (F60, daemon/reminders.py): each goes with its call (`cc log rm`,
+    the retention purge) and is fired at most once (fired_at set before it is announced).
+    Never queued for the team store: reminders stay with the agent who set them."""
+    db.execute("""create table reminders (
+                      id integer primary key,
+                      call_row integer not null references calls(id) on delete cascade,
+                      due_at real not null check (due_at > 0),
+                      text text not null default '' check (length(text) <= 500),
+                      created_at real not null check (created_at > 0),
+                      fired_at real check (fired_at is null or fired_at > 0))""")
+    # The cascade looks a removed call's reminders up by call: without the index, removing
+    # the whole log would scan the reminders once per call.
+    db.execute("create index reminders_call on reminders (call_row)")
+    db.execute("create index reminders_pending on reminders (due_at) where fired_at is null")
+
+
 GROUP_NAME_MAX = 64
 # A static group's member joined to its call: the same row, still the same call.
 MEMBER_CALL = "calls c on c.id = m.call_row and c.call_id = m.call_id"
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14)
 
 HIGH_WATER = "calls_counter_high_water"
 
