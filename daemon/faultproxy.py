@@ -3,7 +3,7 @@
 It forwards every request to the upstream (the emulator) and hands its answer back as it
 came, except on a path with a rule. Its own admin paths, on the same port:
 `/_proxy/rule/?Path=P&Kind=K[&Count=N]` (one rule a path; the next N requests, or every
-one), `/_proxy/clear/`, `/_proxy/hits/` (requests seen and faults served per path).
+one; Path=* for every method without a rule of its own), `/_proxy/clear/`, `/_proxy/hits/` (requests seen and faults served per path).
 Kinds: `status` (Status=N, Body), `body` (200 with Body), `redirect-loop` (302 to the
 same path and query), `broken-status-line` (`HTTP/1.1 2x0` and the request line echoed),
 `oversize` (200, a JSON body one byte over the daemon's cap), `patch` (the upstream's JSON
@@ -140,13 +140,14 @@ class Proxy:
 
     def take(self, path: str) -> dict | None:
         """The rule that answers this request to `path`, one of its Count used up."""
-        rule = self.rules.get(path)
+        key = path if path in self.rules else "*"
+        rule = self.rules.get(key)
         if rule is not None:
             self.faults[path] += 1
             if rule["Remaining"] is not None:
                 rule["Remaining"] -= 1
                 if rule["Remaining"] == 0:
-                    del self.rules[path]
+                    del self.rules[key]
         return rule
 
     def admin(self, path: str, query: dict) -> dict:
@@ -165,8 +166,9 @@ class Proxy:
         path, kind, count, status = (q.get(k, "") for k in ("Path", "Kind", "Count", "Status"))
         if kind not in KINDS:
             raise BadAdmin(f"Kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        if not path.startswith("/") or path.startswith(ADMIN):
-            raise BadAdmin(f"Path must be a method's path such as /user/logon/, not {path!r}")
+        if path != "*" and (not path.startswith("/") or path.startswith(ADMIN)):
+            raise BadAdmin(f"Path must be a method's path such as /user/logon/ (or * for "
+                           f"every method), not {path!r}")
         if unknown := set(q) - {"Path", "Kind", "Count"} - KIND_PARAMS.get(kind, set()):
             raise BadAdmin(f"Kind={kind} takes no {', '.join(sorted(unknown))}")
         if "Count" in q and not (count.isdigit() and int(count) >= 1):

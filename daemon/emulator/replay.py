@@ -6,10 +6,11 @@ Requests are answered with the journal's recorded answers:
   one, in order; recorded requests that never got an answer (a network drop) may be
   passed over, as a daemon may try again fewer times than the recorded one did;
 - a method that only reads (getstate, getactivecalls, connectionsbycall) takes the first
-  recorded read of the same path and parameters not yet used, but never one past the
-  next recorded change: reads show the server as it was before it. Once they are used
-  up, the latest answer before that change serves again (a daemon that polls more often
-  sees the same state again);
+  recorded read of the same path and parameters not yet used after where the session
+  stands (the last change answered, or the last event pushed), and never one past the
+  next recorded change: reads show the server as it was between the two. Once they are
+  used up, the latest answer before that change serves again (a daemon that polls more
+  often sees the same state again; one that polls less skips the reads it missed);
 - parameters match when equal, or when they legitimately differ: passwords (`***` in
   the journal), the log-on's Login and HostHame (another agent's profile, another
   machine), times, and IDs the server gave (an ID the daemon sends in place of a recorded
@@ -223,10 +224,13 @@ class Replay:
             if sent.read:
                 self.reads.setdefault(sent.path, []).append(sent)
         self.aliases = Aliases()
-        self.cursor = -1             # the furthest request answered
+        self.cursor = -1             # the furthest request answered: events up to it go
+        self.position = -1           # where the session stands: the last change answered,
+                                     # or the request before the last event pushed
         self.next_action = 0         # into self.actions
         self.next_event = 0          # into self.events: the first not yet released
         self.answered = self.refused = 0
+        self.failed: Recorded | None = None    # the read just answered with no answer
 
     # ----- matching ------------------------------------------------------------------
 
@@ -264,12 +268,18 @@ class Replay:
 
     def answer(self, path: str, sent: dict) -> Outcome:
         path = normalize_path(path)
+        failed, self.failed = self.failed, None
+        if failed is not None and failed.path == path and not self.differences(failed, sent):
+            # The client's own second try of a read on a connection found closed (aiohttp
+            # sends a read again, once): the recorded daemon never saw that try either.
+            return Outcome(failed, drop=True)
         found = self._read(path, sent) if path in READS else self._action(path, sent)
         if isinstance(found, str):
             self.refused += 1
             return Outcome(None, 406, refusal=found)
         self.answered += 1
         if not found.answered:
+            self.failed = found if found.read else None
             return Outcome(found, drop=True)
         return Outcome(found, found.status, found.body, found.content_type)
 
@@ -281,6 +291,7 @@ class Replay:
                 for skipped in self.actions[self.next_action:passed]:
                     skipped.used = True
                 self.next_action = passed + 1
+                self.position = max(self.position, expected.index)
                 self._take(expected, sent)
                 return expected
             if expected.answered:     # only requests that got no answer may be passed
@@ -291,7 +302,7 @@ class Replay:
     def _read(self, path: str, sent: dict) -> Recorded | str:
         bound = self._bound()
         fits = [r for r in self.reads.get(path, ()) if not self.differences(r, sent)]
-        fresh = [r for r in fits if not r.used and r.index < bound]
+        fresh = [r for r in fits if not r.used and self.position < r.index < bound]
         if fresh:
             self._take(fresh[0], sent)
             return fresh[0]
@@ -344,6 +355,10 @@ class Replay:
             due.append((last, event))
             self.next_event += 1
         return due
+
+    def pushed(self, event: Event) -> None:
+        """An event has gone out: reads from now on show the server after it."""
+        self.position = max(self.position, event.anchor)
 
     def expecting(self) -> Recorded | None:
         return self.actions[self.next_action] if self.next_action < len(self.actions) else None

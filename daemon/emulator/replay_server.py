@@ -86,6 +86,7 @@ class Replayer:
             self.waiting.append(event)
             return
         self.pushed += 1
+        self.replay.pushed(event)
         self.pusher.emit(event.path, event.params)
 
     # ----- the admin endpoints ---------------------------------------------------------
