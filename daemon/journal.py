@@ -104,11 +104,11 @@ class Journal:
             elem = ET.Element("message", head)
             if fill:
                 fill(elem)
-            line = ET.tostring(elem, encoding="unicode")
+            line = _one_line(ET.tostring(elem, encoding="unicode"))
             if len(line) * 4 > MAX_LINE and len(line.encode()) > MAX_LINE:
                 elem = ET.Element("message", {**head, "truncated": str(len(line))})
                 ET.SubElement(elem, "raw").text = _text(line[:_RAW_SHOWN])
-                line = ET.tostring(elem, encoding="unicode")
+                line = _one_line(ET.tostring(elem, encoding="unicode"))
             try:
                 self._file.write(("\n" if self._cut else "") + line + "\n")
                 self._file.flush()
@@ -178,6 +178,12 @@ class Journal:
             attrs["count"] = count
         self._write(attrs, self._params({k[:100]: v[:1000] for k, v in
                                          list(params.items())[:20]}))
+
+
+def _one_line(xml: str) -> str:
+    """An element's XML on one line: line breaks in its text (a pretty-printed answer kept
+    as it came) written as character references, which a reader turns back."""
+    return xml.replace("\r", "&#13;").replace("\n", "&#10;")
 
 
 def _ends_a_line(path: Path) -> bool:

@@ -270,6 +270,12 @@ class FaultProxy:
     def clear(self) -> dict:
         return self.request("clear")
 
+    def relay_events(self, agent: "Agent") -> None:
+        """Put the proxy between the emulator's events and `agent`'s listener, so that
+        `late` rules reorder them."""
+        self.request("events", To=agent.status()["events_url"])
+        self.emulator.client.subscribe(f"{self.url}/_events")
+
     def hits(self) -> dict:
         """Hits (requests seen) and Faults (faults served), per path; Rules still set."""
         return self.request("hits")

@@ -19,10 +19,13 @@ DURATIONS = ("wait_seconds", "talk_seconds", "hold_seconds")
 
 
 class Recording:
-    """The day against the emulator, the daemon reaching it through the fault proxy."""
+    """The day against the emulator, the daemon reaching it through the fault proxy (with
+    `rules`: path -> kind, a server that behaves differently)."""
 
-    def __init__(self, proxy, agent):
+    def __init__(self, proxy, agent, rules: dict | None = None):
         self.proxy, self.emulator, self.agent = proxy, proxy.emulator, agent
+        self.rules = rules or {}
+        self.network(up=True)
 
     def tick(self, seconds: float, polls: bool = True) -> None:
         if polls:
@@ -41,8 +44,10 @@ class Recording:
         self.emulator.admin("hangup", IDCall=call_id)
 
     def network(self, up: bool) -> None:
+        self.proxy.clear()
         if up:
-            self.proxy.clear()
+            for path, kind in self.rules.items():
+                self.proxy.rule(path, kind)
         else:
             self.proxy.rule("*", "drop")
 
@@ -77,10 +82,8 @@ def logged(agent, count: int) -> list[dict]:
                       f"{count} calls in the log")
 
 
-def day(agent, world) -> list[dict]:
-    """A day of an agent's calls: the same `cc` commands recorded and replayed."""
-    agent.wait_logged_in()
-    # An outgoing call, answered, held for 3 s.
+def outgoing_held(agent, world) -> None:
+    """An outgoing call, answered after 2 s, held for 3 s, 4 s more talk."""
     agent.json("dial", ANSWERS_AFTER_2S)
     world.answered()
     world.tick(2)
@@ -95,9 +98,10 @@ def day(agent, world) -> list[dict]:
     world.tick(4)
     agent.cc("hangup")
     world.answered()
-    logged(agent, 1)
 
-    # An incoming call, answered after 5 s; the caller hangs up 4 s on.
+
+def incoming_answered(agent, world) -> None:
+    """An incoming call, answered after 5 s; the caller hangs up 4 s on."""
     world.call_in(CALLERS[0])
     ringing = agent.wait_call_state("Ringing")
     world.tick(5)
@@ -106,9 +110,10 @@ def day(agent, world) -> list[dict]:
     agent.wait_call_state("Connected")
     world.tick(4)
     world.far_end_hangs_up(ringing["call_id"])
-    logged(agent, 2)
 
-    # The network drops while the agent waits; the daemon logs in again once it is back.
+
+def network_drop(agent, world) -> None:
+    """The network drops while the agent waits; the daemon logs in again once it is back."""
     world.network(up=False)
     world.tick(0.5)
     world.tick(1)
@@ -119,21 +124,25 @@ def day(agent, world) -> list[dict]:
         world.tick(0.5)
     agent.wait_logged_in()
 
-    # An incoming call nobody answers: the caller gives up after the 60 s ring timeout.
+
+def missed(agent, world) -> None:
+    """An incoming call nobody answers: the caller gives up after the 60 s ring timeout."""
     world.call_in(CALLERS[1])
     agent.wait_call_state("Ringing")
     world.tick(60, polls=False)
-    logged(agent, 3)
 
-    # An outgoing call that never answers, cancelled after 3 s.
+
+def cancelled(agent, world) -> None:
+    """An outgoing call that never answers, cancelled after 3 s."""
     agent.json("dial", NEVER_ANSWERS)
     world.answered()
     world.tick(3)
     agent.cc("hangup")
     world.answered()
-    logged(agent, 4)
 
-    # An incoming call put through to another number: consult, then complete.
+
+def transferred(agent, world) -> None:
+    """An incoming call put through to another number: consult, then complete."""
     world.call_in(CALLERS[2])
     agent.wait_call_state("Ringing")
     agent.cc("answer")
@@ -146,9 +155,24 @@ def day(agent, world) -> list[dict]:
     agent.cc("transfer", "complete")
     world.answered()
     world.tick(1)
-    return wait_until(lambda: (rows := agent.json("log")) and len(rows) >= 5
-                      and all(r["line_state"] == "Disconnected" for r in rows) and rows, 15,
-                      "the transfer's calls in the log")
+
+
+DAY = (outgoing_held, incoming_answered, network_drop, missed, cancelled, transferred)
+
+
+def day(agent, world, parts=DAY) -> list[dict]:
+    """A day of an agent's calls: the same `cc` commands recorded and replayed; the log."""
+    agent.wait_logged_in()
+    calls = 0
+    for part in parts:
+        part(agent, world)
+        if part is not network_drop:
+            calls += 1 + (part is transferred)          # the consult leg is a call too
+            logged(agent, calls)
+    def ended():
+        rows = agent.json("log")
+        return all(r["line_state"] == "Disconnected" for r in rows) and rows
+    return wait_until(ended, 15, "every call of the day ended")
 
 
 def summary(rows: list[dict]) -> list[tuple]:
@@ -157,14 +181,30 @@ def summary(rows: list[dict]) -> list[tuple]:
             tuple(round(row[k] or 0, 1) for k in DURATIONS) for row in rows]
 
 
-def record(proxy, agent_factory, tmp_path):
-    """A day journalled by a daemon behind the fault proxy: its call log and journal."""
+def record(proxy, agent_factory, tmp_path, parts=DAY, rules=None):
+    """A day journalled by a daemon behind the fault proxy (its events relayed through it
+    too): its call log and journal."""
     agent = agent_factory(proxy.emulator, manual_clock=True, **{"server.port": proxy.port})
-    agent.start()
-    rows = day(agent, Recording(proxy, agent))
+    agent.start(subscribe=False)
+    proxy.relay_events(agent)
+    rows = day(agent, Recording(proxy, agent, rules), parts)
     journal = tmp_path / "site-journal.xml"
     journal.write_bytes((agent.home / "log" / "journal.xml").read_bytes())
     return rows, journal
+
+
+def replayed(journal, agent_factory, tmp_path, parts=DAY) -> tuple[list[dict], dict]:
+    """The day replayed from `journal` to a fresh daemon: its call log, the replay's state."""
+    (tmp_path / "replay").mkdir()
+    replayer = Emulator(tmp_path / "replay", manual_clock=True, replay=journal)
+    try:
+        fresh = agent_factory(replayer, manual_clock=True).start()
+        rows = day(fresh, Replaying(replayer, fresh), parts)
+        state = replayer.release()        # the events after the day's last request
+        fresh.stop()
+        return rows, state
+    finally:
+        replayer.stop()
 
 
 def test_a_day_journalled_then_replayed_to_a_fresh_daemon_gives_the_same_call_log(
@@ -176,14 +216,37 @@ def test_a_day_journalled_then_replayed_to_a_fresh_daemon_gives_the_same_call_lo
     assert any(r["end_reason"] == "Transferred" for r in first)
     assert 'kind="failure"' in journal.read_text()          # the network drop is in it
 
-    (tmp_path / "replay").mkdir()
-    replayer = Emulator(tmp_path / "replay", manual_clock=True, replay=journal)
-    try:
-        fresh = agent_factory(replayer, manual_clock=True).start()
-        second = day(fresh, Replaying(replayer, fresh))
-        state = replayer.admin("replay")
-        assert summary(second) == summary(first)
-        assert state["Refused"] == 0, replayer.log_tail()
-        assert state["Released"] == state["Events"]
-    finally:
-        replayer.stop()
+    second, state = replayed(journal, agent_factory, tmp_path)
+    assert summary(second) == summary(first)
+    assert state["Refused"] == 0 and state["Pushed"] == state["Events"], state
+
+
+def events_out_of_order(journal) -> list[str]:
+    """The calls whose state changed in the journal before they were created."""
+    from daemon import journal as journal_mod
+
+    created, early = set(), []
+    for message in map(journal_mod.as_dict, journal_mod.read(journal)):
+        call = message.get("params", {}).get("IDCall")
+        if message.get("kind") == "event" and call:
+            if message["path"] == "/call/OnCallCreated/":
+                created.add(call)
+            elif call not in created and call not in early:
+                early.append(call)
+    return early
+
+
+def test_a_journal_from_a_server_that_answers_and_pushes_its_own_way_replays_too(
+        proxy, agent_factory, tmp_path):
+    parts = (outgoing_held, incoming_answered, cancelled)
+    first, journal = record(proxy, agent_factory, tmp_path, parts,
+                            rules={"*": "foreign", "/call/OnCallCreated/": "late"})
+    text = journal.read_text()
+    assert "&#13;&#10;\t" in text and "XSiteNote" in text     # pretty-printed, unknown fields
+    assert len(events_out_of_order(journal)) == 3
+    assert [(r["direction"], r["outcome"]) for r in first] == [
+        ("out", "cancelled"), ("in", "answered"), ("out", "answered")]
+
+    second, state = replayed(journal, agent_factory, tmp_path, parts)
+    assert summary(second) == summary(first)
+    assert state["Refused"] == 0 and state["Pushed"] == state["Events"], state
