@@ -102,7 +102,8 @@ class Outcome:
 
 
 def query(params: dict) -> str:
-    return urlencode(params, quote_via=quote)
+    """Parameters as a query string a person reads: `+` and `*` left as they are."""
+    return urlencode(params, quote_via=lambda text, *_: quote(text, safe="+*/:@,;!'()$"))
 
 
 def iso(at: float) -> str:
@@ -320,26 +321,31 @@ class Replay:
         shown = {k: ("***" if journal_mod.SECRET_PARAMS.search(k) else v)
                  for k, v in sent.items()}
         request = f"{path}?{query(shown)}"
-        near = self.nearest(path, sent)
+        near, expected = self.nearest(path, sent)
+        if near is None and path not in READS:
+            return (f"not in the journal: {request}; every change the journal holds has been "
+                    "replayed")
         if near is None:
             return f"not in the journal: {request}; the journal has no request to {path}"
-        differ = self.differences(near, sent)
-        why = f": {', '.join(differ)} differ" if differ and near.path == path else ""
-        return f"not in the journal: {request}; nearest recorded: {near.shown()}{why}"
+        differ = self.differences(near, sent) if near.path == path else []
+        why = (f": {', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'}"
+               if differ else "")
+        what = "the change the journal expects next" if expected else "nearest recorded"
+        return f"not in the journal: {request}; {what}: {near.shown()}{why}"
 
-    def nearest(self, path: str, sent: dict) -> Recorded | None:
-        """The recorded request most like `sent`: the change the journal expects next
-        when it is to `path` or no request to `path` is left, else the request to `path`
-        with the fewest differences closest to where the replay stands."""
-        expected = self.actions[self.next_action] if self.next_action < len(self.actions) \
-            else None
+    def nearest(self, path: str, sent: dict) -> tuple[Recorded | None, bool]:
+        """The recorded request most like `sent`, and whether it is the change the
+        journal expects next: that change for a method that changes something (or when
+        no request to `path` is left), else the request to `path` with the fewest
+        differences, closest to where the replay stands."""
+        expected = self.expecting()
         same = [r for r in self.requests if r.path == path]
-        if expected is not None and (expected.path == path or not same):
-            return expected
+        if expected is not None and (path not in READS or not same):
+            return expected, True
         if not same:
-            return expected
+            return None, False
         return min(same, key=lambda r: (len(self.differences(r, sent)),
-                                        abs(r.index - self.cursor)))
+                                        abs(r.index - self.cursor))), False
 
     # ----- events --------------------------------------------------------------------
 
