@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import advance, wait_until
+from test_replay import site_journal
 from daemon.testing import Emulator
 
 ANSWERS_AFTER_2S = "+380441110001"
@@ -250,3 +251,75 @@ def test_a_journal_from_a_server_that_answers_and_pushes_its_own_way_replays_too
     second, state = replayed(journal, agent_factory, tmp_path, parts)
     assert summary(second) == summary(first)
     assert state["Refused"] == 0 and state["Pushed"] == state["Events"], state
+
+
+def emulator_lines(replayer, text: str) -> list[str]:
+    log = (replayer.workdir / "emulator.log").read_text(errors="replace")
+    return [line for line in log.splitlines() if text in line]
+
+
+def test_a_dial_the_journal_cannot_answer_fails_at_once_naming_the_recorded_one(
+        agent_factory, tmp_path):
+    journal = site_journal(tmp_path)
+    (tmp_path / "replay").mkdir()
+    replayer = Emulator(tmp_path / "replay", manual_clock=True, replay=journal)
+    try:
+        agent = agent_factory(replayer, manual_clock=True).start()
+        agent.wait_logged_in()
+        done = agent.cc("dial", "+380441119999", check=False)
+        assert done.returncode != 0 and "not in the journal" in done.stderr
+        assert "Traceback" not in done.stderr
+        line, = wait_until(lambda: emulator_lines(replayer, "not in the journal"), 10,
+                           "the emulator's line")
+        assert line == (
+            "emulator: replay: not in the journal: /call/make/?IDUser=5001790109&"
+            "Number=+380441119999&Mode=offhook; the change the journal expects next: "
+            "/call/make/?IDUser=5001790109&Number=+380441110001&Mode=offhook (recorded at "
+            "2026-11-25T09:41:01.000Z, seq 7): Number differs")
+        assert replayer.admin("replay")["Refused"] == 1
+    finally:
+        replayer.stop()
+
+
+def test_recorded_events_come_at_their_recorded_gaps_on_the_manual_clock(agent_factory,
+                                                                         tmp_path):
+    journal = site_journal(tmp_path)        # the far end answers 8 s after the dial
+    (tmp_path / "replay").mkdir()
+    replayer = Emulator(tmp_path / "replay", manual_clock=True, replay=journal)
+    try:
+        agent = agent_factory(replayer, manual_clock=True).start()
+        agent.wait_logged_in()
+        call = agent.json("dial", "+380441110001")
+        assert [d["Path"] for d in replayer.admin("replay")["Due"]] == [
+            "/call/OnCallCreated/", "/call/OnCallStateChanged/", "/call/OnCallStateChanged/"]
+        replayer.advance(0.05)
+        agent.wait_call_state("Alerting")
+        replayer.advance(7.9)
+        assert replayer.admin("replay")["Pushed"] == 2
+        assert agent.json("calls")[0]["state_name"] == "Alerting"
+        replayer.advance(0.1)
+        agent.wait_call_state("Connected")
+        replayer.advance(3.0)
+        agent.cc("hangup")
+        replayer.release()
+        row = agent.log_row(call["call_id"], outcome="answered")
+        assert row["number"] == "+380441110001" and row["direction"] == "out"
+    finally:
+        replayer.stop()
+
+
+@pytest.mark.parametrize("extra,problem", [
+    ([], "no such file"),
+    (["--scenario", "x.toml"], "--replay and --scenario do not go together"),
+    (["--manual-clock", "--time-scale", "5"], "do not go together"),
+])
+def test_a_replay_that_cannot_start_says_why_in_one_line(tmp_path, extra, problem):
+    import subprocess
+
+    from conftest import CC
+
+    journal = tmp_path / "missing.xml" if not extra else site_journal(tmp_path)
+    done = subprocess.run([CC, "emulator", "run", "--port", "0", "--replay", str(journal),
+                           *extra], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert problem in done.stderr and len(done.stderr.strip().splitlines()) == 1
