@@ -46,12 +46,13 @@ COMMANDS = (
     ("contacts", "contacts:contacts"),
     ("accounts", "contacts:accounts"), ("play", "media:play"), ("kb", "media:kb"),
     ("log", "log:log"), ("report", "report:report"), ("doctor", "doctor:doctor"),
-    ("journal", "journal:journal"), ("version", "app:version"),
+    ("version", "app:version"),
     ("completion", "shells:completion"),
 )
 GROUPS = (
     ("quick", "quick:app"), ("catalog", "catalog:app"), ("config", "config:app"),
     ("daemon", "daemonctl:app"), ("emulator", "emulatorctl:app"), ("team", "team:app"),
+    ("journal", "journal:app"),
 )
 
 

@@ -424,20 +424,6 @@ TREE = {
             'commands': {
             },
         },
-        'journal': {
-            'help': 'The journal of every message exchanged with the server, o...',
-            'options': [
-                {'names': ['--tail', '-n'], 'dest': 'tail', 'value': ['none'], 'multiple': False, 'help': 'Only the last N messages'},
-                {'names': ['--kind'], 'dest': 'kind', 'value': ['choices', ['request', 'response', 'event', 'failure', 'rejected']], 'multiple': False, 'help': 'Only messages of this kind'},
-                {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'One JSON object per message (JSON lines)'},
-                {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
-            ],
-            'arguments': [
-                {'dest': 'file', 'nargs': 1, 'value': ['files']},
-            ],
-            'commands': {
-            },
-        },
         'version': {
             'help': "This cc's version (`cccli --version` says the same",
             'options': [
@@ -830,6 +816,44 @@ TREE = {
                         {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
                     ],
                     'arguments': [
+                    ],
+                    'commands': {
+                    },
+                },
+            },
+        },
+        'journal': {
+            'help': 'The journal of every message exchanged with the server: `...',
+            'options': [
+                {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
+            ],
+            'arguments': [
+            ],
+            'commands': {
+                'show': {
+                    'help': 'The journal of every message exchanged with the server, o...',
+                    'options': [
+                        {'names': ['--tail', '-n'], 'dest': 'tail', 'value': ['none'], 'multiple': False, 'help': 'Only the last N messages'},
+                        {'names': ['--kind'], 'dest': 'kind', 'value': ['choices', ['request', 'response', 'event', 'failure', 'rejected']], 'multiple': False, 'help': 'Only messages of this kind'},
+                        {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'One JSON object per message (JSON lines)'},
+                        {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
+                    ],
+                    'arguments': [
+                        {'dest': 'file', 'nargs': 1, 'value': ['files']},
+                    ],
+                    'commands': {
+                    },
+                },
+                'share': {
+                    'help': 'Write a copy of the journal fit to attach to a bug report...',
+                    'options': [
+                        {'names': ['--from'], 'dest': 'source', 'value': ['files'], 'multiple': False, 'help': 'Share this journal file (and its rotated JOURNAL.1, JOURN...'},
+                        {'names': ['--force'], 'dest': 'force', 'value': None, 'multiple': False, 'help': 'Replace FILE if it exists'},
+                        {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'What was replaced, as JSON (on stderr when FILE is -)'},
+                        {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
+                    ],
+                    'arguments': [
+                        {'dest': 'dest', 'nargs': 1, 'value': ['files']},
                     ],
                     'commands': {
                     },

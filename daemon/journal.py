@@ -59,6 +59,11 @@ def _fill(elem: ET.Element, value, depth: int = 0) -> None:
         elem.text = _text(value)
 
 
+def _one_line(xml: str) -> str:
+    """Serialised XML on one line: ElementTree escapes CR and LF in attributes, not in text."""
+    return xml.replace("\r", "&#13;").replace("\n", "&#10;")
+
+
 class Journal:
     def __init__(self, path: Path, max_bytes: int = 10_485_760, backups: int = 5,
                  enabled: bool = True):
@@ -104,6 +109,7 @@ class Journal:
             elem = ET.Element("message", head)
             if fill:
                 fill(elem)
+            # A pretty-printed answer's CR/LF would cut the line: as character references.
             line = _one_line(ET.tostring(elem, encoding="unicode"))
             if len(line) * 4 > MAX_LINE and len(line.encode()) > MAX_LINE:
                 elem = ET.Element("message", {**head, "truncated": str(len(line))})
@@ -178,12 +184,6 @@ class Journal:
             attrs["count"] = count
         self._write(attrs, self._params({k[:100]: v[:1000] for k, v in
                                          list(params.items())[:20]}))
-
-
-def _one_line(xml: str) -> str:
-    """An element's XML on one line: line breaks in its text (a pretty-printed answer kept
-    as it came) written as character references, which a reader turns back."""
-    return xml.replace("\r", "&#13;").replace("\n", "&#10;")
 
 
 def _ends_a_line(path: Path) -> bool:
