@@ -34,7 +34,12 @@ def run(port: Annotated[int, typer.Option(help="Port to listen on (0: any free p
         replay: Annotated[Optional[str], typer.Option(
             metavar="JOURNAL", help="Answer as the server in a daemon's journal did, and push "
                                     "its events (no scenario).")] = None) -> None:
-    """Run the emulator in the foreground (with --replay, a journal plays the server)."""
+    """Run the emulator in the foreground.
+
+    With --replay JOURNAL, a daemon's journal plays the server: requests get its recorded
+    answers in order, its events come at their recorded times after the request before
+    them, and a request it cannot answer gets HTTP 406 and a line `emulator: replay: not
+    in the journal: ...` naming the recorded request it differs from."""
     from daemon import emulator
 
     try:

@@ -685,7 +685,7 @@ TREE = {
             ],
             'commands': {
                 'run': {
-                    'help': 'Run the emulator in the foreground (with --replay, a jour...',
+                    'help': 'Run the emulator in the foreground',
                     'options': [
                         {'names': ['--port'], 'dest': 'port', 'value': ['none'], 'multiple': False, 'help': 'Port to listen on (0: any free port)'},
                         {'names': ['--host'], 'dest': 'host', 'value': ['files'], 'multiple': False, 'help': 'Address to listen on'},
