@@ -265,3 +265,23 @@ def test_a_journal_that_cannot_be_replayed_says_why_in_one_line(tmp_path, text, 
         Replay(path)
     assert problem in str(caught.value) and str(path) in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_what_a_hostile_journal_holds_stays_harmless(tmp_path):
+    site = logon(Site())
+    site.request(0.1, "/stat/getrecordedfile/", IDConnection="1").answer(
+        0.2, "/stat/getrecordedfile/", "<raw>&lt;999999999999 bytes of audio&gt;</raw>")
+    site.request(0.3, "/user/getstate/", IDUser=IVANOVA).answer(
+        0.4, "/user/getstate/", "<result />", status=42)
+    site.event(0.5, "http://evil.example/x/", IDUser="1")
+    site.event(0.6, "/../../etc/", IDUser="1")
+    site.event(1e9, "/user/OnStateChanged/", IDUser=IVANOVA, IDUserState="300")
+    replay = Replay(site.write(tmp_path / "site.xml"))
+    assert replay.skipped == 2 and len(replay.events) == 1
+    logged_on = replay.answer("/user/logon/", LOGON)
+    assert [wait for wait, _ in replay.released(logged_on.recorded)] == []
+    audio = replay.answer("/stat/getrecordedfile/", {"IDConnection": "1"})
+    assert len(audio.body) == 64 * 1024 * 1024           # the stand-in is capped
+    state = replay.answer("/user/getstate/", {"IDUser": IVANOVA})
+    assert state.drop                                    # no status a server sends
+    assert [wait for wait, _ in replay.released(state.recorded)] == [86400.0]

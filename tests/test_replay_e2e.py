@@ -343,3 +343,21 @@ def test_a_replay_that_cannot_start_says_why_in_one_line(tmp_path, extra, proble
                            *extra], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2, done.stderr
     assert problem in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_replay_on_a_scaled_clock_plays_the_events_by_themselves(agent_factory, tmp_path):
+    journal = site_journal(tmp_path)        # the far end answers 8 s after the dial
+    (tmp_path / "replay").mkdir()
+    replayer = Emulator(tmp_path / "replay", scale=100.0, replay=journal)
+    try:
+        assert replayer.admin("clock")["TimeScale"] == 100
+        # The daemon's own clock stands still: the journal has no poll during the call.
+        agent = agent_factory(replayer, manual_clock=True).start()
+        agent.wait_logged_in()
+        call = agent.json("dial", "+380441110001")
+        agent.wait_call_state("Connected")              # 8 s at 100 times: 0.08 s
+        assert replayer.admin("replay")["Pushed"] == 3
+        agent.cc("hangup")
+        agent.log_row(call["call_id"], outcome="answered")
+    finally:
+        replayer.stop()

@@ -44,7 +44,9 @@ VOLATILE = {"Login", "HostHame"}
 # Fields of an answer that are lists: an empty one is journalled as an empty element.
 LIST_FIELDS = {"Data", "Connections", "IDCalls", "Calls", "Users"}
 MAX_AUDIO = 64 * 1024 * 1024            # bytes of silence a recording's stand-in may have
-_AUDIO = re.compile(r"^<(\d+) bytes of audio>$")
+_AUDIO = re.compile(r"^<(\d{1,12}) bytes of audio>$")
+_EVENT_PATH = re.compile(r"^(/[A-Za-z][A-Za-z0-9_-]{0,63}){1,4}/$")   # pushed to a listener
+MAX_WAIT = 86400.0                      # seconds an event may wait after its request
 _ID = re.compile(r"^\d{4,20}$")
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d|\d{5}[,.]\d+$)")   # ISO, or an OLE date
 
@@ -66,6 +68,7 @@ class Recorded:
     body: bytes = b""
     content_type: str = "application/json"
     failure: str | None = None   # why no answer came, as the journal says
+    audio: int = 0               # a recording's size: that many zero bytes, made when asked
     used: bool = False
 
     @property
@@ -144,9 +147,6 @@ def _body(elem) -> tuple[bytes, str]:
     parts = [child for child in elem if child.tag != "param"]
     if len(parts) == 1 and parts[0].tag == "raw" and not list(parts[0]):
         text = parts[0].text or ""
-        audio = _AUDIO.match(text)
-        if audio:
-            return bytes(min(int(audio.group(1)), MAX_AUDIO)), "audio/wav"
         kind = "application/json" if text.lstrip()[:1] in ("{", "[") else "text/plain"
         return text.encode("utf-8"), kind
     if not parts:
@@ -158,10 +158,12 @@ def _body(elem) -> tuple[bytes, str]:
     return json.dumps(doc, ensure_ascii=False).encode("utf-8"), "application/json"
 
 
-def load(path: Path) -> tuple[list[Recorded], list[Event]]:
-    """The journal's requests (each with its answer) and events, in the journal's order."""
+def load(path: Path) -> tuple[list[Recorded], list[Event], int]:
+    """The journal's requests (each with its answer) and events, in the journal's order,
+    and how many events were left out (a path that is not an event's)."""
     requests: list[Recorded] = []
     events: list[Event] = []
+    skipped = 0                                  # events whose path no listener has
     waiting: dict[str, list[Recorded]] = {}      # path -> requests not answered yet
     try:
         for elem in journal_mod.read(path):
@@ -181,8 +183,19 @@ def load(path: Path) -> tuple[list[Recorded], list[Event]]:
                     sent.failure = "truncated"
                 else:
                     status = attrs.get("status", "")
-                    sent.status = int(status) if status.isdigit() else 200
-                    sent.body, sent.content_type = _body(elem)
+                    if not (status.isdigit() and 200 <= int(status) <= 599):
+                        sent.failure = f"status {status[:20]!r}"
+                        continue
+                    sent.status = int(status)
+                    raw = elem.find("raw")
+                    audio = _AUDIO.match(raw.text or "") if raw is not None else None
+                    if audio:
+                        sent.audio = min(int(audio.group(1)), MAX_AUDIO)
+                        sent.content_type = "audio/wav"
+                    else:
+                        sent.body, sent.content_type = _body(elem)
+            elif kind == "event" and not _EVENT_PATH.match(where):
+                skipped += 1
             elif kind == "event":
                 events.append(Event(len(requests) - 1, _at(attrs.get("at")), where, params,
                                     attrs.get("seq", "?")))
@@ -194,7 +207,7 @@ def load(path: Path) -> tuple[list[Recorded], list[Event]]:
     for sent in requests:            # a request whose answer the journal lacks
         if not sent.answered and sent.failure is None:
             sent.failure = "no answer in the journal"
-    return requests, events
+    return requests, events, skipped
 
 
 @dataclass
@@ -218,7 +231,7 @@ class Replay:
 
     def __init__(self, path: Path):
         self.path = path
-        self.requests, self.events = load(path)
+        self.requests, self.events, self.skipped = load(path)
         self.actions = [r for r in self.requests if not r.read]
         self.reads: dict[str, list[Recorded]] = {}
         for sent in self.requests:
@@ -282,7 +295,8 @@ class Replay:
         if not found.answered:
             self.failed = found if found.read else None
             return Outcome(found, drop=True)
-        return Outcome(found, found.status, found.body, found.content_type)
+        body = bytes(found.audio) if found.audio else found.body
+        return Outcome(found, found.status, body, found.content_type)
 
     def _action(self, path: str, sent: dict) -> Recorded | str:
         passed = self.next_action
@@ -357,7 +371,7 @@ class Replay:
                 self.events[self.next_event].anchor <= self.cursor:
             event = self.events[self.next_event]
             wait = event.at - reference.at
-            last = max(last, wait if math.isfinite(wait) else 0.0)
+            last = max(last, min(wait, MAX_WAIT) if math.isfinite(wait) else 0.0)
             due.append((last, event))
             self.next_event += 1
         return due

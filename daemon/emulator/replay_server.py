@@ -54,6 +54,12 @@ class Replayer:
         replay = self.replay
         log(f"replaying {replay.path}: {len(replay.requests)} requests, "
             f"{len(replay.events)} events")
+        cut = sum(r.failure == "truncated" for r in replay.requests)
+        if cut:
+            log(f"replay: {cut} answers were too long for the journal (over 1 MB) and are "
+                "replayed as no answer")
+        if replay.skipped:
+            log(f"replay: {replay.skipped} events left out: their path is not an event's")
 
     async def close(self) -> None:
         await self.pusher.close()
