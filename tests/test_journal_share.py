@@ -376,3 +376,20 @@ def test_numbers_masked_by_the_privacy_setting_stay_masked(tmp_path):
     journal_share.share(source, out)
     params = as_dict(next(read(out)))["params"]
     assert params["Number"] == "+38044•••••01" and params["IDUser"] != "5001790109"
+
+
+def test_a_message_cut_for_its_size_keeps_nothing_of_its_values(tmp_path):
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    rows = [{"ID": str(5007182329 + n), "ANumber": "+380509998877", "Name": "Olena Ivanova",
+             "Login": "ivanova"} for n in range(20_000)]
+    j.received("/call/getactivecalls/", 200, 3.0, json.dumps({"result": {"Data": rows}})
+               .encode())
+    j.close()
+    assert 'truncated="' in source.read_text()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    raw = as_dict(next(read(out)))["body"]["raw"]
+    assert raw.startswith("<message ") and "<ANumber>+380" in raw
+    for original in ("5007182329", "509998877", "Olena", "ivanova"):
+        assert original.lower() not in raw.lower(), original
