@@ -30,13 +30,21 @@ def run(port: Annotated[int, typer.Option(help="Port to listen on (0: any free p
             "--manual-clock", help="Time stands still until /_emulator/advance/ moves it "
                                    "(overrides the scenario).")] = False,
         port_file: Annotated[Optional[str], typer.Option(
-            help="Write the port here once listening.")] = None) -> None:
-    """Run the emulator in the foreground."""
+            help="Write the port here once listening.")] = None,
+        replay: Annotated[Optional[str], typer.Option(
+            metavar="JOURNAL", help="Answer as the server in a daemon's journal did, and push "
+                                    "its events (no scenario).")] = None) -> None:
+    """Run the emulator in the foreground.
+
+    With --replay JOURNAL, a daemon's journal plays the server: requests get its recorded
+    answers in order, its events come at their recorded times after the request before
+    them, and a request it cannot answer gets HTTP 406 and a line `emulator: replay: not
+    in the journal: ...` naming the recorded request it differs from."""
     from daemon import emulator
 
     try:
         emulator.run(host=host, port=port, scenario=scenario, time_scale=time_scale,
-                     port_file=port_file, manual_clock=manual_clock)
+                     port_file=port_file, manual_clock=manual_clock, replay=replay)
     except (emulator.ScenarioError, emulator.OptionError) as exc:
         render.fail(str(exc), int(Exit.USAGE))
     except OSError as exc:

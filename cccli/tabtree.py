@@ -709,6 +709,7 @@ TREE = {
                         {'names': ['--time-scale'], 'dest': 'time_scale', 'value': ['none'], 'multiple': False, 'help': 'Emulated seconds per real second (overrides the scenario)'},
                         {'names': ['--manual-clock'], 'dest': 'manual_clock', 'value': None, 'multiple': False, 'help': 'Time stands still until /_emulator/advance/ moves it (ove...'},
                         {'names': ['--port-file'], 'dest': 'port_file', 'value': ['files'], 'multiple': False, 'help': 'Write the port here once listening'},
+                        {'names': ['--replay'], 'dest': 'replay', 'value': ['files'], 'multiple': False, 'help': "Answer as the server in a daemon's journal did, and push ..."},
                         {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
                     ],
                     'arguments': [

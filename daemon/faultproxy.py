@@ -3,13 +3,21 @@
 It forwards every request to the upstream (the emulator) and hands its answer back as it
 came, except on a path with a rule. Its own admin paths, on the same port:
 `/_proxy/rule/?Path=P&Kind=K[&Count=N]` (one rule a path; the next N requests, or every
-one), `/_proxy/clear/`, `/_proxy/hits/` (requests seen and faults served per path).
+one; Path=* for every method without a rule of its own), `/_proxy/clear/`,
+`/_proxy/hits/` (requests seen and faults served per path).
 Kinds: `status` (Status=N, Body), `body` (200 with Body), `redirect-loop` (302 to the
 same path and query), `broken-status-line` (`HTTP/1.1 2x0` and the request line echoed),
 `oversize` (200, a JSON body one byte over the daemon's cap), `patch` (the upstream's JSON
 answer with Field=Value in `result` and in every `result.Data` row), `drop` (the
 connection closed, no answer), `drop-after` (the upstream carries the request out, then the
-connection is closed unanswered). Only `patch` and `drop-after` reach the upstream.
+connection is closed unanswered), `foreign` (the upstream's JSON answer as another
+server build writes it: unknown fields in `result` and every `Data` row, pretty-printed
+with CR/LF/TAB, Windows paths' backslashes unescaped). Only `patch`, `drop-after` and
+`foreign` reach the upstream.
+Events: `/_proxy/events/?To=EVENTS_URL` relays what the server pushes to
+`http://PROXY/_events/...` on to EVENTS_URL (each answered 200 at once, delivered in
+order); a rule of kind `late` on an event's path holds that event back until the next
+event has been delivered (events out of order).
 A raw asyncio server, as no HTTP framework sends a broken status line or no answer at all.
 """
 
@@ -31,7 +39,8 @@ from .infinity.client import MAX_ANSWER
 
 ADMIN = "/_proxy/"
 KINDS = ("status", "body", "redirect-loop", "broken-status-line", "oversize", "patch", "drop",
-         "drop-after")
+         "drop-after", "foreign", "late")
+EVENTS = "/_events/"          # where the server pushes events for the relay
 KIND_PARAMS = {"status": {"Status", "Body"}, "body": {"Body"}, "patch": {"Field", "Value"}}
 # Headers about this one connection, not the answer: never passed on either way.
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -69,6 +78,22 @@ def patched(answer: bytes, field: str, value: str) -> bytes:
     return json.dumps(doc).encode()
 
 
+def foreign(answer: bytes) -> bytes:
+    """The JSON answer as another server build writes it (see the module's doc); an
+    answer that is not JSON, as it came."""
+    from .emulator.faults import with_extra_fields
+    from .emulator.methods import json_body
+
+    try:
+        doc = json.loads(answer)
+    except ValueError:
+        return answer
+    if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
+        doc["result"] = {key.replace("XEmulator", "XSite"): value for key, value in
+                         with_extra_fields(doc["result"]).items()}
+    return json_body(doc, raw=True)
+
+
 class Proxy:
     def __init__(self, upstream: str):
         self.upstream = upstream.rstrip("/")
@@ -76,6 +101,10 @@ class Proxy:
         self.hits, self.faults = Counter(), Counter()
         self.http = aiohttp.ClientSession(auto_decompress=False,
                                           timeout=aiohttp.ClientTimeout(total=60))
+        self.events_to: str | None = None       # where relayed events go
+        self.relay: asyncio.Queue = asyncio.Queue()
+        self.held: list[str] = []               # late events waiting for the next one
+        self.relayer: asyncio.Task | None = None
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -108,6 +137,8 @@ class Proxy:
             except BadAdmin as exc:
                 return response(400, "Bad Request", f"{exc}\n".encode(),
                                 [("Content-Type", "text/plain")])
+        if url.path.startswith(EVENTS):
+            return self.relay_event(target[len(EVENTS) - 1:], url.path[len(EVENTS) - 1:])
         self.hits[url.path] += 1
         rule = self.take(url.path)
         kind = rule["Kind"] if rule else None
@@ -135,18 +166,50 @@ class Proxy:
             return None
         if kind == "patch":
             answer = patched(answer, rule["Field"], rule.get("Value", ""))
+        if kind == "foreign":
+            answer = foreign(answer)
         kept = [(k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP]
         return response(resp.status, resp.reason or "", answer, kept)
 
+    def relay_event(self, target: str, path: str) -> bytes:
+        """An event the server pushed: answered at once, passed on in order (a `late` one
+        after the next)."""
+        if self.events_to is None:
+            return response(404, "Not Found", b"no events relay: set /_proxy/events/?To=",
+                            [("Content-Type", "text/plain")])
+        self.hits[path] += 1
+        rule = self.rules.get(path)
+        if rule is not None and rule["Kind"] == "late":
+            self.take(path)
+            self.held.append(target)
+        else:
+            self.relay.put_nowait(target)
+            for late in self.held:
+                self.relay.put_nowait(late)
+            self.held.clear()
+        if self.relayer is None:
+            self.relayer = asyncio.get_running_loop().create_task(self._relay())
+        return response(200, "OK", b"")
+
+    async def _relay(self) -> None:
+        while True:
+            target = await self.relay.get()
+            try:
+                async with self.http.get(URL(self.events_to + target, encoded=True)) as resp:
+                    await resp.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                print(f"fault proxy: event {target} not delivered: {exc}", flush=True)
+
     def take(self, path: str) -> dict | None:
         """The rule that answers this request to `path`, one of its Count used up."""
-        rule = self.rules.get(path)
+        key = path if path in self.rules or path.startswith("/_") else "*"
+        rule = self.rules.get(key)
         if rule is not None:
             self.faults[path] += 1
             if rule["Remaining"] is not None:
                 rule["Remaining"] -= 1
                 if rule["Remaining"] == 0:
-                    del self.rules[path]
+                    del self.rules[key]
         return rule
 
     def admin(self, path: str, query: dict) -> dict:
@@ -156,17 +219,26 @@ class Proxy:
         if name == "clear":
             self.rules.clear()
             return {"Rules": 0}
+        if name == "events":
+            to = query.get("To", "").rstrip("/")
+            if not to.startswith("http://"):
+                raise BadAdmin(f"To must be the daemon's events URL, http://HOST:PORT, "
+                               f"not {to!r}")
+            self.events_to = to
+            return {"Events": to}
         if name == "hits":
             return {"Hits": dict(self.hits), "Faults": dict(self.faults), "Rules": {
                 p: {"Kind": r["Kind"], "Remaining": r["Remaining"]} for p, r in self.rules.items()}}
-        raise BadAdmin(f"unknown admin path {path} (known: {ADMIN}rule/, clear/, hits/)")
+        raise BadAdmin(f"unknown admin path {path} (known: {ADMIN}rule/, clear/, hits/, "
+                       "events/)")
 
     def set_rule(self, q: dict) -> dict:
         path, kind, count, status = (q.get(k, "") for k in ("Path", "Kind", "Count", "Status"))
         if kind not in KINDS:
             raise BadAdmin(f"Kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        if not path.startswith("/") or path.startswith(ADMIN):
-            raise BadAdmin(f"Path must be a method's path such as /user/logon/, not {path!r}")
+        if path != "*" and (not path.startswith("/") or path.startswith(ADMIN)):
+            raise BadAdmin(f"Path must be a method's path such as /user/logon/ (or * for "
+                           f"every method), not {path!r}")
         if unknown := set(q) - {"Path", "Kind", "Count"} - KIND_PARAMS.get(kind, set()):
             raise BadAdmin(f"Kind={kind} takes no {', '.join(sorted(unknown))}")
         if "Count" in q and not (count.isdigit() and int(count) >= 1):
@@ -193,6 +265,8 @@ async def serve(upstream: str, port: int, port_file: str | None) -> None:
         async with server:
             await stop.wait()
     finally:
+        if proxy.relayer is not None:
+            proxy.relayer.cancel()
         await proxy.http.close()
 
 

@@ -165,19 +165,25 @@ class Emulator:
 
     def __init__(self, workdir: Path | None = None, scale: float = 10.0, raw: bool = False,
                  manual_clock: bool = False, scenario: str | None = None,
-                 env: dict | None = None, host: str = "127.0.0.1"):
+                 env: dict | None = None, host: str = "127.0.0.1",
+                 replay: Path | None = None):
         """`host`: the address it listens on (another than loopback plays a server on
-        another machine)."""
+        another machine). `replay`: a journal that plays the server instead of a scenario
+        (on the manual clock when `manual_clock`)."""
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="cc-emu-"))
         self.owns_workdir = workdir is None
         self.scenario = self.workdir / "scenario.toml"
-        self.scenario.write_text(scenario or scenario_text(scale, raw, manual_clock))
         port_file = self.workdir / "emulator.port"
+        if replay is None:
+            self.scenario.write_text(scenario or scenario_text(scale, raw, manual_clock))
+            serving = ["--scenario", str(self.scenario)]
+        else:
+            serving = ["--replay", str(replay)] + (["--manual-clock"] if manual_clock else
+                                                   ["--time-scale", str(scale)])
         self.log = open(self.workdir / "emulator.log", "wb")
         self.proc = subprocess.Popen(
             [CC, "emulator", "run", "--host", host, "--port", "0", "--port-file",
-             str(port_file), "--scenario", str(self.scenario)], env=env, stdout=self.log,
-            stderr=subprocess.STDOUT)
+             str(port_file), *serving], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         text = wait_until(lambda: self.proc.poll() is not None or (
             port_file.exists() and port_file.read_text().strip()), 15, "the emulator's port")
         if self.proc.poll() is not None:
@@ -201,6 +207,15 @@ class Emulator:
 
     def advance(self, seconds: float) -> dict:
         return self.admin("advance", Seconds=seconds)
+
+    def release(self) -> dict:
+        """A replay on a manual clock: move the clock to the last event released so far,
+        so each is pushed (at its own time, in order); the replay's state of play."""
+        state = self.admin("replay")
+        if state["Due"]:
+            self.advance(max(state["Due"][-1]["At"] - self.now(), 0.001))
+            state = self.admin("replay")
+        return state
 
     def call(self, call_id) -> dict:
         for call in self.admin("calls")["Calls"]:
@@ -254,6 +269,12 @@ class FaultProxy:
 
     def clear(self) -> dict:
         return self.request("clear")
+
+    def relay_events(self, agent: "Agent") -> None:
+        """Put the proxy between the emulator's events and `agent`'s listener, so that
+        `late` rules reorder them."""
+        self.request("events", To=agent.status()["events_url"])
+        self.emulator.client.subscribe(f"{self.url}/_events")
 
     def hits(self) -> dict:
         """Hits (requests seen) and Faults (faults served), per path; Rules still set."""

@@ -115,6 +115,17 @@ def test_patch_sets_a_field_in_the_result_and_in_every_data_row(proxy):
     assert "DurationTalk" not in answer(proxy.port, f"/user/getstate/?IDUser={IVANOVA}")[2].decode()
 
 
+def test_a_rule_for_every_method_spares_those_with_their_own_and_the_emulators_admin(proxy):
+    proxy.rule("*", "drop")
+    proxy.rule("/user/logon/", "foreign")
+    assert raw(proxy.port, f"/user/getstate/?IDUser={IVANOVA}") == b""
+    assert answer(proxy.port, "/_emulator/users/")[0] == 200
+    status, _, body = answer(proxy.port, LOGON)
+    assert status == 200 and b"\r\n\t" in body and b'"XSiteNote": "unknown field"' in body
+    assert json.loads(body.decode().replace("\r\n", ""))["result"]["IDUser"] == IVANOVA
+    assert proxy.hits()["Faults"] == {"/user/getstate/": 1, "/user/logon/": 1}
+
+
 @pytest.mark.parametrize("target, said", [
     ("/_proxy/rule/?Path=/user/logon/&Kind=explode", "Kind must be one of status, body"),
     ("/_proxy/rule/?Kind=drop", "Path must be a method's path such as /user/logon/"),
@@ -126,6 +137,7 @@ def test_patch_sets_a_field_in_the_result_and_in_every_data_row(proxy):
     ("/_proxy/rule/?Path=/x/&Kind=patch&Value=1", "Kind=patch needs Field"),
     ("/_proxy/rule/?Path=/x/&Kind=drop&Status=500", "Kind=drop takes no Status"),
     ("/_proxy/nothing/", "unknown admin path /_proxy/nothing/"),
+    ("/_proxy/events/?To=ftp://x", "To must be the daemon's events URL"),
 ])
 def test_a_bad_admin_request_is_refused_in_one_line(proxy, target, said):
     status, headers, body = answer(proxy.port, target)

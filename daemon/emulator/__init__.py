@@ -30,13 +30,18 @@ def run(
     time_scale: float | None = None,
     port_file: str | None = None,
     manual_clock: bool = False,
+    replay: str | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM. port=0 picks a free port; once listening, the
     actual port is written to port_file (if given) and one line is printed. A manual
     clock (manual_clock, or the scenario's [server] clock) moves only when advanced.
 
+    With `replay` (a journal) the journal plays the server (replay.py says how); time
+    runs at time_scale (default 1) or on the manual clock.
+
     Raises ScenarioError for a missing or invalid scenario, OptionError for a bad
-    time_scale or one given with a manual clock, OSError when the address cannot be bound.
+    time_scale or one given with a manual clock, or a journal that cannot be replayed,
+    OSError when the address cannot be bound.
     """
     import asyncio
     import dataclasses
@@ -47,6 +52,13 @@ def run(
 
     if time_scale is not None and not (time_scale > 0 and math.isfinite(time_scale)):
         raise OptionError(f"time scale {time_scale!r} must be a number greater than 0")
+    if replay is not None:
+        replayer = _replayer(replay, scenario, time_scale, manual_clock)
+        try:
+            asyncio.run(serve(None, host, port, time_scale, port_file, replayer))
+        except KeyboardInterrupt:
+            pass
+        return
     loaded = scenario_mod.load(scenario)
     if manual_clock:
         loaded = dataclasses.replace(loaded, clock=scenario_mod.MANUAL)
@@ -60,3 +72,25 @@ def run(
         asyncio.run(serve(loaded, host, port, time_scale, port_file))
     except KeyboardInterrupt:
         pass
+
+
+def _replayer(journal: str, scenario: str | None, time_scale: float | None,
+              manual_clock: bool):
+    from pathlib import Path
+
+    from .replay import Replay, ReplayError
+    from .replay_server import Replayer
+    from .scenario import MANUAL, SCALED
+
+    if scenario is not None:
+        raise OptionError("--replay and --scenario do not go together: the journal plays the "
+                          "server (drop --scenario)")
+    if manual_clock and time_scale is not None:
+        raise OptionError("--time-scale and --manual-clock do not go together: a manual clock "
+                          "moves only when advanced (drop one of them)")
+    try:
+        replay = Replay(Path(journal))
+    except ReplayError as exc:
+        raise OptionError(str(exc)) from None
+    return Replayer(replay, MANUAL if manual_clock else SCALED,
+                    time_scale if time_scale is not None else 1.0)

@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     clock.add_argument("--manual-clock", action="store_true",
                        help="time stands still until /_emulator/advance/ moves it (overrides the scenario)")
     serve.add_argument("--port-file", metavar="FILE", help="write the listening port to FILE once ready")
+    serve.add_argument("--replay", metavar="JOURNAL",
+                       help="answer as the server of a daemon's journal did (no scenario)")
     commands.add_parser("scenario", help="print the built-in demo scenario")
     args = parser.parse_args(argv)
 
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         run(host=args.host, port=args.port, scenario=args.scenario, time_scale=args.time_scale,
-            port_file=args.port_file, manual_clock=args.manual_clock)
+            port_file=args.port_file, manual_clock=args.manual_clock, replay=args.replay)
     except (ScenarioError, OptionError) as exc:
         print(f"emulator: {exc}", file=sys.stderr)
         return 2

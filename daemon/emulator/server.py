@@ -144,8 +144,10 @@ def write_port_file(path: str, port: int) -> None:
     os.replace(tmp, path)
 
 
-async def serve(scenario: Scenario, host: str, port: int, time_scale: float | None, port_file: str | None) -> None:
-    emulator = Emulator(scenario, time_scale)
+async def serve(scenario: Scenario | None, host: str, port: int, time_scale: float | None,
+                port_file: str | None, replayer=None) -> None:
+    """Serve the scenario, or with `replayer` (replay_server.Replayer) a journal."""
+    emulator = replayer or Emulator(scenario, time_scale)
     await emulator.start()
     runner = web.AppRunner(emulator.app(), access_log=None, handle_signals=False)
     await runner.setup()
