@@ -362,7 +362,6 @@ def _v12(db: sqlite_utils.Database) -> None:
     db.execute("create index directory_outbox_uid on directory_outbox (uid, kind)")
 
 
-DESCRIPTION_BYTES = 64 * 1024      # a call's description, in UTF-8 bytes (the edge checks too)
 # The card's fields whose every change the change log records, in the order it lists them.
 CHANGE_FIELDS = ("call_type", "subject", "result", "notes", "description", "contact",
                  "account", *(f"link_{name}" for name in LINKS))
@@ -370,13 +369,14 @@ CHANGE_VIA = ("cc", "handover", "daemon")     # an agent's command, a transfer's
 
 
 def _v13(db: sqlite_utils.Database) -> None:
-    """A call's description beside its notes (F60), no longer than DESCRIPTION_BYTES; the
+    """A call's description beside its notes (F60), of at most 64 KiB of UTF-8; the
     change log of every call's card, append only: a row is never changed, and goes only
     with its call (the cascade of `cc log rm` and the retention purge). The triggers that
     write it are made at open (_keep_change_log), as the outbox's are."""
+    most = 64 * 1024        # wire.DESCRIPTION_BYTES as this step made it
     db.execute("alter table calls add column description text check (description is null "
-               f"or length(cast(description as blob)) <= {DESCRIPTION_BYTES})")
-    vias = ", ".join(f"'{v}'" for v in CHANGE_VIA)
+               f"or length(cast(description as blob)) <= {most})")
+    vias = "'cc', 'handover', 'daemon'"     # CHANGE_VIA as this step made it
     for sql in (
             f"""create table call_changes (
                 seq integer primary key autoincrement,

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..wire import LOG_COLUMNS
-from .schema import CALL_COLUMNS, SCHEMA
+from .schema import ADDED_COLUMNS, CALL_COLUMNS, SCHEMA
 
 # What the store keeps of LOG_COLUMNS; the rest (the local id's kin) come back empty.
 _KEPT = ("id", "call_id", "agent", "counter_number",
-         *(c for c in LOG_COLUMNS if c in CALL_COLUMNS))
+         *(c for c in LOG_COLUMNS if c in CALL_COLUMNS or c in ADDED_COLUMNS))
 
 
 def select(period_bounds: tuple[str | None, str | None], agent: str | None,
