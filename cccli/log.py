@@ -812,6 +812,8 @@ def _record(row: dict) -> str:
             value = f"{render.duration(value)} ({value:.1f} s)"
         elif isinstance(value, list):
             value = ", ".join(value)
+        elif isinstance(value, str):    # notes, a description: each line under the first
+            value = value.replace("\n", "\n" + " " * (width + 2))
         lines.append(f"{key:<{width}}  {'' if value is None else value}")
     return "\n".join(lines)
 
