@@ -48,7 +48,7 @@ LISTING = FILTER_KEYS + ("columns", "limit", "format", "output", "database", "js
                          "url")
 # The options each use of `cc log` takes; any other one given is refused, never ignored.
 TAKES = {
-    None: LISTING, "show": ("json",), "history": ("json",),
+    None: LISTING, "show": ("json",), "history": ("team", "url", "json"),
     "edit": ("type", "subject", "result", "link", "note", "description", "contact",
              "account", "found", "pick", "new-contact", "new-account", "kind", "set-number",
              "json"),
@@ -68,7 +68,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             metavar="[NAME | ACTION ...]",
             autocompletion=complete.log_words,
             help="A saved filter's NAME, or an action: `show ID` for one call's full "
-                 "record; `history ID` its card's change log: who changed what, when; "
+                 "record; `history ID` its card's change log: who changed what, when "
+                 "(--team: as the team store recorded it); "
                  "`edit ID` with card options; `rm ID` (or --all); `purge "
                  "--older-than AGE` removes old calls (here and this agent's in the team "
                  "store); `save NAME` keeps the "
@@ -162,7 +163,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                            "own role: a lead sees its teams', an agent its own (or its "
                            "team's, when the team allows it). --agent NAME reads the team "
                            "store too when team.url is set. With save and forget: the "
-                           "team's saved filter.")] = False,
+                           "team's saved filter. With history: the call's changes as the "
+                           "team store recorded them.")] = False,
         team_name: Annotated[Optional[str], typer.Option(
             "--team-name", metavar="TEAM",
             help="With save --team and forget --team: the team (a lead of several teams "
@@ -214,7 +216,10 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         if len(words) != 2 or not words[1].isdigit():
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc log history ID (an id from `cc "
                             "log`)")
-        render.out(client.request("log_history", log_id=int(words[1])), json, _history)
+        done = client.request("log_history", log_id=int(words[1]))
+        if team or url:
+            done = _team_history(done, url)
+        render.out(done, json, _history)
     elif action == "show":
         if len(words) != 2 or not words[1].isdigit():
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc log show ID (an id from `cc log`)")
@@ -384,6 +389,16 @@ def _describe(log_id: int | None, fields: dict) -> None:
     fields["description"] = text
 
 
+def _team_history(local: dict, url: str | None) -> dict:
+    """The change log of the same call as the team store recorded it (its writers are the
+    roles that wrote the call there), read with the user's own role."""
+    from daemon.team import log as team_log
+
+    rows = teamshared.run_online(lambda conn: team_log.changes(
+        conn, local["server"], local["call_id"], local["agent"] or ""), url)
+    return {**local, "changes": rows, "source": "team store"}
+
+
 def _history(done: dict) -> str:
     """A call's change log as a table: when, by whom, which field, from what to what (each
     value on one line, cut to fit; --json has them whole)."""
@@ -391,7 +406,9 @@ def _history(done: dict) -> str:
 
     changes = done["changes"]
     if not changes:
-        return f"call {done['id']} ({done['counter_number']}): no changes to its card yet"
+        where = " in the team store" if done.get("source") else ""
+        return (f"call {done['id']} ({done['counter_number']}): no changes to its card"
+                f"{where} yet")
 
     def shown(value) -> str:
         return " ".join((value or "").split()) or "-"
