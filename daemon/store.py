@@ -495,7 +495,6 @@ def _keep_team_outbox(db: sqlite_utils.Database) -> None:
                            end""")
 
 
-CHANGE_TRIGGERS = ("calls_changes_insert", "calls_changes_update")
 NOW_ISO = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"    # as calls.iso() writes times
 
 
@@ -521,11 +520,14 @@ def _change_triggers() -> dict[str, str]:
                         new_value from ({{rows}})
                  where coalesce(old_value, '') is not coalesce(new_value, '')"""
     columns = ", ".join((*CHANGE_FIELDS, "counter_number"))
+    # Cheap tests first: most writes of a call (its durations, its state) change no card.
+    any_set = " or ".join(f"coalesce(new.{f}, '') <> ''" for f in CHANGE_FIELDS)
+    any_changed = " or ".join(f"old.{f} is not new.{f}" for f in (*CHANGE_FIELDS, "counter"))
     return {
-        "calls_changes_insert": f"""after insert on calls begin
+        "calls_changes_insert": f"""after insert on calls when {any_set} begin
             {insert.format(rows=rows("null", False))}; end""",
-        "calls_changes_update": f"""after update of {columns} on calls begin
-            {insert.format(rows=rows("old.{f}", True))}; end"""}
+        "calls_changes_update": f"""after update of {columns} on calls when {any_changed}
+            begin {insert.format(rows=rows("old.{f}", True))}; end"""}
 
 
 def _keep_change_log(db: sqlite_utils.Database) -> None:
@@ -533,15 +535,18 @@ def _keep_change_log(db: sqlite_utils.Database) -> None:
     that rebuilds the calls table drops them); a change_by left by a crash is cleared."""
     if "call_changes" not in db.table_names():      # a log before _v13 (tests make one)
         return
-    have = {name for (name,) in db.execute(
-        "select name from sqlite_master where type = 'trigger' and name like 'calls_changes_%'")}
+    # As SQLite keeps them: a cc whose triggers read otherwise makes them anew.
+    wanted = {name: f"create trigger {name} {body}" for name, body in _change_triggers().items()}
+    have = dict(db.execute("select name, sql from sqlite_master where type = 'trigger' "
+                           "and name like 'calls_changes_%'").fetchall())
     with db.atomic():
         db.execute("delete from log_meta where key in ('change_by', 'change_via')")
-        if have == set(CHANGE_TRIGGERS):
+        if have == wanted:
             return
-        for name, body in _change_triggers().items():
+        for name in set(have) | set(wanted):
             db.execute(f"drop trigger if exists {name}")
-            db.execute(f"create trigger {name} {body}")
+        for sql in wanted.values():
+            db.execute(sql)
 
 
 DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
