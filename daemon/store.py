@@ -536,7 +536,7 @@ def _keep_change_log(db: sqlite_utils.Database) -> None:
     if "call_changes" not in db.table_names():      # a log before _v13 (tests make one)
         return
     # As SQLite keeps them: a cc whose triggers read otherwise makes them anew.
-    wanted = {name: f"create trigger {name} {body}" for name, body in _change_triggers().items()}
+    wanted = {name: f"CREATE TRIGGER {name} {body}" for name, body in _change_triggers().items()}
     have = dict(db.execute("select name, sql from sqlite_master where type = 'trigger' "
                            "and name like 'calls_changes_%'").fetchall())
     with db.atomic():
