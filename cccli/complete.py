@@ -99,12 +99,13 @@ LOG_ACTIONS = (("show", "one call's every field"), ("edit", "change a call's car
                ("save", "keep the filters given under a name"),
                ("saved", "the saved filters"), ("forget", "delete a saved filter"),
                ("group", "add calls to a static group, take them out, delete it"),
-               ("groups", "the static groups"))
+               ("groups", "the static groups"),
+               ("history", "who changed a call's card, and when"))
 
 
 def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
     """`cc log`: an action or a saved filter; after `forget`, a saved filter; after
-    `show|edit|rm`, a call's id; after `group add|rm|delete`, a static group, then ids."""
+    `show|edit|rm|history`, a call's id; after `group add|rm|delete`, a static group, then ids."""
     words = ctx.params.get("words") or []
     if not words:
         return _starting(LOG_ACTIONS, incomplete) + _starting(
@@ -117,7 +118,7 @@ def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
     if len(words) == 2 and words[0] == "group":
         return _starting([(g["name"], f"{g['calls']} call(s)") for g in _asked("log_groups")],
                          incomplete)
-    if words[0] in ("show", "edit", "rm") and len(words) == 1 or \
+    if words[0] in ("show", "edit", "rm", "history") and len(words) == 1 or \
             words[0] == "group" and words[1] in ("add", "rm") and len(words) >= 3:
         return log_ids(incomplete)
     return []
