@@ -38,8 +38,11 @@ def edit(current: str, what: str) -> str:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(current + "\n" if current else "")
         terminal = None
-        if not sys.stdout.isatty() and os.path.exists("/dev/tty"):
-            terminal = open("/dev/tty", "w")    # output piped (--json): the editor draws here
+        if not sys.stdout.isatty():     # output piped (--json): the editor draws on the tty
+            try:
+                terminal = open("/dev/tty", "w")
+            except OSError:
+                pass
         try:
             done = subprocess.run([*command, path], stdout=terminal)
         except OSError as exc:

@@ -315,7 +315,7 @@ def _edit(rest: list[str], fields: dict, links: dict, found: bool, as_json: bool
                         "--contact, --pick or --new-contact")
     log_id = int(rest[0]) if rest else None
     if "description" in fields:
-        _describe(log_id, fields)
+        log_id = _describe(log_id, fields)
         if not fields and not links and not found:
             return
     if found:
@@ -342,8 +342,10 @@ def _description(rest: list[str]) -> tuple[list[str], str | None]:
     ids = [w for w in rest[:1] if w.isdigit()] if len(rest) < 2 else rest[:1]
     text = rest[len(ids)] if len(rest) > len(ids) else None
     if text == "-":
-        try:
-            text = sys.stdin.read()
+        from daemon.wire import DESCRIPTION_BYTES
+
+        try:        # no more than could fit: a runaway pipe is not read whole
+            text = sys.stdin.read(DESCRIPTION_BYTES + 1)
         except UnicodeDecodeError:
             raise WireError(ErrorCode.BAD_INPUT, "the description on standard input is not "
                             "UTF-8 text") from None
@@ -351,7 +353,7 @@ def _description(rest: list[str]) -> tuple[list[str], str | None]:
     return ids, text
 
 
-def _describe(log_id: int | None, fields: dict) -> None:
+def _describe(log_id: int | None, fields: dict) -> int | None:
     """--description without TEXT: the description written in the editor, at a terminal
     only. Left as it was, or emptied (a slip, or a change of mind: clearing is `--description
     ''`), it is not changed; the card's other fields still are."""
@@ -377,16 +379,17 @@ def _describe(log_id: int | None, fields: dict) -> None:
             raise WireError(ErrorCode.FAILED, f"the file was left empty, so {what} was not "
                             f"changed (clear it with `cc log edit {row['id']} --description "
                             "''`)")
+        log_id = row["id"]      # the call whose description was edited, whatever comes
         if text == current:
             print(f"{what} is unchanged", file=sys.stderr)
             del fields["description"]
-            return
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > DESCRIPTION_BYTES:
-        raise WireError(ErrorCode.BAD_INPUT, f"the description is {size} bytes, "
-                        f"more than a call's description holds ({DESCRIPTION_BYTES // 1024} "
-                        "KiB): shorten it")
+            return log_id
+    if len(text.encode("utf-8", "surrogatepass")) > DESCRIPTION_BYTES:
+        raise WireError(ErrorCode.BAD_INPUT, f"the description is over "
+                        f"{DESCRIPTION_BYTES // 1024} KiB, more than a call's description "
+                        "holds: shorten it")
     fields["description"] = text
+    return log_id
 
 
 def _team_history(local: dict, url: str | None) -> dict:

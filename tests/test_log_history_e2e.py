@@ -105,8 +105,11 @@ def test_a_description_over_64_kib_is_refused_at_each_edge(agent):
     done = agent.cc("log", "edit", log_id, "--description", "-",
                     input="x" * (DESCRIPTION_BYTES + 1), check=False)
     assert done.returncode == 9 and done.stderr == (
-        "cc: the description is 65537 bytes, more than a call's description holds (64 KiB):"
-        " shorten it\n")
+        "cc: the description is over 64 KiB, more than a call's description holds: shorten "
+        "it\n")
+    done = agent.cc("log", "edit", log_id, "--description", "é" * (DESCRIPTION_BYTES // 2 + 1),
+                    check=False)
+    assert done.returncode == 9 and "over 64 KiB" in done.stderr
     # The daemon checks what any client sends, and the call log's own rule holds too.
     with pytest.raises(WireError, match="the description is 65537 bytes"):
         agent.request("log_edit", log_id=row["id"],
