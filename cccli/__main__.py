@@ -1,3 +1,3 @@
-from .app import main
+from .compiler import ours
 
-main()
+ours()

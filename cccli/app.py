@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 
 import typer
 
-from daemon.profile import ConfigError
-from daemon.wire import Exit, WireError, exit_code_table
+from daemon.wire import Exit, exit_code_table
 
+from .guard import guarded
 from .options import Json
 
 
@@ -46,12 +45,13 @@ COMMANDS = (
     ("contacts", "contacts:contacts"),
     ("accounts", "contacts:accounts"), ("play", "media:play"), ("kb", "media:kb"),
     ("log", "log:log"), ("report", "report:report"), ("doctor", "doctor:doctor"),
-    ("journal", "journal:journal"), ("version", "app:version"),
+    ("version", "app:version"),
     ("completion", "shells:completion"),
 )
 GROUPS = (
     ("quick", "quick:app"), ("catalog", "catalog:app"), ("config", "config:app"),
     ("daemon", "daemonctl:app"), ("emulator", "emulatorctl:app"), ("team", "team:app"),
+    ("journal", "journal:app"),
 )
 
 
@@ -121,6 +121,19 @@ def labelled(typer_app: typer.Typer):
     return command
 
 
+# The hot path (cccli/hot.py) runs these without Typer when their command line is plain:
+# what an agent types in the middle of a call (answer, hold, unhold, hangup, reject, dtmf
+# for an IVR menu), what scripts run in loops (dial, calls, status, state) and the state
+# changes of a shift (available, away, break). Each body is the function of cccli/actions.py
+# named as the command's handler. The options named here always go through the app:
+# choosing among a contact's numbers needs the contacts and, at a terminal, a picker.
+# Not hot: transfer (a picker without a target), redial and recent (the log), wrapup
+# (a question at a terminal), and everything that is not about the call at hand.
+HOT = {
+    "status": (), "calls": (), "dial": ("contact", "pick"), "answer": (), "reject": (),
+    "hangup": (), "hold": (), "unhold": (), "available": (), "away": (), "break": (),
+    "state": (), "dtmf": (),
+}
 NAMES = {name for name, _ in COMMANDS} | {name for name, _ in GROUPS}
 
 
@@ -179,39 +192,18 @@ def usage_line(exc) -> str:
 
 
 def main() -> None:
-    """Run `cc`: every failure is one line on stderr and an exit code, never a traceback
-    (CC_DEBUG=1 shows one for an unexpected error); Ctrl-C exits 130 quietly."""
-    if "_CC_COMPLETE" in os.environ:   # a Tab (cccli/shells.py): answered by cccli.tab
-        from .tab import main as tab
+    """Run the Typer app on sys.argv (cccli/compiler.py comes first: the compiler's
+    command lines, a Tab, the hot path); every failure ends as cccli/guard.py says."""
+    guarded(_typer_app, click_s)
 
-        tab()
-    try:
-        first = sys.argv[1] if len(sys.argv) > 1 else None
-        if sys.argv[1:] == ["--version"]:     # `cccli --version`; `cc --version` never gets here
-            print(f"cccli {version_number()}")
-            return
-        # A command needs only its own module; the root's help needs the whole tree.
-        runner = build(first) if first in NAMES else whole()
-        code = labelled(runner).main(standalone_mode=False)
-        if isinstance(code, int) and code:      # a typer.Exit(code) some command raised
-            sys.exit(code)
-    except WireError as exc:
-        from .render import plain
 
-        sys.stderr.write(f"cc: {plain(exc.message)}\n")
-        sys.exit(exc.exit_code)
-    except ConfigError as exc:
-        from .render import plain
-
-        sys.stderr.write(f"cc: {plain(str(exc))}\n")
-        sys.exit(int(Exit.CONFIG))
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:    # a bug, or a system failure no command foresaw
-        click_s(exc)
-        if os.environ.get("CC_DEBUG"):
-            raise
-        what = " ".join(str(exc).split())[:300] or "no message"
-        sys.stderr.write(f"cc: internal error: {type(exc).__name__}: {what}; run with "
-                         "CC_DEBUG=1 for details\n")
-        sys.exit(int(Exit.FAILED))
+def _typer_app() -> None:
+    first = sys.argv[1] if len(sys.argv) > 1 else None
+    if sys.argv[1:] == ["--version"]:     # `cccli --version`; `cc --version` never gets here
+        print(f"cccli {version_number()}")
+        return
+    # A command needs only its own module; the root's help needs the whole tree.
+    runner = build(first) if first in NAMES else whole()
+    code = labelled(runner).main(standalone_mode=False)
+    if isinstance(code, int) and code:      # a typer.Exit(code) some command raised
+        sys.exit(code)

@@ -2,63 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
 from daemon import phone, profile
-from daemon.states import LineState
-from daemon.wire import OUTCOME_EXIT, ErrorCode, Exit, WireError
+from daemon.wire import ErrorCode, WireError
 
-from . import client, complete, contacts, picker, quick, render
+from . import actions, client, complete, picker, quick, render
 from .options import (CallId, CardLinks, CardNote, CardResult, CardSubject, CardType,
-                      Json, card_fields, parse_links, template_option)
-
-_DTMF = re.compile(r"^[0-9*#]{1,64}$")
-
+                      Json, card_fields, template_option)
 
 Wait = Annotated[bool, typer.Option("--wait", help="Block until the call connects, is busy, "
                                      "unanswered or fails; the exit code says which.")]
 Timeout = Annotated[float, typer.Option("--timeout", min=1, max=3600, help="With --wait: "
                                         "seconds before giving up and hanging up.")]
-WAIT_MESSAGES = {
-    "busy": "{number} is busy",
-    "not-answered": "{number} did not answer",
-    "timed-out": "{number} did not answer within {timeout:g} s; the call was hung up",
-    "rejected": "{number} rejected the call",
-    "failed": "the call to {number} failed",
-}
-
-
-def _placed(cmd: str, wait: bool, timeout: float, json: bool, **args) -> None:
-    if not wait:
-        render.out(client.request(cmd, **args), json, _placed_line)
-        return
-    call = client.request(cmd, wait=timeout, timeout=timeout + 15, **args)
-    render.out(call, json, _placed_line)
-    # In callback mode the server rings the agent back once the far end answers.
-    ringback = call["state"] == LineState.REMINDER
-    if ringback and not json:
-        print("the far end answered: your phone rings, pick up with `cc answer`")
-    outcome = "answered" if call["connected_at"] or ringback else call["outcome"]
-    if call.get("timed_out"):
-        outcome = "timed-out"
-    code = OUTCOME_EXIT.get(outcome, Exit.CALL_FAILED)
-    if code != Exit.OK:
-        render.fail(WAIT_MESSAGES.get(outcome, "the call to {number} ended: "
-                                      + outcome).format(timeout=timeout, **call),
-                    code)
-
-
-def _placed_line(call: dict) -> str:
-    """The call, and the links its card starts with (a redial's, or `--link`)."""
-    links = call.get("links") or {}
-    return render.call_line(call) + "".join(f"  {kind}={value}"
-                                            for kind, value in links.items())
-
-
 DialMode = Enum("DialMode", {mode: mode for mode in profile.DIAL_MODES}, type=str)
 
 
@@ -80,19 +39,8 @@ def dial(number: Annotated[Optional[str], typer.Argument(
                             "incident, campaign or survey (repeatable).")] = None,
          wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
     """Call a number, a contact or a quick-dial entry."""
-    links = parse_links(link)
-    contact_id = None
-    if contact:
-        if number:
-            raise WireError(ErrorCode.BAD_INPUT, "give a NUMBER or --contact NAME, not both")
-        number, contact_id = contacts.pick_number(contact, pick)
-    elif not number:
-        raise WireError(ErrorCode.BAD_INPUT,
-                        "what to call? cc dial NUMBER | @ALIAS | --contact NAME")
-    elif number.startswith("@"):
-        number = quick.lookup(number[1:])
-    _placed("dial", wait, timeout, json, number=phone.clean(number),
-            mode=mode.value if mode else None, links=links or None, contact_id=contact_id)
+    actions.dial(number, contact, pick, mode.value if mode else None, link, wait, timeout,
+                 json)
 
 
 def redial(log_id: Annotated[Optional[int], typer.Argument(
@@ -100,68 +48,47 @@ def redial(log_id: Annotated[Optional[int], typer.Argument(
                autocompletion=complete.log_ids)] = None,
            wait: Wait = False, timeout: Timeout = 60.0, json: Json = False) -> None:
     """Call the number of the last call, or of a logged one, again."""
-    _placed("redial", wait, timeout, json, log_id=log_id)
+    actions.placed("redial", wait, timeout, json, log_id=log_id)
 
 
 def calls(json: Json = False,
           format: template_option("call", "{call_id} {number} {talk}",
                                          "; each X_seconds is also {X} as m:ss") = None) -> None:
     """The active calls, oldest first, with their ids."""
-    format = render.template(format, "calls", json)
-    active = client.request("calls")
-    render.listed(active, json, lambda found: "\n".join(map(render.call_line, found))
-                  or "line idle", format)
+    actions.calls(json, format)
 
 
 def reject(call: CallId = None, json: Json = False) -> None:
     """Reject the ringing incoming call."""
-    render.out(client.request("reject", call_id=call), json, render.call_line)
+    actions.reject(call, json)
 
 
 def dtmf(digits: Annotated[str, typer.Argument(help="Digits to send: 0-9, *, #.")],
          call: CallId = None, json: Json = False) -> None:
     """Send touch-tone digits on the connected call (e.g. to an IVR menu)."""
-    if not _DTMF.match(digits):
-        raise WireError(ErrorCode.BAD_INPUT,
-                        f"'{digits}' cannot be sent as tones: use 0-9, * and #")
-    result = client.request("dtmf", digits=digits, call_id=call)
-    render.out(result, json, f"sent {digits} on call {result['call_id']}")
+    actions.dtmf(digits, call, json)
 
 
 def answer(call: CallId = None, json: Json = False) -> None:
     """Answer the ringing call."""
-    render.out(client.request("answer", call_id=call), json, render.call_line)
+    actions.answer(call, json)
 
 
 def hangup(call: CallId = None, json: Json = False) -> None:
     """Hang up or cancel the current call. During a consult transfer it hangs up on the
     target: once the target answered, that completes the transfer (setting
     transfer.hangup_completes); before, the caller is taken back."""
-    render.out(client.request("hangup", call_id=call), json, _hangup_lines)
-
-
-CONSULT_ENDS = {
-    "completed": "transfer completed: the caller is put through to {transfer_to}",
-    "cancelled": "the target had not answered: consult cancelled, the caller is back",
-    "abandoned": "the target is hung up on; the caller stays on hold (`cc unhold` resumes)",
-}
-
-
-def _hangup_lines(result: dict) -> str:
-    line = render.call_line(result)
-    if result.get("transfer") in CONSULT_ENDS:
-        line += "\n" + CONSULT_ENDS[result["transfer"]].format(**result)
-    return line
+    actions.hangup(call, json)
 
 
 def hold(call: CallId = None, json: Json = False) -> None:
     """Put the call on hold, or resume it if it is held (a toggle)."""
-    render.out(client.request("hold", call_id=call), json, render.call_line)
+    actions.hold(call, json)
 
 
 def unhold(call: CallId = None, json: Json = False) -> None:
     """Resume a call on hold."""
-    render.out(client.request("unhold", call_id=call), json, render.call_line)
+    actions.unhold(call, json)
 
 
 def wrapup(what: Annotated[Optional[str], typer.Argument(
@@ -328,7 +255,7 @@ def recent(dialed: Annotated[bool, typer.Option("--dialed", help="Numbers you ca
             raise WireError(ErrorCode.BAD_INPUT,
                             f"--dial {dial_index}: the list has {len(numbers)} "
                             "numbers")
-        _placed("dial", False, 60.0, json, number=numbers[dial_index - 1]["number"])
+        actions.placed("dial", False, 60.0, json, number=numbers[dial_index - 1]["number"])
         return
     render.listed(numbers, json, _recent_lines, format)
 

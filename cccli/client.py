@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from daemon import profile, wire
+from daemon import rundir, wire
 from daemon.wire import ErrorCode, WireError
 
 NOT_RUNNING = "the cc daemon is not running for this profile (start it with `cc daemon start`)"
@@ -29,15 +29,23 @@ def daemon_holds_lock(lock_file) -> bool:
 
 def request(cmd: str, timeout: float = 10.0, **args):
     """Send one request to the daemon and return its result, or raise WireError."""
-    paths = profile.paths()
     remote = remote_endpoint()
-    path = paths.socket(wire.REQUEST_SOCKET)
-    if not remote and (not path.exists() or not daemon_holds_lock(paths.lock_file)):
-        raise WireError(ErrorCode.NOT_RUNNING, NOT_RUNNING)
+    if remote:
+        from daemon import profile
+
+        keys = profile.paths().keys_dir
+    else:
+        run = rundir.run_dir()
+        path = os.path.join(run, wire.REQUEST_SOCKET)
+        if not os.path.exists(path) or not daemon_holds_lock(os.path.join(run, rundir.LOCK)):
+            from daemon import profile
+
+            profile.paths()     # a CC_HOME that is no folder is said as such
+            raise WireError(ErrorCode.NOT_RUNNING, NOT_RUNNING)
     try:
         if remote:
             return wire.exchange(remote, cmd, timeout,
-                                 lambda sock: _curve_client(sock, paths.keys_dir), **args)
+                                 lambda sock: _curve_client(sock, keys), **args)
         return wire.exchange(f"ipc://{path}", cmd, timeout, **args)
     except wire.NoAnswer:
         where = f"at {remote} (are its keys yours? `cc daemon keys`)" if remote else \
@@ -45,17 +53,17 @@ def request(cmd: str, timeout: float = 10.0, **args):
         raise WireError(ErrorCode.NOT_RUNNING,
                         f"the cc daemon did not answer within {timeout:g} s {where}") from None
     except wire.Dropped as exc:
-        keys = (f"are its keys yours? copy client.key_secret and server.key, which `cc daemon "
-                f"keys` made there, into {paths.keys_dir}")
+        if not remote:
+            raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon closed the connection "
+                            f"before answering {cmd}: it stopped, or dropped the request (see "
+                            "`cc daemon status` and its log)") from None
+        advice = (f"are its keys yours? copy client.key_secret and server.key, which `cc "
+                  f"daemon keys` made there, into {keys}")
         if exc.refused:
             raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon at {remote} refused this "
-                            f"profile's key ({keys})") from None
-        if remote:
-            raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon at {remote} closed the "
-                            f"connection before answering ({keys}; or it stopped)") from None
-        raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon closed the connection before "
-                        f"answering {cmd}: it stopped, or dropped the request (see `cc daemon "
-                        "status` and its log)") from None
+                            f"profile's key ({advice})") from None
+        raise WireError(ErrorCode.NOT_RUNNING, f"the cc daemon at {remote} closed the "
+                        f"connection before answering ({advice}; or it stopped)") from None
 
 
 def file_argument(path: str) -> dict:

@@ -71,14 +71,23 @@ def hand_over(args: list[str]) -> None:
 
 def main() -> None:
     """The `cc` entry point: a compiler's command line goes to the compiler, anything
-    else to the contact-centre tool. A Tab of the completion scripts (cccli/shells.py)
-    comes with _CC_COMPLETE and no arguments, and is answered by cccli.tab alone."""
+    else to the contact-centre tool."""
+    if "_CC_COMPLETE" not in os.environ and for_compiler(sys.argv[1:]):
+        hand_over(sys.argv[1:])
+    ours()
+
+
+def ours() -> None:
+    """The contact-centre tool (`cccli`'s entry point): a Tab of the completion scripts
+    (cccli/shells.py, with _CC_COMPLETE set) is answered by cccli.tab alone, a hot command
+    line by cccli.hot without the Typer app, anything else by the app."""
     if "_CC_COMPLETE" in os.environ:
         from .tab import main as tab
 
         tab()
-    if for_compiler(sys.argv[1:]):
-        hand_over(sys.argv[1:])
-    from .app import main as ours
+    from .hot import main as hot
 
-    ours()
+    hot(sys.argv[1:])
+    from .app import main as app
+
+    app()

@@ -100,7 +100,12 @@ LOG_ACTIONS = (("show", "one call's every field"), ("edit", "change a call's car
                ("saved", "the saved filters"), ("forget", "delete a saved filter"),
                ("group", "add calls to a static group, take them out, delete it"),
                ("groups", "the static groups"),
-               ("history", "who changed a call's card, and when"))
+               ("history", "who changed a call's card, and when"),
+               ("attach", "keep copies of files with a call"),
+               ("files", "the files kept with a call"),
+               ("open", "open a file kept with a call"),
+               ("detach", "remove a file kept with a call"))
+FILE_WORDS = ("attach", "files", "open", "detach")
 
 
 def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
@@ -118,9 +123,22 @@ def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
     if len(words) == 2 and words[0] == "group":
         return _starting([(g["name"], f"{g['calls']} call(s)") for g in _asked("log_groups")],
                          incomplete)
-    if words[0] in ("show", "edit", "rm", "history") and len(words) == 1 or \
+    if words[0] in FILE_WORDS and len(words) >= 2:
+        return _file_words(words, incomplete)
+    if words[0] in ("show", "edit", "rm", "history", *FILE_WORDS) and len(words) == 1 or \
             words[0] == "group" and words[1] in ("add", "rm") and len(words) >= 3:
         return log_ids(incomplete)
+    return []
+
+
+def _file_words(words: list[str], incomplete: str):
+    """After `attach ID`: the shell's file names; after `open|detach ID`: the call's
+    files, numbered."""
+    if words[0] == "attach":
+        return FILES
+    if words[0] in ("open", "detach") and len(words) == 2 and words[1].isdigit():
+        return _starting([(str(f["n"]), f"{f['name']}") for f in
+                          _asked("log_files", log_id=int(words[1]))], incomplete)
     return []
 
 

@@ -38,7 +38,7 @@ class Sort(str, Enum):
 
 # The words after `cc log`; a saved filter may have none of these names.
 ACTIONS = ("show", "edit", "rm", "purge", "save", "saved", "forget", "group", "groups",
-           "history")
+           "attach", "files", "open", "detach", "history")
 # What a saved filter keeps, by option name (as filters.toml writes it).
 FILTER_KEYS = ("period", "agent", "direction", "outcome", "result", "missed", "number",
                "contact", "type", "subject", "link", "group", "sort", "desc")
@@ -56,12 +56,13 @@ TAKES = {
     "save": SAVED_KEYS + ("team", "team-name"), "saved": ("json",),
     "forget": ("team", "team-name"),
     "group": ("json",), "groups": ("json",),
+    "attach": ("json",), "files": ("json",), "open": ("print", "json"), "detach": ("json",),
 }
 ELSEWHERE = {"note": "cc log edit ID --note TEXT", "set-number": "cc log edit ID",
              "description": "cc log edit ID --description [TEXT]",
              **{name: f"cc log edit ID --{name}" for name in (
                  "account", "found", "pick", "new-contact", "new-account", "kind")},
-             "all": "cc log rm --all", "yes": "cc log rm"}
+             "all": "cc log rm --all", "yes": "cc log rm", "print": "cc log open ID N"}
 
 
 def log(words: Annotated[Optional[list[str]], typer.Argument(
@@ -77,7 +78,9 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                  "team store; a local filter of the same name wins), `saved` lists them, "
                  "`forget NAME` (--team) deletes one; `group add NAME ID...` puts calls in "
                  "a static group, `group rm NAME ID...` takes them out, `group delete "
-                 "NAME` deletes it, `groups` lists them.")] = None,
+                 "NAME` deletes it, `groups` lists them; `attach ID FILE...` keeps copies "
+                 "of files with a call, `files ID` lists them, `open ID N` opens one "
+                 "(--print: its path), `detach ID N` removes one.")] = None,
         period: Annotated[Optional[str], typer.Option(
             "--period", "-p", autocompletion=complete.periods,
             help="today, yesterday, this-week, last-week, this-month, last-month, or FROM..TO "
@@ -178,6 +181,9 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                                  "in days or weeks: 365d, 30d, 12w.")] = None,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="With rm: do not ask.")]
         = False,
+        print_path: Annotated[bool, typer.Option(
+            "--print", help="With open: print the file's path instead of opening it.")]
+        = False,
         json: Json = False) -> None:
     """The call log, newest first."""
     words = words or []
@@ -194,7 +200,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
              "json": json or None,
              "account": account, "found": found or None, "pick": pick,
              "new-contact": new_contact, "new-account": new_account, "kind": kind,
-             "team": team or None, "url": url, "team-name": team_name}
+             "team": team or None, "url": url, "team-name": team_name,
+             "print": print_path or None}
     action = words[0] if words and words[0] in ACTIONS else None
     _only(action, {k for k, v in given.items() if v is not None})
     if action == "edit":
@@ -235,6 +242,14 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         forget_filter(words[1], team, team_name)
     elif action == "group":
         _group(words[1:], json)
+    elif action in ("attach", "files", "open", "detach"):
+        from . import logfiles
+
+        if action == "open":
+            logfiles.open_(words[1:], print_path, json)
+        else:
+            {"attach": logfiles.attach, "files": logfiles.listing,
+             "detach": logfiles.detach}[action](words[1:], json)
     elif action == "groups":
         _no_more(words, 1, "cc log groups")
         render.out(client.request("log_groups"), json, _group_lines)
@@ -607,6 +622,9 @@ def _remove(rest: list[str], all_: bool, yes: bool, as_json: bool) -> None:
             raise WireError(ErrorCode.FAILED, "nothing removed")
     result = client.request("log_rm", log_id=None if all_ else int(rest[0]))
     render.out(result, as_json, f"removed {result['removed']} call(s)")
+    from .logfiles import left_behind
+
+    left_behind(result)
 
 
 def _purge(rest: list[str], older_than: str | None, as_json: bool) -> None:
@@ -631,6 +649,10 @@ def purged_line(done: dict) -> str:
     if done.get("team_error"):
         line += (f"\nthe team store was not purged ({done['team_error']}); the daemon "
                  "purges it at its next daily run, or run this again")
+    if done.get("files_left"):
+        from .logfiles import left_behind
+
+        left_behind(done)
     return line
 
 

@@ -1,4 +1,6 @@
-"""Output: JSON for scripts, aligned text and tables for people, CSV for spreadsheets."""
+"""Output: JSON for scripts, aligned text and tables for people, CSV for spreadsheets.
+
+Imports neither Typer nor rich (the hot path of cccli/hot.py prints through it)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ import json
 import sys
 import unicodedata
 from datetime import datetime
-
-import typer
 
 from daemon.units import duration
 from daemon.wire import Direction, ErrorCode, Exit, WireError, for_json
@@ -67,7 +67,7 @@ def listed(items: list[dict], as_json: bool, text, template: str | None,
 def fail(message: str, code: Exit) -> None:
     """One line on stderr and a non-zero exit: the shape of every error of `cc`."""
     sys.stderr.write(f"cc: {plain(message)}\n")
-    raise typer.Exit(int(code))
+    raise SystemExit(int(code))
 
 
 def warn(message: str) -> None:

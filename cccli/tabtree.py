@@ -386,6 +386,7 @@ TREE = {
                 {'names': ['--all'], 'dest': 'all_', 'value': None, 'multiple': False, 'help': 'With rm: every call'},
                 {'names': ['--older-than'], 'dest': 'older_than', 'value': ['files'], 'multiple': False, 'help': 'With purge: the calls that started longer ago than this, ...'},
                 {'names': ['--yes', '-y'], 'dest': 'yes', 'value': None, 'multiple': False, 'help': 'With rm: do not ask'},
+                {'names': ['--print'], 'dest': 'print_path', 'value': None, 'multiple': False, 'help': "With open: print the file's path instead of opening it"},
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
@@ -421,20 +422,6 @@ TREE = {
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
             'arguments': [
-            ],
-            'commands': {
-            },
-        },
-        'journal': {
-            'help': 'The journal of every message exchanged with the server, o...',
-            'options': [
-                {'names': ['--tail', '-n'], 'dest': 'tail', 'value': ['none'], 'multiple': False, 'help': 'Only the last N messages'},
-                {'names': ['--kind'], 'dest': 'kind', 'value': ['choices', ['request', 'response', 'event', 'failure', 'rejected']], 'multiple': False, 'help': 'Only messages of this kind'},
-                {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'One JSON object per message (JSON lines)'},
-                {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
-            ],
-            'arguments': [
-                {'dest': 'file', 'nargs': 1, 'value': ['files']},
             ],
             'commands': {
             },
@@ -831,6 +818,44 @@ TREE = {
                         {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
                     ],
                     'arguments': [
+                    ],
+                    'commands': {
+                    },
+                },
+            },
+        },
+        'journal': {
+            'help': 'The journal of every message exchanged with the server: `...',
+            'options': [
+                {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
+            ],
+            'arguments': [
+            ],
+            'commands': {
+                'show': {
+                    'help': 'The journal of every message exchanged with the server, o...',
+                    'options': [
+                        {'names': ['--tail', '-n'], 'dest': 'tail', 'value': ['none'], 'multiple': False, 'help': 'Only the last N messages'},
+                        {'names': ['--kind'], 'dest': 'kind', 'value': ['choices', ['request', 'response', 'event', 'failure', 'rejected']], 'multiple': False, 'help': 'Only messages of this kind'},
+                        {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'One JSON object per message (JSON lines)'},
+                        {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
+                    ],
+                    'arguments': [
+                        {'dest': 'file', 'nargs': 1, 'value': ['files']},
+                    ],
+                    'commands': {
+                    },
+                },
+                'share': {
+                    'help': 'Write a copy of the journal fit to attach to a bug report...',
+                    'options': [
+                        {'names': ['--from'], 'dest': 'source', 'value': ['files'], 'multiple': False, 'help': 'Share this journal file (and its rotated JOURNAL.1, JOURN...'},
+                        {'names': ['--force'], 'dest': 'force', 'value': None, 'multiple': False, 'help': 'Replace FILE if it exists'},
+                        {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'What was replaced, as JSON (on stderr when FILE is -)'},
+                        {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
+                    ],
+                    'arguments': [
+                        {'dest': 'dest', 'nargs': 1, 'value': ['files']},
                     ],
                     'commands': {
                     },

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from daemon import wire
+from daemon import profile, wire
 
 from . import client, render
 from .options import Json
@@ -102,7 +102,7 @@ def watch(since: Annotated[Optional[int], typer.Option(
     """Print the current state, then every change as it happens (Ctrl-C stops)."""
     import zmq
 
-    paths = client.profile.paths()
+    paths = profile.paths()
     # Fails clearly when no daemon runs; its pid tells a later restart from this daemon.
     watcher = Watcher(count, json, client.request("ping", timeout=3)["pid"])
     sub = zmq.Context.instance().socket(zmq.SUB)

@@ -59,6 +59,11 @@ def _fill(elem: ET.Element, value, depth: int = 0) -> None:
         elem.text = _text(value)
 
 
+def _one_line(xml: str) -> str:
+    """Serialised XML on one line: ElementTree escapes CR and LF in attributes, not in text."""
+    return xml.replace("\r", "&#13;").replace("\n", "&#10;")
+
+
 class Journal:
     def __init__(self, path: Path, max_bytes: int = 10_485_760, backups: int = 5,
                  enabled: bool = True):
@@ -104,11 +109,12 @@ class Journal:
             elem = ET.Element("message", head)
             if fill:
                 fill(elem)
-            line = ET.tostring(elem, encoding="unicode")
+            # A pretty-printed answer's CR/LF would cut the line: as character references.
+            line = _one_line(ET.tostring(elem, encoding="unicode"))
             if len(line) * 4 > MAX_LINE and len(line.encode()) > MAX_LINE:
                 elem = ET.Element("message", {**head, "truncated": str(len(line))})
                 ET.SubElement(elem, "raw").text = _text(line[:_RAW_SHOWN])
-                line = ET.tostring(elem, encoding="unicode")
+                line = _one_line(ET.tostring(elem, encoding="unicode"))
             try:
                 self._file.write(("\n" if self._cut else "") + line + "\n")
                 self._file.flush()

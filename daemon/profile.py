@@ -241,6 +241,8 @@ SETTINGS: tuple[Setting, ...] = (
             "code (ISO 3166 code, e.g. UA, PL, GB)"),
     Setting("import.max_bytes", 52_428_800, "largest file `cc contacts import` and "
             "`cc who import` read, in bytes (50 MiB)"),
+    Setting("files.max_bytes", 26_214_400, "largest file `cc log attach` copies to a call, "
+            "in bytes (25 MiB)", minimum=1, maximum=2**40),
     Setting("dial.mode", "offhook", "offhook: the call connects when the far end answers; "
             "callback: the server rings the number, then your phone, and `cc answer` "
             "connects", choices=DIAL_MODES),
@@ -353,7 +355,9 @@ class Paths:
 
     @property
     def lock_file(self) -> Path:
-        return self.run_dir / "daemon.lock"
+        from . import rundir
+
+        return self.run_dir / rundir.LOCK
 
     @property
     def handover(self) -> Path:
@@ -365,25 +369,22 @@ class Paths:
 
 
 def paths() -> Paths:
-    home = os.environ.get("CC_HOME")
-    if home:
-        base = Path(home).expanduser().resolve()
-        if base.exists() and not base.is_dir():
-            raise ConfigError(f"CC_HOME={home} is not a directory: point CC_HOME at a folder "
-                              "of your own (it is made if missing), or unset it")
+    from . import rundir
+
+    base = rundir.home()
+    if base:
+        if os.path.exists(base) and not os.path.isdir(base):
+            raise ConfigError(f"CC_HOME={os.environ['CC_HOME']} is not a directory: point "
+                              "CC_HOME at a folder of your own (it is made if missing), or "
+                              "unset it")
+        base = Path(base)
         return Paths(base / "config.toml", base / "data", base / "run", base / "log")
     import platformdirs
-    import warnings
 
-    with warnings.catch_warnings():
-        # Without XDG_RUNTIME_DIR platformdirs falls back to /tmp/runtime-UID, which we
-        # then require to be private (see the daemon's socket directory check).
-        warnings.simplefilter("ignore")
-        runtime = platformdirs.user_runtime_dir(APP)
     return Paths(
         Path(platformdirs.user_config_dir(APP)) / "config.toml",
         Path(platformdirs.user_data_dir(APP)),
-        Path(runtime),
+        Path(rundir.run_dir()),
         Path(platformdirs.user_log_dir(APP)),
     )
 

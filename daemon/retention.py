@@ -49,6 +49,7 @@ class Retention:
         self.store, self.settings, self.clock, self.team = store, settings, clock, team
         self.last: dict | None = self._kept()
         self.next_at: float | None = None      # the daily run's next time, on the clock
+        self.files = None       # attachments.Files: the purged calls' files leave the disk
 
     def view(self) -> dict | None:
         """The setting, the last purge and the next daily one; None when retention is
@@ -89,6 +90,12 @@ class Retention:
                 break
             await asyncio.sleep(0)      # the loop serves its requests and events between
         done = {"days": days, "before": before, "local": local}
+        if self.files is not None:      # after the commits: their files leave the disk
+            from .attachments import drain
+
+            left = (await drain(self.files))["files_left"]
+            if left:
+                done["files_left"] = left
         if self.team is not None:
             from .team.connect import TeamError
 

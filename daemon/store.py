@@ -362,43 +362,6 @@ def _v12(db: sqlite_utils.Database) -> None:
     db.execute("create index directory_outbox_uid on directory_outbox (uid, kind)")
 
 
-# The card's fields whose every change the change log records, in the order it lists them.
-CHANGE_FIELDS = ("call_type", "subject", "result", "notes", "description", "contact",
-                 "account", *(f"link_{name}" for name in LINKS))
-CHANGE_VIA = ("cc", "handover", "daemon")     # an agent's command, a transfer's card, itself
-
-
-def _v13(db: sqlite_utils.Database) -> None:
-    """A call's description beside its notes (F60), of at most 64 KiB of UTF-8; the
-    change log of every call's card, append only: a row is never changed, and goes only
-    with its call (the cascade of `cc log rm` and the retention purge). The triggers that
-    write it are made at open (_keep_change_log), as the outbox's are."""
-    most = 64 * 1024        # wire.DESCRIPTION_BYTES as this step made it
-    db.execute("alter table calls add column description text check (description is null "
-               f"or length(cast(description as blob)) <= {most})")
-    vias = "'cc', 'handover', 'daemon'"     # CHANGE_VIA as this step made it
-    for sql in (
-            f"""create table call_changes (
-                seq integer primary key autoincrement,
-                call_row integer not null references calls (id) on delete cascade,
-                call_id text not null,
-                changed_at text not null,
-                changed_by text not null check (changed_by <> ''),
-                via text not null check (via in ({vias})),
-                field text not null,
-                old_value text,
-                new_value text)""",
-            "create index call_changes_call on call_changes (call_row, seq)",
-            """create trigger call_changes_kept before update on call_changes
-                begin select raise(abort, 'the change log is append only'); end""",
-            # A row goes with its call: while the call is there, nobody removes it.
-            """create trigger call_changes_stay before delete on call_changes
-                when exists (select 1 from calls where id = old.call_row
-                             and call_id = old.call_id)
-                begin select raise(abort, 'the change log is append only'); end"""):
-        db.execute(sql)
-
-
 def _directory_triggers() -> dict[str, str]:
     """Each trigger of the contacts' outbox by name. They queue while `log_meta.directory`
     is 'on' (not while a change pulled from the store is applied: 'applying')."""
@@ -441,11 +404,91 @@ def _keep_directory_outbox(db: sqlite_utils.Database) -> None:
             db.execute(f"create trigger {name} {body}")
 
 
+FILE_NAME_MAX = 120      # characters of an attached file's name (daemon/attachments.py)
+
+
+def _v13(db: sqlite_utils.Database) -> None:
+    """Files attached to a call (`cc log attach`): a row per file, numbered per call,
+    copied to data/files/CALL_ROW/STORED. A file row goes with its call (on delete
+    cascade); every removed row queues its file in `call_files_gone` in the same
+    transaction, and the daemon removes the queued files from disk after the commit
+    (attachments.drain): whatever removes a call (`cc log rm`, the retention purge, a
+    detach) takes its files with it, and a file that could not be removed is retried.
+    An attach of the same path again takes its name out of the queue."""
+    no_controls = "not {c} glob '*[' || char(1) || '-' || char(31) || char(127) || ']*'"
+    for sql in (
+            f"""create table call_files (
+                id integer primary key,
+                call_row integer not null references calls(id) on delete cascade,
+                n integer not null check (n >= 1),
+                name text not null check (length(name) between 1 and {FILE_NAME_MAX}
+                    and instr(name, '/') = 0 and instr(name, '\\') = 0
+                    and substr(name, 1, 1) <> '.' and {no_controls.format(c="name")}),
+                stored text not null check (length(stored) between 1 and {FILE_NAME_MAX + 8}
+                    and instr(stored, '/') = 0 and instr(stored, '\\') = 0
+                    and substr(stored, 1, 1) <> '.' and {no_controls.format(c="stored")}),
+                size integer not null check (size >= 0),
+                sha256 text not null check (length(sha256) = 64
+                    and not sha256 glob '*[^0-9a-f]*'),
+                attached_at text not null,
+                unique (call_row, n),
+                unique (call_row, stored))""",
+            """create table call_files_gone (
+                path text primary key check (path glob '[0-9]*/?*'),
+                since text not null) without rowid""",
+            """create trigger call_files_removed after delete on call_files begin
+                insert or ignore into call_files_gone (path, since)
+                values (old.call_row || '/' || old.stored, strftime('%Y-%m-%dT%H:%M:%fZ'));
+                end""",
+            """create trigger call_files_attached after insert on call_files begin
+                delete from call_files_gone where path = new.call_row || '/' || new.stored;
+                end"""):
+        db.execute(sql)
+
+
+# The card's fields whose every change the change log records, in the order it lists them.
+CHANGE_FIELDS = ("call_type", "subject", "result", "notes", "description", "contact",
+                 "account", *(f"link_{name}" for name in LINKS))
+CHANGE_VIA = ("cc", "handover", "daemon")     # an agent's command, a transfer's card, itself
+
+
+def _v14(db: sqlite_utils.Database) -> None:
+    """A call's description beside its notes (F60), of at most 64 KiB of UTF-8; the
+    change log of every call's card, append only: a row is never changed, and goes only
+    with its call (the cascade of `cc log rm` and the retention purge). The triggers that
+    write it are made at open (_keep_change_log), as the outbox's are."""
+    most = 64 * 1024        # wire.DESCRIPTION_BYTES as this step made it
+    db.execute("alter table calls add column description text check (description is null "
+               f"or length(cast(description as blob)) <= {most})")
+    vias = "'cc', 'handover', 'daemon'"     # CHANGE_VIA as this step made it
+    for sql in (
+            f"""create table call_changes (
+                seq integer primary key autoincrement,
+                call_row integer not null references calls (id) on delete cascade,
+                call_id text not null,
+                changed_at text not null,
+                changed_by text not null check (changed_by <> ''),
+                via text not null check (via in ({vias})),
+                field text not null,
+                old_value text,
+                new_value text)""",
+            "create index call_changes_call on call_changes (call_row, seq)",
+            """create trigger call_changes_kept before update on call_changes
+                begin select raise(abort, 'the change log is append only'); end""",
+            # A row goes with its call: while the call is there, nobody removes it.
+            """create trigger call_changes_stay before delete on call_changes
+                when exists (select 1 from calls where id = old.call_row
+                             and call_id = old.call_id)
+                begin select raise(abort, 'the change log is append only'); end"""):
+        db.execute(sql)
+
+
 GROUP_NAME_MAX = 64
 # A static group's member joined to its call: the same row, still the same call.
 MEMBER_CALL = "calls c on c.id = m.call_row and c.call_id = m.call_id"
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13,
+              _v14)
 
 HIGH_WATER = "calls_counter_high_water"
 
@@ -533,7 +576,7 @@ def _change_triggers() -> dict[str, str]:
 def _keep_change_log(db: sqlite_utils.Database) -> None:
     """The change log's triggers on calls, made at open like the outbox's (a migration
     that rebuilds the calls table drops them); a change_by left by a crash is cleared."""
-    if "call_changes" not in db.table_names():      # a log before _v13 (tests make one)
+    if "call_changes" not in db.table_names():      # a log before _v14 (tests make one)
         return
     # As SQLite keeps them: a cc whose triggers read otherwise makes them anew.
     wanted = {name: f"CREATE TRIGGER {name} {body}" for name, body in _change_triggers().items()}

@@ -54,7 +54,7 @@ def modules_loaded(home: Path, *argv: str) -> tuple[set[str], str]:
     """The modules `cc ARGV` loads (run in a fresh interpreter, CC_HOME=home), and its output."""
     probe = ("import sys\n"
              f"sys.argv = ['cc', *{list(argv)!r}]\n"
-             "from cccli.app import main\n"
+             "from cccli.compiler import ours as main\n"
              "try:\n    main()\nexcept SystemExit:\n    pass\n"
              "print(' '.join(sorted(sys.modules)))\n")
     done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "CC_HOME": str(home)},

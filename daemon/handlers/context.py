@@ -27,6 +27,7 @@ from ..feed import Feed
 from ..hooks import Hooks
 from ..infinity import EventListener, InfinityClient
 from ..journal import Journal
+from ..attachments import Files, drain
 from ..retention import Retention
 from ..server_events import ServerEvents
 from ..session import Session
@@ -70,6 +71,7 @@ class Context:
     retention: Retention | None = None
     started: float = field(default_factory=time.time)
     events: reach.Plan | None = None    # where the event listener listens, and its URL
+    files: Files | None = None          # the files attached to calls (cc log attach)
 
     def publish(self, kind: str, payload) -> None:
         self.feed.publish(kind, payload)
@@ -190,7 +192,11 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
 
         contacts.sync = DirectorySync(store, contacts, s, clock)
         supervisor.keep("contacts sync", contacts.sync.run)
+    ctx.files = Files(store, paths.data_dir / "files")
+    ctx.files.clear_incoming()
+    spawn(drain(ctx.files))         # copies a removal before the stop could not remove
     ctx.retention = Retention(store, s, clock, ctx.team)
+    ctx.retention.files = ctx.files
     supervisor.keep("retention", ctx.retention.keep_purging)
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())

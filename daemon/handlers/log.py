@@ -9,6 +9,7 @@ import time
 from typing import Annotated
 
 from .. import export, filters, phone, privacy
+from ..attachments import drain
 from ..calls import iso
 from ..infinity import InfinityError
 from ..retention import MAX_DAYS
@@ -152,12 +153,14 @@ async def log_history(ctx: Context, log_id: LogId) -> dict:
             "changes": ctx.store.history(log_id)}
 
 
-@command("log_rm", "Remove the logged call LOG_ID, or every call when LOG_ID is null.")
+@command("log_rm", "Remove the logged call LOG_ID, or every call when LOG_ID is null, with "
+                   "their attached files (any copy that could not be removed: files_left).")
 async def log_rm(ctx: Context, log_id: LogId | None = None) -> dict:
     if log_id is not None and ctx.store.get(log_id) is None:
         raise _no_such_call(log_id)
     ctx.store.flush()
-    return {"removed": ctx.store.remove(log_id)}
+    removed = ctx.store.remove(log_id)      # committed: now its files leave the disk
+    return {"removed": removed, **await drain(ctx.files)}
 
 
 @command("log_purge", "Remove the calls that started more than DAYS days ago from the call "

@@ -1,0 +1,40 @@
+"""How every run of `cc` ends when something fails, whichever path ran it (the Typer app
+or the hot path): one line on stderr and an exit code, never a traceback (CC_DEBUG=1
+shows one for an unexpected error); Ctrl-C exits 130 quietly. Imports neither Typer nor
+rich."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from daemon.wire import Exit, WireError
+
+
+def guarded(run, unexpected=None):
+    """Call `run()`; a failure exits as described above. `unexpected(exc)` may exit first
+    for an exception of its own kind (the app's: Click's usage errors)."""
+    try:
+        return run()
+    except WireError as exc:
+        from .render import plain
+
+        sys.stderr.write(f"cc: {plain(exc.message)}\n")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:    # a bug, or a system failure no command foresaw
+        profile = sys.modules.get("daemon.profile")    # never imported: not its error
+        if profile is not None and isinstance(exc, profile.ConfigError):
+            from .render import plain
+
+            sys.stderr.write(f"cc: {plain(str(exc))}\n")
+            sys.exit(int(Exit.CONFIG))
+        if unexpected is not None:
+            unexpected(exc)
+        if os.environ.get("CC_DEBUG"):
+            raise
+        what = " ".join(str(exc).split())[:300] or "no message"
+        sys.stderr.write(f"cc: internal error: {type(exc).__name__}: {what}; run with "
+                         "CC_DEBUG=1 for details\n")
+        sys.exit(int(Exit.FAILED))
