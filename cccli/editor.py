@@ -29,9 +29,10 @@ def editor() -> list[str]:
     return ["vi"]
 
 
-def edit(current: str, what: str) -> str:
+def edit(current: str, what: str, most: int) -> str:
     """The text as the user left it in the editor, started on `current`; `what` names it
-    in errors. The end's blank lines and spaces are cut (editors add a last newline)."""
+    in errors. The end's blank lines and spaces are cut (editors add a last newline); a
+    file far over `most` is not read whole (the caller refuses a text over `most`)."""
     command = editor()
     fd, path = tempfile.mkstemp(prefix="cc-", suffix=".txt")    # mode 0600: only ours
     try:
@@ -56,7 +57,9 @@ def edit(current: str, what: str) -> str:
                             f"{done.returncode}: {what} was not changed")
         try:
             with open(path, encoding="utf-8") as file:
-                return file.read().rstrip()
+                text = file.read(4 * most + 1)
+            # Past 4 × `most` characters it is over however its end is trimmed: kept so.
+            return text if len(text) > 4 * most else text.rstrip()
         except UnicodeDecodeError:
             raise WireError(ErrorCode.BAD_INPUT, f"the file the editor left is not UTF-8 "
                             f"text: {what} was not changed") from None

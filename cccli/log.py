@@ -359,12 +359,14 @@ def _description(rest: list[str]) -> tuple[list[str], str | None]:
     if text == "-":
         from daemon.wire import DESCRIPTION_BYTES
 
-        try:        # no more than could fit: a runaway pipe is not read whole
-            text = sys.stdin.read(DESCRIPTION_BYTES + 1)
+        cap = 4 * DESCRIPTION_BYTES     # a runaway pipe is not read whole
+        try:
+            text = sys.stdin.read(cap + 1)
         except UnicodeDecodeError:
             raise WireError(ErrorCode.BAD_INPUT, "the description on standard input is not "
                             "UTF-8 text") from None
-        text = text.rstrip("\n")
+        if len(text) <= cap:        # past the cap it is over however its end is trimmed
+            text = text.rstrip("\n")
     return ids, text
 
 
@@ -389,7 +391,7 @@ def _describe(log_id: int | None, fields: dict) -> int | None:
                             "empty")
         current = (row.get("description") or "").rstrip()
         what = f"the description of call {row['id']}"
-        text = editor.edit(current, what)
+        text = editor.edit(current, what, DESCRIPTION_BYTES)
         if not text and current:
             raise WireError(ErrorCode.FAILED, f"the file was left empty, so {what} was not "
                             f"changed (clear it with `cc log edit {row['id']} --description "

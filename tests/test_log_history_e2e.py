@@ -107,9 +107,10 @@ def test_a_description_over_64_kib_is_refused_at_each_edge(agent):
     assert done.returncode == 9 and done.stderr == (
         "cc: the description is over 64 KiB, more than a call's description holds: shorten "
         "it\n")
-    done = agent.cc("log", "edit", log_id, "--description", "é" * (DESCRIPTION_BYTES // 2 + 1),
-                    check=False)
-    assert done.returncode == 9 and "over 64 KiB" in done.stderr
+    for given in ("-", "é" * (DESCRIPTION_BYTES // 2 + 1)):     # no part of one is kept
+        done = agent.cc("log", "edit", log_id, "--description", given, check=False,
+                        input="x" * DESCRIPTION_BYTES + "\n" + "y" * 10**6)
+        assert done.returncode == 9 and "over 64 KiB" in done.stderr
     # The daemon checks what any client sends, and the call log's own rule holds too.
     with pytest.raises(WireError, match="the description is 65537 bytes"):
         agent.request("log_edit", log_id=row["id"],
@@ -183,6 +184,11 @@ def test_an_editor_that_empties_the_file_or_fails_changes_nothing(agent, tmp_pat
                                {"EDITOR": str(empties), "VISUAL": ""})
     assert code == 1 and (f"the file was left empty, so the description of call {log_id} "
                           "was not changed") in " ".join(screen.split())
+    too_long = fake_editor(tmp_path, "too-long", f"head -c {DESCRIPTION_BYTES + 1} /dev/zero "
+                           "| tr '\\0' x > \"$1\"")
+    code, screen = at_terminal(agent, ["log", "edit", log_id, "--description"],
+                               {"EDITOR": str(too_long), "VISUAL": ""})
+    assert code == 9 and "over 64 KiB" in screen
     fails = fake_editor(tmp_path, "fails", "exit 3")
     code, screen = at_terminal(agent, ["log", "edit", log_id, "--description"],
                                {"EDITOR": str(fails), "VISUAL": ""})
