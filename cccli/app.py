@@ -42,7 +42,7 @@ COMMANDS = (
     ("reject", "calls:reject"), ("hangup", "calls:hangup"), ("hold", "calls:hold"),
     ("unhold", "calls:unhold"), ("transfer", "calls:transfer"), ("dtmf", "calls:dtmf"),
     ("wrapup", "calls:wrapup"), ("watch", "watch:watch"), ("who", "who:who"),
-    ("contacts", "contacts:contacts"),
+    ("remind", "remind:remind"), ("contacts", "contacts:contacts"),
     ("accounts", "contacts:accounts"), ("play", "media:play"), ("kb", "media:kb"),
     ("log", "log:log"), ("report", "report:report"), ("doctor", "doctor:doctor"),
     ("version", "app:version"),

@@ -104,6 +104,10 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
            hangup: Annotated[Optional[bool], typer.Option(
                "--hangup/--keep", help="With done while a call is still up: hang it up, "
                                        "or keep it.")] = None,
+           remind: Annotated[Optional[str], typer.Option(
+               "--remind", metavar="WHEN", help="Set a reminder on the call at WHEN, as `cc "
+                                                "remind` takes it (15:30, tomorrow 9:00, in "
+                                                "2h).")] = None,
            json: Json = False) -> None:
     """Wrap-up: fill in the call card; `done` ends processing."""
     if what not in (None, "done"):
@@ -114,7 +118,7 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
     if done and hangup is None:
         hangup = _ask_hangup()
     card = client.request("wrapup", done=done, fields=fields, log_id=log_id, call_id=call,
-                          hangup=hangup)
+                          hangup=hangup, remind=remind)
     render.out(card, json, lambda value: _card_line(value, done))
 
 

@@ -19,8 +19,8 @@ COMMANDS = frozenset({
     "accounts", "answer", "available", "away", "break", "calls", "catalog", "completion",
     "config", "contacts", "daemon", "dial", "doctor", "dtmf", "emulator", "hangup", "hold",
     "journal", "kb", "log", "login", "logout", "play", "quick", "recent", "redial", "reject",
-    "report", "state", "status", "team", "transfer", "unhold", "version", "watch", "who",
-    "wrapup",
+    "remind", "report", "state", "status", "team", "transfer", "unhold", "version", "watch",
+    "who", "wrapup",
 })
 OURS = COMMANDS | {"-h", "--help"}
 # What compilers and linkers take as input (gcc's list of suffixes, and the objects).

@@ -256,6 +256,7 @@ TREE = {
                 {'names': ['--id'], 'dest': 'log_id', 'value': ['none'], 'multiple': False, 'help': 'A logged call to fill in (default: the call in wrap-up, e...'},
                 {'names': ['--call'], 'dest': 'call', 'value': ['call', 'call_ids', False], 'multiple': False, 'help': "The call's id (see `cc status`)"},
                 {'names': ['--hangup', '--keep'], 'dest': 'hangup', 'value': None, 'multiple': False, 'help': 'With done while a call is still up: hang it up, or keep it'},
+                {'names': ['--remind'], 'dest': 'remind', 'value': ['files'], 'multiple': False, 'help': 'Set a reminder on the call at WHEN, as `cc remind` takes ...'},
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
             ],
@@ -287,6 +288,20 @@ TREE = {
             ],
             'arguments': [
                 {'dest': 'words', 'nargs': -1, 'value': ['call', 'who_words', True]},
+            ],
+            'commands': {
+            },
+        },
+        'remind': {
+            'help': 'Remind yourself of a call: the daemon shows a desktop not...',
+            'options': [
+                {'names': ['--list'], 'dest': 'listing', 'value': None, 'multiple': False, 'help': 'List the reminders not yet fired, soonest first'},
+                {'names': ['--all'], 'dest': 'fired', 'value': None, 'multiple': False, 'help': 'List the 100 reminders fired last too (implies --list)'},
+                {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
+                {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},
+            ],
+            'arguments': [
+                {'dest': 'words', 'nargs': -1, 'value': ['files']},
             ],
             'commands': {
             },

@@ -39,6 +39,11 @@ def _line(msg: dict, as_json: bool) -> str:
     if kind == "session":
         return f"[{seq}] session: {data['session']}" + (
             f" ({data['last_error']})" if data.get("last_error") else "")
+    if kind == "reminder":
+        who = data.get("contact") or data.get("number")
+        return f"[{seq}] reminder {data.get('id')}: call {data.get('log_id')} " \
+            f"{data.get('counter_number')} {who}" + (f" -- {data['text']}" if data.get("text")
+                                                    else "")
     return f"[{seq}] {kind}: {jsonlib.dumps(data, ensure_ascii=False)}"
 
 

@@ -1,7 +1,8 @@
 """The clock of the daemon's own timers: polling, reconnect backoff, `away --for`, the
 wrap-up and consult timeouts, `dial --wait --timeout`.
 
-In production it is the wall clock. Tests start a daemon with CC_TEST_CLOCK=manual: its
+In production it is the wall clock. Tests start a daemon with CC_TEST_CLOCK=manual (or
+manual+SECONDS, a clock that starts that far ahead of the wall clock): its
 timers then stand still until the `clock_advance` request moves them, together with the
 emulator's manual clock, so a test moves time instead of racing it. The order of the
 server's news is judged on the real monotonic clock either way (calls.py).
@@ -67,9 +68,18 @@ class ManualClock(WallClock):
 
     async def within(self, awaitable, seconds: float) -> bool:
         work = asyncio.ensure_future(awaitable)
-        timer = asyncio.ensure_future(self.sleep(seconds))
-        await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
-        timer.cancel()
+        if seconds <= 0:
+            await asyncio.sleep(0)
+        else:
+            # The waiting task itself is the sleeper: `advance` lets it finish what follows
+            # the timeout (or sleep again) before it moves on, as after a plain `sleep`.
+            timer = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._order), timer,
+                                            asyncio.current_task()))
+            try:
+                await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                timer.cancel()
         if work.done():
             return True
         work.cancel()
@@ -105,8 +115,16 @@ class ManualClock(WallClock):
 
 
 def from_environment() -> WallClock:
-    if os.environ.get(ENV) == "manual":
+    """CC_TEST_CLOCK=manual: a manual clock from the wall clock's time; manual+SECONDS: from
+    that far ahead of it, as for a daemon started again after a time away."""
+    mode, _, ahead = os.environ.get(ENV, "").partition("+")
+    if mode == "manual":
         log.warning("%s=manual: the daemon's timers move only when a test advances them",
                     ENV)
-        return ManualClock()
+        try:
+            start = time.time() + float(ahead or 0)
+        except ValueError:
+            log.warning("%s: ignored %r after manual+, not seconds", ENV, ahead)
+            start = None
+        return ManualClock(start)
     return WallClock()

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from .states import ENDED, HELD, RINGING, TALKING
 
 log = logging.getLogger("cc.hooks")
-EVENTS = ("on_ring", "on_answer", "on_end", "on_wrapup_done")
+EVENTS = ("on_ring", "on_answer", "on_end", "on_wrapup_done", "on_reminder")
 NOTICES = {"on_ring": "Call from {who}", "on_end": "Call with {who} ended ({outcome})"}
 MAX_RUNNING = 4
 MAX_WAITING = 64
@@ -48,6 +48,16 @@ class Hooks:
         if notice:
             self._notify(event, payload)
 
+    def reminder(self, reminder: dict) -> None:
+        """A reminder fell due (daemon/reminders.py): `hooks.on_reminder` with the reminder
+        as JSON on stdin and its fields in the environment, and a desktop notice."""
+        command = self.settings.get("hooks.on_reminder") or ""
+        payload = {"event": "on_reminder", "reminder": reminder}
+        if command:
+            self._start("on_reminder", command, payload)
+        if self.settings.get("notify.desktop"):
+            self._notify("on_reminder", payload)
+
     def call_changed(self, call, old: int, new: int) -> None:
         """Hooks on ring, answer and end (F9, F38)."""
         if new in RINGING and old not in RINGING:
@@ -64,7 +74,8 @@ class Hooks:
             self._waiting.append((event, command, payload))
         else:
             log.warning("hook %s for call %s dropped: %d hooks run and %d wait already",
-                        event, payload["call"]["call_id"], MAX_RUNNING, MAX_WAITING)
+                        event, (payload.get("call") or payload["reminder"])["call_id"],
+                        MAX_RUNNING, MAX_WAITING)
 
     def _launch(self, job: tuple) -> None:
         task = asyncio.get_running_loop().create_task(self._run(*job))
@@ -85,9 +96,12 @@ class Hooks:
         notifier = shutil.which("notify-send")
         if notifier is None:
             return
-        call = payload["call"]
-        who = call.get("contact") or call.get("number") or "unknown number"
-        text = NOTICES[event].format(who=who, outcome=call.get("outcome", ""))
+        if event == "on_reminder":
+            text = reminder_notice(payload["reminder"])
+        else:
+            call = payload["call"]
+            who = call.get("contact") or call.get("number") or "unknown number"
+            text = NOTICES[event].format(who=who, outcome=call.get("outcome", ""))
         command = " ".join(shlex.quote(part) for part in (notifier, "--app-name=cc", "cc",
                                                           text))
         self._start(f"notice {event}", command, payload)
@@ -125,7 +139,15 @@ class Hooks:
 def environment(event: str, payload: dict) -> dict[str, str]:
     """The call's and its card's fields a hook finds in its environment: CC_EVENT,
     CC_CALL_ID, CC_NUMBER, CC_COUNTER_NUMBER, CC_SUBJECT, ..., CC_LINK_TASK, ... (the
-    notes, several lines long, only on stdin)."""
+    notes, several lines long, only on stdin). A reminder's: CC_REMINDER_ID,
+    CC_REMINDER_TEXT, CC_DUE_AT, CC_LOG_ID, CC_CALL_ID, CC_NUMBER, CC_CONTACT, ...."""
+    if "reminder" in payload:
+        reminder = payload["reminder"]
+        env = {"CC_EVENT": event, "CC_REMINDER_ID": reminder["id"],
+               "CC_REMINDER_TEXT": reminder["text"]}
+        env.update({f"CC_{name.upper()}": value for name, value in reminder.items()
+                    if name not in ("id", "text", "fired") and value is not None})
+        return {name: str(value).replace("\0", "") for name, value in env.items()}
     call, card = payload["call"], payload["card"]
     env = {"CC_EVENT": event, "CC_CALL_ID": call["call_id"], "CC_NUMBER": call["number"]}
     env.update({f"CC_{name.upper()}": value for name, value in card.items()
@@ -133,3 +155,11 @@ def environment(event: str, payload: dict) -> dict[str, str]:
     env.update({f"CC_LINK_{kind.upper()}": value for kind, value in card["links"].items()})
     # The environment cannot carry a NUL; the JSON on stdin keeps the value whole.
     return {name: str(value).replace("\0", "") for name, value in env.items()}
+
+
+def reminder_notice(reminder: dict) -> str:
+    """A reminder's desktop notice: its text, and the call it is about."""
+    who = reminder["contact"] or reminder["number"] or "unknown number"
+    about = f"{reminder['counter_number']} with {who}"
+    return f"Reminder: {reminder['text']} ({about})" if reminder["text"] else \
+        f"Reminder: call {about}"

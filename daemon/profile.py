@@ -260,8 +260,10 @@ SETTINGS: tuple[Setting, ...] = (
       for event, when in (("on_ring", "when a call rings"), ("on_answer", "when a call "
                           "connects"), ("on_end", "when a call ends"),
                           ("on_wrapup_done", "when wrap-up closes"))),
+    Setting("hooks.on_reminder", "", "command run when a reminder (`cc remind`) falls due, "
+            "the reminder as JSON on stdin"),
     Setting("notify.desktop", True, "a desktop notice (notify-send) when a call rings or ends "
-            ", where the machine has one"),
+            "or a reminder falls due, where the machine has one"),
     Setting("hooks.timeout", 10.0, "seconds before a hook is killed", **SECONDS),
     Setting("kb.url", "", "knowledge base search URL; {subject} is replaced", check=_web_url),
     Setting("remote.endpoint", "", "a TCP endpoint for remote control, e.g. "

@@ -446,13 +446,30 @@ def _v13(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _v14(db: sqlite_utils.Database) -> None:
+    """Reminders on calls (F60, daemon/reminders.py): each goes with its call (`cc log rm`,
+    the retention purge) and is fired at most once (fired_at set before it is announced).
+    Never queued for the team store: reminders stay with the agent who set them."""
+    db.execute("""create table reminders (
+                      id integer primary key,
+                      call_row integer not null references calls(id) on delete cascade,
+                      due_at real not null check (due_at > 0),
+                      text text not null default '' check (length(text) <= 500),
+                      created_at real not null check (created_at > 0),
+                      fired_at real check (fired_at is null or fired_at > 0))""")
+    # The cascade looks a removed call's reminders up by call: without the index, removing
+    # the whole log would scan the reminders once per call.
+    db.execute("create index reminders_call on reminders (call_row)")
+    db.execute("create index reminders_pending on reminders (due_at) where fired_at is null")
+
+
 # The card's fields whose every change the change log records, in the order it lists them.
 CHANGE_FIELDS = ("call_type", "subject", "result", "notes", "description", "contact",
                  "account", *(f"link_{name}" for name in LINKS))
 CHANGE_VIA = ("cc", "handover", "daemon")     # an agent's command, a transfer's card, itself
 
 
-def _v14(db: sqlite_utils.Database) -> None:
+def _v15(db: sqlite_utils.Database) -> None:
     """A call's description beside its notes (F60), of at most 64 KiB of UTF-8; the
     change log of every call's card, append only: a row is never changed, and goes only
     with its call (the cascade of `cc log rm` and the retention purge). The triggers that
@@ -488,7 +505,7 @@ GROUP_NAME_MAX = 64
 MEMBER_CALL = "calls c on c.id = m.call_row and c.call_id = m.call_id"
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
 MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13,
-              _v14)
+              _v14, _v15)
 
 HIGH_WATER = "calls_counter_high_water"
 
@@ -576,7 +593,7 @@ def _change_triggers() -> dict[str, str]:
 def _keep_change_log(db: sqlite_utils.Database) -> None:
     """The change log's triggers on calls, made at open like the outbox's (a migration
     that rebuilds the calls table drops them); a change_by left by a crash is cleared."""
-    if "call_changes" not in db.table_names():      # a log before _v14 (tests make one)
+    if "call_changes" not in db.table_names():      # a log before _v15 (tests make one)
         return
     # As SQLite keeps them: a cc whose triggers read otherwise makes them anew.
     wanted = {name: f"CREATE TRIGGER {name} {body}" for name, body in _change_triggers().items()}

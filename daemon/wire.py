@@ -54,6 +54,10 @@ CALL_FIELDS = (
     "account", "contact_candidates",
 )
 AGENT_STATE_FIELDS = ("id", "name", "title")
+REMINDER_FIELDS = (
+    "id", "log_id", "call_id", "counter_number", "number", "contact", "subject", "result",
+    "due_at", "text", "created_at", "fired_at", "fired",
+)
 SESSION_FIELDS = (
     "session", "login", "id_user", "extension", "agent_state", "server", "events_url",
     "last_error", "logon_error?", "state_reason?", "state_until?", "pending_state?", "wrapup?",
@@ -67,6 +71,7 @@ EVENTS = {
                     AGENT_STATE_FIELDS),
     "transfer": ("A consult transfer ended by itself: the target did not answer and the "
                  "caller was taken back", ("call_id", "returned")),
+    "reminder": ("A reminder on a call (`cc remind`) fell due", REMINDER_FIELDS),
 }
 
 

@@ -14,8 +14,8 @@ import sqlite3
 from ..infinity import InfinityError
 from ..store import RESTART_HINT, is_damage
 from ..wire import ErrorCode, WireError, reply_error, reply_ok
-from . import agent, calls, card, catalog, contacts, log, system, transfer, who  # noqa: F401
-from . import files  # noqa: F401
+from . import agent, calls, card, catalog, contacts, log, remind, system, transfer  # noqa: F401
+from . import files, who  # noqa: F401
 from .context import REMOTE, Context
 from .registry import TABLE
 

@@ -9,19 +9,22 @@ from ..infinity import CallAction
 from ..states import line_name
 from ..store import LINKS
 from ..wire import DESCRIPTION_BYTES, ErrorCode, WireError
+from . import remind as reminders
 from .context import Context
 from .registry import CallId, LogId, command
+from .remind import When
 
 
 @command("wrapup", "Fill in the call card with FIELDS (the call in wrap-up, else the current "
                    "call -- during a consult transfer the caller's -- else the last; LOG_ID "
                    "or CALL_ID chooses); DONE closes wrap-up (HANGUP: hang up a call still "
-                   "up, or keep it).")
+                   "up, or keep it); REMIND sets a reminder on that call (as remind's WHEN).")
 async def wrapup(ctx: Context, done: bool = False, fields: dict[str, str] | None = None,
                  log_id: LogId | None = None, call_id: CallId = None,
-                 hangup: bool | None = None) -> dict:
+                 hangup: bool | None = None, remind: When | None = None) -> dict:
     if log_id is not None and call_id is not None:
         raise WireError(ErrorCode.BAD_INPUT, "give --id LOG_ID or --call CALL_ID, not both")
+    moment = reminders.due(ctx, remind) if remind is not None else None
     if done:
         await ctx.session.ready()
         if ctx.session.wrapup_call is None:     # checked first: nothing changes on a refusal
@@ -36,13 +39,14 @@ async def wrapup(ctx: Context, done: bool = False, fields: dict[str, str] | None
     if row is None:
         raise WireError(ErrorCode.NO_SUCH_CALL, f"no call {target} in the call log "
                         "(see `cc log`)")
+    reminder = reminders.add(ctx, target, moment) if moment is not None else None
     if done:
         if hangup:
             for other in ctx.tracker.active():
                 await ctx.control.act(CallAction.HANG_UP, other, ended)
         closed = await ctx.session.finish_wrapup()
-        return ctx.store.get(closed["log_id"]) if closed.get("log_id") else closed
-    return row
+        row = ctx.store.get(closed["log_id"]) if closed.get("log_id") else closed
+    return row if reminder is None else {**row, "reminder": reminder}
 
 
 def card_of(ctx: Context, log_id: int | None, call_id: str | None) -> int:

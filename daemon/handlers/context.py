@@ -28,6 +28,7 @@ from ..hooks import Hooks
 from ..infinity import EventListener, InfinityClient
 from ..journal import Journal
 from ..attachments import Files, drain
+from ..reminders import Reminders
 from ..retention import Retention
 from ..server_events import ServerEvents
 from ..session import Session
@@ -69,6 +70,7 @@ class Context:
     supervisor: Supervisor
     team: object | None = None          # the team store's Replicator, when team.url is set
     retention: Retention | None = None
+    reminders: Reminders | None = None
     started: float = field(default_factory=time.time)
     events: reach.Plan | None = None    # where the event listener listens, and its URL
     files: Files | None = None          # the files attached to calls (cc log attach)
@@ -198,6 +200,8 @@ async def open_context(paths: profile.Paths, settings: dict, feed: Feed, spawn,
     ctx.retention = Retention(store, s, clock, ctx.team)
     ctx.retention.files = ctx.files
     supervisor.keep("retention", ctx.retention.keep_purging)
+    ctx.reminders = Reminders(store, clock, lambda reminder: _remind(ctx, reminder))
+    supervisor.keep("reminders", ctx.reminders.keep_firing)
     if s["session.auto_login"] and s["server.login"]:
         spawn(session.auto_login())
     return ctx
@@ -229,6 +233,12 @@ def _card(store: Store, call) -> dict:
     except sqlite3.Error as exc:
         log.warning("cannot read the card of call %s: %s", call.call_id, exc)
     return card_of(row or {"contact": call.contact, "account": call.account})
+
+
+def _remind(ctx: Context, reminder: dict) -> None:
+    """A reminder fell due: `cc watch` sees it, and the hook and the desktop notice run."""
+    ctx.publish("reminder", reminder)
+    ctx.hooks.reminder(reminder)
 
 
 def _take_handover(paths: profile.Paths, session: Session) -> None:
