@@ -100,6 +100,7 @@ LOG_ACTIONS = (("show", "one call's every field"), ("edit", "change a call's car
                ("saved", "the saved filters"), ("forget", "delete a saved filter"),
                ("group", "add calls to a static group, take them out, delete it"),
                ("groups", "the static groups"),
+               ("history", "who changed a call's card, and when"),
                ("attach", "keep copies of files with a call"),
                ("files", "the files kept with a call"),
                ("open", "open a file kept with a call"),
@@ -109,7 +110,7 @@ FILE_WORDS = ("attach", "files", "open", "detach")
 
 def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
     """`cc log`: an action or a saved filter; after `forget`, a saved filter; after
-    `show|edit|rm`, a call's id; after `group add|rm|delete`, a static group, then ids."""
+    `show|edit|rm|history`, a call's id; after `group add|rm|delete`, a static group, then ids."""
     words = ctx.params.get("words") or []
     if not words:
         return _starting(LOG_ACTIONS, incomplete) + _starting(
@@ -124,7 +125,7 @@ def log_words(ctx, incomplete: str) -> list[tuple[str, str]]:
                          incomplete)
     if words[0] in FILE_WORDS and len(words) >= 2:
         return _file_words(words, incomplete)
-    if words[0] in ("show", "edit", "rm", *FILE_WORDS) and len(words) == 1 or \
+    if words[0] in ("show", "edit", "rm", "history", *FILE_WORDS) and len(words) == 1 or \
             words[0] == "group" and words[1] in ("add", "rm") and len(words) >= 3:
         return log_ids(incomplete)
     return []

@@ -38,7 +38,7 @@ class Sort(str, Enum):
 
 # The words after `cc log`; a saved filter may have none of these names.
 ACTIONS = ("show", "edit", "rm", "purge", "save", "saved", "forget", "group", "groups",
-           "attach", "files", "open", "detach")
+           "attach", "files", "open", "detach", "history")
 # What a saved filter keeps, by option name (as filters.toml writes it).
 FILTER_KEYS = ("period", "agent", "direction", "outcome", "result", "missed", "number",
                "contact", "type", "subject", "link", "group", "sort", "desc")
@@ -48,9 +48,10 @@ LISTING = FILTER_KEYS + ("columns", "limit", "format", "output", "database", "js
                          "url")
 # The options each use of `cc log` takes; any other one given is refused, never ignored.
 TAKES = {
-    None: LISTING, "show": ("json",),
-    "edit": ("type", "subject", "result", "link", "note", "contact", "account", "found",
-             "pick", "new-contact", "new-account", "kind", "set-number", "json"),
+    None: LISTING, "show": ("json",), "history": ("team", "url", "json"),
+    "edit": ("type", "subject", "result", "link", "note", "description", "contact",
+             "account", "found", "pick", "new-contact", "new-account", "kind", "set-number",
+             "json"),
     "rm": ("all", "yes", "json"), "purge": ("older-than", "json"),
     "save": SAVED_KEYS + ("team", "team-name"), "saved": ("json",),
     "forget": ("team", "team-name"),
@@ -58,6 +59,7 @@ TAKES = {
     "attach": ("json",), "files": ("json",), "open": ("print", "json"), "detach": ("json",),
 }
 ELSEWHERE = {"note": "cc log edit ID --note TEXT", "set-number": "cc log edit ID",
+             "description": "cc log edit ID --description [TEXT]",
              **{name: f"cc log edit ID --{name}" for name in (
                  "account", "found", "pick", "new-contact", "new-account", "kind")},
              "all": "cc log rm --all", "yes": "cc log rm", "print": "cc log open ID N"}
@@ -67,7 +69,9 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             metavar="[NAME | ACTION ...]",
             autocompletion=complete.log_words,
             help="A saved filter's NAME, or an action: `show ID` for one call's full "
-                 "record; `edit ID` with card options; `rm ID` (or --all); `purge "
+                 "record; `history ID` its card's change log: who changed what, when "
+                 "(--team: as the team store recorded it); "
+                 "`edit ID` with card options; `rm ID` (or --all); `purge "
                  "--older-than AGE` removes old calls (here and this agent's in the team "
                  "store); `save NAME` keeps the "
                  "filters and --columns given as NAME (with --team: for the team, in the "
@@ -127,6 +131,13 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
             "--output", "-o", help="Write to this file instead of standard output.")] = None,
         note: Annotated[Optional[str], typer.Option(
             "--note", help="With edit: add a note to the call.")] = None,
+        describe: Annotated[bool, typer.Option(
+            "--description", help="With edit: set the call's long description to the TEXT "
+                                  "given after the ID (`cc log edit ID --description TEXT`; "
+                                  "- reads it from standard input, '' clears it, 64 KiB at "
+                                  "most); with no TEXT, at a terminal, write it in $VISUAL "
+                                  "or $EDITOR (else vi), starting from the current one.")]
+        = False,
         account: Annotated[Optional[str], typer.Option(
             help="With edit: the account the call is linked to ('' for none).")] = None,
         found: Annotated[bool, typer.Option(
@@ -155,7 +166,8 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                            "own role: a lead sees its teams', an agent its own (or its "
                            "team's, when the team allows it). --agent NAME reads the team "
                            "store too when team.url is set. With save and forget: the "
-                           "team's saved filter.")] = False,
+                           "team's saved filter. With history: the call's changes as the "
+                           "team store recorded them.")] = False,
         team_name: Annotated[Optional[str], typer.Option(
             "--team-name", metavar="TEAM",
             help="With save --team and forget --team: the team (a lead of several teams "
@@ -183,6 +195,7 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
                "sort": sort.value if sort else None, "desc": desc}
     given = {**filters, "columns": columns, "limit": limit, "format": format,
              "output": output, "note": note, "set-number": new_number, "database": database,
+             "description": describe or None,
              "all": all_ or None, "older-than": older_than, "yes": yes or None,
              "json": json or None,
              "account": account, "found": found or None, "pick": pick,
@@ -198,11 +211,22 @@ def log(words: Annotated[Optional[list[str]], typer.Argument(
         links = {k: v for k, v in (("contact", contact), ("account", account), ("pick", pick),
                                    ("new_contact", new_contact), ("new_account", new_account),
                                    ("kind", kind.value if kind else None)) if v is not None}
-        _edit(words[1:], fields, links, found, json)
+        rest = words[1:]
+        if describe:
+            rest, fields["description"] = _description(rest)
+        _edit(rest, fields, links, found, json)
     elif action == "rm":
         _remove(words[1:], all_, yes, json)
     elif action == "purge":
         _purge(words[1:], older_than, json)
+    elif action == "history":
+        if len(words) != 2 or not words[1].isdigit():
+            raise WireError(ErrorCode.BAD_INPUT, "usage: cc log history ID (an id from `cc "
+                            "log`)")
+        done = client.request("log_history", log_id=int(words[1]))
+        if team or url:
+            done = _team_history(done, url)
+        render.out(done, json, _history)
     elif action == "show":
         if len(words) != 2 or not words[1].isdigit():
             raise WireError(ErrorCode.BAD_INPUT, "usage: cc log show ID (an id from `cc log`)")
@@ -288,8 +312,8 @@ def _format(fmt: str | None, as_json: bool) -> str:
     return "json" if as_json else fmt or "table"
 
 
-EDIT_OPTIONS = ("--type, --subject, --result, --link, --note, --contact, --account, --found, "
-                "--pick, --new-contact or --new-account")
+EDIT_OPTIONS = ("--type, --subject, --result, --link, --note, --description, --contact, "
+                "--account, --found, --pick, --new-contact or --new-account")
 
 
 def _edit(rest: list[str], fields: dict, links: dict, found: bool, as_json: bool) -> None:
@@ -305,6 +329,10 @@ def _edit(rest: list[str], fields: dict, links: dict, found: bool, as_json: bool
         raise WireError(ErrorCode.BAD_INPUT, "--found asks who called: give it without "
                         "--contact, --pick or --new-contact")
     log_id = int(rest[0]) if rest else None
+    if "description" in fields:
+        log_id = _describe(log_id, fields)
+        if not fields and not links and not found:
+            return
     if found:
         log_id, links["pick"] = _choose_caller(log_id)
     if links:       # the whole card in one request: all of it is written, or none
@@ -314,6 +342,102 @@ def _edit(rest: list[str], fields: dict, links: dict, found: bool, as_json: bool
     else:           # the current card: the call in wrap-up, else the last call
         row = client.request("wrapup", fields=fields)
     render.out(row, as_json, _record)
+
+
+DESCRIBE_USAGE = ("usage: cc log edit [ID] --description [TEXT] (TEXT: the description; - "
+                  "reads it from standard input; none: write it in your editor)")
+
+
+def _description(rest: list[str]) -> tuple[list[str], str | None]:
+    """The words after `cc log edit` with --description: [ID] [TEXT], as (the ID's word
+    if any, the description). No TEXT means the editor; a TEXT of digits alone goes after
+    an ID, else it is the ID."""
+    if len(rest) > 2 or (len(rest) == 2 and not rest[0].isdigit()):
+        raise WireError(ErrorCode.BAD_INPUT, DESCRIBE_USAGE)
+    ids = [w for w in rest[:1] if w.isdigit()] if len(rest) < 2 else rest[:1]
+    text = rest[len(ids)] if len(rest) > len(ids) else None
+    if text == "-":
+        from daemon.wire import DESCRIPTION_BYTES
+
+        cap = 4 * DESCRIPTION_BYTES     # a runaway pipe is not read whole
+        try:
+            text = sys.stdin.read(cap + 1)
+        except UnicodeDecodeError:
+            raise WireError(ErrorCode.BAD_INPUT, "the description on standard input is not "
+                            "UTF-8 text") from None
+        if len(text) <= cap:        # past the cap it is over however its end is trimmed
+            text = text.rstrip("\n")
+    return ids, text
+
+
+def _describe(log_id: int | None, fields: dict) -> int | None:
+    """--description without TEXT: the description written in the editor, at a terminal
+    only. Left as it was, or emptied (a slip, or a change of mind: clearing is `--description
+    ''`), it is not changed; the card's other fields still are."""
+    from daemon.wire import DESCRIPTION_BYTES
+
+    text = fields["description"]
+    if text is None:
+        if not picker.at_terminal():
+            raise WireError(ErrorCode.BAD_INPUT, "--description needs its text when not at a "
+                            "terminal: cc log edit ID --description TEXT (- reads it from "
+                            "standard input)")
+        from . import editor
+
+        row = client.request("log_show", log_id=log_id) if log_id is not None else \
+            client.request("card")
+        if not row:
+            raise WireError(ErrorCode.NO_SUCH_CALL, "no call to describe: the call log is "
+                            "empty")
+        current = (row.get("description") or "").rstrip()
+        what = f"the description of call {row['id']}"
+        text = editor.edit(current, what, DESCRIPTION_BYTES)
+        if not text and current:
+            raise WireError(ErrorCode.FAILED, f"the file was left empty, so {what} was not "
+                            f"changed (clear it with `cc log edit {row['id']} --description "
+                            "''`)")
+        log_id = row["id"]      # the call whose description was edited, whatever comes
+        if text == current:
+            print(f"{what} is unchanged", file=sys.stderr)
+            del fields["description"]
+            return log_id
+    if len(text.encode("utf-8", "surrogatepass")) > DESCRIPTION_BYTES:
+        raise WireError(ErrorCode.BAD_INPUT, f"the description is over "
+                        f"{DESCRIPTION_BYTES // 1024} KiB, more than a call's description "
+                        "holds: shorten it")
+    fields["description"] = text
+    return log_id
+
+
+def _team_history(local: dict, url: str | None) -> dict:
+    """The change log of the same call as the team store recorded it (its writers are the
+    roles that wrote the call there), read with the user's own role."""
+    from daemon.team import log as team_log
+
+    rows = teamshared.run_online(lambda conn: team_log.changes(
+        conn, local["server"], local["call_id"], local["agent"] or ""), url)
+    return {**local, "changes": rows, "source": "team store"}
+
+
+def _history(done: dict) -> str:
+    """A call's change log as a table: when, by whom, which field, from what to what (each
+    value on one line, cut to fit; --json has them whole)."""
+    from .table import Column, lines, width
+
+    changes = done["changes"]
+    if not changes:
+        where = " in the team store" if done.get("source") else ""
+        return (f"call {done['id']} ({done['counter_number']}): no changes to its card"
+                f"{where} yet")
+
+    def shown(value) -> str:
+        return " ".join((value or "").split()) or "-"
+    rows = [[render.local_time(c["changed_at"]),
+             c["changed_by"] + (" (hand-over)" if c["via"] == "handover" else ""),
+             c["field"], shown(c["old_value"]), shown(c["new_value"])] for c in changes]
+    columns = [Column("when"), Column("by"), Column("field"), Column("old", shrink=True),
+               Column("new", shrink=True)]
+    return "\n".join(lines(columns, rows, width()))
 
 
 def _choose_caller(log_id: int | None) -> tuple[int, int]:
@@ -732,6 +856,8 @@ def _record(row: dict) -> str:
             value = f"{render.duration(value)} ({value:.1f} s)"
         elif isinstance(value, list):
             value = ", ".join(value)
+        elif isinstance(value, str):    # notes, a description: each line under the first
+            value = value.replace("\n", "\n" + " " * (width + 2))
         lines.append(f"{key:<{width}}  {'' if value is None else value}")
     return "\n".join(lines)
 

@@ -386,6 +386,7 @@ TREE = {
                 {'names': ['--format', '-f'], 'dest': 'format', 'value': ['call', 'log_formats', False], 'multiple': False, 'help': 'table (default), json, ndjson, csv, asterisk-csv, or a te...'},
                 {'names': ['--output', '-o'], 'dest': 'output', 'value': ['files'], 'multiple': False, 'help': 'Write to this file instead of standard output'},
                 {'names': ['--note'], 'dest': 'note', 'value': ['files'], 'multiple': False, 'help': 'With edit: add a note to the call'},
+                {'names': ['--description'], 'dest': 'describe', 'value': None, 'multiple': False, 'help': "With edit: set the call's long description to the TEXT gi..."},
                 {'names': ['--account'], 'dest': 'account', 'value': ['files'], 'multiple': False, 'help': "With edit: the account the call is linked to ('' for none)"},
                 {'names': ['--found'], 'dest': 'found', 'value': None, 'multiple': False, 'help': 'With edit: choose who called among the contacts found by ...'},
                 {'names': ['--pick'], 'dest': 'pick', 'value': ['none'], 'multiple': False, 'help': "With edit: the Nth contact found by the call's number"},

@@ -377,16 +377,16 @@ class CallTracker:
         self.team.arrived((self.server, call.call_id, self.agent), self.extension,
                           call.number, from_extension, call.seance)
 
-    def take_card(self, key: tuple, card: dict) -> None:
-        """A card handed over with a transferred call: each field this call's card left
-        empty, in the log and on the call the daemon still follows."""
+    def take_card(self, key: tuple, card: dict, by: str = "") -> None:
+        """A card handed over with a transferred call (by the colleague `by`): each field
+        this call's card left empty, in the log and on the call the daemon still follows."""
         call = self.calls.get(key[1])
         if call is not None:
             for name in ("contact", "account"):
                 if isinstance(card.get(name), str) and card[name] and not getattr(call, name):
                     setattr(call, name, card[name])
                     call.contact_candidates = ""
-        self.store.fill_card(key, card)
+        self.store.fill_card(key, card, by)
         if call is not None:
             self.publish("call", call.view())
 

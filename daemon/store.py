@@ -463,11 +463,49 @@ def _v14(db: sqlite_utils.Database) -> None:
     db.execute("create index reminders_pending on reminders (due_at) where fired_at is null")
 
 
+# The card's fields whose every change the change log records, in the order it lists them.
+CHANGE_FIELDS = ("call_type", "subject", "result", "notes", "description", "contact",
+                 "account", *(f"link_{name}" for name in LINKS))
+CHANGE_VIA = ("cc", "handover", "daemon")     # an agent's command, a transfer's card, itself
+
+
+def _v15(db: sqlite_utils.Database) -> None:
+    """A call's description beside its notes (F60), of at most 64 KiB of UTF-8; the
+    change log of every call's card, append only: a row is never changed, and goes only
+    with its call (the cascade of `cc log rm` and the retention purge). The triggers that
+    write it are made at open (_keep_change_log), as the outbox's are."""
+    most = 64 * 1024        # wire.DESCRIPTION_BYTES as this step made it
+    db.execute("alter table calls add column description text check (description is null "
+               f"or length(cast(description as blob)) <= {most})")
+    vias = "'cc', 'handover', 'daemon'"     # CHANGE_VIA as this step made it
+    for sql in (
+            f"""create table call_changes (
+                seq integer primary key autoincrement,
+                call_row integer not null references calls (id) on delete cascade,
+                call_id text not null,
+                changed_at text not null,
+                changed_by text not null check (changed_by <> ''),
+                via text not null check (via in ({vias})),
+                field text not null,
+                old_value text,
+                new_value text)""",
+            "create index call_changes_call on call_changes (call_row, seq)",
+            """create trigger call_changes_kept before update on call_changes
+                begin select raise(abort, 'the change log is append only'); end""",
+            # A row goes with its call: while the call is there, nobody removes it.
+            """create trigger call_changes_stay before delete on call_changes
+                when exists (select 1 from calls where id = old.call_row
+                             and call_id = old.call_id)
+                begin select raise(abort, 'the change log is append only'); end"""):
+        db.execute(sql)
+
+
 GROUP_NAME_MAX = 64
 # A static group's member joined to its call: the same row, still the same call.
 MEMBER_CALL = "calls c on c.id = m.call_row and c.call_id = m.call_id"
 # Append only: version N+1 is MIGRATIONS[N]. An old database is brought up to date on open.
-MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14)
+MIGRATIONS = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13,
+              _v14, _v15)
 
 HIGH_WATER = "calls_counter_high_water"
 
@@ -515,6 +553,64 @@ def _keep_team_outbox(db: sqlite_utils.Database) -> None:
                                insert into team_outbox (server, call_id, agent)
                                values ({row}.server, {row}.call_id, coalesce({row}.agent, ''));
                            end""")
+
+
+NOW_ISO = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"    # as calls.iso() writes times
+
+
+def _change_triggers() -> dict[str, str]:
+    """The change log's triggers on calls by name: a new call's card fields that are set,
+    then every change of one, by whom log_meta's change_by names (the daemon itself when
+    none), the card number too when the call is given a new one (not when the team's
+    prefix is adopted: the same number, spelled the team's way)."""
+    by = "coalesce((select value from log_meta where key = 'change_by'), 'daemon')"
+    via = "coalesce((select value from log_meta where key = 'change_via'), 'daemon')"
+
+    def rows(old: str, counter: bool) -> str:
+        fields = [f"select '{f}' as field, {old.format(f=f)} as old_value, new.{f} as "
+                  "new_value" for f in CHANGE_FIELDS]
+        if counter:
+            fields.append("select 'counter_number', old.counter_number, new.counter_number "
+                          "where old.counter is not new.counter")
+        return " union all ".join(fields)
+
+    insert = f"""insert into call_changes (call_row, call_id, changed_at, changed_by, via,
+                     field, old_value, new_value)
+                 select new.id, new.call_id, {NOW_ISO}, {by}, {via}, field, old_value,
+                        new_value from ({{rows}})
+                 where coalesce(old_value, '') is not coalesce(new_value, '')"""
+    columns = ", ".join((*CHANGE_FIELDS, "counter_number"))
+    # Cheap tests first: most writes of a call (its durations, its state) change no card.
+    any_set = " or ".join(f"coalesce(new.{f}, '') <> ''" for f in CHANGE_FIELDS)
+    any_changed = " or ".join(f"old.{f} is not new.{f}" for f in (*CHANGE_FIELDS, "counter"))
+    return {
+        "calls_changes_insert": f"""after insert on calls when {any_set} begin
+            {insert.format(rows=rows("null", False))}; end""",
+        "calls_changes_update": f"""after update of {columns} on calls when {any_changed}
+            begin {insert.format(rows=rows("old.{f}", True))}; end"""}
+
+
+def _keep_change_log(db: sqlite_utils.Database) -> None:
+    """The change log's triggers on calls, made at open like the outbox's (a migration
+    that rebuilds the calls table drops them); a change_by left by a crash is cleared."""
+    if "call_changes" not in db.table_names():      # a log before _v15 (tests make one)
+        return
+    # As SQLite keeps them: a cc whose triggers read otherwise makes them anew.
+    wanted = {name: f"CREATE TRIGGER {name} {body}" for name, body in _change_triggers().items()}
+    have = dict(db.execute("select name, sql from sqlite_master where type = 'trigger' "
+                           "and name like 'calls_changes_%'").fetchall())
+    left = db.execute("select 1 from log_meta where key in ('change_by', 'change_via')"
+                      ).fetchone()
+    if have == wanted and left is None:     # nothing to write: a locked log opens all the same
+        return
+    with db.atomic():
+        db.execute("delete from log_meta where key in ('change_by', 'change_via')")
+        if have == wanted:
+            return
+        for name in set(have) | set(wanted):
+            db.execute(f"drop trigger if exists {name}")
+        for sql in wanted.values():
+            db.execute(sql)
 
 
 DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
@@ -638,6 +734,7 @@ class Store:
         _keep_high_water(self.db)
         _keep_team_outbox(self.db)
         _keep_directory_outbox(self.db)
+        _keep_change_log(self.db)
         # After the migrations (a rebuild drops tables others refer to): links are checked.
         self.db.execute("PRAGMA foreign_keys = ON")
         if counter_floor > _floor(self.db.conn):
@@ -815,9 +912,10 @@ class Store:
                                  " on conflict (key) do update set value = excluded.value",
                                  (str(counter),))
 
-    def fill_card(self, key: Key, card: dict) -> None:
+    def fill_card(self, key: Key, card: dict, by: str = "") -> None:
         """The card handed over with a transferred call: each field the call's own card
-        has left empty (an agent's own entry is never overwritten)."""
+        has left empty (an agent's own entry is never overwritten). The change log names
+        `by`, the colleague who handed it over (the daemon when unknown)."""
         columns = set(self.db["calls"].columns_dict)
         fields = {k: v for k, v in card.items() if k in columns and isinstance(v, str) and v}
         row = self.open_row(*key)
@@ -825,7 +923,7 @@ class Store:
             return
         fresh = {k: v for k, v in fields.items() if not row.get(k)}
         if fresh:
-            self.db["calls"].update(row["id"], fresh)
+            self._change(row["id"], fresh, by or "daemon", "handover")
 
     def renumber(self, row_id: int) -> None:
         """Give a call the next card number (its old one is another call's elsewhere)."""
@@ -838,13 +936,38 @@ class Store:
         last = self.db.execute("select max(counter) from calls").fetchone()[0] or 0
         return max(last, _floor(self.db.conn)) + 1
 
-    def edit(self, row_id: int, fields: dict) -> dict | None:
-        """Change a saved call's card; its number is never changed (F26)."""
+    def edit(self, row_id: int, fields: dict, by: str = "daemon") -> dict | None:
+        """Change a saved call's card as the agent `by` (its login; "daemon" for the
+        daemon's own changes), which the change log records; its number is never changed
+        (F26)."""
         if self.get(row_id) is None:
             return None
-        with self.db.conn:
-            self.db["calls"].update(row_id, fields)
+        self._change(row_id, fields, by, "daemon" if by == "daemon" else "cc")
         return self.get(row_id)
+
+    def _change(self, row_id: int, fields: dict, by: str, via: str) -> None:
+        """Write `fields` on a call's card in one transaction, the change log's triggers
+        told who makes the change (log_meta's change_by, gone again at the end)."""
+        columns = set(self.db["calls"].columns_dict)
+        unknown = [k for k in fields if k not in columns]
+        if unknown:         # never a column name from outside
+            raise ValueError(f"unknown card field {unknown[0]!r}")
+        if not fields:
+            return
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "insert or replace into log_meta (key, value) values (?, ?)",
+                [("change_by", by), ("change_via", via)])
+            self.db.execute(f"update calls set {', '.join(f'{k} = ?' for k in fields)} "
+                            "where id = ?", [*fields.values(), row_id])
+            self.db.execute("delete from log_meta where key in ('change_by', 'change_via')")
+
+    def history(self, row_id: int) -> list[dict]:
+        """A logged call's change log, oldest first."""
+        return [dict(r) for r in self.db.query(
+            "select h.changed_at, h.changed_by, h.via, h.field, h.old_value, h.new_value "
+            "from call_changes h join calls c on c.id = h.call_row and c.call_id = h.call_id "
+            "where c.id = ? order by h.seq", [row_id])]
 
     def links(self, row_id: int) -> dict:
         """The contact and account a logged call is linked to (ids; None when none)."""

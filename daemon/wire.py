@@ -25,8 +25,9 @@ LOG_COLUMNS = (
     "transfer_number", "processing_started_at", "processing_ended_at", "processing_seconds",
     "dial_mode", "group_number", "contact", "account", "contact_candidates", "counter_number",
     "call_type", "subject", "result", "notes", "link_task", "link_sale", "link_project",
-    "link_project_path", "link_incident", "link_campaign", "link_survey",
+    "link_project_path", "link_incident", "link_campaign", "link_survey", "description",
 )
+DESCRIPTION_BYTES = 64 * 1024      # a call's description, in UTF-8 bytes (the log holds no more)
 
 # How a call ended (the log's `outcome`), as `cc log --outcome` takes it.
 OUTCOMES = ("answered", "missed", "rejected", "busy", "cancelled", "not-answered",

@@ -8,7 +8,7 @@ from ..control import ended
 from ..infinity import CallAction
 from ..states import line_name
 from ..store import LINKS
-from ..wire import ErrorCode, WireError
+from ..wire import DESCRIPTION_BYTES, ErrorCode, WireError
 from . import remind as reminders
 from .context import Context
 from .registry import CallId, LogId, command
@@ -132,10 +132,34 @@ def edit_card(ctx: Context, log_id: int | None, fields: dict[str, Any]) -> dict:
             key, value = "notes", "\n".join(filter(None, [row.get("notes"), value]))
         elif key.startswith("link_"):
             link_columns({key[5:]: value})
+        elif key == "description":
+            description_checked(value)
         elif key != "subject":
             raise WireError(ErrorCode.BAD_INPUT, f"unknown field '{key}'")
         checked[key] = value
-    return ctx.store.edit(log_id, checked)
+    return ctx.store.edit(log_id, checked, by=agent_of(ctx))
+
+
+def agent_of(ctx: Context) -> str:
+    """Who the change log names for a change an agent asks for: this daemon's login."""
+    return ctx.settings["server.login"] or "agent"
+
+
+def description_checked(text: str) -> str:
+    """A call's description as the card takes it: text of at most DESCRIPTION_BYTES."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise WireError(ErrorCode.BAD_INPUT, "the description is not valid text (a lone "
+                        "surrogate): give UTF-8 text") from None
+    if size > DESCRIPTION_BYTES:
+        raise WireError(ErrorCode.BAD_INPUT, f"the description is {size} bytes, more than "
+                        f"a call's description holds ({DESCRIPTION_BYTES // 1024} KiB): "
+                        "shorten it")
+    if "\x00" in text:
+        raise WireError(ErrorCode.BAD_INPUT, "the description holds a NUL character: give "
+                        "plain text")
+    return text
 
 
 def link_columns(links: dict[str, str]) -> dict[str, str]:

@@ -9,7 +9,7 @@ from .. import lookup, phone
 from ..contacts import named
 from ..folding import fold
 from ..wire import MAX_REQUEST_BYTES, NUMBER_KINDS, ErrorCode, WireError
-from .card import edit_card
+from .card import agent_of, edit_card
 from .context import REMOTE, Context
 from .registry import Length, LogId, OneOf, Range, command
 
@@ -228,7 +228,7 @@ def _card_row(ctx: Context, log_id: int | None) -> dict:
 def _link(ctx: Context, row: dict, links: dict) -> dict:
     """Write the card's links; a call still tracked takes them too, so its next change
     does not write the old ones back."""
-    ctx.store.edit(row["id"], links)
+    ctx.store.edit(row["id"], links, by=agent_of(ctx))
     for call in ctx.tracker.calls.values():
         if call.log_id == row["id"] and not call.logged:
             for name, value in links.items():

@@ -137,6 +137,22 @@ async def log_show(ctx: Context, log_id: LogId) -> dict:
     return {**row, "groups": ctx.store.groups_of(log_id)}
 
 
+@command("log_history", "The change log of the logged call LOG_ID, oldest first: when, by "
+                        "whom (an agent's login, a colleague's for a card handed over in a "
+                        "transfer, or the daemon), how (cc, handover, daemon), which field, "
+                        "its old and its new value.")
+async def log_history(ctx: Context, log_id: LogId) -> dict:
+    ctx.store.flush()
+    row = ctx.store.get(log_id)
+    if row is None:
+        raise _no_such_call(log_id)
+    (server,) = ctx.store.db.execute("select server from calls where id = ?",
+                                     [log_id]).fetchone()
+    return {"id": row["id"], "call_id": row["call_id"], "server": server,
+            "agent": row["agent"], "counter_number": row["counter_number"],
+            "changes": ctx.store.history(log_id)}
+
+
 @command("log_rm", "Remove the logged call LOG_ID, or every call when LOG_ID is null, with "
                    "their attached files (any copy that could not be removed: files_left).")
 async def log_rm(ctx: Context, log_id: LogId | None = None) -> dict:

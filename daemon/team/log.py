@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..wire import LOG_COLUMNS
-from .schema import CALL_COLUMNS, SCHEMA
+from .schema import ADDED_COLUMNS, CALL_COLUMNS, SCHEMA
 
 # What the store keeps of LOG_COLUMNS; the rest (the local id's kin) come back empty.
 _KEPT = ("id", "call_id", "agent", "counter_number",
-         *(c for c in LOG_COLUMNS if c in CALL_COLUMNS))
+         *(c for c in LOG_COLUMNS if c in CALL_COLUMNS or c in ADDED_COLUMNS))
 
 
 def select(period_bounds: tuple[str | None, str | None], agent: str | None,
@@ -49,3 +49,15 @@ def rows(conn, period_bounds, agent=None, direction=None, outcome=None, limit=No
             for name, value in zip(names, values):
                 row[name] = value.isoformat() if isinstance(value, datetime) else value
             yield row
+
+
+def changes(conn, server: str, call_id: str, agent: str) -> list[dict]:
+    """One call's change log as the team store recorded it, oldest first, read with the
+    reader's own role (row-level security: whoever may read the call reads its changes)."""
+    found = conn.execute(
+        f"select h.changed_at, h.changed_by::text, h.field, h.old_value, h.new_value "
+        f"from {SCHEMA}.call_changes h join {SCHEMA}.calls c on c.id = h.call "
+        "where c.server = %s and c.call_id = %s and c.agent = %s order by h.id",
+        (server, call_id, agent)).fetchall()
+    return [{"changed_at": at.isoformat(), "changed_by": by, "via": "team", "field": field,
+             "old_value": old, "new_value": new} for at, by, field, old, new in found]

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 from . import schema
 from .catalogue import Catalogues
+from ..wire import DESCRIPTION_BYTES
 from .connect import CONNECT_TIMEOUT, TeamError, check_url, explain, password, user_of
 
 log = logging.getLogger("cc.team")
@@ -32,6 +33,7 @@ STALE = "1 day"             # unclaimed hand-overs and unmatched arrivals are ke
 MAX_FIELD = 10_000          # characters of one field of a card handed over
 TIMESTAMPS = {name for name, kind in schema.CALL_COLUMNS.items()
               if kind.startswith("timestamptz")}
+HANDED_OVER = (*schema.CARD_FIELDS, "description")    # what a hand-over's card carries
 
 
 def _meta(conn, key: str) -> str | None:
@@ -51,8 +53,10 @@ def card_fields(card) -> dict:
     if not isinstance(card, dict):
         return {}
     return {name: value for name, value in card.items()
-            if name in schema.CARD_FIELDS and isinstance(value, str)
-            and 0 < len(value) <= MAX_FIELD and "\x00" not in value}
+            if name in HANDED_OVER and isinstance(value, str)
+            and 0 < len(value) <= (DESCRIPTION_BYTES if name == "description" else MAX_FIELD)
+            and "\x00" not in value
+            and (name != "description" or len(value.encode()) <= DESCRIPTION_BYTES)}
 
 
 def _count(conn, table: str) -> int:
@@ -110,7 +114,7 @@ class Replicator:
         handover = {"from_extension": from_extension, "target": target,
                     "caller": call.get("number") or "anonymous", "call_id": call["call_id"],
                     "seance": seance or None, "made_at": _now(),
-                    "card": {f: call[f] for f in schema.CARD_FIELDS if call.get(f)}}
+                    "card": {f: call[f] for f in HANDED_OVER if call.get(f)}}
         db = self.store.db.conn
         with db:
             db.execute("insert into team_handovers (handover) values (?)",
@@ -318,17 +322,19 @@ class Replicator:
                         "(%s, %s, %s, %s, %s, %s) on conflict (agent, call_id) do nothing",
                         (a["extension"], a["caller"], a["from_extension"], call_id,
                          a["seance"], a["arrived_at"]))
-            cards = dict(await (await conn.execute(
-                f"select a.call_id, h.card from {schema.SCHEMA}.arrivals a "
-                f"join {schema.SCHEMA}.handovers h on h.id = a.handover "
-                "where a.agent = current_user and a.call_id = any(%s)",
-                ([w[1] for w in waiting],))).fetchall())
+            cards = {call_id: (card, giver) for call_id, card, giver in await (
+                await conn.execute(
+                    f"select a.call_id, h.card, h.from_agent::text from {schema.SCHEMA}."
+                    f"arrivals a join {schema.SCHEMA}.handovers h on h.id = a.handover "
+                    "where a.agent = current_user and a.call_id = any(%s)",
+                    ([w[1] for w in waiting],))).fetchall()}
         expired = datetime.now(timezone.utc).timestamp() - ARRIVAL_KEPT
         with db:
             for server, call_id, agent, text, _ in waiting:
                 key = (server, call_id, agent)
                 if call_id in cards:
-                    self.apply_card(key, card_fields(cards[call_id]))
+                    card, giver = cards[call_id]
+                    self.apply_card(key, card_fields(card), giver or "")
                 elif datetime.fromisoformat(json.loads(text)["arrived_at"]).timestamp() \
                         > expired:
                     if call_id in skipped:
@@ -441,7 +447,7 @@ async def _version(conn) -> int:
     return int(row[0]) if row else 0
 
 
-COLUMNS = ("server", "call_id", "counter", *schema.CALL_COLUMNS)
+COLUMNS = ("server", "call_id", "counter", *schema.CALL_COLUMNS, *schema.ADDED_COLUMNS)
 UPSERT = (f"insert into {schema.SCHEMA}.calls ({', '.join(COLUMNS)}) "
           f"values ({', '.join(['%s'] * len(COLUMNS))}) "
           "on conflict (server, call_id, agent) do update set "

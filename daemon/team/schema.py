@@ -725,11 +725,105 @@ end $$;
 """
 
 
+# Columns of a call added after the first step (CALL_COLUMNS is what released steps
+# read, so it never grows): what replication sends, beside CALL_COLUMNS.
+ADDED_COLUMNS = ("description",)
+DESCRIPTION_BYTES = 64 * 1024       # as wire.DESCRIPTION_BYTES
+CHANGE_FIELDS = ("call_type", "subject", "result", "notes", "description", "contact",
+                 "account", *(name for name in CALL_COLUMNS if name.startswith("link_")))
+
+
+def _change_log() -> str:
+    """A call's description (as the local log's, of at most 64 KiB), and the change log of
+    every call's card as the store sees it: each card field a write sets or changes, when
+    (the store's time), by whom (current_user, the role that wrote it), its old and new
+    value; the card number when the counter changes. Only the trigger on calls writes it
+    (a direct insert is refused); nobody changes or removes a row (no grant, and a
+    trigger refusing even the owner), which goes only with its call: the cascade of the
+    call's removal (`cc log rm` replicated, the retention purge). It is read as the calls
+    are: an agent its own calls' (and its team's when the team allows), a lead its
+    teams'."""
+    fields = ", ".join(f"'{f}'" for f in CHANGE_FIELDS)
+    return f"""
+alter table {SCHEMA}.calls add column description text
+    constraint calls_description_size check (octet_length(description) <= {DESCRIPTION_BYTES});
+create table {SCHEMA}.call_changes (
+    id bigint generated always as identity primary key,
+    call bigint not null references {SCHEMA}.calls (id) on delete cascade,
+    changed_at timestamptz not null default now(),
+    changed_by name not null default current_user,
+    field text not null,
+    old_value text,
+    new_value text
+);
+create index call_changes_call on {SCHEMA}.call_changes (call, id);
+
+create function {SCHEMA}.record_changes() returns trigger language plpgsql as $$
+declare
+    was jsonb := case when tg_op = 'UPDATE' then to_jsonb(old) else '{{}}'::jsonb end;
+    now_is jsonb := to_jsonb(new);
+begin
+    insert into {SCHEMA}.call_changes (call, field, old_value, new_value)
+    select new.id, f, was ->> f, now_is ->> f
+      from unnest(array[{fields}]) with ordinality as c (f, n)
+     where coalesce(was ->> f, '') <> coalesce(now_is ->> f, '')
+     order by n;
+    if tg_op = 'UPDATE' then
+        if old.counter is distinct from new.counter then
+            insert into {SCHEMA}.call_changes (call, field, old_value, new_value)
+            values (new.id, 'counter_number', old.counter_number, new.counter_number);
+        end if;
+    end if;
+    return null;
+end $$;
+create trigger calls_changes after insert or update on {SCHEMA}.calls
+    for each row execute function {SCHEMA}.record_changes();
+
+-- Written by that trigger alone, with the store's time and the writing role.
+create function {SCHEMA}.change_stamped() returns trigger language plpgsql as $$
+begin
+    if pg_trigger_depth() < 2 then
+        raise exception 'the change log is written by the store itself'
+            using errcode = 'insufficient_privilege';
+    end if;
+    new.changed_at := now();
+    new.changed_by := current_user;
+    return new;
+end $$;
+create trigger call_changes_stamped before insert on {SCHEMA}.call_changes
+    for each row execute function {SCHEMA}.change_stamped();
+
+-- Append only: a row goes only when its call has gone (the cascade), never on its own.
+create function {SCHEMA}.change_kept() returns trigger language plpgsql as $$
+begin
+    if tg_op = 'DELETE' then
+        if not exists (select from {SCHEMA}.calls where id = old.call) then
+            return old;
+        end if;
+    end if;
+    raise exception 'the change log is append only: its rows go with their call'
+        using errcode = 'insufficient_privilege';
+end $$;
+create trigger call_changes_kept before update or delete on {SCHEMA}.call_changes
+    for each row execute function {SCHEMA}.change_kept();
+create trigger call_changes_not_truncated before truncate on {SCHEMA}.call_changes
+    for each statement execute function {SCHEMA}.change_kept();
+
+grant select, insert on {SCHEMA}.call_changes to {AGENT_ROLE};
+grant select on {SCHEMA}.call_changes to {LEAD_ROLE};
+alter table {SCHEMA}.call_changes enable row level security;
+create policy reads_as_calls on {SCHEMA}.call_changes for select to {AGENT_ROLE}, {LEAD_ROLE}
+    using (call in (select id from {SCHEMA}.calls));
+create policy written_as_self on {SCHEMA}.call_changes for insert to {AGENT_ROLE}
+    with check (changed_by = current_user);
+"""
+
+
 # Append only: version N+1 is MIGRATIONS[N].
 MIGRATIONS = (lambda: _v1() + _handovers(), _retention_and_masking,
               _shared_filters_and_catalogues, _viewers, _directory,
               _hardening, _directory_lock, _sizes, _numbered_always,
-              _bounded_waits)
+              _bounded_waits, _change_log)
 VERSION = len(MIGRATIONS)
 
 ROLES = f"""
