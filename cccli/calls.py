@@ -128,7 +128,12 @@ def _card_line(call: dict, done: bool) -> str:
                 f"{render.duration(call['processing_seconds'])}")
     card = ", ".join(f"{k}={call[k]}" for k in ("call_type", "subject", "result")
                      if call.get(k))
-    return f"{call['counter_number']} {call['number']}: {card or 'card empty'}"
+    line = f"{call['counter_number']} {call['number']}: {card or 'card empty'}"
+    if call.get("reminder"):        # --remind WHEN
+        from .remind import said
+
+        line += "\n" + said(call["reminder"])
+    return line
 
 
 def _ask_hangup() -> bool | None:

@@ -211,6 +211,11 @@ def test_wrapup_remind_sets_a_reminder_on_the_call_in_wrapup(emulator, agent_fac
     reminder = card["reminder"]
     assert (reminder["log_id"], reminder["text"], reminder["result"]) == (row["id"], None,
                                                                           "callback")
+    said = agent.cc("wrapup", "--remind", "in 1h").stdout.splitlines()
+    assert said[0].endswith("result=callback")
+    assert said[1].startswith("reminder ") and said[1].endswith(f"call {row['id']} "
+                                                                 f"{row['counter_number']} "
+                                                                 f"{row['number']}")
     agent.cc("wrapup", "done")
     agent.advance(1801)
     [fired] = wait_until(lambda: records(out), 10, "the reminder's hook")
