@@ -145,7 +145,8 @@ def fake_editor(tmp_path, name: str, body: str):
 
 
 def at_terminal(agent, args: list[str], env: dict) -> tuple[int, str]:
-    term = Terminal([CC, *args], {**agent.env, **env})
+    # Wide enough that no message wraps, however long the test's folder is.
+    term = Terminal([CC, *args], {**agent.env, **env}, columns=400)
     try:
         code = term.finish(timeout=30)
         return code, term.text()
