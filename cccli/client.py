@@ -27,6 +27,12 @@ def daemon_holds_lock(lock_file) -> bool:
     return False
 
 
+def _running(run: str) -> bool:
+    """Whether a daemon runs in the run folder `run`: its socket is there, its lock held."""
+    return (os.path.exists(os.path.join(run, wire.REQUEST_SOCKET))
+            and daemon_holds_lock(os.path.join(run, rundir.LOCK)))
+
+
 def request(cmd: str, timeout: float = 10.0, **args):
     """Send one request to the daemon and return its result, or raise WireError."""
     remote = remote_endpoint()
@@ -35,13 +41,13 @@ def request(cmd: str, timeout: float = 10.0, **args):
 
         keys = profile.paths().keys_dir
     else:
-        run = rundir.run_dir()
-        path = os.path.join(run, wire.REQUEST_SOCKET)
-        if not os.path.exists(path) or not daemon_holds_lock(os.path.join(run, rundir.LOCK)):
+        run = rundir.found(_running)
+        if run is None:
             from daemon import profile
 
             profile.paths()     # a CC_HOME that is no folder is said as such
             raise WireError(ErrorCode.NOT_RUNNING, NOT_RUNNING)
+        path = os.path.join(run, wire.REQUEST_SOCKET)
     try:
         if remote:
             return wire.exchange(remote, cmd, timeout,

@@ -58,8 +58,7 @@ def reply(cmd: str, args: dict) -> bytes:
 class Recorder:
     """A REP socket where the daemon's would be, recording each request it answers."""
 
-    def __init__(self, home):
-        run = home / "run"
+    def __init__(self, run):
         run.mkdir(mode=0o700, parents=True)
         self.lock = open(run / rundir.LOCK, "w")
         fcntl.flock(self.lock, fcntl.LOCK_EX)
@@ -93,7 +92,7 @@ def recorder(tmp_path, monkeypatch):
     monkeypatch.setenv("CC_HOME", str(tmp_path))
     for name in ("CC_COLD", "CC_REMOTE", "CC_DEBUG", "NO_COLOR", "COLUMNS"):
         monkeypatch.delenv(name, raising=False)
-    found = Recorder(tmp_path)
+    found = Recorder(tmp_path / "run")
     yield found
     found.close()
 
@@ -259,3 +258,37 @@ def test_a_stale_hot_table_fails_the_docs_check(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "cccli/hotspec.py is stale" in done.stderr
+
+
+def test_without_cc_home_the_daemon_is_found_without_platformdirs(tmp_path):
+    """The usual profile: the socket in $XDG_RUNTIME_DIR/cc, found on a guess that only a
+    running daemon confirms; with none there, platformdirs is asked, as the app asks it."""
+    import subprocess
+
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if k not in ("CC_HOME", "CC_COLD",
+                                                            "CC_REMOTE")}
+    env["XDG_RUNTIME_DIR"] = str(runtime)
+    probe = ("import sys\nsys.argv = ['cc', 'hold', '--json']\n"
+             "from cccli.compiler import main\n"
+             "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code)\n"
+             "print(' '.join(sorted(sys.modules)))\n")
+
+    def hold() -> tuple[str, set[str]]:
+        done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                              text=True, timeout=60)
+        *said, modules = done.stdout.splitlines()
+        return "\n".join(said) + done.stderr, set(modules.split())
+
+    said, modules = hold()
+    assert "daemon is not running" in said and "exit 3" in said
+    assert "platformdirs" in modules         # nothing runs: the app's answer is confirmed
+    recorder = Recorder(runtime / rundir.APP)
+    try:
+        said, modules = hold()
+        assert json.loads(said.split("exit")[0])["call_id"] == "c1", said
+        assert [r["cmd"] for r in recorder.take()] == ["hold"]
+        assert "platformdirs" not in modules
+    finally:
+        recorder.close()
