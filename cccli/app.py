@@ -179,7 +179,10 @@ def usage_line(exc) -> str:
     """A usage error as the one line every other failure is: what is wrong, and where the
     help is (a negative number taken for an option also learns about `--`)."""
     what = " ".join(exc.format_message().split())
-    where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "cc"
+    if getattr(exc, "ctx", None) is not None:
+        where = exc.ctx.command_path
+    else:   # Click names no command for an option's missing value: the one typed
+        where = f"cc {sys.argv[1]}" if sys.argv[1:2] and sys.argv[1] in NAMES else "cc"
     option = getattr(exc, "option_name", None) or ""
     if _is(exc, "NoSuchOption") and re.fullmatch(r"-\d[\d.]*", option):
         import shlex

@@ -22,6 +22,7 @@ def cc(home, *args):
     (["log", "--limit", "abc"], "(see `cc log --help`)"),
     (["quick", "add", "x", "-5"], "goes after --, as in `cc quick add x -- -5`"),
     (["catalog", "list", "colours"], "(see `cc catalog list --help`)"),
+    (["hold", "--call"], "Option '--call' requires an argument. (see `cc hold --help`)"),
 ])
 def test_a_usage_error_is_one_line_and_exit_2(tmp_path, args, says):
     done = cc(tmp_path / "home", *args)
