@@ -104,6 +104,10 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
            hangup: Annotated[Optional[bool], typer.Option(
                "--hangup/--keep", help="With done while a call is still up: hang it up, "
                                        "or keep it.")] = None,
+           description: Annotated[Optional[str], typer.Option(
+               "--description", metavar="TEXT", help="The call's long description, beside "
+               "the notes: TEXT replaces it ('' clears it, - reads it from standard input; "
+               "`cc log edit ID --description` writes it in your editor).")] = None,
            remind: Annotated[Optional[str], typer.Option(
                "--remind", metavar="WHEN", help="Set a reminder on the call at WHEN, as `cc "
                                                 "remind` takes it (15:30, tomorrow 9:00, in "
@@ -114,6 +118,11 @@ def wrapup(what: Annotated[Optional[str], typer.Argument(
         raise WireError(ErrorCode.BAD_INPUT,
                         f"unknown wrap-up action '{what}': use `cc wrapup done`")
     fields = card_fields(call_type, subject, result, link, note)
+    if description is not None:
+        from .editor import description_from_stdin
+
+        fields["description"] = description_from_stdin() if description == "-" \
+            else description
     done = what == "done"
     if done and hangup is None:
         hangup = _ask_hangup()

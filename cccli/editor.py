@@ -71,3 +71,16 @@ def edit(current: str, what: str, most: int) -> str:
             os.unlink(path)
         except OSError:
             pass
+
+
+def description_from_stdin() -> str:
+    """A call's description given as `-`: standard input, its last line breaks cut."""
+    from daemon.wire import DESCRIPTION_BYTES
+
+    cap = 4 * DESCRIPTION_BYTES     # a runaway pipe is not read whole
+    try:
+        text = sys.stdin.read(cap + 1)
+    except UnicodeDecodeError:
+        raise WireError(ErrorCode.BAD_INPUT, "the description on standard input is not "
+                        "UTF-8 text") from None
+    return text.rstrip("\n") if len(text) <= cap else text   # past the cap it is over

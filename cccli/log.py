@@ -357,16 +357,9 @@ def _description(rest: list[str]) -> tuple[list[str], str | None]:
     ids = [w for w in rest[:1] if w.isdigit()] if len(rest) < 2 else rest[:1]
     text = rest[len(ids)] if len(rest) > len(ids) else None
     if text == "-":
-        from daemon.wire import DESCRIPTION_BYTES
+        from .editor import description_from_stdin
 
-        cap = 4 * DESCRIPTION_BYTES     # a runaway pipe is not read whole
-        try:
-            text = sys.stdin.read(cap + 1)
-        except UnicodeDecodeError:
-            raise WireError(ErrorCode.BAD_INPUT, "the description on standard input is not "
-                            "UTF-8 text") from None
-        if len(text) <= cap:        # past the cap it is over however its end is trimmed
-            text = text.rstrip("\n")
+        text = description_from_stdin()
     return ids, text
 
 

@@ -256,6 +256,7 @@ TREE = {
                 {'names': ['--id'], 'dest': 'log_id', 'value': ['none'], 'multiple': False, 'help': 'A logged call to fill in (default: the call in wrap-up, e...'},
                 {'names': ['--call'], 'dest': 'call', 'value': ['call', 'call_ids', False], 'multiple': False, 'help': "The call's id (see `cc status`)"},
                 {'names': ['--hangup', '--keep'], 'dest': 'hangup', 'value': None, 'multiple': False, 'help': 'With done while a call is still up: hang it up, or keep it'},
+                {'names': ['--description'], 'dest': 'description', 'value': ['files'], 'multiple': False, 'help': "The call's long description, beside the notes: TEXT repla..."},
                 {'names': ['--remind'], 'dest': 'remind', 'value': ['files'], 'multiple': False, 'help': 'Set a reminder on the call at WHEN, as `cc remind` takes ...'},
                 {'names': ['--json'], 'dest': 'json', 'value': None, 'multiple': False, 'help': 'Print machine-readable JSON'},
                 {'names': ['--help', '-h'], 'dest': 'help', 'value': None, 'multiple': False, 'help': 'Show this message and exit'},

@@ -24,6 +24,16 @@ def test_wrapup_fills_the_card_with_catalogue_values_links_and_notes(agent):
                                                                     "resolved")
     assert card["link_task"] == "1234" and card["link_project_path"] == "Sales/Q4"
     assert card["notes"] == "call back Monday\nsent the offer"
+    agent.cc("wrapup", "--description", "Wants two copies.\nPays by card.")
+    assert agent.json("log", "show", str(row["id"]))["description"] == ("Wants two copies."
+                                                                       "\nPays by card.")
+    agent.cc("wrapup", "--description", "-", input="From a pipe.\n\n")
+    assert agent.json("log", "show", str(row["id"]))["description"] == "From a pipe."
+    done = agent.cc("wrapup", "--description", "x" * 70000, check=False)
+    assert done.returncode == 9 and done.stderr.count("\n") == 1
+    changes = agent.json("log", "history", str(row["id"]))["changes"]
+    assert [c["new_value"] for c in changes if c["field"] == "description"] == [
+        "Wants two copies.\nPays by card.", "From a pipe."]
 
     done = agent.cc("wrapup", "--result", "maybe", check=False)
     assert done.returncode == 9 and "results catalogue" in done.stderr
