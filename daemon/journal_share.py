@@ -91,7 +91,8 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # The message's own attributes: kept as they are when they have their shape.
 _ATTRS = {"seq": r"[0-9]{1,20}", "status": r"[0-9]{1,3}", "ms": r"[0-9]{1,12}",
           "count": r"[0-9]{1,12}", "truncated": r"[0-9]{1,12}",
-          "dir": r"sent|received", "kind": r"[a-z]{1,20}", "at": r"[0-9T:.+\-Z ]{1,40}"}
+          "dir": r"sent|received", "kind": r"[a-z]{1,20}",
+          "at": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[0-9T:.+\-Z ]{0,30}"}
 # Values a number field carries when there is no number.
 _NO_NUMBER = {"", "anonymous", "unknown", "private", "restricted", "unavailable", "null",
               "none", "0"}
@@ -127,6 +128,7 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
 _ASCII = re.compile(r"[ -~]{0,200}")
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,39}")       # a word of a path: kept
 _SHOWN_PROBLEMS = 5
+_ENDINGS = set("аеёиоуыэюяйьaeiouy")
 
 
 @dataclass
@@ -344,6 +346,9 @@ class Scrubber:
         self._known: dict[str, str] = {}           # casefolded original -> kind
         self._collecting = True
         self._found = None
+        self._stems: dict[str, str] = {}           # a known word less its ending -> it
+        self._short: set[str] = set()              # an extension's 3 or 4 digits
+        self._embedded_re = _EMBEDDED_RE
         self._kinds: dict[str, str] = {}
         self.replaced = collections.Counter()      # kind -> values replaced
         self.seen: dict[str, set] = collections.defaultdict(set)   # kind -> originals
@@ -357,8 +362,18 @@ class Scrubber:
         """Every login, name, e-mail, host and text found is looked for in free text."""
         self._collecting = False
         words = sorted((w for w in self._known if len(w) >= 3), key=len, reverse=True)
-        self._found = (re.compile("|".join(rf"(?<!\w){re.escape(w)}(?!\w)" for w in words),
-                                  re.IGNORECASE) if words else None)
+        # Found declined (Ивана, Петрова, Ивановой) or glued to digits (ivanova1): the
+        # word less a last vowel, then up to 3 letters, between non-letters.
+        for word in words:
+            stem = word[:-1] if len(word) >= 5 and word[-1] in _ENDINGS else word
+            self._stems.setdefault(stem, word)
+        stems = sorted(self._stems, key=len, reverse=True)
+        self._found = (re.compile("|".join(rf"(?<![^\W\d_]){re.escape(w)}[^\W\d_]{{0,3}}"
+                                           r"(?![^\W\d_])" for w in stems),
+                                  re.IGNORECASE) if stems else None)
+        if self._short:       # an extension's number in kept text: as in its field
+            self._embedded_re = re.compile(_EMBEDDED + "|(?P<short>(?<![0-9])(?:" + "|".join(
+                sorted(self._short, key=len, reverse=True)) + ")(?![0-9]))")
 
     def message(self, elem: ET.Element) -> ET.Element:
         """The message rebuilt in place with its stand-ins."""
@@ -433,6 +448,8 @@ class Scrubber:
                 if segment != MASK:
                     self._count("password", segment)
                 segments[n] = MASK
+            elif segment.casefold() in self._known and not self._collecting:
+                segments[n] = self._word(self._known[segment.casefold()], segment)
             elif segment and not _SEGMENT.fullmatch(segment):
                 segments[n] = self._scrub(segment) if "?" in segment or "=" in segment \
                     else self._form("id", segment)
@@ -510,7 +527,7 @@ class Scrubber:
                 if match.lastgroup in ("phone", "digits"):
                     self._taken.add(re.sub(r"[^0-9]", "", match.group()))
             return text
-        out = _EMBEDDED_RE.sub(self._embedded, text)
+        out = self._embedded_re.sub(self._embedded, text)
         return self._found.sub(self._known_word, out) if self._found else out
 
     def _embedded(self, match: re.Match) -> str:
@@ -521,12 +538,18 @@ class Scrubber:
             return self._word("email", found)
         if kind == "uuid":
             return self._form("id", found)
-        return self._number("number" if kind == "phone" and not found.isdigit() else "id",
-                            found)
+        return self._number("number" if kind == "short" or (
+            kind == "phone" and not found.isdigit()) else "id", found)
 
     def _known_word(self, match: re.Match) -> str:
         found = match.group()
-        kind = self._known.get(found.casefold(), "name")
+        key = found.casefold()
+        if key not in self._known:          # declined: the stand-in of the known word
+            key = next((self._stems[key[:n]] for n in range(len(key), 0, -1)
+                        if key[:n] in self._stems), key)
+        kind = self._known.get(key, "name")
+        if key != found.casefold():
+            return self._word(kind, key)
         return self._word(kind, found)
 
     def _raw(self, text: str | None) -> str | None:
@@ -561,6 +584,8 @@ class Scrubber:
             return self._word("text", value)
         if self._collecting:
             self._taken.add(digits)
+            if kind in ("number", "digits") and 3 <= len(digits) <= 4:
+                self._short.add(digits)
             return value
         head = len(digits) - 10 if 1 <= len(digits) - 10 <= 3 else 0
         mapped = digits[:head] + self._digits_for(digits[head:])

@@ -393,3 +393,30 @@ def test_a_message_cut_for_its_size_keeps_nothing_of_its_values(tmp_path):
     assert raw.startswith("<message ") and "<ANumber>+380" in raw
     for original in ("5007182329", "509998877", "Olena", "ivanova"):
         assert original.lower() not in raw.lower(), original
+
+
+def test_known_names_logins_and_short_numbers_leave_no_trace_in_kept_text(tmp_path):
+    """Red team: a login or a name is found in kept text also declined (Russian: Ивана
+    Петрова), glued to digits (ivanova1) or as a path's segment; an extension's short
+    number is found in an error message; a journal's `at` holds only a time."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.sent("/user/logon/", {"Login": "ivanova", "Password": "x"})
+    j.event("/call/OnCallCreated/", {"IDCall": "5007182329", "Extension": "4321",
+                                     "CallerName": "Иван Петров"})
+    j.event("/call/OnX/", {"ErrorMessage": "Звонок от Ивана Петрова на 4321 (ivanova1), "
+                                           "в 10:15 2026-11-25"})
+    j.close()
+    with open(source, "a") as fh:
+        fh.write('<message seq="9" at="+7 999 123 45 67" dir="received" kind="event" '
+                 'path="/call/ivanova/OnX/"/>\n')
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    text = out.read_text()
+    for original in ("Иван", "Петров", "4321", "ivanova", "999 123"):
+        assert original not in text, original
+    [_, created, error, hostile] = [as_dict(m) for m in read(out)]
+    extension = created["params"]["Extension"]
+    assert f"на {extension} (" in error["params"]["ErrorMessage"]     # one stand-in
+    assert "в 10:15 2026-11-25" in error["params"]["ErrorMessage"]    # times kept
+    assert hostile["path"].startswith("/call/login") and hostile["path"].endswith("/OnX/")
