@@ -128,6 +128,8 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
 _ASCII = re.compile(r"[ -~]{0,200}")
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,39}")       # a word of a path: kept
 _SHOWN_PROBLEMS = 5
+_TOKEN_RE = re.compile(r"[\w.@+\-]+")
+_RUN_RE = re.compile(r"[^\W\d_]+")
 _ENDINGS = set("аеёиоуыэюяйьaeiouy")
 
 
@@ -367,10 +369,9 @@ class Scrubber:
         for word in words:
             stem = word[:-1] if len(word) >= 5 and word[-1] in _ENDINGS else word
             self._stems.setdefault(stem, word)
-        stems = sorted(self._stems, key=len, reverse=True)
-        self._found = (re.compile("|".join(rf"(?<![^\W\d_]){re.escape(w)}[^\W\d_]{{0,3}}"
-                                           r"(?![^\W\d_])" for w in stems),
-                                  re.IGNORECASE) if stems else None)
+        # Looked up word by word, not by one pattern of every word: a journal of many
+        # callers is scrubbed in a time that grows with its size, not its square.
+        self._found = bool(words)
         if self._short:       # an extension's number in kept text: as in its field
             self._embedded_re = re.compile(_EMBEDDED + "|(?P<short>(?<![0-9])(?:" + "|".join(
                 sorted(self._short, key=len, reverse=True)) + ")(?![0-9]))")
@@ -528,7 +529,7 @@ class Scrubber:
                     self._taken.add(re.sub(r"[^0-9]", "", match.group()))
             return text
         out = self._embedded_re.sub(self._embedded, text)
-        return self._found.sub(self._known_word, out) if self._found else out
+        return _TOKEN_RE.sub(self._known_token, out) if self._found else out
 
     def _embedded(self, match: re.Match) -> str:
         kind, found = match.lastgroup, match.group()
@@ -541,16 +542,25 @@ class Scrubber:
         return self._number("number" if kind == "short" or (
             kind == "phone" and not found.isdigit()) else "id", found)
 
-    def _known_word(self, match: re.Match) -> str:
+    def _known_token(self, match: re.Match) -> str:
+        token = match.group()
+        kind = self._known.get(token.casefold())
+        if kind and len(token) >= 3:
+            return self._word(kind, token)
+        return _RUN_RE.sub(self._known_run, token)
+
+    def _known_run(self, match: re.Match) -> str:
+        """A run of letters: a known word, or one declined (the stand-in of the word)."""
         found = match.group()
         key = found.casefold()
-        if key not in self._known:          # declined: the stand-in of the known word
-            key = next((self._stems[key[:n]] for n in range(len(key), 0, -1)
-                        if key[:n] in self._stems), key)
-        kind = self._known.get(key, "name")
-        if key != found.casefold():
-            return self._word(kind, key)
-        return self._word(kind, found)
+        if len(key) >= 3 and key in self._known:
+            return self._word(self._known[key], found)
+        for cut in range(0, 4):
+            stem = key[:len(key) - cut]
+            if len(stem) >= 3 and stem in self._stems:
+                word = self._stems[stem]
+                return self._word(self._known[word], word)
+        return found
 
     def _raw(self, text: str | None) -> str | None:
         """An answer that was not JSON, or a line cut for its size: each "Key": value

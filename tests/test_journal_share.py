@@ -420,3 +420,21 @@ def test_known_names_logins_and_short_numbers_leave_no_trace_in_kept_text(tmp_pa
     assert f"на {extension} (" in error["params"]["ErrorMessage"]     # one stand-in
     assert "в 10:15 2026-11-25" in error["params"]["ErrorMessage"]    # times kept
     assert hostile["path"].startswith("/call/login") and hostile["path"].endswith("/OnX/")
+
+
+def test_a_journal_of_many_callers_is_shared_in_a_time_linear_in_its_size(tmp_path):
+    """Red team: every distinct name and login is looked for in kept text; one pattern
+    of them all made a 2 MB journal of distinct callers take minutes (it grew with the
+    square of the journal)."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source, max_bytes=1 << 30)
+    for n in range(4000):
+        j.event("/call/OnCallCreated/", {"CallerName": f"Caller{n:05d}x Surname{n}",
+                                         "Login": f"agent{n}q",
+                                         "ErrorMessage": "busy " * 40 + f"agent{n}q"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    done = cc_share(out, "--from", source)           # minutes before: the timeout fails it
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "agent3999q" not in text and "Surname3999" not in text
