@@ -128,6 +128,9 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
 _ASCII = re.compile(r"[ -~]{0,200}")
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,39}")       # a word of a path: kept
 _SHOWN_PROBLEMS = 5
+# A percent-encoded run (with its plain characters between), a base64 blob.
+_ENCODED_RE = re.compile(r"(?P<percent>[\w.\-~+]*(?:%[0-9A-Fa-f]{2}[\w.\-~+]*)+)"
+                         r"|(?P<base64>(?<![\w+/=])[A-Za-z0-9+/]{16,}={0,2}(?![\w+/=]))")
 _TOKEN_RE = re.compile(r"[\w.@+\-]+")
 _RUN_RE = re.compile(r"[^\W\d_]+")
 _ENDINGS = set("аеёиоуыэюяйьaeiouy")
@@ -528,8 +531,33 @@ class Scrubber:
                 if match.lastgroup in ("phone", "digits"):
                     self._taken.add(re.sub(r"[^0-9]", "", match.group()))
             return text
+        pieces, last = [], 0
+        for match in _ENCODED_RE.finditer(text):
+            pieces += [self._plain(text[last:match.start()]), self._encoded(match)]
+            last = match.end()
+        return "".join(pieces) + self._plain(text[last:])
+
+    def _plain(self, text: str) -> str:
         out = self._embedded_re.sub(self._embedded, text)
         return _TOKEN_RE.sub(self._known_token, out) if self._found else out
+
+    def _encoded(self, match: re.Match) -> str:
+        """Percent-encoded text (a URL's query) or a base64 blob: scrubbed as the text it
+        stands for, then encoded again; a blob that is not text is kept."""
+        import base64
+        from urllib.parse import quote, unquote
+
+        found = match.group()
+        try:
+            if match.lastgroup == "percent":
+                return quote(self._plain(unquote(found, errors="strict")), safe="/:@")
+            decoded = base64.b64decode(found, validate=True).decode("utf-8")
+        except ValueError:              # not UTF-8, not base64: plain text after all
+            return self._plain(found)
+        scrubbed = self._plain(decoded)
+        if not decoded.isprintable() or scrubbed == decoded:
+            return self._plain(found)
+        return base64.b64encode(scrubbed.encode()).decode()
 
     def _embedded(self, match: re.Match) -> str:
         kind, found = match.lastgroup, match.group()

@@ -438,3 +438,39 @@ def test_a_journal_of_many_callers_is_shared_in_a_time_linear_in_its_size(tmp_pa
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert "agent3999q" not in text and "Surname3999" not in text
+
+
+def test_encoded_values_in_kept_text_are_scrubbed_like_plain_ones(tmp_path):
+    """Red team: a recording's URL carries the caller percent-encoded, an error message
+    a base64 blob of the caller's number and name: decoded, scrubbed, encoded again."""
+    import base64
+    from urllib.parse import quote
+
+    blob = base64.b64encode('{"number":"+79991234567","name":"Иван Петров"}'.encode())
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/OnCallCreated/", {"IDCall": "5007182329", "CallerName": "Иван Петров"})
+    j.event("/call/OnCallEnded/", {
+        "AWavFile": "http://rec.example/r.wav?caller=%2B7%20999%20123-45-67&name="
+                    + quote("Иван Петров"),
+        "ErrorMessage": f"bad payload {blob.decode()} from server"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    [created, ended] = [as_dict(m) for m in read(out)]
+    url, error = ended["params"]["AWavFile"], ended["params"]["ErrorMessage"]
+    assert url.startswith("http://rec.example/r.wav?caller=%2B7%20") and "999" not in url
+    assert quote("Иван") not in url and quote("Петров") not in url
+    assert "Иван" not in created["params"]["CallerName"]
+    shared_blob = error.split()[2]
+    decoded = base64.b64decode(shared_blob).decode()
+    assert "9991234567" not in decoded and "Иван" not in decoded and "Петров" not in decoded
+    assert decoded.startswith('{"number":"+7') and error.endswith(" from server")
+    # Digits that merely look like base64, and a broken percent-encoding: plain text.
+    j = Journal(source)
+    j.event("/call/OnCallEnded/", {"ErrorMessage": "ids 50071823295007182329 and "
+                                                   "/rec/2026/11/25/79991234567.wav, %D0x"})
+    j.close()
+    journal_share.share(source, out, force=True)
+    text = out.read_text()
+    assert "5007182329" not in text and "9991234567" not in text and "%D0x" in text
