@@ -398,7 +398,7 @@ class Scrubber:
             elif name in ("error", "why") or shape:
                 msg.set(name, self._scrub(value))
             else:
-                msg.set(name, self._field(name, value))
+                self._attribute(msg, name, value)
         msg.text = None                  # a journal line has elements only, no loose text
         for child in msg:
             child.tail = None
@@ -406,7 +406,7 @@ class Scrubber:
                 name = child.get("name", "")
                 for attr, value in list(child.attrib.items()):
                     if attr != "name":
-                        child.set(attr, self._field(attr, value))
+                        self._attribute(child, attr, value)
                 child.set("name", self._key(name))
                 if len(child):
                     child.text = None
@@ -435,13 +435,26 @@ class Scrubber:
                     elem.set("name", renamed)
         for attr, value in list(elem.attrib.items()):
             if not (attr == "name" and elem.tag == "field"):
-                elem.set(attr, self._field(attr, value))
+                self._attribute(elem, attr, value)
         if len(elem):
             elem.text = None
             for child in elem:
                 self._walk_body(child, here)
         else:
             elem.text = self._field(here or "", elem.text)
+
+    def _attribute(self, elem: ET.Element, name: str, value: str) -> None:
+        """An attribute of a foreign journal: its value judged by its name, and the name
+        itself scrubbed (a caller's name or number used as one, a namespace's URI)."""
+        local = name.rsplit("}", 1)[-1]
+        renamed = self._key(local)
+        if not _NAME.match(renamed or ""):
+            renamed = self._word("text", local)
+        if renamed != name:
+            del elem.attrib[name]
+            if renamed in elem.attrib:      # two names with one stand-in: the first kept
+                return
+        elem.set(renamed, self._field(local, value))
 
     def _path(self, path: str, wrong_token: bool) -> str:
         """A request's path: its words kept, any other segment (an id, a number) replaced

@@ -474,3 +474,16 @@ def test_encoded_values_in_kept_text_are_scrubbed_like_plain_ones(tmp_path):
     journal_share.share(source, out, force=True)
     text = out.read_text()
     assert "5007182329" not in text and "9991234567" not in text and "%D0x" in text
+
+
+def test_attribute_names_of_a_foreign_journal_are_scrubbed_too(tmp_path):
+    """Red team: a namespace's URI and a number used as an attribute's name were copied
+    as they were (only values were judged)."""
+    source = tmp_path / "journal.xml"
+    source.write_text(
+        '<message seq="1" at="2026-11-26T13:28:22Z" dir="received" kind="event" path="/e/" '
+        'xmlns:a="urn:tel:+79991234567" a:x="1"><param name="N" a:y="2">1</param>'
+        '<result><Item Caller79991234567="1"/></result></message>\n')
+    out = tmp_path / "shared.xml"
+    report = journal_share.share(source, out)
+    assert report.messages == 1 and "9991234567" not in out.read_text()
