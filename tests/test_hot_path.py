@@ -259,3 +259,22 @@ def test_a_stale_hot_table_fails_the_docs_check(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "cccli/hotspec.py is stale" in done.stderr
+
+
+def test_a_reader_gone_ends_both_paths_alike_quietly(recorder, tmp_path):
+    """`cc status | true`: the reader has gone before cc writes. The app (Click) exits 1
+    saying nothing; the hot path said `internal error: BrokenPipeError`."""
+    import subprocess
+
+    from conftest import CC
+
+    ended = {}
+    for cold in ("", "1"):
+        read, write = os.pipe()
+        os.close(read)
+        done = subprocess.run([CC, "status"], stdout=write, stderr=subprocess.PIPE,
+                              env={**os.environ, "CC_HOME": str(tmp_path), "CC_COLD": cold},
+                              timeout=60)
+        os.close(write)
+        ended[cold] = (done.returncode, done.stderr, [r["cmd"] for r in recorder.take()])
+    assert ended[""] == ended["1"] == (1, b"", ["status"])
