@@ -58,6 +58,8 @@ def test_when_is_read_in_the_local_zone_from_now(when, due, moved):
     ("2026-11-26T13:59", "is in the past"),
     ("2026-12-01", "a date without a time"),
     ("2026-13-01T09:00", "is no date and time"),
+    ("0001-01-01T00:00", "is in the past"),          # no Unix time at all: was a crash
+    ("0001-01-01T00:00+14:00", "is in the past"),
 ])
 def test_a_bad_when_is_refused_in_one_line(when, says):
     with pytest.raises(WhenError) as refused:
