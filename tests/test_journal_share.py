@@ -487,3 +487,19 @@ def test_attribute_names_of_a_foreign_journal_are_scrubbed_too(tmp_path):
     out = tmp_path / "shared.xml"
     report = journal_share.share(source, out)
     assert report.messages == 1 and "9991234567" not in out.read_text()
+
+
+def test_a_number_after_a_comma_or_written_with_dots_is_no_decimal_nor_address(tmp_path):
+    """Red team: `101,79991234567` (a list) was kept as a decimal, `999.123.45.67` (a
+    number with dots) as an IP address, in kept text and in an unknown field alike."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/X/", {"ErrorMessage": "list 101,79991234567,x; dotted 999.123.45.67; "
+                                         "ip 10.0.0.5; took 0.5 s; share 1.234567",
+                         "Whatever": "101,79991234567", "Other": "999.123.45.67"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    text = out.read_text()
+    assert "9991234567" not in text and "999.123.45.67" not in text
+    assert "ip 10.0.0.5; took 0.5 s; share 1.234567" in text
