@@ -636,7 +636,7 @@ class Scrubber:
             return self._word("text", value)
         if self._collecting:
             self._taken.add(digits)
-            if kind in ("number", "digits") and 3 <= len(digits) <= 4:
+            if kind in ("number", "digits", "id") and 3 <= len(digits) <= 4:
                 self._short.add(digits)
             return value
         head = len(digits) - 10 if 1 <= len(digits) - 10 <= 3 else 0

@@ -503,3 +503,19 @@ def test_a_number_after_a_comma_or_written_with_dots_is_no_decimal_nor_address(t
     text = out.read_text()
     assert "9991234567" not in text and "999.123.45.67" not in text
     assert "ip 10.0.0.5; took 0.5 s; share 1.234567" in text
+
+
+def test_a_short_id_is_found_in_kept_text_as_in_its_field(tmp_path):
+    """Red team: a small site's 4-digit user id was replaced in its field and left as it
+    was in an error message (which also gave the stand-in away)."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/user/OnStateChanged/", {"IDUser": "4711", "IDUserState": "300"})
+    j.event("/user/X/", {"ErrorMessage": "user 4711 is not logged on"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    [changed, error] = [as_dict(m) for m in read(out)]
+    assert "4711" not in out.read_text()
+    assert error["params"]["ErrorMessage"] == (f"user {changed['params']['IDUser']} is not "
+                                               "logged on")
