@@ -25,6 +25,7 @@ events): a reader of the wire's record has to know them, like the fault proxy.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import secrets
@@ -213,17 +214,28 @@ def share(source_path, dest_path, force: bool = False) -> Report:
     dest = str(dest_path)
     if dest != "-":
         _check_dest(Path(dest), files, force)
+    with contextlib.ExitStack() as stack:
+        # Each file opened once: the second pass reads the very bytes the first read,
+        # whatever the running daemon appends or rotates meanwhile.
+        handles = [(path, stack.enter_context(journal._open(path))) for path in files]
+        return _share(handles, dest, force)
+
+
+def _share(handles: list, dest: str, force: bool) -> Report:
     scrubber = Scrubber()
-    for path in files:                     # first pass: what to look for everywhere
-        for _, elem, _ in _lines(path):
+    ends = []
+    for path, fh in handles:               # first pass: what to look for everywhere
+        for _, elem, _ in _lines(path, fh):
             if elem is not None:
                 scrubber.collect(elem)
+        ends.append(fh.tell())
     scrubber.ready()
-    report = Report(dest=dest, files=[str(p) for p in files])
+    report = Report(dest=dest, files=[str(p) for p, _ in handles])
 
     def write(out) -> None:
-        for path in files:
-            for lineno, elem, problem in _lines(path):
+        for (path, fh), end in zip(handles, ends):
+            fh.seek(0)
+            for lineno, elem, problem in _lines(path, fh, end):
                 if elem is None:
                     report.dropped += 1
                     if len(report.problems) < _SHOWN_PROBLEMS:
@@ -291,35 +303,38 @@ def _write_file(dest: Path, force: bool, write) -> None:
         raise
 
 
-def _lines(path: Path):
-    """(line number, `<message>` Element or None, the problem) for each line of a journal;
-    a line the reader refuses comes with its problem and no Element."""
-    with journal._open(path) as fh:
-        lineno = 0
-        while True:
-            try:
-                raw = fh.readline(journal.MAX_LINE + 1)
-            except OSError as exc:     # a directory, a device, a vanished mount
-                raise journal.JournalError(f"{path}: cannot read it: "
-                                           f"{exc.strerror or exc}") from None
-            if not raw:
-                return
-            lineno += 1
-            if len(raw) > journal.MAX_LINE:
-                while raw and not raw.endswith(b"\n"):      # the rest of that line
-                    raw = fh.readline(1 << 20)
-                yield lineno, None, f"longer than {journal.MAX_LINE:,} bytes"
-                continue
-            try:
-                elem = journal._message(raw, None, lineno == 1)
-            except journal.JournalError as exc:
-                yield lineno, None, str(exc)
-                continue
-            except (ValueError, RecursionError) as exc:
-                yield lineno, None, f"unreadable ({type(exc).__name__})"
-                continue
-            if elem is not None:
-                yield lineno, elem, None
+def _lines(path: Path, fh, end: int | None = None):
+    """(line number, `<message>` Element or None, the problem) for each line of a journal
+    open at `fh` (up to the byte `end` when given); a line the reader refuses comes with
+    its problem and no Element."""
+    def readline(most: int) -> bytes:
+        return fh.readline(most if end is None else max(0, min(most, end - fh.tell())))
+
+    lineno = 0
+    while True:
+        try:
+            raw = readline(journal.MAX_LINE + 1)
+        except OSError as exc:     # a directory, a device, a vanished mount
+            raise journal.JournalError(f"{path}: cannot read it: "
+                                       f"{exc.strerror or exc}") from None
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > journal.MAX_LINE:
+            while raw and not raw.endswith(b"\n"):      # the rest of that line
+                raw = readline(1 << 20)
+            yield lineno, None, f"longer than {journal.MAX_LINE:,} bytes"
+            continue
+        try:
+            elem = journal._message(raw, None, lineno == 1)
+        except journal.JournalError as exc:
+            yield lineno, None, str(exc)
+            continue
+        except (ValueError, RecursionError) as exc:
+            yield lineno, None, f"unreadable ({type(exc).__name__})"
+            continue
+        if elem is not None:
+            yield lineno, elem, None
 
 
 def kind_of(name: str) -> str:

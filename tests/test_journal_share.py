@@ -519,3 +519,31 @@ def test_a_short_id_is_found_in_kept_text_as_in_its_field(tmp_path):
     assert "4711" not in out.read_text()
     assert error["params"]["ErrorMessage"] == (f"user {changed['params']['IDUser']} is not "
                                                "logged on")
+
+
+def test_what_the_daemon_writes_or_rotates_during_a_share_is_not_half_scrubbed(
+        tmp_path, monkeypatch):
+    """Red team: the copy is made in two passes (what to look for, then the copy). A line
+    the running daemon appended between them was copied without its names having been
+    looked for in kept text, and a rotation between them made the second pass read other
+    files than the first. The second pass now reads what the first read, no more."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/OnCallCreated/", {"IDCall": "5007182329", "CallerName": "Сидоров"})
+    j.close()
+    ready = journal_share.Scrubber.ready
+
+    def meanwhile(scrubber):
+        source.rename(tmp_path / "journal.xml.1")          # the daemon rotates...
+        late = Journal(source)                               # ...and writes on
+        late.event("/call/OnCallCreated/", {"CallerName": "Петренко",
+                                             "ErrorMessage": "Петренко hung up"})
+        late.close()
+        ready(scrubber)
+
+    monkeypatch.setattr(journal_share.Scrubber, "ready", meanwhile)
+    out = tmp_path / "shared.xml"
+    report = journal_share.share(source, out)
+    text = out.read_text()
+    assert report.messages == 1 and "Сидоров" not in text and "Петренко" not in text
+    assert "hung up" not in text                      # the first journal's line alone
