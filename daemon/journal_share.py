@@ -132,7 +132,8 @@ _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,39}")       # a word of a path: 
 _SHOWN_PROBLEMS = 5
 # A percent-encoded run (with its plain characters between), a base64 blob.
 _ENCODED_RE = re.compile(r"(?P<percent>[\w.\-~+]*(?:%[0-9A-Fa-f]{2}[\w.\-~+]*)+)"
-                         r"|(?P<base64>(?<![\w+/=])[A-Za-z0-9+/]{16,}={0,2}(?![\w+/=]))")
+                         r"|(?P<base64>(?<![\w+/=\-])[\w+/\-]{16,}={0,2}(?![\w+/=\-]))",
+                         re.ASCII)
 _TOKEN_RE = re.compile(r"[\w.@+\-]+")
 _RUN_RE = re.compile(r"[^\W\d_]+")
 _ENDINGS = set("аеёиоуыэюяйьaeiouy")
@@ -580,13 +581,16 @@ class Scrubber:
         try:
             if match.lastgroup == "percent":
                 return quote(self._plain(unquote(found, errors="strict")), safe="/:@")
-            decoded = base64.b64decode(found, validate=True).decode("utf-8")
+            safe = b"-_" if "-" in found or "_" in found else None     # URL-safe
+            decoded = base64.b64decode(found + "=" * (-len(found) % 4), altchars=safe,
+                                       validate=True).decode("utf-8")
         except ValueError:              # not UTF-8, not base64: plain text after all
             return self._plain(found)
         scrubbed = self._plain(decoded)
         if not decoded.isprintable() or scrubbed == decoded:
             return self._plain(found)
-        return base64.b64encode(scrubbed.encode()).decode()
+        encoded = base64.b64encode(scrubbed.encode(), altchars=safe).decode()
+        return encoded if found.endswith("=") else encoded.rstrip("=")
 
     def _embedded(self, match: re.Match) -> str:
         kind, found = match.lastgroup, match.group()

@@ -547,3 +547,21 @@ def test_what_the_daemon_writes_or_rotates_during_a_share_is_not_half_scrubbed(
     text = out.read_text()
     assert report.messages == 1 and "Сидоров" not in text and "Петренко" not in text
     assert "hung up" not in text                      # the first journal's line alone
+
+
+def test_a_url_safe_base64_payload_is_scrubbed_too(tmp_path):
+    """Red team: a JWT-like token's payload (URL-safe base64, no padding) carried the
+    caller's number through."""
+    import base64
+
+    payload = base64.urlsafe_b64encode(b'{"sub":"+79991234567","n":"??>>"}').decode()
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/X/", {"ErrorMessage": f"bad token eyJhbGciOiJub25lIn0.{payload.rstrip('=')}."})
+    j.close()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    error = as_dict(next(read(out)))["params"]["ErrorMessage"]
+    body = error.split(".")[1]
+    decoded = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+    assert "9991234567" not in decoded and decoded.startswith('{"sub":"+7')
