@@ -131,7 +131,8 @@ _ASCII = re.compile(r"[ -~]{0,200}")
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,39}")       # a word of a path: kept
 _SHOWN_PROBLEMS = 5
 # A percent-encoded run (with its plain characters between), a base64 blob.
-_ENCODED_RE = re.compile(r"(?P<percent>[\w.\-~+]*(?:%[0-9A-Fa-f]{2}[\w.\-~+]*)+)"
+_ENCODED_RE = re.compile(r"(?P<percent>[\w.\-~+]{0,32}%[0-9A-Fa-f]{2}"
+                         r"(?:[\w.\-~+]*%[0-9A-Fa-f]{2})*[\w.\-~+]*)"
                          r"|(?P<base64>(?<![\w+/=\-])[\w+/\-]{16,}={0,2}(?![\w+/=\-]))",
                          re.ASCII)
 _TOKEN_RE = re.compile(r"[\w.@+\-]+")

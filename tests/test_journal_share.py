@@ -565,3 +565,16 @@ def test_a_url_safe_base64_payload_is_scrubbed_too(tmp_path):
     body = error.split(".")[1]
     decoded = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
     assert "9991234567" not in decoded and decoded.startswith('{"sub":"+7')
+
+
+def test_a_hostile_line_of_dotted_words_is_shared_in_linear_time(tmp_path):
+    """Red team: a pattern of kept text backtracked over `a.a.a.…` at every position: a
+    line of 400 kB took hours."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/X/", {"ErrorMessage": "a." * 200_000 + "%2B7%20999%201234567"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    done = cc_share(out, "--from", source)
+    assert done.returncode == 0, done.stderr
+    assert "999" not in out.read_text()
