@@ -121,7 +121,8 @@ def run(path, argv: list[str], monkeypatch) -> tuple[str, int, str, str] | None:
 # -- the corpus
 
 VALUES = {
-    "str": ["c1", "gone", "", "two words", "-x", "@7", "Кава", "a=b", "--json", "lunch"],
+    "str": ["c1", "gone", "", "two words", "-x", "@7", "Кава", "a=b", "--json", "lunch",
+            "c\udcff", "\u202ec1", "{0}", "555\n666", "-", "--"],     # \udcff: a byte not UTF-8
     "int": ["1", "0", "12", "-1", "x", "1.5", "+3", "٣"],
     "float": ["1", "30", "0.5", "3600", "3601", "0", "1e3", "x", "-5", "30.0", " 30"],
 }
