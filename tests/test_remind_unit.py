@@ -152,3 +152,16 @@ def test_the_database_keeps_reminders_with_their_calls_and_their_text_short(tmp_
     assert [r["log_id"] for r in reminders.listed()] == [2]
     store.remove(None)
     assert reminders.listed(fired=True) == []
+
+
+def test_a_reminder_s_line_never_drives_the_terminal():
+    """Red team: a contact's name from an imported directory or a CRM (or the text) with
+    escape sequences reached the terminal as they were in `cc remind --list`."""
+    from cccli import remind
+
+    row = {"id": 1, "log_id": 7, "counter_number": 3, "contact": "Olena\x1b]0;pwned\x07",
+           "number": "+380441110001", "text": "call\x9b31m back", "due_at": None,
+           "fired": False, "fired_at": None}
+    for shown in (remind._table([row]), remind.said(row)):
+        assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown, shown
+        assert "Olena" in shown and "back" in shown
