@@ -104,7 +104,12 @@ _DATE = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
          r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
          r"|[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{4}(?: [0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?"
          r"|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?")
-_QUANTITY = re.compile(rf"[+-]?[0-9]{{1,4}}|[+-]?[0-9]{{1,6}}[.,][0-9]{{1,6}}|{_DATE}")
+# A decimal: with a point, any fraction (an OLE date: 46021.5633912037); with a comma,
+# at most 6 digits after it (101,79991234567 is a list, not a decimal). A field known
+# to hold a time or a count keeps a comma's long fraction too (a site's locale).
+_QUANTITY = re.compile(rf"[+-]?[0-9]{{1,4}}|[+-]?[0-9]{{1,6}}(?:\.[0-9]+|,[0-9]{{1,6}})"
+                       rf"|{_DATE}")
+_KEPT_QUANTITY = re.compile(rf"[+-]?[0-9]{{1,4}}|[+-]?[0-9]{{1,6}}[.,][0-9]+|{_DATE}")
 _PHONE = r"\+?[0-9](?:[ ().\-]{0,2}[0-9]){4,}"
 _PHONE_WHOLE = re.compile(rf"\s*\(?{_PHONE}\s*")
 _EMAIL = r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"
@@ -114,7 +119,8 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IP = rf"{_OCTET}(?:\.{_OCTET}){{3}}(?::[0-9]{{1,5}})?"
 # What stays inside kept text: dates, times, IP addresses, decimals, short numbers.
 _EMBEDDED = (rf"(?P<keep>(?<![0-9.]){_IP}(?![0-9.])|(?<![0-9])(?:{_DATE})(?![0-9])"
-             r"|(?<![0-9])(?<![0-9][.,])[0-9]{1,6}[.,][0-9]{1,6}(?![0-9]|[.,][0-9]))"
+             r"|(?<![0-9])(?<![0-9][.,])[0-9]{1,6}(?:\.[0-9]+|,[0-9]{1,6})"
+             r"(?![0-9]|[.,][0-9]))"
              rf"|(?P<email>(?<![\w.+\-]){_EMAIL})|(?P<uuid>(?<![\w-]){_UUID}(?![\w-]))"
              rf"|(?P<phone>(?<![0-9+]){_PHONE}(?![0-9]))"
              r"|(?P<digits>(?<![0-9])[0-9]{5,}(?![0-9]))")
@@ -508,7 +514,7 @@ class Scrubber:
             self._count("password", value)
             return MASK
         if kind == "keep":
-            if _QUANTITY.fullmatch(value.strip()):
+            if _KEPT_QUANTITY.fullmatch(value.strip()):
                 return value
             # A protocol's state or reason is plain ASCII; another field's, one word.
             plain = _TOKEN if name.lower() not in FIELDS else _ASCII

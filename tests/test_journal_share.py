@@ -498,13 +498,17 @@ def test_a_number_after_a_comma_or_written_with_dots_is_no_decimal_nor_address(t
     j = Journal(source)
     j.event("/call/X/", {"ErrorMessage": "list 101,79991234567,x; dotted 999.123.45.67; "
                                          "ip 10.0.0.5; took 0.5 s; share 1.234567",
-                         "Whatever": "101,79991234567", "Other": "999.123.45.67"})
+                         "Whatever": "101,79991234567", "Other": "999.123.45.67",
+                         "TimeStart": "46021,5633912037", "Started": "46021.5633912037"})
     j.close()
     out = tmp_path / "shared.xml"
     journal_share.share(source, out)
     text = out.read_text()
     assert "9991234567" not in text and "999.123.45.67" not in text
     assert "ip 10.0.0.5; took 0.5 s; share 1.234567" in text
+    params = as_dict(next(read(out)))["params"]          # OLE dates are times: kept
+    assert (params["TimeStart"], params["Started"]) == ("46021,5633912037",
+                                                        "46021.5633912037")
 
 
 def test_a_short_id_is_found_in_kept_text_as_in_its_field(tmp_path):
