@@ -141,6 +141,11 @@ _ENCODED_RE = re.compile(r"(?P<percent>[\w.\-~+]{0,32}%[0-9A-Fa-f]{2}"
                          r"(?:[\w.\-~+]*%[0-9A-Fa-f]{2})*[\w.\-~+]*)"
                          r"|(?P<base64>(?<![\w+/=\-])[\w+/\-]{16,}={0,2}(?![\w+/=\-]))",
                          re.ASCII)
+# Key=value (a query string), "Key": "value" (JSON) inside kept text.
+_PAIR_RE = re.compile(r"(?<![\w.\-])(?P<key>[A-Za-z_][\w.\-]{0,40})=(?P<value>[^&\s\"'<>,;=]+)"
+                      r'|"(?P<jkey>[A-Za-z_][\w.\- ]{0,40})"\s*:\s*"(?P<jvalue>(?:[^"\\]|\\.)*)"',
+                      re.ASCII)
+_BY_KEY = {"password", "login", "name", "email", "host"}
 _TOKEN_RE = re.compile(r"[\w.@+\-]+")
 _RUN_RE = re.compile(r"[^\W\d_]+")
 _ENDINGS = set("аеёиоуыэюяйьaeiouy")
@@ -575,6 +580,21 @@ class Scrubber:
         return "".join(pieces) + self._plain(text[last:])
 
     def _plain(self, text: str) -> str:
+        """Kept text: the value of a `Key=value` or `"Key": "value"` whose key names a
+        secret, a login, a name, an e-mail or a host judged by its key (a server that
+        echoes a request in its error message), the rest by what it holds."""
+        pieces, last = [], 0
+        for match in _PAIR_RE.finditer(text):
+            key = match.group("key") or match.group("jkey")
+            value = "value" if match.group("key") else "jvalue"
+            if kind_of(key) not in _BY_KEY:
+                continue
+            start, end = match.span(value)
+            pieces += [self._rest(text[last:start]), self._field(key, text[start:end])]
+            last = end
+        return "".join(pieces) + self._rest(text[last:])
+
+    def _rest(self, text: str) -> str:
         out = self._embedded_re.sub(self._embedded, text)
         return _TOKEN_RE.sub(self._known_token, out) if self._found else out
 

@@ -584,3 +584,25 @@ def test_a_hostile_line_of_dotted_words_is_shared_in_linear_time(tmp_path):
     done = cc_share(out, "--from", source)
     assert done.returncode == 0, done.stderr
     assert "999 1234567" not in out.read_text()
+
+
+def test_a_password_or_login_echoed_in_kept_text_is_masked_or_replaced(tmp_path):
+    """Red team: a server that echoes the request in its error message (…&Password=…), a
+    recording's URL with an access token, a JSON fragment in a message: the password
+    and the token went into the copy as they were."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/X/", {
+        "ErrorMessage": 'bad request /user/logon/?Login=ivanova&Password=hunter2&IDRole=0 '
+                        'token=abc123xyz, "Password": "hunter3", "UserName": "petrenko"',
+        "AWavFile": "https://rec.example/get?file=1.wav&access_token=SeCrEtToKeN"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    report = journal_share.share(source, out)
+    text = out.read_text()
+    for secret in ("hunter2", "hunter3", "abc123xyz", "SeCrEtToKeN", "ivanova", "petrenko"):
+        assert secret not in text, secret
+    params = as_dict(next(read(out)))["params"]
+    assert "&Password=***&IDRole=0 token=***" in params["ErrorMessage"]
+    assert params["AWavFile"] == "https://rec.example/get?file=1.wav&access_token=***"
+    assert report.replaced["password"] == 4
