@@ -13,7 +13,10 @@ copied. A value is judged by its field's name where the name is known, and by it
 where it is not: whatever looks like a number, an id or an e-mail is replaced, free text
 is replaced whole. Text that must keep its structure to be useful (an error message, a
 recording's path, an unparsable answer) keeps its words, with every number, id, e-mail
-and every login or name found anywhere in the journal replaced inside it.
+and every login or name found anywhere in the journal replaced inside it (a name also
+declined, a login also glued to digits, an extension's short number too), percent-encoded
+and base64 text scrubbed as the text it stands for, and the value of a `Key=value` or a
+`"Key": "value"` whose key names a secret, a login or a name masked or replaced.
 
 The stand-ins come from random tables made for one share and never stored: two shares of
 the same journal have different stand-ins, and nothing in a copy leads back.
