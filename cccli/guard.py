@@ -23,6 +23,12 @@ def guarded(run, unexpected=None):
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:     # `cc status | true`: the reader has gone; as Click does
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        sys.exit(1)
     except Exception as exc:    # a bug, or a system failure no command foresaw
         profile = sys.modules.get("daemon.profile")    # never imported: not its error
         if profile is not None and isinstance(exc, profile.ConfigError):

@@ -88,7 +88,8 @@ def _when(iso: str | None) -> str:
 def _line(reminder: dict) -> str:
     who = reminder["contact"] or reminder["number"]
     about = f"call {reminder['log_id']} {reminder['counter_number']} {who}"
-    return f"{about} -- {reminder['text']}" if reminder["text"] else about
+    # A contact's name comes from a directory or a CRM: it never drives the terminal.
+    return render.plain(f"{about} -- {reminder['text']}" if reminder["text"] else about)
 
 
 def _table(rows: list[dict]) -> str:

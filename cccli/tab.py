@@ -144,8 +144,11 @@ def lines(shell: str, kind: str, found: list[tuple[str, str]], before: str) -> l
     """The answer as the shell's script reads it."""
     out = [kind]
     for value, description in found:
-        value = " ".join(value.split("\n"))
-        description = " ".join(description.split())
+        # What the daemon sends (names from a directory, a CRM, the server): no control
+        # character reaches the shell, which prints candidates as they are.
+        value = "".join(ch if ch.isprintable() else " " for ch in value)
+        description = " ".join("".join(ch if ch.isprintable() else " "
+                                       for ch in description).split())
         if len(description) > WIDTH:    # fish reads a wrapped description as a value
             description = description[:WIDTH - 3] + "..."
         if shell == "bash":

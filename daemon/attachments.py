@@ -220,6 +220,13 @@ class Files:
                             _place(item.temp, folder / stored)
                         except FileExistsError:
                             continue
+                        except FileNotFoundError:
+                            if folder.is_dir() or not item.temp.exists():
+                                raise
+                            # A drain removed the call's emptied folder meanwhile.
+                            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                            taken.discard(stored)
+                            continue
                         break
                     linked.append(folder / stored)
                     self.db.execute(

@@ -13,7 +13,10 @@ copied. A value is judged by its field's name where the name is known, and by it
 where it is not: whatever looks like a number, an id or an e-mail is replaced, free text
 is replaced whole. Text that must keep its structure to be useful (an error message, a
 recording's path, an unparsable answer) keeps its words, with every number, id, e-mail
-and every login or name found anywhere in the journal replaced inside it.
+and every login or name found anywhere in the journal replaced inside it (a name also
+declined, a login also glued to digits, an extension's short number too), percent-encoded
+and base64 text scrubbed as the text it stands for, and the value of a `Key=value` or a
+`"Key": "value"` whose key names a secret, a login or a name masked or replaced.
 
 The stand-ins come from random tables made for one share and never stored: two shares of
 the same journal have different stand-ins, and nothing in a copy leads back.
@@ -25,6 +28,7 @@ events): a reader of the wire's record has to know them, like the fault proxy.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import secrets
@@ -91,7 +95,8 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # The message's own attributes: kept as they are when they have their shape.
 _ATTRS = {"seq": r"[0-9]{1,20}", "status": r"[0-9]{1,3}", "ms": r"[0-9]{1,12}",
           "count": r"[0-9]{1,12}", "truncated": r"[0-9]{1,12}",
-          "dir": r"sent|received", "kind": r"[a-z]{1,20}", "at": r"[0-9T:.+\-Z ]{1,40}"}
+          "dir": r"sent|received", "kind": r"[a-z]{1,20}",
+          "at": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[0-9T:.+\-Z ]{0,30}"}
 # Values a number field carries when there is no number.
 _NO_NUMBER = {"", "anonymous", "unknown", "private", "restricted", "unavailable", "null",
               "none", "0"}
@@ -102,16 +107,23 @@ _DATE = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
          r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
          r"|[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{4}(?: [0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?"
          r"|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?")
-_QUANTITY = re.compile(rf"[+-]?[0-9]{{1,4}}|[+-]?[0-9]{{1,6}}[.,][0-9]+|{_DATE}")
+# A decimal: with a point, any fraction (an OLE date: 46021.5633912037); with a comma,
+# at most 6 digits after it (101,79991234567 is a list, not a decimal). A field known
+# to hold a time or a count keeps a comma's long fraction too (a site's locale).
+_QUANTITY = re.compile(rf"[+-]?[0-9]{{1,4}}|[+-]?[0-9]{{1,6}}(?:\.[0-9]+|,[0-9]{{1,6}})"
+                       rf"|{_DATE}")
+_KEPT_QUANTITY = re.compile(rf"[+-]?[0-9]{{1,4}}|[+-]?[0-9]{{1,6}}[.,][0-9]+|{_DATE}")
 _PHONE = r"\+?[0-9](?:[ ().\-]{0,2}[0-9]){4,}"
 _PHONE_WHOLE = re.compile(rf"\s*\(?{_PHONE}\s*")
 _EMAIL = r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _IDLIKE = re.compile(r"[\w\-.:{}]{4,128}")
-_IP = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IP = rf"{_OCTET}(?:\.{_OCTET}){{3}}(?::[0-9]{{1,5}})?"
 # What stays inside kept text: dates, times, IP addresses, decimals, short numbers.
 _EMBEDDED = (rf"(?P<keep>(?<![0-9.]){_IP}(?![0-9.])|(?<![0-9])(?:{_DATE})(?![0-9])"
-             r"|(?<![0-9])[0-9]{1,6}[.,][0-9]+(?![0-9]))"
+             r"|(?<![0-9])(?<![0-9][.,])[0-9]{1,6}(?:\.[0-9]+|,[0-9]{1,6})"
+             r"(?![0-9]|[.,][0-9]))"
              rf"|(?P<email>(?<![\w.+\-]){_EMAIL})|(?P<uuid>(?<![\w-]){_UUID}(?![\w-]))"
              rf"|(?P<phone>(?<![0-9+]){_PHONE}(?![0-9]))"
              r"|(?P<digits>(?<![0-9])[0-9]{5,}(?![0-9]))")
@@ -127,6 +139,19 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
 _ASCII = re.compile(r"[ -~]{0,200}")
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z_.\-]{0,39}")       # a word of a path: kept
 _SHOWN_PROBLEMS = 5
+# A percent-encoded run (with its plain characters between), a base64 blob.
+_ENCODED_RE = re.compile(r"(?P<percent>[\w.\-~+]{0,32}%[0-9A-Fa-f]{2}"
+                         r"(?:[\w.\-~+]*%[0-9A-Fa-f]{2})*[\w.\-~+]*)"
+                         r"|(?P<base64>(?<![\w+/=\-])[\w+/\-]{16,}={0,2}(?![\w+/=\-]))",
+                         re.ASCII)
+# Key=value (a query string), "Key": "value" (JSON) inside kept text.
+_PAIR_RE = re.compile(r"(?<![\w.\-])(?P<key>[A-Za-z_][\w.\-]{0,40})=(?P<value>[^&\s\"'<>,;=]+)"
+                      r'|"(?P<jkey>[A-Za-z_][\w.\- ]{0,40})"\s*:\s*"(?P<jvalue>(?:[^"\\]|\\.)*)"',
+                      re.ASCII)
+_BY_KEY = {"password", "login", "name", "email", "host"}
+_TOKEN_RE = re.compile(r"[\w.@+\-]+")
+_RUN_RE = re.compile(r"[^\W\d_]+")
+_ENDINGS = set("аеёиоуыэюяйьaeiouy")
 
 
 @dataclass
@@ -205,17 +230,28 @@ def share(source_path, dest_path, force: bool = False) -> Report:
     dest = str(dest_path)
     if dest != "-":
         _check_dest(Path(dest), files, force)
+    with contextlib.ExitStack() as stack:
+        # Each file opened once: the second pass reads the very bytes the first read,
+        # whatever the running daemon appends or rotates meanwhile.
+        handles = [(path, stack.enter_context(journal._open(path))) for path in files]
+        return _share(handles, dest, force)
+
+
+def _share(handles: list, dest: str, force: bool) -> Report:
     scrubber = Scrubber()
-    for path in files:                     # first pass: what to look for everywhere
-        for _, elem, _ in _lines(path):
+    ends = []
+    for path, fh in handles:               # first pass: what to look for everywhere
+        for _, elem, _ in _lines(path, fh):
             if elem is not None:
                 scrubber.collect(elem)
+        ends.append(fh.tell())
     scrubber.ready()
-    report = Report(dest=dest, files=[str(p) for p in files])
+    report = Report(dest=dest, files=[str(p) for p, _ in handles])
 
     def write(out) -> None:
-        for path in files:
-            for lineno, elem, problem in _lines(path):
+        for (path, fh), end in zip(handles, ends):
+            fh.seek(0)
+            for lineno, elem, problem in _lines(path, fh, end):
                 if elem is None:
                     report.dropped += 1
                     if len(report.problems) < _SHOWN_PROBLEMS:
@@ -283,35 +319,38 @@ def _write_file(dest: Path, force: bool, write) -> None:
         raise
 
 
-def _lines(path: Path):
-    """(line number, `<message>` Element or None, the problem) for each line of a journal;
-    a line the reader refuses comes with its problem and no Element."""
-    with journal._open(path) as fh:
-        lineno = 0
-        while True:
-            try:
-                raw = fh.readline(journal.MAX_LINE + 1)
-            except OSError as exc:     # a directory, a device, a vanished mount
-                raise journal.JournalError(f"{path}: cannot read it: "
-                                           f"{exc.strerror or exc}") from None
-            if not raw:
-                return
-            lineno += 1
-            if len(raw) > journal.MAX_LINE:
-                while raw and not raw.endswith(b"\n"):      # the rest of that line
-                    raw = fh.readline(1 << 20)
-                yield lineno, None, f"longer than {journal.MAX_LINE:,} bytes"
-                continue
-            try:
-                elem = journal._message(raw, None, lineno == 1)
-            except journal.JournalError as exc:
-                yield lineno, None, str(exc)
-                continue
-            except (ValueError, RecursionError) as exc:
-                yield lineno, None, f"unreadable ({type(exc).__name__})"
-                continue
-            if elem is not None:
-                yield lineno, elem, None
+def _lines(path: Path, fh, end: int | None = None):
+    """(line number, `<message>` Element or None, the problem) for each line of a journal
+    open at `fh` (up to the byte `end` when given); a line the reader refuses comes with
+    its problem and no Element."""
+    def readline(most: int) -> bytes:
+        return fh.readline(most if end is None else max(0, min(most, end - fh.tell())))
+
+    lineno = 0
+    while True:
+        try:
+            raw = readline(journal.MAX_LINE + 1)
+        except OSError as exc:     # a directory, a device, a vanished mount
+            raise journal.JournalError(f"{path}: cannot read it: "
+                                       f"{exc.strerror or exc}") from None
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > journal.MAX_LINE:
+            while raw and not raw.endswith(b"\n"):      # the rest of that line
+                raw = readline(1 << 20)
+            yield lineno, None, f"longer than {journal.MAX_LINE:,} bytes"
+            continue
+        try:
+            elem = journal._message(raw, None, lineno == 1)
+        except journal.JournalError as exc:
+            yield lineno, None, str(exc)
+            continue
+        except (ValueError, RecursionError) as exc:
+            yield lineno, None, f"unreadable ({type(exc).__name__})"
+            continue
+        if elem is not None:
+            yield lineno, elem, None
 
 
 def kind_of(name: str) -> str:
@@ -344,6 +383,9 @@ class Scrubber:
         self._known: dict[str, str] = {}           # casefolded original -> kind
         self._collecting = True
         self._found = None
+        self._stems: dict[str, str] = {}           # a known word less its ending -> it
+        self._short: set[str] = set()              # an extension's 3 or 4 digits
+        self._embedded_re = _EMBEDDED_RE
         self._kinds: dict[str, str] = {}
         self.replaced = collections.Counter()      # kind -> values replaced
         self.seen: dict[str, set] = collections.defaultdict(set)   # kind -> originals
@@ -357,8 +399,17 @@ class Scrubber:
         """Every login, name, e-mail, host and text found is looked for in free text."""
         self._collecting = False
         words = sorted((w for w in self._known if len(w) >= 3), key=len, reverse=True)
-        self._found = (re.compile("|".join(rf"(?<!\w){re.escape(w)}(?!\w)" for w in words),
-                                  re.IGNORECASE) if words else None)
+        # Found declined (Ивана, Петрова, Ивановой) or glued to digits (ivanova1): the
+        # word less a last vowel, then up to 3 letters, between non-letters.
+        for word in words:
+            stem = word[:-1] if len(word) >= 5 and word[-1] in _ENDINGS else word
+            self._stems.setdefault(stem, word)
+        # Looked up word by word, not by one pattern of every word: a journal of many
+        # callers is scrubbed in a time that grows with its size, not its square.
+        self._found = bool(words)
+        if self._short:       # an extension's number in kept text: as in its field
+            self._embedded_re = re.compile(_EMBEDDED + "|(?P<short>(?<![0-9])(?:" + "|".join(
+                sorted(self._short, key=len, reverse=True)) + ")(?![0-9]))")
 
     def message(self, elem: ET.Element) -> ET.Element:
         """The message rebuilt in place with its stand-ins."""
@@ -379,7 +430,7 @@ class Scrubber:
             elif name in ("error", "why") or shape:
                 msg.set(name, self._scrub(value))
             else:
-                msg.set(name, self._field(name, value))
+                self._attribute(msg, name, value)
         msg.text = None                  # a journal line has elements only, no loose text
         for child in msg:
             child.tail = None
@@ -387,7 +438,7 @@ class Scrubber:
                 name = child.get("name", "")
                 for attr, value in list(child.attrib.items()):
                     if attr != "name":
-                        child.set(attr, self._field(attr, value))
+                        self._attribute(child, attr, value)
                 child.set("name", self._key(name))
                 if len(child):
                     child.text = None
@@ -416,13 +467,26 @@ class Scrubber:
                     elem.set("name", renamed)
         for attr, value in list(elem.attrib.items()):
             if not (attr == "name" and elem.tag == "field"):
-                elem.set(attr, self._field(attr, value))
+                self._attribute(elem, attr, value)
         if len(elem):
             elem.text = None
             for child in elem:
                 self._walk_body(child, here)
         else:
             elem.text = self._field(here or "", elem.text)
+
+    def _attribute(self, elem: ET.Element, name: str, value: str) -> None:
+        """An attribute of a foreign journal: its value judged by its name, and the name
+        itself scrubbed (a caller's name or number used as one, a namespace's URI)."""
+        local = name.rsplit("}", 1)[-1]
+        renamed = self._key(local)
+        if not _NAME.match(renamed or ""):
+            renamed = self._word("text", local)
+        if renamed != name:
+            del elem.attrib[name]
+            if renamed in elem.attrib:      # two names with one stand-in: the first kept
+                return
+        elem.set(renamed, self._field(local, value))
 
     def _path(self, path: str, wrong_token: bool) -> str:
         """A request's path: its words kept, any other segment (an id, a number) replaced
@@ -433,6 +497,8 @@ class Scrubber:
                 if segment != MASK:
                     self._count("password", segment)
                 segments[n] = MASK
+            elif segment.casefold() in self._known and not self._collecting:
+                segments[n] = self._word(self._known[segment.casefold()], segment)
             elif segment and not _SEGMENT.fullmatch(segment):
                 segments[n] = self._scrub(segment) if "?" in segment or "=" in segment \
                     else self._form("id", segment)
@@ -456,7 +522,7 @@ class Scrubber:
             self._count("password", value)
             return MASK
         if kind == "keep":
-            if _QUANTITY.fullmatch(value.strip()):
+            if _KEPT_QUANTITY.fullmatch(value.strip()):
                 return value
             # A protocol's state or reason is plain ASCII; another field's, one word.
             plain = _TOKEN if name.lower() not in FIELDS else _ASCII
@@ -510,8 +576,51 @@ class Scrubber:
                 if match.lastgroup in ("phone", "digits"):
                     self._taken.add(re.sub(r"[^0-9]", "", match.group()))
             return text
-        out = _EMBEDDED_RE.sub(self._embedded, text)
-        return self._found.sub(self._known_word, out) if self._found else out
+        pieces, last = [], 0
+        for match in _ENCODED_RE.finditer(text):
+            pieces += [self._plain(text[last:match.start()]), self._encoded(match)]
+            last = match.end()
+        return "".join(pieces) + self._plain(text[last:])
+
+    def _plain(self, text: str) -> str:
+        """Kept text: the value of a `Key=value` or `"Key": "value"` whose key names a
+        secret, a login, a name, an e-mail or a host judged by its key (a server that
+        echoes a request in its error message), the rest by what it holds."""
+        pieces, last = [], 0
+        for match in _PAIR_RE.finditer(text):
+            key = match.group("key") or match.group("jkey")
+            value = "value" if match.group("key") else "jvalue"
+            if kind_of(key) not in _BY_KEY:
+                continue
+            start, end = match.span(value)
+            pieces += [self._rest(text[last:start]), self._field(key, text[start:end])]
+            last = end
+        return "".join(pieces) + self._rest(text[last:])
+
+    def _rest(self, text: str) -> str:
+        out = self._embedded_re.sub(self._embedded, text)
+        return _TOKEN_RE.sub(self._known_token, out) if self._found else out
+
+    def _encoded(self, match: re.Match) -> str:
+        """Percent-encoded text (a URL's query) or a base64 blob: scrubbed as the text it
+        stands for, then encoded again; a blob that is not text is kept."""
+        import base64
+        from urllib.parse import quote, unquote
+
+        found = match.group()
+        try:
+            if match.lastgroup == "percent":
+                return quote(self._plain(unquote(found, errors="strict")), safe="/:@")
+            safe = b"-_" if "-" in found or "_" in found else None     # URL-safe
+            decoded = base64.b64decode(found + "=" * (-len(found) % 4), altchars=safe,
+                                       validate=True).decode("utf-8")
+        except ValueError:              # not UTF-8, not base64: plain text after all
+            return self._plain(found)
+        scrubbed = self._plain(decoded)
+        if not decoded.isprintable() or scrubbed == decoded:
+            return self._plain(found)
+        encoded = base64.b64encode(scrubbed.encode(), altchars=safe).decode()
+        return encoded if found.endswith("=") else encoded.rstrip("=")
 
     def _embedded(self, match: re.Match) -> str:
         kind, found = match.lastgroup, match.group()
@@ -521,13 +630,28 @@ class Scrubber:
             return self._word("email", found)
         if kind == "uuid":
             return self._form("id", found)
-        return self._number("number" if kind == "phone" and not found.isdigit() else "id",
-                            found)
+        return self._number("number" if kind == "short" or (
+            kind == "phone" and not found.isdigit()) else "id", found)
 
-    def _known_word(self, match: re.Match) -> str:
+    def _known_token(self, match: re.Match) -> str:
+        token = match.group()
+        kind = self._known.get(token.casefold())
+        if kind and len(token) >= 3:
+            return self._word(kind, token)
+        return _RUN_RE.sub(self._known_run, token)
+
+    def _known_run(self, match: re.Match) -> str:
+        """A run of letters: a known word, or one declined (the stand-in of the word)."""
         found = match.group()
-        kind = self._known.get(found.casefold(), "name")
-        return self._word(kind, found)
+        key = found.casefold()
+        if len(key) >= 3 and key in self._known:
+            return self._word(self._known[key], found)
+        for cut in range(0, 4):
+            stem = key[:len(key) - cut]
+            if len(stem) >= 3 and stem in self._stems:
+                word = self._stems[stem]
+                return self._word(self._known[word], word)
+        return found
 
     def _raw(self, text: str | None) -> str | None:
         """An answer that was not JSON, or a line cut for its size: each "Key": value
@@ -561,6 +685,8 @@ class Scrubber:
             return self._word("text", value)
         if self._collecting:
             self._taken.add(digits)
+            if kind in ("number", "digits", "id") and 3 <= len(digits) <= 4:
+                self._short.add(digits)
             return value
         head = len(digits) - 10 if 1 <= len(digits) - 10 <= 3 else 0
         mapped = digits[:head] + self._digits_for(digits[head:])

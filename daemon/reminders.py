@@ -95,14 +95,19 @@ def _iso(given: str, text: str, zone: tzinfo | None) -> float:
                         "2026-12-01T09:00") from None
     if when.tzinfo is None and zone is not None:
         when = when.replace(tzinfo=zone)
-    return when.timestamp()
+    try:
+        return when.timestamp()
+    except (ValueError, OverflowError):     # year 1 less an offset: before any Unix time
+        raise WhenError(f"{text!r} is in the past: give a later time") from None
 
 
 def _ahead(due: float, text: str, now: float, dated: bool = False) -> float:
     if due <= now:
-        shown = local_text(due)
-        raise WhenError(f"{text!r} ({shown}) is in the past: give a later time"
-                        if dated else f"{text!r} is in the past: give a later time")
+        try:
+            shown = f" ({local_text(due)})" if dated else ""
+        except (ValueError, OverflowError, OSError):     # before year 1 in this zone
+            shown = ""
+        raise WhenError(f"{text!r}{shown} is in the past: give a later time")
     if due - now > AHEAD_MAX_DAYS * 86400:
         raise WhenError(f"{text!r} is more than {AHEAD_MAX_DAYS // 366} years ahead: give "
                         "a nearer time")

@@ -95,3 +95,30 @@ def test_a_queued_copy_is_never_removed_once_a_live_row_has_its_name_again(store
     insert(store, 1, 2, "a.txt")             # attached again under the same name
     assert files.queued() == []
     assert store.db.execute("select count(*) from call_files_gone").fetchone() == (0,)
+
+
+def test_an_attach_while_a_drain_removes_the_call_s_emptied_folder_still_attaches(
+        store, tmp_path, monkeypatch):
+    """Red team: a detach's drain (in a thread) removes the call's folder once empty; an
+    attach to that call at the same moment had made the folder, then found it gone when
+    it linked its copy, and failed ("cannot copy into ...: No such file or directory")."""
+    import base64
+
+    from daemon import attachments
+
+    files = Files(store, tmp_path / "files")
+    staged = files.stage_sent(["a.txt"], [base64.b64encode(b"x").decode()], 100)
+    place = attachments._place
+
+    def drained_meanwhile(temp, target):
+        try:
+            target.parent.rmdir()          # the drain's rmdir, between mkdir and link
+        except OSError:
+            pass
+        monkeypatch.setattr(attachments, "_place", place)
+        place(temp, target)
+
+    monkeypatch.setattr(attachments, "_place", drained_meanwhile)
+    [attached] = files.attach(1, staged, "now")
+    files.discard(staged)
+    assert (files.folder / "1" / "a.txt").read_bytes() == b"x" and not attached["missing"]

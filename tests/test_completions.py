@@ -382,3 +382,17 @@ def test_a_tab_loads_neither_typer_nor_the_commands(tmp_path):
     assert answer == ["words", "in", "out"], done.stdout + done.stderr
     loaded = set(modules.split())
     assert not {"typer", "click", "cccli.app", "cccli.log", "rich"} & loaded
+
+
+def test_a_candidate_from_the_daemon_never_drives_the_terminal_nor_splits():
+    """Red team: a contact's name or a colleague's (from a directory, a CRM, the server)
+    with an escape sequence, a tab or a carriage return went to the shell as it was: the
+    shell prints candidates raw, and fish reads a tab as the start of a description."""
+    from cccli import tab
+
+    for shell in tab.SHELLS:
+        out = tab.lines(shell, "words", [("Olena\x1b]0;pwned\x07\tx\r", "Sales\x1b[2J\x9b")],
+                        "")
+        assert len(out) == 2, out
+        assert not any(c in out[1] for c in "\x1b\x07\r\x9b"), out
+        assert out[1].count("\t") == (1 if shell == "fish" else 0), out

@@ -120,7 +120,8 @@ def run(path, argv: list[str], monkeypatch) -> tuple[str, int, str, str] | None:
 # -- the corpus
 
 VALUES = {
-    "str": ["c1", "gone", "", "two words", "-x", "@7", "Кава", "a=b", "--json", "lunch"],
+    "str": ["c1", "gone", "", "two words", "-x", "@7", "Кава", "a=b", "--json", "lunch",
+            "c\udcff", "\u202ec1", "{0}", "555\n666", "-", "--"],     # \udcff: a byte not UTF-8
     "int": ["1", "0", "12", "-1", "x", "1.5", "+3", "٣"],
     "float": ["1", "30", "0.5", "3600", "3601", "0", "1e3", "x", "-5", "30.0", " 30"],
 }
@@ -292,3 +293,22 @@ def test_without_cc_home_the_daemon_is_found_without_platformdirs(tmp_path):
         assert "platformdirs" not in modules
     finally:
         recorder.close()
+
+
+def test_a_reader_gone_ends_both_paths_alike_quietly(recorder, tmp_path):
+    """`cc status | true`: the reader has gone before cc writes. The app (Click) exits 1
+    saying nothing; the hot path said `internal error: BrokenPipeError`."""
+    import subprocess
+
+    from conftest import CC
+
+    ended = {}
+    for cold in ("", "1"):
+        read, write = os.pipe()
+        os.close(read)
+        done = subprocess.run([CC, "status"], stdout=write, stderr=subprocess.PIPE,
+                              env={**os.environ, "CC_HOME": str(tmp_path), "CC_COLD": cold},
+                              timeout=60)
+        os.close(write)
+        ended[cold] = (done.returncode, done.stderr, [r["cmd"] for r in recorder.take()])
+    assert ended[""] == ended["1"] == (1, b"", ["status"])

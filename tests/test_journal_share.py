@@ -393,3 +393,216 @@ def test_a_message_cut_for_its_size_keeps_nothing_of_its_values(tmp_path):
     assert raw.startswith("<message ") and "<ANumber>+380" in raw
     for original in ("5007182329", "509998877", "Olena", "ivanova"):
         assert original.lower() not in raw.lower(), original
+
+
+def test_known_names_logins_and_short_numbers_leave_no_trace_in_kept_text(tmp_path):
+    """Red team: a login or a name is found in kept text also declined (Russian: Ивана
+    Петрова), glued to digits (ivanova1) or as a path's segment; an extension's short
+    number is found in an error message; a journal's `at` holds only a time."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.sent("/user/logon/", {"Login": "ivanova", "Password": "x"})
+    j.event("/call/OnCallCreated/", {"IDCall": "5007182329", "Extension": "4321",
+                                     "CallerName": "Иван Петров"})
+    j.event("/call/OnX/", {"ErrorMessage": "Звонок от Ивана Петрова на 4321 (ivanova1), "
+                                           "в 10:15 2026-11-25"})
+    j.close()
+    with open(source, "a") as fh:
+        fh.write('<message seq="9" at="+7 999 123 45 67" dir="received" kind="event" '
+                 'path="/call/ivanova/OnX/"/>\n')
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    text = out.read_text()
+    for original in ("Иван", "Петров", "ivanova", "999 123"):
+        assert original not in text, original
+    assert not re.search(r"(?<![0-9])4321(?![0-9])", text)
+    [_, created, error, hostile] = [as_dict(m) for m in read(out)]
+    extension = created["params"]["Extension"]
+    assert f"на {extension} (" in error["params"]["ErrorMessage"]     # one stand-in
+    assert "в 10:15 2026-11-25" in error["params"]["ErrorMessage"]    # times kept
+    assert hostile["path"].startswith("/call/login") and hostile["path"].endswith("/OnX/")
+
+
+def test_a_journal_of_many_callers_is_shared_in_a_time_linear_in_its_size(tmp_path):
+    """Red team: every distinct name and login is looked for in kept text; one pattern
+    of them all made a 2 MB journal of distinct callers take minutes (it grew with the
+    square of the journal)."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source, max_bytes=1 << 30)
+    for n in range(4000):
+        j.event("/call/OnCallCreated/", {"CallerName": f"Caller{n:05d}x Surname{n}",
+                                         "Login": f"agent{n}q",
+                                         "ErrorMessage": "busy " * 40 + f"agent{n}q"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    done = cc_share(out, "--from", source)           # minutes before: the timeout fails it
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "agent3999q" not in text and "Surname3999" not in text
+
+
+def test_encoded_values_in_kept_text_are_scrubbed_like_plain_ones(tmp_path):
+    """Red team: a recording's URL carries the caller percent-encoded, an error message
+    a base64 blob of the caller's number and name: decoded, scrubbed, encoded again."""
+    import base64
+    from urllib.parse import quote
+
+    blob = base64.b64encode('{"number":"+79991234567","name":"Иван Петров"}'.encode())
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/OnCallCreated/", {"IDCall": "5007182329", "CallerName": "Иван Петров"})
+    j.event("/call/OnCallEnded/", {
+        "AWavFile": "http://rec.example/r.wav?caller=%2B7%20999%20123-45-67&name="
+                    + quote("Иван Петров"),
+        "ErrorMessage": f"bad payload {blob.decode()} from server"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    [created, ended] = [as_dict(m) for m in read(out)]
+    url, error = ended["params"]["AWavFile"], ended["params"]["ErrorMessage"]
+    assert url.startswith("http://rec.example/r.wav?caller=%2B7%20")
+    assert "999%20123-45-67" not in url
+    assert quote("Иван") not in url and quote("Петров") not in url
+    assert "Иван" not in created["params"]["CallerName"]
+    shared_blob = error.split()[2]
+    decoded = base64.b64decode(shared_blob).decode()
+    assert "9991234567" not in decoded and "Иван" not in decoded and "Петров" not in decoded
+    assert decoded.startswith('{"number":"+7') and error.endswith(" from server")
+    # Digits that merely look like base64, and a broken percent-encoding: plain text.
+    j = Journal(source)
+    j.event("/call/OnCallEnded/", {"ErrorMessage": "ids 50071823295007182329 and "
+                                                   "/rec/2026/11/25/79991234567.wav, %D0x"})
+    j.close()
+    journal_share.share(source, out, force=True)
+    text = out.read_text()
+    assert "5007182329" not in text and "9991234567" not in text and "%D0x" in text
+
+
+def test_attribute_names_of_a_foreign_journal_are_scrubbed_too(tmp_path):
+    """Red team: a namespace's URI and a number used as an attribute's name were copied
+    as they were (only values were judged)."""
+    source = tmp_path / "journal.xml"
+    source.write_text(
+        '<message seq="1" at="2026-11-26T13:28:22Z" dir="received" kind="event" path="/e/" '
+        'xmlns:a="urn:tel:+79991234567" a:x="1"><param name="N" a:y="2">1</param>'
+        '<result><Item Caller79991234567="1"/></result></message>\n')
+    out = tmp_path / "shared.xml"
+    report = journal_share.share(source, out)
+    assert report.messages == 1 and "9991234567" not in out.read_text()
+
+
+def test_a_number_after_a_comma_or_written_with_dots_is_no_decimal_nor_address(tmp_path):
+    """Red team: `101,79991234567` (a list) was kept as a decimal, `999.123.45.67` (a
+    number with dots) as an IP address, in kept text and in an unknown field alike."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/X/", {"ErrorMessage": "list 101,79991234567,x; dotted 999.123.45.67; "
+                                         "ip 10.0.0.5; took 0.5 s; share 1.234567",
+                         "Whatever": "101,79991234567", "Other": "999.123.45.67",
+                         "TimeStart": "46021,5633912037", "Started": "46021.5633912037"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    text = out.read_text()
+    assert "9991234567" not in text and "999.123.45.67" not in text
+    assert "ip 10.0.0.5; took 0.5 s; share 1.234567" in text
+    params = as_dict(next(read(out)))["params"]          # OLE dates are times: kept
+    assert (params["TimeStart"], params["Started"]) == ("46021,5633912037",
+                                                        "46021.5633912037")
+
+
+def test_a_short_id_is_found_in_kept_text_as_in_its_field(tmp_path):
+    """Red team: a small site's 4-digit user id was replaced in its field and left as it
+    was in an error message (which also gave the stand-in away)."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/user/OnStateChanged/", {"IDUser": "4711", "IDUserState": "300"})
+    j.event("/user/X/", {"ErrorMessage": "user 4711 is not logged on"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    [changed, error] = [as_dict(m) for m in read(out)]
+    assert not re.search(r"(?<![0-9])4711(?![0-9])", out.read_text())
+    assert error["params"]["ErrorMessage"] == (f"user {changed['params']['IDUser']} is not "
+                                               "logged on")
+
+
+def test_what_the_daemon_writes_or_rotates_during_a_share_is_not_half_scrubbed(
+        tmp_path, monkeypatch):
+    """Red team: the copy is made in two passes (what to look for, then the copy). A line
+    the running daemon appended between them was copied without its names having been
+    looked for in kept text, and a rotation between them made the second pass read other
+    files than the first. The second pass now reads what the first read, no more."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/OnCallCreated/", {"IDCall": "5007182329", "CallerName": "Сидоров"})
+    j.close()
+    ready = journal_share.Scrubber.ready
+
+    def meanwhile(scrubber):
+        source.rename(tmp_path / "journal.xml.1")          # the daemon rotates...
+        late = Journal(source)                               # ...and writes on
+        late.event("/call/OnCallCreated/", {"CallerName": "Петренко",
+                                             "ErrorMessage": "Петренко hung up"})
+        late.close()
+        ready(scrubber)
+
+    monkeypatch.setattr(journal_share.Scrubber, "ready", meanwhile)
+    out = tmp_path / "shared.xml"
+    report = journal_share.share(source, out)
+    text = out.read_text()
+    assert report.messages == 1 and "Сидоров" not in text and "Петренко" not in text
+    assert "hung up" not in text                      # the first journal's line alone
+
+
+def test_a_url_safe_base64_payload_is_scrubbed_too(tmp_path):
+    """Red team: a JWT-like token's payload (URL-safe base64, no padding) carried the
+    caller's number through."""
+    import base64
+
+    payload = base64.urlsafe_b64encode(b'{"sub":"+79991234567","n":"??>>"}').decode()
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/X/", {"ErrorMessage": f"bad token eyJhbGciOiJub25lIn0.{payload.rstrip('=')}."})
+    j.close()
+    out = tmp_path / "shared.xml"
+    journal_share.share(source, out)
+    error = as_dict(next(read(out)))["params"]["ErrorMessage"]
+    body = error.split(".")[1]
+    decoded = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+    assert "9991234567" not in decoded and decoded.startswith('{"sub":"+7')
+
+
+def test_a_hostile_line_of_dotted_words_is_shared_in_linear_time(tmp_path):
+    """Red team: a pattern of kept text backtracked over `a.a.a.…` at every position: a
+    line of 400 kB took hours."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/X/", {"ErrorMessage": "a." * 200_000 + " +7 999 1234567"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    done = cc_share(out, "--from", source)
+    assert done.returncode == 0, done.stderr
+    assert "999 1234567" not in out.read_text()
+
+
+def test_a_password_or_login_echoed_in_kept_text_is_masked_or_replaced(tmp_path):
+    """Red team: a server that echoes the request in its error message (…&Password=…), a
+    recording's URL with an access token, a JSON fragment in a message: the password
+    and the token went into the copy as they were."""
+    source = tmp_path / "journal.xml"
+    j = Journal(source)
+    j.event("/call/X/", {
+        "ErrorMessage": 'bad request /user/logon/?Login=ivanova&Password=hunter2&IDRole=0 '
+                        'token=abc123xyz, "Password": "hunter3", "UserName": "petrenko"',
+        "AWavFile": "https://rec.example/get?file=1.wav&access_token=SeCrEtToKeN"})
+    j.close()
+    out = tmp_path / "shared.xml"
+    report = journal_share.share(source, out)
+    text = out.read_text()
+    for secret in ("hunter2", "hunter3", "abc123xyz", "SeCrEtToKeN", "ivanova", "petrenko"):
+        assert secret not in text, secret
+    params = as_dict(next(read(out)))["params"]
+    assert "&Password=***&IDRole=0 token=***" in params["ErrorMessage"]
+    assert params["AWavFile"] == "https://rec.example/get?file=1.wav&access_token=***"
+    assert report.replaced["password"] == 4

@@ -58,6 +58,8 @@ def test_when_is_read_in_the_local_zone_from_now(when, due, moved):
     ("2026-11-26T13:59", "is in the past"),
     ("2026-12-01", "a date without a time"),
     ("2026-13-01T09:00", "is no date and time"),
+    ("0001-01-01T00:00", "is in the past"),          # no Unix time at all: was a crash
+    ("0001-01-01T00:00+14:00", "is in the past"),
 ])
 def test_a_bad_when_is_refused_in_one_line(when, says):
     with pytest.raises(WhenError) as refused:
@@ -150,3 +152,16 @@ def test_the_database_keeps_reminders_with_their_calls_and_their_text_short(tmp_
     assert [r["log_id"] for r in reminders.listed()] == [2]
     store.remove(None)
     assert reminders.listed(fired=True) == []
+
+
+def test_a_reminder_s_line_never_drives_the_terminal():
+    """Red team: a contact's name from an imported directory or a CRM (or the text) with
+    escape sequences reached the terminal as they were in `cc remind --list`."""
+    from cccli import remind
+
+    row = {"id": 1, "log_id": 7, "counter_number": 3, "contact": "Olena\x1b]0;pwned\x07",
+           "number": "+380441110001", "text": "call\x9b31m back", "due_at": None,
+           "fired": False, "fired_at": None}
+    for shown in (remind._table([row]), remind.said(row)):
+        assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown, shown
+        assert "Olena" in shown and "back" in shown

@@ -285,3 +285,15 @@ def test_what_a_hostile_journal_holds_stays_harmless(tmp_path):
     state = replay.answer("/user/getstate/", {"IDUser": IVANOVA})
     assert state.drop                                    # no status a server sends
     assert [wait for wait, _ in replay.released(state.recorded)] == [86400.0]
+
+
+@pytest.mark.parametrize("status", ["²", "٢٠٠", "２００"])
+def test_a_status_in_other_digits_is_no_status_not_a_crash(tmp_path, status):
+    """Red team: `status="²"` passed isdigit() and failed int(): the emulator did not
+    start, with an internal error."""
+    site = logon(Site())
+    site.request(0.3, "/user/getstate/", IDUser=IVANOVA).answer(
+        0.4, "/user/getstate/", "<result />", status=status)
+    replay = Replay(site.write(tmp_path / "site.xml"))
+    replay.answer("/user/logon/", LOGON)
+    assert replay.answer("/user/getstate/", {"IDUser": IVANOVA}).drop

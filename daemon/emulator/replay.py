@@ -183,7 +183,7 @@ def load(path: Path) -> tuple[list[Recorded], list[Event], int]:
                     sent.failure = "truncated"
                 else:
                     status = attrs.get("status", "")
-                    if not (status.isdigit() and 200 <= int(status) <= 599):
+                    if not (status.isascii() and status.isdigit() and 200 <= int(status) <= 599):
                         sent.failure = f"status {status[:20]!r}"
                         continue
                     sent.status = int(status)

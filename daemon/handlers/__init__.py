@@ -33,6 +33,12 @@ def parse_request(body: bytes) -> tuple[str, dict]:
     args = msg.get("args") or {}
     if not isinstance(args, dict):
         raise WireError(ErrorCode.BAD_INPUT, "malformed request: \"args\" is not an object")
+    try:        # a lone surrogate (bytes of another encoding): no answer could carry it
+        json.dumps(msg, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise WireError(ErrorCode.BAD_INPUT, "the request holds text that is not UTF-8 (bytes "
+                        "of another encoding on the command line?): retype it as UTF-8"
+                        ) from None
     return msg["cmd"], args
 
 
