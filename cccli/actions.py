@@ -86,7 +86,7 @@ def status_lines(view: dict) -> str:
         lines.append(render.retention_line(view["retention"]))
     if "contacts_sync" in view:
         lines.append(render.contacts_sync_line(view["contacts_sync"]))
-    return "\n".join(lines)
+    return render.plain("\n".join(lines))     # errors quote the server and the store
 
 
 def _wrapup_line(wrapup: dict) -> str:

@@ -105,8 +105,9 @@ def call_line(call: dict) -> str:
         ended += f"  [one of: {'; '.join(json.loads(call['contact_candidates']))}]"
     elif call.get("account"):
         ended += f"  [{call['account']}]"
-    return (f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  "
-            f"{call['state_name']}{talk}{hold}{ended}")
+    # A contact's or account's name may hold anything an import or a colleague put there.
+    return plain(f"call {call['call_id']} {arrow(call['direction'])} {call['number']}  "
+                 f"{call['state_name']}{talk}{hold}{ended}")
 
 
 def agent_line(view: dict) -> str:
@@ -119,7 +120,7 @@ def agent_line(view: dict) -> str:
         state += f"; {view['pending_state']} after the call"
     who = view.get("login") or "(no login set)"
     ext = f" (ext {view['extension']})" if view.get("extension") else ""
-    return f"agent {who}{ext}: {state}"
+    return plain(f"agent {who}{ext}: {state}")     # a state's title is the server's
 
 
 # The log's default table: key columns never drop; the rest drop highest first when the

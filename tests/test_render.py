@@ -38,3 +38,12 @@ def test_a_forced_stop_says_the_calls_kept_only_in_memory_are_lost_not_kept():
         "warning 1 call(s) wait in /home/a/calls.spool for the call log (database or disk is "
         "full); they are written as soon as it can take them, at the latest at the next start",
         "warning 2 call(s) kept only in memory are lost: database or disk is full"]
+
+
+def test_a_call_line_never_drives_the_terminal():
+    call = {"call_id": "c1", "direction": "in", "number": "+380671112233",
+            "state_name": "Connected", "contact": "Olena\x1b[2J\x1b]0;owned\x07",
+            "account": "Acme\rX"}
+    line = render.call_line(call)
+    assert "\x1b" not in line and "\x07" not in line and "\r" not in line
+    assert line.endswith("[Olena?[2J?]0;owned?, Acme?X]")
