@@ -207,3 +207,30 @@ def test_cc_daemon_stop_with_nothing_running_says_so_and_succeeds(tmp_path):
     assert done.stdout == "the daemon is not running for this profile: nothing to stop\n"
     done = cc(tmp_path, "daemon", "stop", "--json")
     assert done.returncode == 0 and '"running": false' in done.stdout
+
+
+def test_output_that_cannot_be_written_is_one_line(tmp_path):
+    """`cc version > /dev/full`: the disk is full, said in one line, no traceback at exit."""
+    for cold in ("", "1"):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([CC, "version"], stdout=full, stderr=subprocess.PIPE,
+                                  text=True, timeout=60,
+                                  env={**os.environ, "CC_HOME": str(tmp_path), "CC_COLD": cold})
+        assert done.returncode == 1
+        assert done.stderr == ("cc: cannot write the output: No space left on device (send "
+                               "it somewhere with room)\n")
+
+
+def test_a_folder_the_system_refuses_is_named_in_one_line(monkeypatch):
+    from cccli.guard import guarded
+
+    def refused():
+        raise PermissionError(13, "Permission denied", "/srv/cc/run")
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with pytest.raises(SystemExit) as ended:
+        guarded(refused)
+    assert ended.value.code == 1
+    assert sys.stderr.getvalue() == ("cc: cannot use /srv/cc/run: Permission denied (check it "
+                                     "is yours and its disk has room; CC_HOME moves a profile "
+                                     "elsewhere)\n")
