@@ -3,7 +3,6 @@ answered from the journal, its events pushed, and the admin endpoints a replay h
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -17,7 +16,7 @@ from .methods import json_body
 from .params import float_param, normalize_path
 from .replay import Event, Replay, iso
 from .scenario import MANUAL
-from .server import Emulator
+from .server import Emulator, Served
 
 
 @dataclass
@@ -26,7 +25,7 @@ class Due:
     event: Event
 
 
-class Replayer:
+class Replayer(Served):
     """A server that answers as the journal says (the emulator's `--replay`)."""
 
     def __init__(self, replay: Replay, clock_mode: str, time_scale: float):
@@ -39,15 +38,6 @@ class Replayer:
         self.table = {"subscribe": self.subscribe, "unsubscribe": self.unsubscribe,
                       "clock": self.clock_now, "advance": self.advance,
                       "replay": self.status}
-
-    @property
-    def time_scale(self) -> float:
-        return self.clock.time_scale
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", self.dispatch)
-        return app
 
     async def start(self) -> None:
         await self.pusher.start()
@@ -100,18 +90,12 @@ class Replayer:
     async def dispatch_admin(self, path: str, request: web.Request) -> web.Response:
         name = path[len(ADMIN_PREFIX):].strip("/")
         handler = self.table.get(name)
-        status = 200
-        try:
-            if handler is None:
+        if handler is None:
+            def handler(query):
                 raise ApiError(f"{path} is not served while replaying a journal (the "
                                f"journal plays the server; known: "
                                f"{', '.join(sorted(self.table))})")
-            payload = handler(request.query)
-            if inspect.isawaitable(payload):
-                payload = await payload
-        except ApiError as exc:
-            payload, status = {"ErrorMessage": exc.message, **exc.extra}, 406
-        return Emulator._response(status, json_body({"result": payload}), "application/json")
+        return await self.admin_answer(handler, request)
 
     def subscribe(self, q) -> dict:
         url = events_url(q)

@@ -27,16 +27,10 @@ from .params import normalize_path
 from .scenario import MANUAL, Scenario
 
 
-class Emulator:
-    def __init__(self, scenario: Scenario, time_scale: float | None = None):
-        self.scenario = scenario
-        self.clock = make_clock(scenario.clock, time_scale if time_scale is not None else scenario.time_scale)
-        self.network = Network(self.clock)
-        self.pusher = EventPusher(self.network.down)
-        self.model = Model(scenario, self.clock, self.pusher.emit)
-        self.faults = Faults()
-        self.methods = Methods(self.model)
-        self.admin = AdminEndpoints(self)
+class Served:
+    """What the emulator and a journal's replay (replay_server.py) serve alike: one
+    aiohttp route to `dispatch`, the time scale of their clock, an admin endpoint's
+    answer. Each has its own `clock` and `dispatch`."""
 
     @property
     def time_scale(self) -> float:
@@ -46,6 +40,29 @@ class Emulator:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", self.dispatch)
         return app
+
+    @staticmethod
+    async def admin_answer(handler, request: web.Request) -> web.Response:
+        """An admin endpoint's result (awaited if it must be), or 406 with its ApiError."""
+        try:
+            payload, status = handler(request.query), 200
+            if inspect.isawaitable(payload):
+                payload = await payload
+        except ApiError as exc:
+            payload, status = {"ErrorMessage": exc.message, **exc.extra}, 406
+        return Emulator._response(status, json_body({"result": payload}), "application/json")
+
+
+class Emulator(Served):
+    def __init__(self, scenario: Scenario, time_scale: float | None = None):
+        self.scenario = scenario
+        self.clock = make_clock(scenario.clock, time_scale if time_scale is not None else scenario.time_scale)
+        self.network = Network(self.clock)
+        self.pusher = EventPusher(self.network.down)
+        self.model = Model(scenario, self.clock, self.pusher.emit)
+        self.faults = Faults()
+        self.methods = Methods(self.model)
+        self.admin = AdminEndpoints(self)
 
     async def start(self) -> None:
         await self.pusher.start()
@@ -85,15 +102,9 @@ class Emulator:
         handler = self.admin.table.get(name)
         if handler is None:
             known = ", ".join(sorted(self.admin.table))
-            payload, status = {"ErrorMessage": f"Unknown admin endpoint {path} (known: {known})"}, 404
-        else:
-            try:
-                payload, status = handler(request.query), 200
-                if inspect.isawaitable(payload):
-                    payload = await payload
-            except ApiError as exc:
-                payload, status = {"ErrorMessage": exc.message, **exc.extra}, 406
-        return self._response(status, json_body({"result": payload}), "application/json")
+            payload = {"ErrorMessage": f"Unknown admin endpoint {path} (known: {known})"}
+            return self._response(404, json_body({"result": payload}), "application/json")
+        return await self.admin_answer(handler, request)
 
     def respond(self, answer: Answer) -> web.Response:
         if answer.result is not None:
