@@ -17,29 +17,23 @@ def home() -> str | None:
     return os.path.realpath(os.path.expanduser(given)) if given else None
 
 
-def guess() -> str:
-    """Where the run folder most likely is, without platformdirs (whose import costs a
-    command about 7 ms): CC_HOME/run, else $XDG_RUNTIME_DIR/cc, else /run/user/UID/cc.
-    Only a daemon found running there is taken on this guess (see `found`)."""
-    base = home()
-    if base:
-        return os.path.join(base, "run")
-    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
-    return os.path.join(xdg if os.path.isabs(xdg) else f"/run/user/{os.geteuid()}", APP)
-
-
 def found(held) -> str | None:
     """The run folder of this profile's running daemon, or None when none runs. `held(run)`
-    says whether a daemon is running in a run folder. The guess is tried first: a daemon
-    running there resolved its run folder to it, as platformdirs does here too (the same
-    user, the same folders); platformdirs is asked only when it is not."""
-    first = guess()
-    if held(first):
-        return first
-    if home():
-        return None
+    says whether a daemon is running in a run folder. Without CC_HOME, a guess made without
+    platformdirs (whose import costs a command about 7 ms) is tried first,
+    $XDG_RUNTIME_DIR/cc else /run/user/UID/cc: a daemon running there resolved its run
+    folder to it, as platformdirs does here too (the same user, the same folders);
+    platformdirs is asked only when none runs there."""
+    base = home()
+    if base:
+        run = os.path.join(base, "run")
+        return run if held(run) else None
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    guess = os.path.join(xdg if os.path.isabs(xdg) else f"/run/user/{os.geteuid()}", APP)
+    if held(guess):
+        return guess
     other = run_dir()
-    return other if other != first and held(other) else None
+    return other if other != guess and held(other) else None
 
 
 def run_dir() -> str:
