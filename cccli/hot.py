@@ -64,7 +64,7 @@ def recognise(argv: list[str]) -> tuple[str, dict] | None:
     words: list[str] = []
     rest = iter(argv[1:])
     for word in rest:
-        if not word.startswith("-") or word == "-":
+        if not word.startswith("-"):
             words.append(word)
             continue
         name, eq, text = word.partition("=")
